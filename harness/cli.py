@@ -1,0 +1,225 @@
+"""backprop-harness: run | trace | impls | cases | fuzz.
+
+Exit codes: 0 all conform; 1 a comparison is out of tolerance or an implementation failed;
+2 bad usage or bad input (one line on stderr, no traceback); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import HarnessError
+
+PROG = "backprop-harness"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit 2."""
+
+    def error(self, message):
+        raise HarnessError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _tolerance_value(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Check that implementations of backpropagation agree.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run specs or the default suite through implementations")
+    run.add_argument("specs", nargs="*", metavar="SPEC_OR_SUITE",
+                     help="spec or suite JSON files (default: the built-in suite)")
+    run.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
+                     help="implementations to compare (default: every available one)")
+    run.add_argument("--baseline", default="reference", metavar="NAME")
+    run.add_argument("--pairwise", action="store_true", help="also compare every pair")
+    run.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
+    run.add_argument("--dtype", choices=("float64", "float32"))
+    run.add_argument("--seed", type=int, metavar="N",
+                     help="reseed the default suite's generated cases")
+    run.add_argument("--out", type=Path, metavar="DIR",
+                     help="report directory (default: reports/run-<time>)")
+    run.add_argument("--force", action="store_true", help="replace an existing --out directory")
+    run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                     help="worker processes (isolates crashes and enforces --timeout)")
+    run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                     help="per case and implementation (default 300)")
+    for phase in ("forward", "backward"):
+        for kind in ("rtol", "atol"):
+            run.add_argument(f"--{kind}-{phase}", type=_tolerance_value, metavar="X",
+                             help=f"override {kind} of the {phase} (and update) tolerance")
+
+    tr = sub.add_parser("trace", help="print one implementation's trace JSON for a spec")
+    tr.add_argument("spec", metavar="SPEC")
+    tr.add_argument("--impl", default="reference", metavar="NAME")
+    tr.add_argument("--case", metavar="NAME", help="the case to trace when SPEC is a suite")
+
+    sub.add_parser("impls", help="list implementations, versions, availability, support")
+
+    cs = sub.add_parser("cases", help="list the default suite's cases")
+    cs.add_argument("--cases", metavar="GLOB")
+    cs.add_argument("--dtype", choices=("float64", "float32"))
+    cs.add_argument("--export", type=Path, metavar="FILE", help="write them as a suite file")
+
+    from .fuzz import add_fuzz_parser
+    add_fuzz_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except HarnessError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _load_specs(paths: list[str], dtype=None, pattern=None, seed=None):
+    from .spec import load_specs
+    from .suite import default_suite, select
+    if not paths:
+        return default_suite(dtype, pattern, seed=seed)
+    specs = [s for p in paths for s in load_specs(p)]
+    return select(specs, dtype, pattern)
+
+
+def cmd_run(args) -> int:
+    from .conformance import run_suite
+    from .report import default_out_dir, write_report
+    from .runner import progress
+
+    specs = _load_specs(args.specs, args.dtype, args.cases, args.seed)
+    if args.out is not None and args.out.exists() and not args.force:
+        raise HarnessError(f"report directory {args.out} exists; pass --force to replace it")
+    override = {}
+    for phase in ("forward", "backward"):
+        vals = {k: getattr(args, f"{k}_{phase}") for k in ("rtol", "atol")}
+        vals = {k: v for k, v in vals.items() if v is not None}
+        if vals:
+            override[phase] = vals
+    n_impls = len(args.impl or []) + 1 if args.impl else None
+    from .registry import names
+    total = len(specs) * (n_impls or len(names()))
+    run = run_suite(specs, args.impl, args.baseline, args.pairwise, args.jobs, args.timeout,
+                    override, on_done=progress(total))
+    out = write_report(run, args.out or default_out_dir(), force=args.force)
+    _print_summary(run, out)
+    return 0 if run.ok else 1
+
+
+def _print_summary(run, out: Path) -> None:
+    counts = run.counts()
+    print(f"{'impl':<12} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'seconds':>8}")
+    for name in run.impl_seconds:
+        rs = [r for r in run.results if r.impl == name]
+        c = {s: sum(r.status == s for r in rs) for s in ("pass", "fail", "error", "unsupported")}
+        print(f"{name:<12} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} {c['unsupported']:>5} "
+              f"{run.impl_seconds[name]:>8.2f}")
+    bad = [r for r in run.results if not r.ok]
+    for r in bad[:20]:
+        print(f"{r.status.upper()} {r.case} {r.impl}: {r.message}")
+    if len(bad) > 20:
+        print(f"... and {len(bad) - 20} more (see the report)")
+    verdict = "PASS" if run.ok else "FAIL"
+    print(f"{verdict}: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
+          f"{counts['unsupported']} not supported in {run.wall_seconds:.1f} s")
+    print(f"report: {out}")
+
+
+def cmd_trace(args) -> int:
+    from .registry import get
+    from .runner import run_one
+    from .spec import load_specs
+
+    specs = load_specs(args.spec)
+    if args.case:
+        specs = [s for s in specs if s.name == args.case]
+        if not specs:
+            raise HarnessError(f"no case named {args.case!r} in {args.spec}")
+    elif len(specs) > 1:
+        raise HarnessError(f"{args.spec} is a suite of {len(specs)} specs; choose one with --case")
+    info = get(args.impl)
+    if not info.available:
+        raise HarnessError(f"implementation {args.impl!r} is unavailable: {info.reason}")
+    outcome = run_one(args.impl, specs[0])
+    if outcome.status != "ok":
+        print(f"{PROG}: {args.impl} {outcome.status}: {outcome.message}", file=sys.stderr)
+        return 1
+    from .report import strict_json
+    json.dump(strict_json(outcome.trace.to_dict()), sys.stdout, indent=1, allow_nan=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_impls(args) -> int:
+    from .registry import discover
+    for name, info in discover().items():
+        if info.available:
+            sup = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.supports.items()) or "everything"
+            print(f"{name:<12} {info.version():<28} available   supports {sup}")
+        else:
+            print(f"{name:<12} {'':<28} unavailable ({info.reason})")
+    return 0
+
+
+def cmd_cases(args) -> int:
+    from .suite import default_suite, default_suite_docs
+    specs = default_suite(args.dtype, args.cases)
+    if args.export:
+        keep = {s.name for s in specs}
+        docs = [d for d in default_suite_docs() if d["name"] in keep]
+        args.export.write_text(json.dumps(docs, indent=1))
+        print(f"wrote {len(docs)} cases to {args.export}")
+        return 0
+    for s in specs:
+        print(f"{s.name:<48} {s.arch:<16} {s.loss:<22} {s.reduction:<4} batch {s.batch:<3} "
+              f"steps {s.steps:<3} {s.description}")
+    return 0
+
+
+def cmd_fuzz(args) -> int:
+    from .fuzz import run_fuzz
+    return run_fuzz(args)
+
+
+COMMANDS = {"run": cmd_run, "trace": cmd_trace, "impls": cmd_impls, "cases": cmd_cases,
+            "fuzz": cmd_fuzz}

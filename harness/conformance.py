@@ -1,0 +1,186 @@
+"""The main job: specs through implementations, each trace against the baseline, verdicts out.
+
+Implementations know nothing of comparisons; comparisons know nothing of frameworks. This
+module joins them: it schedules the traces (runner), compares them (compare), picks the
+divergence origin and asks an oracle (exact, else numeric) which side of it is closer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+
+from . import __version__
+from .compare import TensorDiff, closer_side, compare_traces, value_of
+from .errors import HarnessError
+from .registry import ImplInfo, discover, get
+from .runner import Outcome, run_tasks
+from .spec import Spec
+from .tolerance import loosest, resolve
+
+ORACLES = ("exact", "numeric")
+
+
+@dataclass
+class CaseResult:
+    """One implementation against one baseline on one case."""
+
+    case: str
+    dtype: str
+    impl: str
+    baseline: str
+    status: str  # "pass" | "fail" | "error" | "unsupported"
+    message: str = ""
+    tensors: list[TensorDiff] = field(default_factory=list)
+    origin: TensorDiff | None = None
+    consequences: int = 0
+    closer: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("pass", "unsupported")
+
+
+@dataclass
+class RunResult:
+    """A whole run: every comparison, the implementations, the specs and the environment."""
+
+    results: list[CaseResult]
+    specs: dict[str, Spec]
+    impls: dict[str, dict]
+    baseline: str
+    started: str
+    wall_seconds: float
+    impl_seconds: dict[str, float]
+    tolerance_override: dict
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        out = {"pass": 0, "fail": 0, "error": 0, "unsupported": 0}
+        for r in self.results:
+            out[r.status] += 1
+        return out
+
+
+def choose_impls(requested: list[str] | None, baseline: str) -> list[ImplInfo]:
+    """The implementations to run, baseline first. Asked-for ones must be available."""
+    if requested:
+        infos = [get(n) for n in dict.fromkeys([baseline, *requested])]
+        missing = [i for i in infos if not i.available]
+        if missing:
+            raise HarnessError(f"implementation {missing[0].name!r} is unavailable: "
+                               f"{missing[0].reason}")
+        return infos
+    base = get(baseline)
+    if not base.available:
+        raise HarnessError(f"baseline {baseline!r} is unavailable: {base.reason}")
+    return [base] + [i for n, i in discover().items() if n != baseline and i.available]
+
+
+def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str = "reference",
+              pairwise: bool = False, jobs: int = 1, timeout: float | None = None,
+              tolerance: dict | None = None, on_done=None) -> RunResult:
+    """Trace every spec with every implementation and compare; see RunResult."""
+    names = [s.name for s in specs]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup:
+        raise HarnessError(f"two cases are named {dup!r}; case names must be unique")
+    infos = choose_impls(impls, baseline)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    tasks = [(info.name, spec) for spec in specs for info in infos]
+    outcomes = run_tasks(tasks, jobs, timeout, on_done)
+    by_case: dict[str, dict[str, Outcome]] = {}
+    for o in outcomes:
+        by_case.setdefault(o.case, {})[o.impl] = o
+    accuracy = {i.name: getattr(i.impl, "accuracy", None) for i in infos}
+    results = []
+    for spec in specs:
+        outs = by_case[spec.name]
+        pairs = [(baseline, i.name) for i in infos if i.name != baseline]
+        if pairwise:
+            pairs = list(itertools.combinations([i.name for i in infos], 2))
+        for a, b in pairs:
+            results.append(compare_case(spec, outs[a], outs[b], outs, tolerance, accuracy))
+    impl_seconds = {i.name: sum(o.seconds for o in outcomes if o.impl == i.name) for i in infos}
+    described = {n: describe(i) for n, i in discover().items()} if not impls else \
+        {i.name: describe(i) for i in infos}
+    return RunResult(results, {s.name: s for s in specs}, described, baseline, started,
+                     time.perf_counter() - t0, impl_seconds, tolerance or {})
+
+
+def describe(info: ImplInfo) -> dict:
+    """Name, version, availability and numerical settings of one implementation."""
+    out = {"available": info.available, "reason": info.reason, "target": info.target,
+           "version": "", "settings": {}, "supports": info.supports}
+    if info.available:
+        out["version"] = info.version()
+        settings = getattr(info.impl, "settings", None)
+        out["settings"] = settings() if settings else {}
+    return out
+
+
+def compare_case(spec: Spec, base: Outcome, other: Outcome, outcomes: dict[str, Outcome],
+                 tolerance: dict | None, accuracy: dict) -> CaseResult:
+    """The verdict for `other` against `base` on one spec."""
+    res = CaseResult(spec.name, spec.dtype, other.impl, base.impl, "error",
+                     seconds=other.seconds)
+    for side in (other, base):
+        if side.status != "ok":
+            res.status = side.status
+            who = "" if side is other else f"baseline {base.impl} "
+            res.message = f"{who}{'not supported' if side.status == 'unsupported' else 'failed'}: " \
+                          f"{side.message}"
+            return res
+    tol = resolve(spec.dtype, spec.tolerance, tolerance)
+    for name in (base.impl, other.impl):
+        tol = loosest(tol, resolve(spec.dtype, accuracy.get(name)) if accuracy.get(name) else None)
+    res.tensors = compare_traces(spec, base.trace, other.trace, tol)
+    failing = [t for t in res.tensors if not t.passed]
+    if not failing:
+        res.status = "pass"
+        return res
+    res.origin, res.consequences = failing[0], len(failing) - 1
+    res.message = res.origin.message(other.impl, base.impl, spec.name, spec.dtype)
+    nan_only_other = _non_finite_only_in(other.trace, base.trace, res.tensors)
+    res.status = "error" if nan_only_other else "fail"
+    if nan_only_other:
+        res.message = f"returned NaN or Inf where {base.impl} has numbers ({nan_only_other}); " \
+                      + res.message
+    for oracle in ORACLES:
+        o = outcomes.get(oracle)
+        if o is not None and o.status == "ok" and oracle not in (base.impl, other.impl):
+            res.closer = f"{closer_side(res.origin, base.trace, other.trace, o.trace)} " \
+                         f"(closer to {oracle})"
+            break
+    return res
+
+
+def _non_finite_only_in(other, base, tensors: list[TensorDiff]) -> str:
+    """The first tensor where `other` has NaN/Inf and the baseline a finite number, or ''."""
+    for t in tensors:
+        if t.nan_mismatch or t.inf_mismatch:
+            a = value_of(other, t.step, t.quantity, t.layer)
+            b = value_of(base, t.step, t.quantity, t.layer)
+            if np.any(~np.isfinite(a) & np.isfinite(b)):
+                return t.label
+    return ""
+
+
+def environment() -> dict:
+    """The machine and software a run happened on."""
+    return {"harness": __version__, "python": platform.python_version(),
+            "platform": platform.platform(), "machine": platform.machine(),
+            "processor": platform.processor(), "numpy": np.__version__,
+            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count()}

@@ -1,0 +1,140 @@
+"""Implementations, found through the entry-point group 'backprop_harness.impls'.
+
+The protocol, stated once: an entry point names a class (or a factory) whose objects have
+
+    name: str                       the implementation's name in reports and on the CLI
+    version() -> str                its framework's version
+    trace(spec: Spec) -> Trace      the forward and backward passes of every step, and the
+                                    parameters after the last update
+
+and optionally
+
+    supports: dict                  {"dtypes": [...], "activations": [...], "losses": [...],
+                                     "reductions": [...]}: what it can run; anything else is
+                                    "not supported", which is not a mismatch
+    unsupported(spec) -> str|None   a reason for a spec it cannot run (size, say)
+    settings() -> dict              the settings that change its numbers (threads, precision)
+    accuracy: dict                  {"forward": {"rtol", "atol"}, "backward": {...}}: looser
+                                    tolerances for an approximate method (finite differences)
+
+`trace` may raise `Unsupported(reason)` when it finds out late. Built-ins register exactly like
+third-party plugins (pyproject.toml); a plugin that fails to load is listed as unavailable with
+the reason, never a crash. Nothing here imports a framework until its implementation is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from .errors import HarnessError
+
+__all__ = ["Unsupported", "ImplInfo", "available", "discover", "get", "unsupported_reason"]
+
+GROUP = "backprop_harness.impls"
+BUILTINS = {
+    "reference": "impls.reference.adapter:ReferenceImpl",
+    "torch": "impls.torch_autograd:TorchImpl",
+    "jax": "impls.jax_grad:JaxImpl",
+    "numeric": "impls.numeric:NumericImpl",
+    "exact": "impls.exact:ExactImpl",
+}
+
+
+class Unsupported(Exception):
+    """Raised by an implementation for a spec it cannot run (reported as 'not supported')."""
+
+
+@dataclass
+class ImplInfo:
+    """One registered implementation: loaded, or unavailable with the reason."""
+
+    name: str
+    target: str
+    impl: Any = None
+    reason: str = ""
+    supports: dict = field(default_factory=dict)
+
+    @property
+    def available(self) -> bool:
+        return self.impl is not None
+
+    def version(self) -> str:
+        return str(self.impl.version()) if self.impl is not None else ""
+
+
+def _targets() -> dict[str, str]:
+    """Built-ins merged with installed entry points; a clashing duplicate warns, first wins."""
+    targets = dict(BUILTINS)
+    for ep in entry_points(group=GROUP):
+        if ep.name in targets and targets[ep.name] != ep.value:
+            warnings.warn(f"implementation {ep.name!r} registered twice "
+                          f"({targets[ep.name]} and {ep.value}); using the first", stacklevel=2)
+            continue
+        targets[ep.name] = ep.value
+    return targets
+
+
+def _load(name: str, target: str) -> ImplInfo:
+    module, _, attr = target.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+        impl = factory()
+    except ImportError as exc:
+        return ImplInfo(name, target, reason=f"cannot import {exc.name or module}: {exc}")
+    except Exception as exc:  # a broken plugin must not take the harness down
+        return ImplInfo(name, target, reason=f"failed to load: {type(exc).__name__}: {exc}")
+    missing = [a for a in ("name", "version", "trace") if not hasattr(impl, a)]
+    if missing:
+        return ImplInfo(name, target, reason=f"not an implementation: no {', '.join(missing)}")
+    return ImplInfo(name, target, impl=impl, supports=dict(getattr(impl, "supports", {}) or {}))
+
+
+@lru_cache(maxsize=None)
+def _info(name: str) -> ImplInfo:
+    targets = _targets()
+    if name not in targets:
+        raise HarnessError(f"unknown implementation {name!r} (installed: {', '.join(targets)})")
+    return _load(name, targets[name])
+
+
+def discover(refresh: bool = False) -> dict[str, ImplInfo]:
+    """Every registered implementation, loaded (this imports each framework)."""
+    if refresh:
+        _info.cache_clear()
+    return {name: _info(name) for name in _targets()}
+
+
+def names() -> list[str]:
+    """Registered names, without loading anything."""
+    return list(_targets())
+
+
+def get(name: str) -> ImplInfo:
+    """One implementation by name, loading only it; an unknown name lists what is installed."""
+    return _info(name)
+
+
+def available(names_: list[str] | None = None, exclude=()) -> list[ImplInfo]:
+    """The loaded implementations among `names_` (default: all registered but `exclude`)."""
+    infos = [get(n) for n in names_] if names_ else \
+        [i for n, i in discover().items() if n not in exclude]
+    return [i for i in infos if i.available]
+
+
+def unsupported_reason(info: ImplInfo, spec) -> str | None:
+    """Why this implementation cannot run this spec, or None."""
+    checks = {"dtypes": [spec.dtype], "losses": [spec.loss], "reductions": [spec.reduction],
+              "activations": sorted({layer.activation for layer in spec.layers})}
+    for key, wanted in checks.items():
+        allowed = info.supports.get(key)
+        if allowed is not None:
+            bad = [w for w in wanted if w not in allowed]
+            if bad:
+                return f"{key[:-1]} {bad[0]} not supported by {info.name}"
+    check = getattr(info.impl, "unsupported", None)
+    return check(spec) if check is not None else None

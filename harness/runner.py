@@ -1,0 +1,216 @@
+"""Run specs through implementations: in this process, or in worker processes (--jobs).
+
+Every (case, implementation) pair yields an Outcome: a trace, an error with its reason, or
+"not supported". An implementation that raises, returns a malformed trace, or runs past the
+timeout is an error for that case only. Worker processes also survive a plugin that kills its
+process (a segfault, os.abort()): the worker is replaced and the case is an error.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import sys
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+
+from .compare import TraceError, check_trace
+from .registry import Unsupported, get, unsupported_reason
+from .spec import Spec, spec_from_dict
+from .trace import Trace
+
+DEFAULT_TIMEOUT = 300.0  # seconds per case and implementation
+
+
+@dataclass
+class Outcome:
+    """What one implementation did with one spec."""
+
+    impl: str
+    case: str
+    status: str  # "ok" | "error" | "unsupported"
+    trace: Trace | None = None
+    message: str = ""
+    seconds: float = 0.0
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float | None):
+    """Raise _Timeout in this (main) thread after `seconds`; a no-op elsewhere."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _Timeout()
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome:
+    """Trace one spec with one implementation in this process; never raises."""
+    info = get(impl_name)
+    if not info.available:
+        return Outcome(impl_name, spec.name, "error", message=f"unavailable: {info.reason}")
+    reason = unsupported_reason(info, spec)
+    if reason:
+        return Outcome(impl_name, spec.name, "unsupported", message=reason)
+    start = time.perf_counter()
+    try:
+        with _time_limit(timeout):
+            trace = info.impl.trace(spec)
+        check_trace(spec, trace)
+    except Unsupported as exc:
+        return Outcome(impl_name, spec.name, "unsupported", message=str(exc),
+                       seconds=time.perf_counter() - start)
+    except _Timeout:
+        return Outcome(impl_name, spec.name, "error", message=f"timed out after {timeout:g} s",
+                       seconds=time.perf_counter() - start)
+    except TraceError as exc:
+        return Outcome(impl_name, spec.name, "error", message=f"malformed trace: {exc}",
+                       seconds=time.perf_counter() - start)
+    except Exception as exc:  # an implementation's bug is a finding, not a crash
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return Outcome(impl_name, spec.name, "error",
+                       message=f"raised {type(exc).__name__}: {exc} "
+                               f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
+                       seconds=time.perf_counter() - start)
+    return Outcome(impl_name, spec.name, "ok", trace=trace, seconds=time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------- worker processes
+
+def _worker_main(conn) -> None:
+    """Receive (impl, spec document) tasks and send back Outcomes until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        impl_name, doc = task
+        conn.send(run_one(impl_name, spec_from_dict(doc)))
+
+
+class _Worker:
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task = None
+        self.deadline = 0.0
+
+    def send(self, task, key, timeout):
+        self.task, self.deadline = key, time.monotonic() + timeout
+        self.conn.send(task)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+    def stop(self):
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.proc.join(2)
+        if self.proc.is_alive():
+            self.kill()
+
+
+def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None,
+                 on_done=None) -> list[Outcome]:
+    """Run (impl, spec) tasks on `jobs` worker processes; results in task order."""
+    ctx = mp.get_context("spawn")
+    timeout = timeout or DEFAULT_TIMEOUT
+    pending = list(enumerate(tasks))[::-1]
+    results: dict[int, Outcome] = {}
+    workers = [_Worker(ctx) for _ in range(min(jobs, len(tasks)) or 1)]
+    try:
+        while pending or any(w.task is not None for w in workers):
+            for w in workers:
+                if w.task is None and pending:
+                    i, (name, spec) = pending.pop()
+                    w.send((name, spec.to_dict()), i, timeout)
+            busy = [w for w in workers if w.task is not None]
+            now = time.monotonic()
+            ready = wait([w.conn for w in busy], max(0.0, min(w.deadline for w in busy) - now))
+            for k, w in enumerate(workers):
+                if w.task is None:
+                    continue
+                i = w.task
+                name, spec = tasks[i]
+                if w.conn in ready:
+                    try:
+                        results[i] = w.conn.recv()
+                    except (EOFError, OSError):
+                        w.proc.join(5)
+                        results[i] = Outcome(name, spec.name, "error",
+                                             message=f"crashed its process (exit code "
+                                                     f"{w.proc.exitcode})")
+                        workers[k] = _Worker(ctx)
+                elif time.monotonic() >= w.deadline:
+                    w.kill()
+                    results[i] = Outcome(name, spec.name, "error",
+                                         message=f"timed out after {timeout:g} s",
+                                         seconds=timeout)
+                    workers[k] = _Worker(ctx)
+                else:
+                    continue
+                w.task = None
+                if on_done:
+                    on_done(results[i])
+    finally:
+        for w in workers:
+            if w.task is not None:
+                w.kill()
+            else:
+                w.stop()
+    return [results[i] for i in range(len(tasks))]
+
+
+def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | None = None,
+              on_done=None) -> list[Outcome]:
+    """All (impl, spec) tasks, in this process when jobs == 1, else on worker processes."""
+    if jobs > 1:
+        return run_parallel(tasks, jobs, timeout, on_done)
+    out = []
+    for name, spec in tasks:
+        out.append(run_one(name, spec, timeout or DEFAULT_TIMEOUT))
+        if on_done:
+            on_done(out[-1])
+    return out
+
+
+def progress(total: int, stream=sys.stderr):
+    """A one-line progress counter on a terminal; silent otherwise."""
+    done = [0]
+    if not stream.isatty():
+        return None
+
+    def tick(outcome: Outcome):
+        done[0] += 1
+        stream.write(f"\r[{done[0]}/{total}] {outcome.case[:50]:<50} {outcome.impl:<10}")
+        if done[0] == total:
+            stream.write("\r" + " " * 70 + "\r")
+        stream.flush()
+
+    return tick

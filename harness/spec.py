@@ -1,0 +1,355 @@
+"""Network specs: load, validate and expand the JSON of DESIGN.md into an immutable Spec.
+
+A spec is everything needed to reproduce a run bit for bit: explicit weights, biases, data,
+loss, learning rate and steps, in one dtype. The generated form (`"generate": {...}`) expands
+deterministically (numpy's PCG64 from a seed) to the explicit form, so the same seed is the same
+network on every machine and for every implementation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import SpecError
+from .names import ACTIVATIONS, DTYPES, LOSSES, REDUCTIONS
+
+__all__ = ["Layer", "Spec", "load_spec", "load_specs", "spec_from_dict", "DEFAULT_REDUCTION"]
+
+DEFAULT_REDUCTION = "sum"  # the seed's formulas then hold per sample, unchanged (README)
+DEFAULT_SLOPE = 0.01
+MAX_STEPS = 10_000
+MAX_TRACE_BYTES = 2 * 1024**3  # refuse specs whose traces would not fit comfortably in memory
+
+TOP_FIELDS = {"name", "description", "dtype", "layers", "loss", "reduction", "inputs", "targets",
+              "learning_rate", "steps", "tolerance", "generate"}
+LAYER_FIELDS = {"weights", "bias", "activation", "slope"}
+TOLERANCE_FIELDS = {"forward", "backward"}
+TOLERANCE_KINDS = {"rtol", "atol"}
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One dense layer: weights[j][i] from input i to neuron j, bias[j], activation f."""
+
+    weights: np.ndarray
+    bias: np.ndarray
+    activation: str
+    slope: float = DEFAULT_SLOPE
+
+    def to_dict(self) -> dict:
+        out = {"weights": self.weights.tolist(), "bias": self.bias.tolist(),
+               "activation": self.activation}
+        if self.activation == "leaky_relu":
+            out["slope"] = self.slope
+        return out
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated network, its data and its training run; arrays are read-only numpy arrays."""
+
+    name: str
+    dtype: str
+    layers: tuple[Layer, ...]
+    loss: str
+    inputs: np.ndarray
+    targets: np.ndarray
+    learning_rate: float
+    steps: int = 1
+    reduction: str = DEFAULT_REDUCTION
+    tolerance: dict = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def sizes(self) -> list[int]:
+        """Layer widths, input first: [n_in, n_1, ..., n_out]."""
+        return [self.inputs.shape[1]] + [layer.bias.shape[0] for layer in self.layers]
+
+    @property
+    def batch(self) -> int:
+        return self.inputs.shape[0]
+
+    @property
+    def arch(self) -> str:
+        return "-".join(map(str, self.sizes))
+
+    def to_dict(self) -> dict:
+        """The explicit JSON form; `spec_from_dict(s.to_dict())` gives back the same spec."""
+        out = {"name": self.name, "dtype": self.dtype,
+               "layers": [layer.to_dict() for layer in self.layers], "loss": self.loss,
+               "reduction": self.reduction, "inputs": self.inputs.tolist(),
+               "targets": self.targets.tolist(), "learning_rate": self.learning_rate,
+               "steps": self.steps}
+        if self.tolerance:
+            out["tolerance"] = self.tolerance
+        if self.description:
+            out["description"] = self.description
+        return out
+
+    def replace(self, **changes) -> "Spec":
+        """A new spec with some fields changed, validated again."""
+        d = self.to_dict()
+        d.update(changes)
+        return spec_from_dict(d)
+
+
+# ---------------------------------------------------------------- loading
+
+def load_specs(path: str | Path) -> list[Spec]:
+    """Specs from a file holding one spec object or a suite (a list of specs, or {"specs": [...]})."""
+    doc = _read_json(path)
+    if isinstance(doc, dict) and "specs" in doc and "layers" not in doc and "generate" not in doc:
+        doc = doc["specs"]
+        prefix = "specs"
+    else:
+        prefix = ""
+    if isinstance(doc, list):
+        if not doc:
+            raise SpecError(prefix, "suite is empty: expected at least one spec", str(path))
+        return [spec_from_dict(item, source=str(path), path=f"{prefix}[{i}]")
+                for i, item in enumerate(doc)]
+    return [spec_from_dict(doc, source=str(path), default_name=Path(path).stem)]
+
+
+def load_spec(path: str | Path) -> Spec:
+    """The single spec in a file (a suite of one is accepted)."""
+    specs = load_specs(path)
+    if len(specs) != 1:
+        raise SpecError("", f"expected one spec, found a suite of {len(specs)}", str(path))
+    return specs[0]
+
+
+def _read_json(path: str | Path) -> Any:
+    p = Path(path)
+    if not p.exists():
+        raise SpecError("", "no such file", str(path))
+    if p.is_dir():
+        raise SpecError("", "is a directory, expected a JSON spec file", str(path))
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError("", f"not UTF-8 text (byte {exc.start})", str(path)) from None
+    except OSError as exc:
+        raise SpecError("", f"cannot read: {exc.strerror}", str(path)) from None
+    if not text.strip():
+        raise SpecError("", "file is empty", str(path))
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise SpecError("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                        str(path)) from None
+    except ValueError as exc:
+        raise SpecError("", str(exc), str(path)) from None
+    except RecursionError:
+        raise SpecError("", "JSON nested too deeply", str(path)) from None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"non-finite number {name} in JSON")
+
+
+# ---------------------------------------------------------------- validation
+
+class _Checker:
+    """Field-path-aware checks; every failure is a SpecError naming the field."""
+
+    def __init__(self, source: str | None, path: str):
+        self.source = source
+        self.path = path
+
+    def fail(self, fld: str, message: str):
+        full = f"{self.path}.{fld}" if self.path and fld else (self.path or fld)
+        raise SpecError(full, message, self.source)
+
+    def mapping(self, doc: Any, fld: str, allowed: set[str]) -> dict:
+        if not isinstance(doc, dict):
+            self.fail(fld, f"expected an object, got {_kind(doc)}")
+        unknown = sorted(set(doc) - allowed)
+        if unknown:
+            self.fail(fld, f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        return doc
+
+    def require(self, doc: dict, key: str, fld: str | None = None) -> Any:
+        if key not in doc:
+            self.fail(fld or "", f"missing required field {key!r}")
+        return doc[key]
+
+    def string(self, value: Any, fld: str) -> str:
+        if not isinstance(value, str):
+            self.fail(fld, f"expected a string, got {_kind(value)}")
+        return value
+
+    def choice(self, value: Any, fld: str, names) -> str:
+        value = self.string(value, fld)
+        if value not in names:
+            self.fail(fld, f"unknown name {value!r} (known: {', '.join(names)})")
+        return value
+
+    def number(self, value: Any, fld: str, positive: bool = False) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(fld, f"expected a number, got {_kind(value)}")
+        if not math.isfinite(value):
+            self.fail(fld, f"expected a finite number, got {value}")
+        if positive and value <= 0:
+            self.fail(fld, f"must be positive, got {value}")
+        return float(value)
+
+    def integer(self, value: Any, fld: str, lo: int, hi: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(fld, f"expected an integer, got {_kind(value)}")
+        if not lo <= value <= hi:
+            self.fail(fld, f"must be between {lo} and {hi}, got {value}")
+        return value
+
+    def array(self, value: Any, fld: str, ndim: int, dtype: str) -> np.ndarray:
+        """A rectangular, non-empty, finite array of numbers, rounded once to dtype."""
+        self._check_nested(value, fld, ndim)
+        a64 = np.asarray(value, dtype=np.float64)
+        if a64.shape != _nested_shape(value, ndim):
+            self.fail(fld, "ragged array: rows of different lengths")
+        if not np.all(np.isfinite(a64)):
+            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a64))[0])
+            self.fail(fld, f"non-finite number at {list(idx)}")
+        limit = float(np.finfo(dtype).max)
+        if np.any(np.abs(a64) > limit):
+            idx = tuple(int(i) for i in np.argwhere(np.abs(a64) > limit)[0])
+            self.fail(fld, f"number at {list(idx)} is beyond the {dtype} range")
+        return _readonly(a64.astype(dtype))
+
+    def _check_nested(self, value: Any, fld: str, ndim: int):
+        if ndim == 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.fail(fld, f"expected a number, got {_kind(value)}")
+            return
+        if not isinstance(value, list):
+            self.fail(fld, f"expected a {ndim}-d array (nested lists), got {_kind(value)}")
+        if not value:
+            self.fail(fld, "empty array")
+        for i, item in enumerate(value):
+            self._check_nested(item, f"{fld}[{i}]", ndim - 1)
+
+
+def _nested_shape(value: Any, ndim: int) -> tuple:
+    shape = []
+    for _ in range(ndim):
+        shape.append(len(value))
+        value = value[0]
+    return tuple(shape)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def spec_from_dict(doc: Any, source: str | None = None, path: str = "",
+                   default_name: str = "spec") -> Spec:
+    """Validate a spec document (explicit or generated form) and build the immutable Spec."""
+    c = _Checker(source, path)
+    doc = c.mapping(doc, "", TOP_FIELDS)
+    if "generate" in doc:
+        from .generate import expand  # generated form -> explicit form
+        doc = expand(doc, c)
+    name = c.string(doc.get("name", default_name), "name")
+    if not name.strip():
+        c.fail("name", "must not be empty")
+    dtype = c.choice(doc.get("dtype", "float64"), "dtype", DTYPES)
+    loss = c.choice(c.require(doc, "loss"), "loss", LOSSES)
+    reduction = c.choice(doc.get("reduction", DEFAULT_REDUCTION), "reduction", REDUCTIONS)
+    lr = c.number(c.require(doc, "learning_rate"), "learning_rate", positive=True)
+    steps = c.integer(doc.get("steps", 1), "steps", 1, MAX_STEPS)
+    inputs = c.array(c.require(doc, "inputs"), "inputs", 2, dtype)
+    targets = c.array(c.require(doc, "targets"), "targets", 2, dtype)
+    layers = _layers(c, c.require(doc, "layers"), inputs.shape[1], dtype)
+    _check_data(c, layers, inputs, targets, loss)
+    tolerance = _tolerance(c, doc.get("tolerance", {}))
+    description = c.string(doc.get("description", ""), "description")
+    spec = Spec(name=name, dtype=dtype, layers=layers, loss=loss, inputs=inputs,
+                targets=targets, learning_rate=lr, steps=steps, reduction=reduction,
+                tolerance=tolerance, description=description)
+    _check_size(c, spec)
+    return spec
+
+
+def _layers(c: _Checker, docs: Any, n_in: int, dtype: str) -> tuple[Layer, ...]:
+    if not isinstance(docs, list) or not docs:
+        c.fail("layers", f"expected a non-empty list of layers, got {_kind(docs)}"
+               if not isinstance(docs, list) else "expected at least one layer")
+    layers = []
+    width, source = n_in, "the input has"
+    for k, item in enumerate(docs):
+        at = f"layers[{k}]"
+        item = c.mapping(item, at, LAYER_FIELDS)
+        w = c.array(c.require(item, "weights", at), f"{at}.weights", 2, dtype)
+        b = c.array(c.require(item, "bias", at), f"{at}.bias", 1, dtype)
+        act = c.choice(c.require(item, "activation", at), f"{at}.activation", ACTIVATIONS)
+        slope = c.number(item.get("slope", DEFAULT_SLOPE), f"{at}.slope")
+        if "slope" in item and act != "leaky_relu":
+            c.fail(f"{at}.slope", f"only leaky_relu takes a slope, activation is {act}")
+        if w.shape[1] != width:
+            c.fail(f"{at}.weights", f"expected {width} columns ({source} {width} "
+                   f"{'features' if k == 0 else 'neurons'}), got {w.shape[1]}")
+        if b.shape[0] != w.shape[0]:
+            c.fail(f"{at}.bias", f"expected {w.shape[0]} entries (one per row of weights), "
+                   f"got {b.shape[0]}")
+        layers.append(Layer(w, b, act, slope))
+        width, source = w.shape[0], f"layer {k} has"
+    return tuple(layers)
+
+
+def _check_data(c: _Checker, layers, inputs, targets, loss: str):
+    if targets.shape[0] != inputs.shape[0]:
+        c.fail("targets", f"expected {inputs.shape[0]} rows (the batch size of inputs), "
+               f"got {targets.shape[0]}")
+    n_out = layers[-1].bias.shape[0]
+    if targets.shape[1] != n_out:
+        c.fail("targets", f"expected {n_out} columns (the last layer has {n_out} neurons), "
+               f"got {targets.shape[1]}")
+    if loss in ("softmax_cross_entropy", "binary_cross_entropy") and np.any(targets < 0):
+        c.fail("targets", f"{loss} needs targets >= 0")
+    if loss == "binary_cross_entropy":
+        if np.any(targets > 1):
+            c.fail("targets", "binary_cross_entropy needs targets in [0, 1]")
+        if layers[-1].activation != "sigmoid":
+            c.fail(f"layers[{len(layers) - 1}].activation", "binary_cross_entropy needs outputs "
+                   f"in (0, 1): the last activation must be sigmoid, got {layers[-1].activation}")
+
+
+def _tolerance(c: _Checker, doc: Any) -> dict:
+    doc = c.mapping(doc, "tolerance", TOLERANCE_FIELDS)
+    out = {}
+    for phase, kinds in doc.items():
+        kinds = c.mapping(kinds, f"tolerance.{phase}", TOLERANCE_KINDS)
+        out[phase] = {k: c.number(v, f"tolerance.{phase}.{k}") for k, v in kinds.items()}
+        for k, v in out[phase].items():
+            if v < 0:
+                c.fail(f"tolerance.{phase}.{k}", f"must be >= 0, got {v}")
+    return out
+
+
+def trace_bytes(spec: Spec) -> int:
+    """Estimated bytes of one trace of this spec: every per-step array, every step."""
+    item = np.dtype(spec.dtype).itemsize
+    params = sum(layer.weights.size + layer.bias.size for layer in spec.layers)
+    per_step = 3 * spec.batch * sum(spec.sizes[1:]) + params
+    return item * (spec.steps * per_step + params)
+
+
+def _check_size(c: _Checker, spec: Spec):
+    need = trace_bytes(spec)
+    if need > MAX_TRACE_BYTES:
+        c.fail("", f"too large: a trace would take about {need / 1024**3:.1f} GiB "
+               f"(limit {MAX_TRACE_BYTES / 1024**3:.0f} GiB); use fewer steps, samples or neurons")

@@ -1,0 +1,1 @@
+"""Implementations of the spec -> trace contract: the NumPy reference engine and adapters."""

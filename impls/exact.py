@@ -1,0 +1,142 @@
+"""The exact oracle: the seed's formulas in 60-digit arithmetic (mpmath), rounded at the end.
+
+The spec's numbers (already in its dtype) are taken exactly; every d, h, v, g, e and update is
+computed with 60 significant digits and only the reported values are rounded to the dtype.
+This is the truth that decides which side of a disagreement is closer. Small networks only.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+
+from harness import __version__
+from harness.trace import LayerTrace, StepTrace, Trace
+
+DIGITS = 60
+MAX_OPS = 2_000_000  # multiply-adds over the whole run; beyond this the oracle takes minutes
+mp = mpmath.mp
+
+
+def _vec(fn):
+    return np.frompyfunc(fn, 1, 1)
+
+
+def _sigmoid(d):
+    return 1 / (1 + mp.exp(-d))
+
+
+def _phi(d):
+    return (1 + mp.erf(d / mp.sqrt(2))) / 2
+
+
+def _gelu_tanh(d):
+    return d * (1 + mp.tanh(mp.sqrt(2 / mp.pi) * (d + mp.mpf("0.044715") * d ** 3))) / 2
+
+
+def _gelu_tanh_t(d):
+    k, c = mp.sqrt(2 / mp.pi), mp.mpf("0.044715")
+    th = mp.tanh(k * (d + c * d ** 3))
+    return (1 + th) / 2 + d * (1 - th ** 2) * k * (1 + 3 * c * d ** 2) / 2
+
+
+def _table(slope):
+    slope = mp.mpf(slope)
+    return {  # name: (f, t), both on one mpf
+        "identity": (lambda d: d, lambda d: mp.mpf(1)),
+        "sigmoid": (_sigmoid, lambda d: _sigmoid(d) * (1 - _sigmoid(d))),
+        "tanh": (mp.tanh, lambda d: 1 - mp.tanh(d) ** 2),
+        "relu": (lambda d: d if d > 0 else mp.mpf(0), lambda d: mp.mpf(1 if d > 0 else 0)),
+        "leaky_relu": (lambda d: d if d > 0 else slope * d,
+                       lambda d: mp.mpf(1) if d > 0 else slope),
+        "softplus": (lambda d: mp.log1p(mp.exp(d)), _sigmoid),
+        "elu": (lambda d: d if d > 0 else mp.expm1(d),
+                lambda d: mp.mpf(1) if d > 0 else mp.exp(d)),
+        "silu": (lambda d: d * _sigmoid(d),
+                 lambda d: _sigmoid(d) * (1 + d * (1 - _sigmoid(d)))),
+        "gelu": (lambda d: d * _phi(d),
+                 lambda d: _phi(d) + d * mp.exp(-d * d / 2) / mp.sqrt(2 * mp.pi)),
+        "gelu_tanh": (_gelu_tanh, _gelu_tanh_t),
+    }
+
+
+def _loss(name, u, y):
+    """Per-sample losses (batch,) and te (batch, n) as object arrays of mpf."""
+    if name == "squared_error":
+        return ((u - y) ** 2).sum(axis=1) / 2, u - y
+    if name == "mse":
+        n = u.shape[1]
+        return ((u - y) ** 2).sum(axis=1) / n, 2 * (u - y) / n
+    if name == "softmax_cross_entropy":
+        ex = _vec(mp.exp)(u)
+        total = ex.sum(axis=1)[:, None]
+        lse = _vec(mp.log)(total)
+        return (y * (lse - u)).sum(axis=1), ex / total * y.sum(axis=1)[:, None] - y
+    logs = _vec(mp.log)(u)
+    log1m = _vec(lambda a: mp.log(1 - a))(u)
+    return -(y * logs + (1 - y) * log1m).sum(axis=1), (u - y) / (u * (1 - u))
+
+
+class ExactImpl:
+    """60-digit arithmetic with mpmath; slow, for small networks."""
+
+    name = "exact"
+
+    def version(self) -> str:
+        return f"{__version__} (mpmath {mpmath.__version__})"
+
+    def settings(self) -> dict:
+        return {"mpmath": mpmath.__version__, "digits": DIGITS}
+
+    def unsupported(self, spec) -> str | None:
+        params = sum(layer.weights.size for layer in spec.layers)
+        ops = 3 * params * spec.batch * spec.steps
+        if ops > MAX_OPS:
+            return (f"too large for the exact oracle: about {ops:,} multiply-adds in "
+                    f"{DIGITS}-digit arithmetic (limit {MAX_OPS:,})")
+        return None
+
+    def trace(self, spec) -> Trace:
+        with mp.workdps(DIGITS):
+            return self._trace(spec)
+
+    def _trace(self, spec) -> Trace:
+        exact = _vec(lambda a: mp.mpf(float(a)))
+        ws = [exact(layer.weights) for layer in spec.layers]
+        bs = [exact(layer.bias) for layer in spec.layers]
+        acts = [tuple(map(_vec, _table(layer.slope)[layer.activation])) for layer in spec.layers]
+        x, y = exact(spec.inputs), exact(spec.targets)
+        r = mp.mpf(spec.learning_rate)
+        steps = []
+        for _ in range(spec.steps):
+            ds, hs, inp = [], [], x
+            for w, b, (f, _) in zip(ws, bs, acts):
+                ds.append(inp @ w.T + b)
+                inp = f(ds[-1])
+                hs.append(inp)
+            per_sample, te = _loss(spec.loss, inp, y)
+            if spec.reduction == "mean":
+                per_sample, te = per_sample / len(x), te / len(x)
+            vs = [None] * len(ws)
+            v = te
+            for k in range(len(ws) - 1, -1, -1):
+                v = (v if k == len(ws) - 1 else v @ ws[k + 1]) * acts[k][1](ds[k])
+                vs[k] = v
+            xs = [x] + hs[:-1]
+            gws = [v.T @ xin for v, xin in zip(vs, xs)]
+            gbs = [v.sum(axis=0) for v in vs]
+            layers = [LayerTrace(*(_round(a, spec.dtype) for a in q))
+                      for q in zip(ds, hs, vs, gws, gbs)]
+            steps.append(StepTrace(np.dtype(spec.dtype).type(float(per_sample.sum())),
+                                   _round(inp, spec.dtype), layers))
+            ws = [w - r * g for w, g in zip(ws, gws)]
+            bs = [b - r * g for b, g in zip(bs, gbs)]
+        params = [{"weights": _round(w, spec.dtype), "bias": _round(b, spec.dtype)}
+                  for w, b in zip(ws, bs)]
+        return Trace(self.name, self.version(), spec.name, spec.dtype, steps, params,
+                     self.settings())
+
+
+def _round(a, dtype) -> np.ndarray:
+    """Correctly rounded to float64 by mpmath, then to the spec's dtype."""
+    return np.asarray(a.astype(float), dtype=np.float64).astype(dtype)

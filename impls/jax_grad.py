@@ -1,0 +1,107 @@
+"""JAX adapter: a pure loss of (params, zs, x, y) from jax.nn and jax.numpy, differentiated by jax.grad.
+
+v is JAX's own gradient with respect to zero perturbations z added to every pre-activation d
+(d = x W^T + b + z, z = 0). One jitted step function per architecture (activations, slopes,
+loss, reduction) is cached, so a suite of many networks compiles each shape once.
+Convention mapping (README): leaky_relu is written where(d > 0, d, slope d), because
+jax.nn.leaky_relu takes the identity branch at 0 and would give leaky_relu'(0) = 1.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402  (after enabling float64)
+import numpy as np  # noqa: E402
+from jax.scipy.special import xlog1py, xlogy  # noqa: E402
+
+from harness.trace import LayerTrace, StepTrace, Trace  # noqa: E402
+
+ACTIVATIONS = {
+    "identity": lambda d, s: d,
+    "sigmoid": lambda d, s: jax.nn.sigmoid(d),
+    "tanh": lambda d, s: jnp.tanh(d),
+    "relu": lambda d, s: jax.nn.relu(d),
+    "leaky_relu": lambda d, s: jnp.where(d > 0, d, s * d),
+    "softplus": lambda d, s: jax.nn.softplus(d),
+    "elu": lambda d, s: jax.nn.elu(d),
+    "silu": lambda d, s: jax.nn.silu(d),
+    "gelu": lambda d, s: jax.nn.gelu(d, approximate=False),
+    "gelu_tanh": lambda d, s: jax.nn.gelu(d, approximate=True),
+}
+
+LOSSES = {  # per-sample losses
+    "squared_error": lambda u, y: 0.5 * jnp.sum((u - y) ** 2, axis=-1),
+    "mse": lambda u, y: jnp.mean((u - y) ** 2, axis=-1),
+    "softmax_cross_entropy": lambda u, y: -jnp.sum(y * jax.nn.log_softmax(u, axis=-1), axis=-1),
+    "binary_cross_entropy": lambda u, y: -jnp.sum(xlogy(y, u) + xlog1py(1 - y, -u), axis=-1),
+}
+
+
+def _forward(acts, params, zs, x):
+    ds, hs, inp = [], [], x
+    for (w, b), z, (act, slope) in zip(params, zs, acts):
+        d = inp @ jnp.swapaxes(w, -1, -2) + b[..., None, :] + z
+        inp = ACTIVATIONS[act](d, slope)
+        ds.append(d)
+        hs.append(inp)
+    return ds, hs
+
+
+@lru_cache(maxsize=None)
+def step_fn(acts: tuple, loss: str, reduction: str):
+    """A jitted (params, x, y, r) -> (e, ds, hs, g_params, vs, new_params) for one architecture."""
+    reduce = jnp.sum if reduction == "sum" else jnp.mean
+
+    def objective(params, zs, x, y):
+        ds, hs = _forward(acts, params, zs, x)
+        e = reduce(LOSSES[loss](hs[-1], y), axis=-1)
+        return jnp.sum(e), (e, ds, hs)  # stacked networks are independent: their sum serves
+
+    grad = jax.value_and_grad(objective, argnums=(0, 1), has_aux=True)
+
+    def step(params, x, y, r):
+        zs = [jnp.zeros(x.shape[:-1] + w.shape[-2:-1], x.dtype) for w, _ in params]
+        (_, (e, ds, hs)), (g_params, vs) = grad(params, zs, x, y)
+        new = jax.tree_util.tree_map(lambda p, g: p - r * g, params, g_params)
+        return e, ds, hs, g_params, vs, new
+
+    return jax.jit(step)
+
+
+class JaxImpl:
+    """jax.grad under jit on the CPU, float64 enabled. Weights with leading axes (stacked
+    networks of one architecture) run batched under the same jit, like jax.vmap."""
+
+    name = "jax"
+    stacked = True
+
+    def version(self) -> str:
+        return jax.__version__
+
+    def settings(self) -> dict:
+        return {"jax": jax.__version__, "device": str(jax.devices()[0]).lower(),
+                "x64": bool(jax.config.jax_enable_x64),
+                "default_matmul_precision": str(jax.config.jax_default_matmul_precision),
+                "jit": True}
+
+    def trace(self, spec) -> Trace:
+        dt = np.dtype(spec.dtype)
+        acts = tuple((layer.activation, layer.slope) for layer in spec.layers)
+        step = step_fn(acts, spec.loss, spec.reduction)
+        params = [(jnp.asarray(layer.weights), jnp.asarray(layer.bias)) for layer in spec.layers]
+        x, y = jnp.asarray(spec.inputs), jnp.asarray(spec.targets)
+        r = dt.type(spec.learning_rate)
+        steps = []
+        for _ in range(spec.steps):
+            e, ds, hs, g_params, vs, params = step(params, x, y, r)
+            layers = [LayerTrace(*(np.asarray(a) for a in (d, h, v, gw, gb)))
+                      for d, h, v, (gw, gb) in zip(ds, hs, vs, g_params)]
+            steps.append(StepTrace(np.asarray(e)[()], np.asarray(hs[-1]), layers))
+        final = [{"weights": np.asarray(w), "bias": np.asarray(b)} for w, b in params]
+        return Trace(self.name, self.version(), spec.name, spec.dtype, steps, final,
+                     self.settings())

@@ -1,0 +1,37 @@
+"""The reference engine as a harness implementation: spec in, trace out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness import __version__
+from harness.trace import LayerTrace, StepTrace, Trace
+
+from .network import Network
+
+
+class ReferenceImpl:
+    """The NumPy engine of impls/reference, run exactly as a library user would."""
+
+    name = "reference"
+    stacked = True  # trace() also takes a batched.Stack (networks on a leading axis)
+
+    def version(self) -> str:
+        return __version__
+
+    def settings(self) -> dict:
+        return {"numpy": np.__version__, "device": "cpu"}
+
+    def trace(self, spec) -> Trace:
+        net = Network.from_spec(spec)
+        steps = []
+
+        def record(k, fwd, grads):
+            layers = [LayerTrace(d, h, v, gw, gb) for d, h, v, gw, gb in
+                      zip(fwd.d, fwd.h, grads.v, grads.g_weights, grads.g_bias)]
+            steps.append(StepTrace(grads.e, fwd.u, layers))
+
+        net.fit(spec.inputs, spec.targets, spec.learning_rate, spec.steps, callback=record)
+        params = [{"weights": w, "bias": b} for w, b in zip(net.weights, net.biases)]
+        return Trace(self.name, self.version(), spec.name, spec.dtype, steps, params,
+                     self.settings())

@@ -1,0 +1,157 @@
+"""The seed's backpropagation as dynamic programming, one layer of matrices at a time.
+
+    forward   d = x W^T + b            h = f(d)              (x: the input or the previous h)
+    loss      e = reduce_s fe(u_s, y_s)                       (u = the last h)
+    backward  v_L = te(u, y) * t(d_L)   v_l = (v_{l+1} W_{l+1}) * t(d_l)
+    gradient  g_W = v^T x  (summed over samples)   g_b = sum_s v
+    update    W = W - r g_W            b = b - r g_b
+
+Arrays are (batch, neurons); weights[l][j, i] joins input i to neuron j. No Python loop runs
+over neurons or samples, and every array stays in the network's dtype. Leading axes stack
+independent networks: weights (..., n_l, n_{l-1}), biases (..., n_l), data (..., batch, n),
+so one call trains thousands of networks of one architecture (the batched fuzzer does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import activation
+from .losses import loss as get_loss
+
+Array = np.ndarray
+REDUCTIONS = ("sum", "mean")
+
+
+@dataclass
+class Forward:
+    """One forward pass: the input x and, per layer, d and h; u is the last h."""
+
+    x: Array
+    d: list[Array]
+    h: list[Array]
+
+    @property
+    def u(self) -> Array:
+        return self.h[-1]
+
+
+@dataclass
+class Backward:
+    """One backward pass: loss e, the loss node's te, and per layer v, g_weights, g_bias."""
+
+    e: float
+    te: Array
+    v: list[Array]
+    g_weights: list[Array]
+    g_bias: list[Array]
+
+
+class Network:
+    """A multilayer perceptron; weights[l] is (..., n_l, n_{l-1}), biases[l] is (..., n_l)."""
+
+    def __init__(self, weights, biases, activations, loss: str = "squared_error",
+                 reduction: str = "sum", slopes=None, dtype=None):
+        if len(weights) != len(biases):
+            raise ValueError(f"{len(weights)} weight matrices but {len(biases)} bias vectors")
+        acts = [activations] * len(weights) if isinstance(activations, str) else list(activations)
+        if len(acts) != len(weights):
+            raise ValueError(f"{len(weights)} layers but {len(acts)} activations")
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {reduction!r} (known: sum, mean)")
+        self.dtype = np.dtype(dtype or np.asarray(weights[0]).dtype)
+        if self.dtype.kind != "f":
+            self.dtype = np.dtype(np.float64)
+        self.weights = [np.array(w, dtype=self.dtype) for w in weights]
+        self.biases = [np.array(b, dtype=self.dtype) for b in biases]
+        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if w.ndim < 2 or b.shape != w.shape[:-1]:
+                raise ValueError(f"layer {k}: weights {w.shape} and bias {b.shape} do not match")
+            if k and w.shape[-1] != self.weights[k - 1].shape[-2]:
+                raise ValueError(f"layer {k}: weights have {w.shape[-1]} columns, "
+                                 f"layer {k - 1} has {self.weights[k - 1].shape[-2]} neurons")
+        slopes = slopes if slopes is not None else [0.01] * len(acts)
+        self.activations = [activation(a, s) for a, s in zip(acts, slopes)]
+        self.loss = get_loss(loss)
+        self.reduction = reduction
+
+    @classmethod
+    def from_sizes(cls, sizes, activation="sigmoid", loss="squared_error", reduction="sum", *,
+                   seed: int, dtype="float64"):
+        """Random Xavier-normal weights and small biases for widths [n_in, n_1, ..., n_out]."""
+        rng = np.random.default_rng(seed)
+        ws = [rng.normal(0, np.sqrt(2 / (a + b)), (b, a)) for a, b in zip(sizes, sizes[1:])]
+        bs = [rng.normal(0, 0.1, b) for b in sizes[1:]]
+        return cls(ws, bs, activation, loss, reduction, dtype=dtype)
+
+    @classmethod
+    def from_spec(cls, spec):
+        """The network of a harness Spec (copies its weights, so training leaves the spec alone)."""
+        return cls([layer.weights for layer in spec.layers], [layer.bias for layer in spec.layers],
+                   [layer.activation for layer in spec.layers], spec.loss, spec.reduction,
+                   slopes=[layer.slope for layer in spec.layers], dtype=spec.dtype)
+
+    def _batch(self, a, n: int, what: str) -> Array:
+        a = np.asarray(a, dtype=self.dtype)
+        if a.ndim < 2 or a.shape[-1] != n:
+            raise ValueError(f"{what}: expected shape (batch, {n}), got {a.shape}")
+        return a
+
+    def forward(self, x) -> Forward:
+        """d = x W^T + b and h = f(d), layer by layer."""
+        x = self._batch(x, self.weights[0].shape[-1], "inputs")
+        ds, hs, inp = [], [], x
+        for w, b, act in zip(self.weights, self.biases, self.activations):
+            d = inp @ w.swapaxes(-1, -2)
+            d += b[..., None, :]
+            inp = act.f(d)
+            ds.append(d)
+            hs.append(inp)
+        return Forward(x, ds, hs)
+
+    def backward(self, fwd: Forward, y) -> Backward:
+        """e, then v from the loss node back to the first layer, then g = v x."""
+        y = self._batch(y, self.weights[-1].shape[-2], "targets")
+        if y.shape[-2] != fwd.x.shape[-2]:
+            raise ValueError(f"targets: {y.shape[-2]} rows for a batch of {fwd.x.shape[-2]}")
+        u = fwd.u
+        per_sample = self.loss.fe(u, y)
+        te = self.loss.te(u, y)
+        if self.reduction == "mean":
+            e = per_sample.mean(axis=-1)
+            te *= self.dtype.type(1 / u.shape[-2])
+        else:
+            e = per_sample.sum(axis=-1)
+        L = len(self.weights)
+        vs: list[Array] = [None] * L
+        v = te * self.activations[-1].t(fwd.d[-1], fwd.h[-1])
+        for k in range(L - 1, -1, -1):
+            if k < L - 1:
+                v = v @ self.weights[k + 1]
+                v *= self.activations[k].t(fwd.d[k], fwd.h[k])
+            vs[k] = v
+        xs = [fwd.x] + fwd.h[:-1]
+        g_w = [v.swapaxes(-1, -2) @ x for v, x in zip(vs, xs)]
+        g_b = [v.sum(axis=-2) for v in vs]
+        return Backward(e, te, vs, g_w, g_b)
+
+    def step(self, grads: Backward, r) -> None:
+        """w = w - r g and b = b - r g, in place."""
+        r = self.dtype.type(r)
+        for w, b, gw, gb in zip(self.weights, self.biases, grads.g_weights, grads.g_bias):
+            w -= r * gw
+            b -= r * gb
+
+    def fit(self, x, y, r: float, steps: int = 1, callback=None) -> list[float]:
+        """`steps` SGD steps on one batch; returns the loss e before each step."""
+        losses = []
+        for k in range(steps):
+            fwd = self.forward(x)
+            grads = self.backward(fwd, y)
+            if callback is not None:
+                callback(k, fwd, grads)
+            losses.append(grads.e)
+            self.step(grads, r)
+        return losses
