@@ -1,0 +1,175 @@
+"""The pytest plugin (entry point pytest11): the conformance suite as ordinary pytest tests.
+
+    pytest --bp-impl NAME [--bp-baseline NAME] [--bp-cases GLOB] [--bp-dtype float64]
+           [--bp-xfails FILE] [--bp-fuzz N]
+
+collects harness/testing/test_conformance.py: one test per implementation, case and quantity
+(`test_conformance[seed-2-2-2-float64-v]`; the implementation leads the id when several are
+named). Each case runs once per session; every quantity's test then reads its verdict.
+An xfail file holds one case glob (or case-quantity glob) and a reason per line; matching tests
+are xfail (XPASS once they conform); an implementation may ship its own list as `xfails`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+QUANTITY_GROUPS = {"d": ("d",), "h": ("h",), "u": ("outputs",), "e": ("loss",), "v": ("v",),
+                   "grad_weights": ("grad_weights",), "grad_bias": ("grad_bias",),
+                   "params": ("weights", "bias")}
+TEST_MODULE = Path(__file__).parent / "testing" / "test_conformance.py"
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("backprop-harness", "backprop-harness conformance suite")
+    g.addoption("--bp-impl", action="append", default=[], metavar="NAME",
+                help="run the conformance suite against this implementation (repeatable)")
+    g.addoption("--bp-baseline", default="reference", metavar="NAME")
+    g.addoption("--bp-cases", default=None, metavar="GLOB", help="only matching cases (a,b,...)")
+    g.addoption("--bp-dtype", default=None, choices=("float64", "float32"))
+    g.addoption("--bp-xfails", action="append", default=[], metavar="FILE",
+                help="known deviations: '<case glob> <reason>' per line (repeatable)")
+    g.addoption("--bp-fuzz", type=int, default=0, metavar="N",
+                help="also search N random networks per implementation (hypothesis)")
+
+
+def pytest_configure(config):
+    if config.getoption("bp_impl") and str(TEST_MODULE) not in config.args:
+        config.args.append(str(TEST_MODULE))
+
+
+@dataclass
+class Xfail:
+    pattern: str
+    reason: str
+    source: str
+    used: bool = False
+
+
+def read_xfails(path: str | Path) -> list[Xfail]:
+    """'<glob> <reason>' lines; blank lines and # comments are skipped."""
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        pattern, _, reason = line.partition(" ")
+        out.append(Xfail(pattern, reason.strip() or "known deviation", f"{path}:{n}"))
+    return out
+
+
+class Session:
+    """Runs each (implementation, case) once and keeps the verdicts for the quantity tests."""
+
+    def __init__(self, config):
+        from harness.suite import default_suite
+        self.baseline = config.getoption("bp_baseline")
+        self.impls = list(dict.fromkeys(config.getoption("bp_impl")))
+        self.specs = {s.name: s for s in default_suite(config.getoption("bp_dtype"),
+                                                       config.getoption("bp_cases"))}
+        self.results: dict = {}
+        self.outcomes: dict = {}
+
+    def result(self, impl: str, case: str):
+        from harness.conformance import compare_case
+        from harness.registry import get
+        from harness.runner import run_one
+        key = (impl, case)
+        if key not in self.results:
+            spec = self.specs[case]
+            for name in (self.baseline, impl):
+                if (name, case) not in self.outcomes:
+                    self.outcomes[(name, case)] = run_one(name, spec)
+            accuracy = {n: getattr(get(n).impl, "accuracy", None) for n in (impl, self.baseline)}
+            oracles = {n: o for (n, c), o in self.outcomes.items() if c == case}
+            self.results[key] = compare_case(spec, self.outcomes[(self.baseline, case)],
+                                             self.outcomes[(impl, case)], oracles, None, accuracy)
+        return self.results[key]
+
+
+@dataclass
+class ConformanceItem:
+    session: Session
+    impl: str
+    case: str
+    group: str
+
+    def check(self):
+        r = self.session.result(self.impl, self.case)
+        if r.status == "unsupported":
+            pytest.skip(r.message)
+        repro = (f"reproduce: backprop-harness run --cases {self.case} --impl {self.impl} "
+                 f"--baseline {r.baseline}")
+        if r.status == "error":
+            pytest.fail(f"{r.message}\n{repro}", pytrace=False)
+        bad = [t for t in r.tensors if t.quantity in QUANTITY_GROUPS[self.group] and not t.passed]
+        if bad:
+            t = bad[0]
+            lines = [t.message(self.impl, r.baseline, self.case, r.dtype)]
+            if r.origin is not None and r.origin is not t:
+                lines.append(f"divergence origin: {r.origin.label} (this is a consequence)")
+            if r.closer:
+                lines.append(f"at the origin: {r.closer}")
+            lines.append(repro)
+            pytest.fail("\n".join(lines), pytrace=False)
+
+
+def _session(config) -> Session:
+    if not hasattr(config, "_bp_session"):
+        config._bp_session = Session(config)
+    return config._bp_session
+
+
+def _xfails(config, impls) -> list[Xfail]:
+    from harness.registry import get
+    entries = [x for f in config.getoption("bp_xfails") for x in read_xfails(f)]
+    for name in impls:
+        info = get(name)
+        shipped = getattr(info.impl, "xfails", None) if info.available else None
+        if shipped:
+            entries += read_xfails(shipped)
+    return entries
+
+
+def pytest_generate_tests(metafunc):
+    config = metafunc.config
+    if "bp_item" in metafunc.fixturenames:
+        _generate_conformance(metafunc, config)
+    if "bp_fuzz_impl" in metafunc.fixturenames:
+        impls = config.getoption("bp_impl") if config.getoption("bp_fuzz") else []
+        metafunc.parametrize("bp_fuzz_impl", impls, ids=impls)
+
+
+def _generate_conformance(metafunc, config):
+    from harness.registry import get
+    session = _session(config)
+    for name in session.impls + [session.baseline]:
+        info = get(name)
+        if not info.available:
+            raise pytest.UsageError(f"--bp-impl {name}: unavailable ({info.reason})")
+    xfails = _xfails(config, session.impls)
+    params, ids = [], []
+    for impl in session.impls:
+        for case in session.specs:
+            for group in QUANTITY_GROUPS:
+                tid = f"{case}-{group}"
+                marks = []
+                for x in xfails:
+                    if fnmatch.fnmatchcase(case, x.pattern) or fnmatch.fnmatchcase(tid, x.pattern):
+                        x.used = True
+                        marks = [pytest.mark.xfail(reason=f"{x.reason} ({x.source})",
+                                                   strict=False)]
+                        break
+                full_id = tid if len(session.impls) == 1 else f"{impl}-{tid}"
+                params.append(pytest.param(ConformanceItem(session, impl, case, group),
+                                           marks=marks, id=full_id))
+    for x in xfails:
+        if not x.used:
+            warnings.warn(f"xfail pattern {x.pattern!r} ({x.source}) matches no case",
+                          pytest.PytestConfigWarning, stacklevel=1)
+    metafunc.parametrize("bp_item", params)

@@ -1,0 +1,1 @@
+"""Test modules that the pytest plugin collects (see harness/pytest_plugin.py)."""

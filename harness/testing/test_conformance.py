@@ -1,0 +1,21 @@
+"""The conformance suite, collected by the backprop-harness pytest plugin when --bp-impl is given."""
+
+from pathlib import Path
+
+import pytest
+
+
+def test_conformance(bp_item):
+    """One implementation, one case of the default suite, one quantity: within tolerance."""
+    bp_item.check()
+
+
+def test_fuzz(bp_fuzz_impl, request):
+    """--bp-fuzz N random networks (hypothesis); a failure is shrunk and written out."""
+    from harness.fuzz import find_failure, write_failure
+    config = request.config
+    found = find_failure(bp_fuzz_impl, config.getoption("bp_baseline"),
+                         config.getoption("bp_fuzz"), seed=0)
+    if found is not None:
+        path, cmd = write_failure(*found, Path("reports") / "fuzz")
+        pytest.fail(f"{found[1].message}\nminimal spec: {path}\nreproduce: {cmd}", pytrace=False)

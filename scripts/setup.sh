@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Create .venv (or $VENV) and install backprop-harness with every framework and the test tools.
+# torch is pinned to the CPU build first, so that the project's range (torch>=2.2) is already met.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q "torch==2.13.0"
+"$VENV/bin/python" -m pip install -q -e ".[dev]"
+"$VENV/bin/python" -m pip install -q ./examples/adapter-example
