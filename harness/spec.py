@@ -216,8 +216,6 @@ class _Checker:
         """A rectangular, non-empty, finite array of numbers, rounded once to dtype."""
         self._check_nested(value, fld, ndim)
         a64 = np.asarray(value, dtype=np.float64)
-        if a64.shape != _nested_shape(value, ndim):
-            self.fail(fld, "ragged array: rows of different lengths")
         if not np.all(np.isfinite(a64)):
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a64))[0])
             self.fail(fld, f"non-finite number at {list(idx)}")
@@ -238,14 +236,9 @@ class _Checker:
             self.fail(fld, "empty array")
         for i, item in enumerate(value):
             self._check_nested(item, f"{fld}[{i}]", ndim - 1)
-
-
-def _nested_shape(value: Any, ndim: int) -> tuple:
-    shape = []
-    for _ in range(ndim):
-        shape.append(len(value))
-        value = value[0]
-    return tuple(shape)
+            if ndim > 1 and len(item) != len(value[0]):
+                self.fail(f"{fld}[{i}]", f"ragged array: {len(item)} entries where "
+                          f"{fld}[0] has {len(value[0])}")
 
 
 def _kind(value: Any) -> str:

@@ -1,0 +1,148 @@
+"""Every adapter against the reference engine: same d, h, u, e, v, gradients, parameters."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import random_spec
+from harness.conformance import compare_case
+from harness.names import ACTIVATIONS, LOSSES, REDUCTIONS
+from harness.registry import get
+from harness.runner import run_one
+from harness.suite import default_suite
+
+NORMWISE = {"float64": 1e-12, "float32": 1e-5}
+
+
+def verdict(impl, spec):
+    base, other = run_one("reference", spec), run_one(impl, spec)
+    accuracy = {impl: getattr(get(impl).impl, "accuracy", None)}
+    return compare_case(spec, base, other, {}, None, accuracy), other
+
+
+def assert_agrees(impl, spec):
+    result, other = verdict(impl, spec)
+    assert result.status == "pass", result.message
+    for t in result.tensors:  # independent of the tolerance model: normwise agreement
+        assert t.norm_rel <= NORMWISE[spec.dtype], (t.label, t.norm_rel)
+    return other.trace
+
+
+FRAMEWORKS = ["torch", "jax"]
+
+
+@pytest.mark.parametrize("impl", FRAMEWORKS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_every_activation(impl, dtype, act):
+    spec = random_spec([4, 6, 5, 3], act, "squared_error", seed=11, batch=4, dtype=dtype,
+                       steps=3, slope=0.05)
+    trace = assert_agrees(impl, spec)
+    assert trace.steps[0].layers[0].v.dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("impl", FRAMEWORKS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_and_reduction(impl, dtype, reduction, loss):
+    spec = random_spec([5, 7, 4], ["tanh", "identity"], loss, seed=12, batch=5, dtype=dtype,
+                       reduction=reduction, steps=3)
+    assert_agrees(impl, spec)
+
+
+@pytest.mark.parametrize("impl", FRAMEWORKS + ["exact"])
+def test_the_seed_network(impl, seed_spec):
+    trace = assert_agrees(impl, seed_spec)
+    assert float(trace.steps[0].loss) == pytest.approx(0.298371109, abs=5e-10)
+
+
+@pytest.mark.parametrize("impl", FRAMEWORKS)
+@pytest.mark.parametrize("act, slope", [("relu", 0.0), ("leaky_relu", 0.01)])
+def test_kink_conventions_are_mapped(impl, act, slope):
+    """At d == 0 exactly every adapter uses the spec's convention: relu'(0) = 0 and
+    leaky_relu'(0) = slope (jax.nn.leaky_relu alone would give 1)."""
+    spec = default_suite("float64", f"kinks-{act}-float64")[0]
+    ref = get("reference").impl.trace(spec)
+    other = get(impl).impl.trace(spec)
+    for layer in range(2):
+        d = ref.steps[0].layers[layer].d
+        zero = d == 0
+        assert zero.any()
+        np.testing.assert_array_equal(other.steps[0].layers[layer].d[zero], 0.0)
+        v_ref, v = ref.steps[0].layers[layer].v, other.steps[0].layers[layer].v
+        np.testing.assert_allclose(v[zero], v_ref[zero], rtol=1e-15, atol=0)
+        if slope == 0.0:
+            assert np.all(v[zero] == 0.0)
+    assert verdict(impl, spec)[0].status == "pass"
+
+
+@pytest.mark.parametrize("impl", FRAMEWORKS)
+def test_softplus_beyond_torchs_threshold(impl):
+    """F.softplus turns linear above 20; the adapters keep log(1 + e^d) exact there."""
+    spec = random_spec([3, 4, 2], "softplus", seed=2, weight_scale=30.0)
+    assert np.abs(get("reference").impl.trace(spec).steps[0].layers[0].d).max() > 20
+    assert_agrees(impl, spec)
+
+
+@pytest.mark.parametrize("case", ["saturation-*", "large-logits-*", "multistep-10-*",
+                                  "deep-narrow-*", "wide-shallow-*", "batch-*"])
+@pytest.mark.parametrize("impl", FRAMEWORKS)
+def test_hard_suite_cases(impl, case):
+    for spec in default_suite(pattern=case):
+        result, _ = verdict(impl, spec)
+        assert result.status == "pass", result.message
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "gelu", "softplus", "silu", "gelu_tanh"])
+@pytest.mark.parametrize("loss", LOSSES)
+def test_numeric_agrees_within_its_accuracy(act, loss):
+    spec = random_spec([3, 4, 2], act, loss, seed=21, batch=3, steps=2)
+    result, other = verdict("numeric", spec)
+    assert result.status == "pass", result.message
+    # its stated accuracy, checked directly against the reference's gradients
+    ref = get("reference").impl.trace(spec)
+    for a, b in zip(other.trace.steps[0].layers, ref.steps[0].layers):
+        np.testing.assert_allclose(a.grad_weights, b.grad_weights, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(a.v, b.v, rtol=1e-7, atol=1e-9)
+
+
+def test_numeric_refuses_a_kink():
+    spec = default_suite("float64", "kinks-relu-float64")[0]
+    assert run_one("numeric", spec).status == "unsupported"
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_exact_agrees_to_the_last_bits(act):
+    spec = random_spec([3, 4, 2], act, "mse", seed=31, batch=2, steps=2)
+    assert_agrees("exact", spec)
+
+
+def test_exact_refuses_large_networks():
+    spec = random_spec([200, 300, 10], "tanh", seed=1, batch=64, steps=2)
+    outcome = run_one("exact", spec)
+    assert outcome.status == "unsupported" and "too large for the exact oracle" in outcome.message
+
+
+@pytest.mark.parametrize("impl", ["torch", "jax", "numeric", "exact"])
+def test_trace_from_the_command_line(impl, tmp_path, seed_spec):
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(seed_spec.to_dict()))
+    out = subprocess.run([sys.executable, "-m", "harness", "trace", str(path), "--impl", impl],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["impl"] == impl and doc["spec"] == "seed-2-2-2" and doc["dtype"] == "float64"
+    assert doc["steps"][0]["loss"] == pytest.approx(0.298371109, abs=5e-10)
+    assert doc["params"][0]["weights"][0][0] == pytest.approx(0.149780716, abs=5e-9)
+    assert doc["settings"]
+
+
+def test_settings_record_what_changes_numbers():
+    torch_settings = get("torch").impl.settings()
+    assert {"torch", "threads", "float32_matmul_precision", "default_dtype"} <= set(torch_settings)
+    jax_settings = get("jax").impl.settings()
+    assert jax_settings["x64"] is True and "default_matmul_precision" in jax_settings
