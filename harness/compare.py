@@ -73,12 +73,15 @@ class TensorDiff:
         return ", ".join(f"{a} {i}" for a, i in zip(AXES[self.quantity], index))
 
     def message(self, impl: str, baseline: str, case: str, dtype: str) -> str:
-        """One line: what, where, by how much, against what tolerance."""
+        """One line: what, where, by how much, against what tolerance; values printed with
+        the shortest digits that identify them in the dtype."""
         what = f"{self.label}[{self.where()}]" if self.worst_index else self.label
         extra = ""
         if self.nan_mismatch or self.inf_mismatch:
             extra = f" ({self.nan_mismatch} NaN and {self.inf_mismatch} Inf on one side only)"
-        return (f"{what} = {self.worst_value:.10g} ({impl}) vs {self.worst_baseline:.10g} "
+        value, base = (str(np.dtype(dtype).type(v)) for v in (self.worst_value,
+                                                                 self.worst_baseline))
+        return (f"{what} = {value} ({impl}) vs {base} "
                 f"({baseline}): |diff| {self.max_abs_at_worst:.2e} > tol {self.worst_tol:.2e}; "
                 f"{self.n_bad} of {int(np.prod(self.shape))} elements out{extra} [{case}, {dtype}]")
 

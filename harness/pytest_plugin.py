@@ -6,7 +6,8 @@
 collects harness/testing/test_conformance.py: one test per implementation, case and quantity
 (`test_conformance[seed-2-2-2-float64-v]`; the implementation leads the id when several are
 named). Each case runs once per session; every quantity's test then reads its verdict.
-An xfail file holds one case glob (or case-quantity glob) and a reason per line; matching tests
+A test module can import `test_conformance` and name its implementations in `BP_IMPLS`
+(the project's own tests do). An xfail file holds one case glob (or case-quantity glob) and a reason per line; matching tests
 are xfail (XPASS once they conform); an implementation may ship its own list as `xfails`.
 """
 
@@ -66,10 +67,10 @@ def read_xfails(path: str | Path) -> list[Xfail]:
 class Session:
     """Runs each (implementation, case) once and keeps the verdicts for the quantity tests."""
 
-    def __init__(self, config):
+    def __init__(self, config, impls):
         from harness.suite import default_suite
         self.baseline = config.getoption("bp_baseline")
-        self.impls = list(dict.fromkeys(config.getoption("bp_impl")))
+        self.impls = list(dict.fromkeys(impls))
         self.specs = {s.name: s for s in default_suite(config.getoption("bp_dtype"),
                                                        config.getoption("bp_cases"))}
         self.results: dict = {}
@@ -119,21 +120,19 @@ class ConformanceItem:
             pytest.fail("\n".join(lines), pytrace=False)
 
 
-def _session(config) -> Session:
-    if not hasattr(config, "_bp_session"):
-        config._bp_session = Session(config)
-    return config._bp_session
+def _session(config, impls) -> Session:
+    sessions = config.__dict__.setdefault("_bp_sessions", {})
+    if tuple(impls) not in sessions:
+        sessions[tuple(impls)] = Session(config, impls)
+    return sessions[tuple(impls)]
 
 
-def _xfails(config, impls) -> list[Xfail]:
+def _xfails(config, impl: str, given: list[Xfail]) -> list[Xfail]:
+    """The --bp-xfails entries, then the list the implementation ships (its own only)."""
     from harness.registry import get
-    entries = [x for f in config.getoption("bp_xfails") for x in read_xfails(f)]
-    for name in impls:
-        info = get(name)
-        shipped = getattr(info.impl, "xfails", None) if info.available else None
-        if shipped:
-            entries += read_xfails(shipped)
-    return entries
+    info = get(impl)
+    shipped = getattr(info.impl, "xfails", None) if info.available else None
+    return given + (read_xfails(shipped) if shipped else [])
 
 
 def pytest_generate_tests(metafunc):
@@ -147,14 +146,18 @@ def pytest_generate_tests(metafunc):
 
 def _generate_conformance(metafunc, config):
     from harness.registry import get
-    session = _session(config)
+    impls = config.getoption("bp_impl") or getattr(metafunc.module, "BP_IMPLS", [])
+    session = _session(config, impls)
     for name in session.impls + [session.baseline]:
         info = get(name)
         if not info.available:
             raise pytest.UsageError(f"--bp-impl {name}: unavailable ({info.reason})")
-    xfails = _xfails(config, session.impls)
-    params, ids = [], []
+    given = [x for f in config.getoption("bp_xfails") for x in read_xfails(f)]
+    seen: list[Xfail] = []
+    params = []
     for impl in session.impls:
+        xfails = _xfails(config, impl, given)
+        seen += [x for x in xfails if x not in seen]
         for case in session.specs:
             for group in QUANTITY_GROUPS:
                 tid = f"{case}-{group}"
@@ -168,7 +171,7 @@ def _generate_conformance(metafunc, config):
                 full_id = tid if len(session.impls) == 1 else f"{impl}-{tid}"
                 params.append(pytest.param(ConformanceItem(session, impl, case, group),
                                            marks=marks, id=full_id))
-    for x in xfails:
+    for x in seen:
         if not x.used:
             warnings.warn(f"xfail pattern {x.pattern!r} ({x.source}) matches no case",
                           pytest.PytestConfigWarning, stacklevel=1)

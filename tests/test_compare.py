@@ -1,0 +1,106 @@
+"""Comparison and the tolerance model: element rules, ULPs, scale-awareness, origins."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from conftest import random_spec
+from harness.compare import compare_traces, diff_tensor, quantities, ulp_distance
+from harness.registry import get
+from harness.tolerance import Tolerance, magnitudes, resolve
+
+TOL = Tolerance(rtol=1e-12, atol=0.0)
+
+
+def diff(a, b, m=1.0, tol=TOL):
+    return diff_tensor(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
+                       np.full(np.shape(b), m), tol, 0, "v", 0)
+
+
+def test_nan_equals_nan_only_in_the_same_place():
+    assert diff([np.nan, 1.0], [np.nan, 1.0]).passed
+    d = diff([np.nan, 1.0], [1.0, np.nan])
+    assert not d.passed and d.nan_mismatch == 2 and d.n_bad == 2
+
+
+def test_inf_on_one_side_is_a_mismatch():
+    assert diff([np.inf, -np.inf], [np.inf, -np.inf]).passed
+    d = diff([np.inf, 1.0], [1.0, 1.0])
+    assert not d.passed and d.inf_mismatch == 1 and d.max_abs == np.inf
+    assert not diff([np.inf], [-np.inf]).passed
+
+
+def test_figures_per_tensor():
+    d = diff([[1.0, 2.0], [3.0, 4.0 + 8e-12]], [[1.0, 2.0], [3.0, 4.0]], m=4.0)
+    assert d.worst_index == (1, 1) and d.where() == "sample 1, neuron 1"
+    assert d.max_abs == pytest.approx(8e-12, rel=1e-3)
+    assert d.max_rel == pytest.approx(2e-12, rel=1e-3)
+    assert d.worst_ratio == pytest.approx(2.0, rel=1e-3)
+    assert d.n_bad == 1 and d.norm_rel == pytest.approx(8e-12 / np.sqrt(30), rel=1e-3)
+    msg = d.message("torch", "reference", "case-x", "float64")
+    assert msg.startswith("step 0 v[layer 0][sample 1, neuron 1] = 4.000000000008 (torch) vs "
+                          "4.0 (reference): |diff| 8.00e-12 > tol 4.00e-12")
+    assert msg.endswith("1 of 4 elements out [case-x, float64]")
+
+
+def test_ulp_distance():
+    one = np.array([1.0])
+    assert ulp_distance(one, np.nextafter(one, 2)) == 1
+    assert ulp_distance(np.array([-0.0]), np.array([0.0])) == 0
+    steps_from_zero = np.array([1e-320]).view(np.int64)[0]  # subnormals: one ULP each
+    assert ulp_distance(np.array([-1e-320]), np.array([1e-320])) == 2 * steps_from_zero
+    f = np.array([1.0], dtype=np.float32)
+    assert ulp_distance(f, np.nextafter(f, np.float32(0))) == 1
+
+
+def test_cancellation_is_not_flagged_but_a_real_error_is():
+    """A gradient that is ~0 because large terms cancel: rounding-size differences pass
+    (the bound grows with the magnitudes that produced it); a relative 1e-9 change fails."""
+    spec = random_spec([6, 40, 3], "tanh", "mse", seed=4, batch=16, weight_scale=4.0)
+    ref = get("reference").impl.trace(spec)
+    mags = magnitudes(spec, ref)
+    g = ref.steps[0].layers[0].grad_bias
+    m = mags[0][("grad_bias", 0)]
+    tol = resolve("float64")["backward"]
+    smallest = int(np.argmin(np.abs(g) / m))  # the most cancelled element
+    noisy = g.copy()
+    noisy[smallest] += 4 * np.finfo(float).eps * m[smallest]
+    assert abs(noisy[smallest] - g[smallest]) > 1e-12 * abs(g[smallest])  # huge relatively
+    assert diff_tensor(noisy, g, m, tol, 0, "grad_bias", 0).passed
+    wrong = g * (1 + 1e-9)
+    assert not diff_tensor(wrong, g, m, tol, 0, "grad_bias", 0).passed
+
+
+def test_the_origin_is_the_first_failure_in_computation_order():
+    spec = random_spec([3, 4, 4, 2], "sigmoid", seed=5, steps=2)
+    ref = get("reference").impl.trace(spec)
+    bad = copy.deepcopy(ref)
+    bad.steps[0].layers[1].v[0, 0] *= 1.5  # backward of layer 1, step 0
+    bad.steps[1].layers[0].d[0, 0] *= 1.5  # a later quantity
+    diffs = compare_traces(spec, ref, bad, resolve("float64"))
+    failing = [d for d in diffs if not d.passed]
+    assert [d.label for d in failing] == ["step 0 v[layer 1]", "step 1 d[layer 0]"]
+    order = list(quantities(3, 1))
+    assert order[:3] == [(0, "d", 0), (0, "h", 0), (0, "d", 1)]
+    assert order.index((0, "v", 2)) < order.index((0, "v", 0))
+    assert order[-2:] == [(None, "weights", 2), (None, "bias", 2)]
+
+
+def test_drift_over_steps_is_judged_from_the_observed_gradients():
+    """10 float32 steps: differences that grow out of earlier (in-tolerance) gradient
+    differences pass; an unexplained change of the parameters (an update bug) does not."""
+    spec = random_spec([4, 12, 8, 3], ["tanh", "silu", "identity"], "softmax_cross_entropy",
+                       seed=205, batch=8, steps=10, lr=0.5, dtype="float32")
+    ref, torch = get("reference").impl.trace(spec), get("torch").impl.trace(spec)
+    assert all(d.passed for d in compare_traces(spec, ref, torch, resolve("float32")))
+    slipped = copy.deepcopy(torch)
+    slipped.params[0]["weights"] = slipped.params[0]["weights"] * np.float32(1.001)
+    failing = [d for d in compare_traces(spec, ref, slipped, resolve("float32")) if not d.passed]
+    assert failing[0].label == "final weights[layer 0]"
+
+
+def test_resolve_applies_overrides_in_order():
+    tol = resolve("float64", {"forward": {"rtol": 1e-9}}, {"forward": {"atol": 1e-30}})
+    assert tol["forward"] == Tolerance(1e-9, 1e-30)
+    assert tol["backward"].rtol == pytest.approx(32 * np.finfo(float).eps)

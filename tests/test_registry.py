@@ -1,0 +1,68 @@
+"""Implementations found through the entry-point group, built-in and third-party alike."""
+
+import subprocess
+import sys
+
+import pytest
+
+from harness import registry
+from harness.errors import HarnessError
+from harness.runner import run_one
+from harness.suite import default_suite
+
+
+def test_builtins_are_registered_and_available():
+    infos = registry.discover()
+    for name in ("reference", "torch", "jax", "numeric", "exact"):
+        assert infos[name].available, infos[name].reason
+        assert infos[name].version()
+
+
+def test_unknown_name_lists_what_is_installed():
+    with pytest.raises(HarnessError, match=r"unknown implementation 'tensorflow' \(installed: "
+                                           r"reference, torch, jax, numeric, exact"):
+        registry.get("tensorflow")
+
+
+def test_a_third_party_plugin_is_discovered_and_run(plugins, seed_spec):
+    info = registry.get("bug-sign")
+    assert info.available and info.version() == "planted"
+    outcome = run_one("bug-sign", seed_spec)
+    assert outcome.status == "ok"
+    assert outcome.trace.steps[0].layers[0].v[0, 0] < 0  # the planted sign flip
+
+
+def test_a_plugin_that_fails_to_import_is_unavailable_with_the_reason(plugins):
+    info = registry.get("broken-import")
+    assert not info.available
+    assert "planted_missing_module" in info.reason
+    listing = subprocess.run([sys.executable, "-m", "harness", "impls"], capture_output=True,
+                             text=True, timeout=120)
+    assert listing.returncode == 0
+    line = next(l for l in listing.stdout.splitlines() if l.startswith("broken-import"))
+    assert "unavailable" in line and "planted_missing_module" in line
+
+
+def test_the_example_package_registers_through_its_own_entry_point():
+    info = registry.get("einsum")
+    assert info.available, info.reason
+    assert info.supports["dtypes"] == ["float64"]
+    spec32 = default_suite("float32", "seed-*")[0]
+    assert run_one("einsum", spec32).status == "unsupported"
+
+
+def test_unsupported_reasons_come_from_supports():
+    info = registry.get("einsum")
+    spec = default_suite("float64", "act-gelu-float64")[0]
+    assert registry.unsupported_reason(info, spec) == "activation gelu not supported by einsum"
+
+
+def test_impls_command_lists_versions_and_support():
+    out = subprocess.run([sys.executable, "-m", "harness", "impls"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0
+    rows = {line.split()[0]: line for line in out.stdout.splitlines()}
+    import torch
+    assert torch.__version__ in rows["torch"] and " available " in rows["torch"]
+    assert "supports dtypes: float64" in rows["einsum"]
+    assert "available" in rows["exact"]
