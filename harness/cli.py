@@ -148,11 +148,11 @@ def cmd_run(args) -> int:
 
 def _print_summary(run, out: Path) -> None:
     counts = run.counts()
-    print(f"{'impl':<12} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'seconds':>8}")
+    print(f"{'impl':<16} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'seconds':>8}")
     for name in run.impl_seconds:
         rs = [r for r in run.results if r.impl == name]
         c = {s: sum(r.status == s for r in rs) for s in ("pass", "fail", "error", "unsupported")}
-        print(f"{name:<12} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} {c['unsupported']:>5} "
+        print(f"{name:<16} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} {c['unsupported']:>5} "
               f"{run.impl_seconds[name]:>8.2f}")
     bad = [r for r in run.results if not r.ok]
     for r in bad[:20]:

@@ -24,6 +24,7 @@ from .spec import Spec, spec_from_dict
 from .trace import Trace
 
 DEFAULT_TIMEOUT = 300.0  # seconds per case and implementation
+STARTUP_TIMEOUT = 300.0  # seconds for a worker to import its frameworks
 
 
 @dataclass
@@ -94,9 +95,13 @@ def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome
 
 # ---------------------------------------------------------------- worker processes
 
-def _worker_main(conn) -> None:
-    """Receive (impl, spec document) tasks and send back Outcomes until told to stop."""
+def _worker_main(conn, impl_names: list[str]) -> None:
+    """Load the implementations, say so, then receive (impl, spec document) tasks and send
+    back Outcomes until told to stop. Loading first keeps import time out of the timeouts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    for name in impl_names:
+        get(name)
+    conn.send("ready")
     while True:
         try:
             task = conn.recv()
@@ -109,13 +114,18 @@ def _worker_main(conn) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx):
+    def __init__(self, ctx, impl_names: list[str]):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, impl_names), daemon=True)
         self.proc.start()
         child.close()
         self.task = None
         self.deadline = 0.0
+
+    def wait_ready(self) -> None:
+        """Block until the worker has loaded its implementations."""
+        if not self.conn.poll(STARTUP_TIMEOUT) or self.conn.recv() != "ready":
+            raise RuntimeError("a worker process did not start")
 
     def send(self, task, key, timeout):
         self.task, self.deadline = key, time.monotonic() + timeout
@@ -143,8 +153,11 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
     timeout = timeout or DEFAULT_TIMEOUT
     pending = list(enumerate(tasks))[::-1]
     results: dict[int, Outcome] = {}
-    workers = [_Worker(ctx) for _ in range(min(jobs, len(tasks)) or 1)]
+    names = list(dict.fromkeys(name for name, _ in tasks))
+    workers = [_Worker(ctx, names) for _ in range(min(jobs, len(tasks)) or 1)]
     try:
+        for w in workers:
+            w.wait_ready()
         while pending or any(w.task is not None for w in workers):
             for w in workers:
                 if w.task is None and pending:
@@ -166,13 +179,15 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
                         results[i] = Outcome(name, spec.name, "error",
                                              message=f"crashed its process (exit code "
                                                      f"{w.proc.exitcode})")
-                        workers[k] = _Worker(ctx)
+                        workers[k] = _Worker(ctx, names)
+                        workers[k].wait_ready()
                 elif time.monotonic() >= w.deadline:
                     w.kill()
                     results[i] = Outcome(name, spec.name, "error",
                                          message=f"timed out after {timeout:g} s",
                                          seconds=timeout)
-                    workers[k] = _Worker(ctx)
+                    workers[k] = _Worker(ctx, names)
+                    workers[k].wait_ready()
                 else:
                     continue
                 w.task = None

@@ -1,0 +1,227 @@
+"""Bad input, failing implementations, interrupted runs: one clear line, never a crash."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness import report as report_module
+from harness.conformance import run_suite
+from harness.errors import HarnessError, SpecError
+from harness.report import write_report
+from harness.spec import spec_from_dict
+from harness.suite import SEED_NETWORK, default_suite
+
+MALFORMED = Path(__file__).parent / "malformed"
+
+
+def cli(*args, timeout=300, **kw):
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, timeout=timeout, **kw)
+
+
+def assert_one_line_exit_2(out, expected):
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("backprop-harness: error: ") and expected in lines[0]
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("not-json.json", "not valid JSON"), ("empty.json", "file is empty"),
+    ("ragged-inputs.json", "inputs[1]: ragged array"),
+    ("unknown-activation.json", "layers[0].activation: unknown name 'sigmod'"),
+    ("nan.json", "non-finite number NaN"), ("not-utf8.json", "not UTF-8 text"),
+    ("generate-too-large.json", "generate: too large: 10,001,900,090 numbers (about 74.5 GiB"), ("deeply-nested.json", "nested too deeply"),
+])
+def test_bad_spec_files_on_the_command_line(name, expected, tmp_path):
+    out = cli("run", str(MALFORMED / name), "--out", str(tmp_path / "r"))
+    assert_one_line_exit_2(out, expected)
+    assert f"error: {MALFORMED / name}: " in out.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["run", "no/such/spec.json"], "no/such/spec.json: no such file"),
+    (["run", "tests"], "tests: is a directory"),
+    (["run", "--impl", "tensorflow"], "unknown implementation 'tensorflow' (installed: reference"),
+    (["run", "--baseline", "nope"], "unknown implementation 'nope'"),
+    (["run", "--jobs", "0"], "expected a positive integer, got 0"),
+    (["run", "--timeout", "-1"], "expected a positive number"),
+    (["run", "--dtype", "float16"], "invalid choice: 'float16'"),
+    (["run", "--cases", "no-such-case*"], "no case matches 'no-such-case*'"),
+    (["run", "--rtol-forward", "nan"], "expected a finite number >= 0"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["trace", "tests/malformed/../../harness/cases.json"], "no such file"),
+    (["fuzz", "--arch", "4-x-2"], "--arch: expected widths joined by '-'"),
+    (["fuzz", "--arch", "4-8-2", "--impl", "numeric"], "cannot run stacked networks"),
+])
+def test_bad_usage_is_one_line_and_exit_2(args, expected):
+    assert_one_line_exit_2(cli(*args), expected)
+
+
+def test_trace_of_a_suite_needs_a_case(tmp_path):
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps([SEED_NETWORK, {**SEED_NETWORK, "name": "other"}]))
+    assert_one_line_exit_2(cli("trace", str(path)), "is a suite of 2 specs; choose one with --case")
+    ok = cli("trace", str(path), "--case", "other")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["spec"] == "other"
+
+
+def test_existing_report_directory_needs_force(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "keep.txt").write_text("previous report")
+    out = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "torch", "--out", str(tmp_path / "r"))
+    assert_one_line_exit_2(out, "exists; pass --force to replace it")
+    assert (tmp_path / "r" / "keep.txt").exists()
+    forced = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "torch", "--out",
+                 str(tmp_path / "r"), "--force")
+    assert forced.returncode == 0 and not (tmp_path / "r" / "keep.txt").exists()
+
+
+def test_missing_framework_is_a_clear_error(plugins):
+    out = cli("run", "--impl", "broken-import")
+    assert_one_line_exit_2(out, "implementation 'broken-import' is unavailable: cannot import")
+
+
+@pytest.mark.parametrize("impl, jobs, expected", [
+    ("fault-raise", 1, "raised RuntimeError: planted failure (planted.py:"),
+    ("fault-shape", 1, "malformed trace: step 0 v[layer 0]: shape (1, 4), expected (1, 2)"),
+    ("fault-nan", 1, "returned NaN or Inf where reference has numbers (step 0 v[layer 0])"),
+    ("fault-sleep", 1, "timed out after 2 s"),
+    ("fault-raise", 2, "raised RuntimeError: planted failure"),
+    ("fault-sleep", 2, "timed out after 2 s"),
+    ("fault-abort", 2, "crashed its process (exit code -6)"),
+])
+def test_a_failing_implementation_is_an_error_for_that_case_only(plugins, impl, jobs, expected):
+    specs = default_suite(pattern="seed-*")
+    t0 = time.monotonic()
+    run = run_suite(specs, [impl, "torch"], jobs=jobs, timeout=2)
+    assert time.monotonic() - t0 < 120
+    mine = [r for r in run.results if r.impl == impl]
+    assert {r.status for r in mine} == {"error"} and len(mine) == len(specs)
+    assert all(expected in r.message for r in mine), mine[0].message
+    assert all(r.status == "pass" for r in run.results if r.impl == "torch")
+    assert not run.ok
+
+
+def test_cli_exit_code_1_when_an_implementation_fails(plugins, tmp_path):
+    out = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "fault-raise", "torch",
+              "--out", str(tmp_path / "r"))
+    assert out.returncode == 1
+    assert "ERROR seed-2-2-2-float64 fault-raise: failed: raised RuntimeError" in out.stdout
+    doc = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert doc["counts"] == {"pass": 1, "fail": 0, "error": 1, "unsupported": 0}
+
+
+def test_interrupted_run_leaves_no_report(plugins, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--cases", "seed-*",
+                             "--impl", "fault-sleep", "--out", str(tmp_path / "r")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "backprop-harness: interrupted"
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the plugins, no report
+
+
+def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
+    run = run_suite(default_suite(pattern="seed-2-2-2-float64"), ["torch"])
+    out = write_report(run, tmp_path / "r")
+    before = (out / "run.json").read_text()
+
+    def interrupted(run, tmp, final):
+        (tmp / "summary.csv").write_text("half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_module, "_write_files", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(run, out, force=True)
+    assert (out / "run.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_a_report_killed_while_written_is_marked_incomplete(tmp_path, monkeypatch):
+    """A kill -9 mid-write cannot run cleanup: what is left is a hidden directory that says
+    INCOMPLETE, never a directory under the report's name."""
+    run = run_suite(default_suite(pattern="seed-2-2-2-float64"), ["torch"])
+    monkeypatch.setattr(report_module.shutil, "rmtree", lambda *a, **k: None)  # as if killed
+
+    def killed(run, tmp, final):
+        raise SystemExit(137)
+
+    monkeypatch.setattr(report_module, "_write_files", killed)
+    with pytest.raises(SystemExit):
+        write_report(run, tmp_path / "r")
+    left = list(tmp_path.iterdir())
+    assert not (tmp_path / "r").exists() and len(left) == 1
+    assert left[0].name.startswith(".r.incomplete-") and (left[0] / "INCOMPLETE").exists()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) |
+    st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                               max_size=5),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(json_values)
+def test_random_documents_never_crash_the_loader(doc):
+    try:
+        spec_from_dict(doc)
+    except SpecError:
+        pass
+
+
+KEYS = ["name", "dtype", "layers", "loss", "reduction", "inputs", "targets", "learning_rate",
+        "steps", "tolerance", "generate", "weights", "bias", "activation", "slope", "sizes"]
+
+
+@st.composite
+def mutated_specs(draw):
+    doc = json.loads(json.dumps(SEED_NETWORK))
+    for _ in range(draw(st.integers(1, 4))):
+        target = doc
+        path = draw(st.lists(st.sampled_from(KEYS + [0, 1]), min_size=1, max_size=4))
+        for key in path[:-1]:
+            nxt = target.get(key) if isinstance(target, dict) else (
+                target[key] if isinstance(target, list) and isinstance(key, int)
+                and key < len(target) else None)
+            if not isinstance(nxt, (dict, list)):
+                break
+            target = nxt
+        value = draw(json_values)
+        if isinstance(target, dict) and isinstance(path[-1], str):
+            if draw(st.booleans()):
+                target[path[-1]] = value
+            else:
+                target.pop(path[-1], None)
+        elif isinstance(target, list) and isinstance(path[-1], int) and path[-1] < len(target):
+            target[path[-1]] = value
+    return doc
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(mutated_specs())
+def test_mutated_specs_never_crash_the_loader(doc):
+    try:
+        spec = spec_from_dict(doc)
+    except SpecError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert spec.sizes[0] == spec.inputs.shape[1]
+
+
+def test_harness_errors_are_one_line():
+    with pytest.raises(HarnessError) as err:
+        default_suite(pattern="nothing-matches")
+    assert "\n" not in str(err.value)
