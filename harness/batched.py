@@ -97,7 +97,7 @@ def make_stack(sizes: list[int], count: int, batch: int, activation: str, loss: 
 def compare_stack(stack: Stack, base, other, tol) -> tuple[np.ndarray, np.ndarray]:
     """Per network: out of tolerance anywhere, and the index (in computation order) of the
     first quantity that is (-1 where none)."""
-    mags = magnitudes(stack, base, other)
+    mags = magnitudes(stack, base, other, tol["backward"])
     n = stack.count
     origin = np.full(n, -1)
     order = list(quantities(len(stack.layers), stack.steps))

@@ -211,7 +211,7 @@ def diff_tensor(a: np.ndarray, b: np.ndarray, m: np.ndarray, tol: Tolerance,
 def compare_traces(spec, base: Trace, other: Trace, tol: dict[str, Tolerance],
                    mags: list[dict] | None = None) -> list[TensorDiff]:
     """Every traced tensor of `other` against `base`, in computation order."""
-    mags = mags if mags is not None else magnitudes(spec, base, other)
+    mags = mags if mags is not None else magnitudes(spec, base, other, tol["backward"])
     out = []
     for step, quantity, layer in quantities(len(spec.layers), spec.steps):
         m = mags[-1 if step is None else step][(quantity, layer)]

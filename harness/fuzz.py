@@ -32,7 +32,7 @@ def _strategies():
 
 
 def spec_docs(dtypes=DTYPES, max_depth: int = 3, max_width: int = 5, max_batch: int = 4,
-              max_steps: int = 3):
+              max_steps: int = 3, activations=ACTIVATIONS):
     """A hypothesis strategy of valid spec documents (explicit form)."""
     st = _strategies()
     special = st.sampled_from([0.0, 0.5, -0.5, 1.0, -1.0, 2.0, 30.0, -30.0, 1e-6])
@@ -47,7 +47,8 @@ def spec_docs(dtypes=DTYPES, max_depth: int = 3, max_width: int = 5, max_batch: 
         depth = draw(st.integers(1, max_depth))
         sizes = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1))
         loss = draw(st.sampled_from(LOSSES))
-        acts = draw(st.lists(st.sampled_from(ACTIVATIONS), min_size=depth, max_size=depth))
+        acts = draw(st.lists(st.sampled_from(list(activations)), min_size=depth,
+                             max_size=depth))
         if loss == "binary_cross_entropy":
             acts[-1] = "sigmoid"
         batch = draw(st.integers(1, max_batch))

@@ -144,6 +144,17 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("bp_fuzz_impl", impls, ids=impls)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Without --bp-fuzz, the fuzz test is deselected rather than reported as skipped."""
+    if config.getoption("bp_fuzz"):
+        return
+    fuzz = [i for i in items if getattr(i, "originalname", "") == "test_fuzz"
+            and Path(str(i.fspath)) == TEST_MODULE]
+    if fuzz:
+        config.hook.pytest_deselected(items=fuzz)
+        items[:] = [i for i in items if i not in fuzz]
+
+
 def _generate_conformance(metafunc, config):
     from harness.registry import get
     impls = config.getoption("bp_impl") or getattr(metafunc.module, "BP_IMPLS", [])

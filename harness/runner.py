@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
+import numpy as np
+
 from .compare import TraceError, check_trace
 from .registry import Unsupported, get, unsupported_reason
 from .spec import Spec, spec_from_dict
@@ -72,7 +74,7 @@ def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome
         return Outcome(impl_name, spec.name, "unsupported", message=reason)
     start = time.perf_counter()
     try:
-        with _time_limit(timeout):
+        with _time_limit(timeout), np.errstate(all="ignore"):  # NaN/Inf are findings
             trace = info.impl.trace(spec)
         check_trace(spec, trace)
     except Unsupported as exc:

@@ -142,12 +142,18 @@ def _loss_terms(name: str, u: np.ndarray, y: np.ndarray, mu: np.ndarray):
 
 # ---------------------------------------------------------------- the recurrences
 
+def _clip(delta: np.ndarray, tol: Tolerance, m: np.ndarray) -> np.ndarray:
+    """delta limited to what the tolerance allows (NaN and Inf count as nothing allowed)."""
+    bound = tol.atol + tol.rtol * np.nan_to_num(m, nan=0.0, posinf=0.0)
+    return np.clip(np.nan_to_num(delta, nan=0.0, posinf=0.0, neginf=0.0), -bound, bound)
+
+
 def _t(a: np.ndarray) -> np.ndarray:
     """The transpose of the last two axes (leading axes stack networks)."""
     return a.swapaxes(-1, -2)
 
 
-def magnitudes(spec, trace, other=None) -> list[dict]:
+def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[dict]:
     """M for every traced quantity of every step, and for the final parameters.
 
     Returns one dict per step, {("d", l): M, ("h", l): ..., ("outputs", None): ..., ("loss",
@@ -157,9 +163,11 @@ def magnitudes(spec, trace, other=None) -> list[dict]:
 
     Across steps no worst-case bound is carried (it grows geometrically and soon means
     nothing). The parameters entering step k carry the rounding of k updates, |W| + r|g| each,
-    plus the drift that the two traces' gradients observably imply, r |sum_j (g_j' - g_j)| / eps
-    in units of eps, when `other` is given: a step is judged given the drift before it, and the
-    final parameters check the update rule itself.
+    plus, when `other` and the backward tolerance `tol` are given, the drift that the two
+    traces' gradients observably imply, r |sum_j (g_j' - g_j)| / eps in units of eps, with each
+    gradient difference clipped to its tolerance: a step is judged given the drift that
+    in-tolerance differences explain, so the consequences of an out-of-tolerance gradient (or
+    of a faulty update) still fail downstream.
     """
     f64 = np.float64
     x0, y = spec.inputs.astype(f64), spec.targets.astype(f64)
@@ -221,10 +229,12 @@ def magnitudes(spec, trace, other=None) -> list[dict]:
                 gw, gb = lt.grad_weights.astype(f64), lt.grad_bias.astype(f64)
                 round_w[k] = round_w[k] + np.abs(w[k]) + r * np.abs(gw)
                 round_b[k] = round_b[k] + np.abs(b[k]) + r * np.abs(gb)
-                if other is not None:
+                if other is not None and tol is not None:
                     lo = other.steps[n_step].layers[k]
-                    drift_w[k] = drift_w[k] - r * (lo.grad_weights.astype(f64) - gw)
-                    drift_b[k] = drift_b[k] - r * (lo.grad_bias.astype(f64) - gb)
+                    drift_w[k] = drift_w[k] - r * _clip(lo.grad_weights.astype(f64) - gw,
+                                                        tol, m[("grad_weights", k)])
+                    drift_b[k] = drift_b[k] - r * _clip(lo.grad_bias.astype(f64) - gb,
+                                                        tol, m[("grad_bias", k)])
                 w[k], b[k] = w[k] - r * gw, b[k] - r * gb
             out.append(m)
     final = {}

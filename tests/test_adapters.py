@@ -146,3 +146,21 @@ def test_settings_record_what_changes_numbers():
     assert {"torch", "threads", "float32_matmul_precision", "default_dtype"} <= set(torch_settings)
     jax_settings = get("jax").impl.settings()
     assert jax_settings["x64"] is True and "default_matmul_precision" in jax_settings
+
+
+def test_jax_elu_gradient_loses_precision_far_below_zero():
+    """A finding of the fuzzer: jax.nn.elu is alpha * expm1(d) for d <= 0 and JAX
+    differentiates expm1 as expm1(d) + 1, which cancels: at d = -22 the derivative e^-22 keeps
+    only ~7 digits. The harness flags v, names it the origin, and exact sides with the
+    reference; torch (which uses exp(d)) agrees to the last bit."""
+    from harness.conformance import run_suite
+    from harness.spec import spec_from_dict
+    spec = spec_from_dict({"name": "elu-far-below-zero", "loss": "squared_error",
+                           "layers": [{"weights": [[0.0]], "bias": [-22.0], "activation": "elu"}],
+                           "inputs": [[0.0]], "targets": [[0.0]], "learning_rate": 0.1})
+    run = run_suite([spec], ["jax", "torch", "exact"])
+    jax_result = next(r for r in run.results if r.impl == "jax")
+    assert jax_result.status == "fail" and jax_result.origin.label == "step 0 v[layer 0]"
+    assert jax_result.closer == "reference (closer to exact)"
+    assert 1e-8 < jax_result.origin.max_rel < 1e-5
+    assert all(r.status == "pass" for r in run.results if r.impl != "jax")
