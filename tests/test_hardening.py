@@ -95,15 +95,15 @@ def test_missing_framework_is_a_clear_error(plugins):
     ("fault-raise", 1, "raised RuntimeError: planted failure (planted.py:"),
     ("fault-shape", 1, "malformed trace: step 0 v[layer 0]: shape (1, 4), expected (1, 2)"),
     ("fault-nan", 1, "returned NaN or Inf where reference has numbers (step 0 v[layer 0])"),
-    ("fault-sleep", 1, "timed out after 2 s"),
+    ("fault-sleep", 1, "timed out after 8 s"),
     ("fault-raise", 2, "raised RuntimeError: planted failure"),
-    ("fault-sleep", 2, "timed out after 2 s"),
+    ("fault-sleep", 2, "timed out after 8 s"),
     ("fault-abort", 2, "crashed its process (exit code -6)"),
 ])
 def test_a_failing_implementation_is_an_error_for_that_case_only(plugins, impl, jobs, expected):
     specs = default_suite(pattern="seed-*")
     t0 = time.monotonic()
-    run = run_suite(specs, [impl, "torch"], jobs=jobs, timeout=2)
+    run = run_suite(specs, [impl, "torch"], jobs=jobs, timeout=8)  # torch's first step alone takes ~2 s
     assert time.monotonic() - t0 < 120
     mine = [r for r in run.results if r.impl == impl]
     assert {r.status for r in mine} == {"error"} and len(mine) == len(specs)
