@@ -24,9 +24,12 @@ from .compare import quantities, value_of
 from .errors import HarnessError
 from .registry import get
 from .spec import Spec, spec_from_dict
-from .tolerance import magnitudes, resolve
+from .tolerance import magnitudes, resolve, with_final_drift
 
 EXECUTORS = ("local", "dask")
+# LocalCluster workers share the machine's cores: one thread each, not one pool per framework
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
 MAX_FAILURES_PER_CHUNK = 5
 
 
@@ -94,10 +97,12 @@ def make_stack(sizes: list[int], count: int, batch: int, activation: str, loss: 
     return Stack(name, dtype, tuple(layers), loss, "sum", x, y, learning_rate, steps, first_index)
 
 
-def compare_stack(stack: Stack, base, other, tol) -> tuple[np.ndarray, np.ndarray]:
+def compare_stack(stack: Stack, base, other, tol, base_mags=None) -> tuple[np.ndarray, np.ndarray]:
     """Per network: out of tolerance anywhere, and the index (in computation order) of the
-    first quantity that is (-1 where none)."""
-    mags = magnitudes(stack, base, other, tol["backward"])
+    first quantity that is (-1 where none). `base_mags` (magnitudes(stack, base)) may be
+    shared between the implementations compared with one baseline."""
+    base_mags = base_mags if base_mags is not None else magnitudes(stack, base)
+    mags = with_final_drift(stack, base_mags, base, other, tol["backward"])
     n = stack.count
     origin = np.full(n, -1)
     order = list(quantities(len(stack.layers), stack.steps))
@@ -134,10 +139,11 @@ def fuzz_chunk(job: dict) -> dict:
     mismatches, failures = {}, []
     t0 = time.perf_counter()
     base = traces[job["baseline"]]
+    base_mags = magnitudes(stack, base)
     for name in job["impls"]:
         if name == job["baseline"]:
             continue
-        bad, origin = compare_stack(stack, base, traces[name], tol)
+        bad, origin = compare_stack(stack, base, traces[name], tol, base_mags)
         mismatches[name] = int(bad.sum())
         for i in np.flatnonzero(bad)[:MAX_FAILURES_PER_CHUNK]:
             failures.append({"network": stack.first_index + int(i), "impl": name,
@@ -203,7 +209,7 @@ def execute(jobs: list[dict], executor: str, scheduler: str | None, workers: int
         with client:
             return client.gather(client.map(fuzz_chunk, jobs, pure=False))
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=None, env=ONE_THREAD) as cluster, Client(cluster) as client:
         return client.gather(client.map(fuzz_chunk, jobs, pure=False))
 
 

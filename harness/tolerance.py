@@ -148,6 +148,11 @@ def _clip(delta: np.ndarray, tol: Tolerance, m: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(delta, nan=0.0, posinf=0.0, neginf=0.0), -bound, bound)
 
 
+def _f64(a) -> np.ndarray:
+    """a as float64, without a copy when it already is."""
+    return np.asarray(a, dtype=np.float64)
+
+
 def _t(a: np.ndarray) -> np.ndarray:
     """The transpose of the last two axes (leading axes stack networks)."""
     return a.swapaxes(-1, -2)
@@ -169,10 +174,9 @@ def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[di
     in-tolerance differences explain, so the consequences of an out-of-tolerance gradient (or
     of a faulty update) still fail downstream.
     """
-    f64 = np.float64
-    x0, y = spec.inputs.astype(f64), spec.targets.astype(f64)
-    w = [layer.weights.astype(f64) for layer in spec.layers]
-    b = [layer.bias.astype(f64) for layer in spec.layers]
+    x0, y = _f64(spec.inputs), _f64(spec.targets)
+    w = [_f64(layer.weights) for layer in spec.layers]
+    b = [_f64(layer.bias) for layer in spec.layers]
     round_w = [np.zeros_like(a) for a in w]
     round_b = [np.zeros_like(a) for a in b]
     drift_w = [np.zeros_like(a) for a in w]
@@ -188,7 +192,7 @@ def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[di
             m = {}
             xs, mxs, terms = [x0], [np.zeros_like(x0)], []
             for k, (layer, lt) in enumerate(zip(spec.layers, step.layers)):
-                d, h = lt.d.astype(f64), lt.h.astype(f64)
+                d, h = _f64(lt.d), _f64(lt.h)
                 x, mx = xs[-1], mxs[-1]
                 aw = np.abs(w[k])
                 md = (mx @ _t(aw) + np.abs(x) @ _t(mw[k]) + mb[k][..., None, :]
@@ -212,11 +216,11 @@ def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[di
             mv = None
             for k in range(L - 1, -1, -1):
                 t, mt = terms[k]
-                v = step.layers[k].v.astype(f64)
+                v = _f64(step.layers[k].v)
                 if k == L - 1:
                     up, mup = np.abs(te), mte
                 else:
-                    vn, aw = np.abs(step.layers[k + 1].v.astype(f64)), np.abs(w[k + 1])
+                    vn, aw = np.abs(_f64(step.layers[k + 1].v)), np.abs(w[k + 1])
                     up = vn @ aw
                     mup = mv @ aw + vn @ mw[k + 1] + math.sqrt(aw.shape[-2]) * up
                 mv = mup * t + up * mt + eps * mup * mt + np.abs(v)
@@ -226,14 +230,14 @@ def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[di
                 m[("grad_bias", k)] = mv.sum(axis=-2) + math.sqrt(batch) * av.sum(axis=-2)
             r = spec.learning_rate
             for k, lt in enumerate(step.layers):
-                gw, gb = lt.grad_weights.astype(f64), lt.grad_bias.astype(f64)
+                gw, gb = _f64(lt.grad_weights), _f64(lt.grad_bias)
                 round_w[k] = round_w[k] + np.abs(w[k]) + r * np.abs(gw)
                 round_b[k] = round_b[k] + np.abs(b[k]) + r * np.abs(gb)
                 if other is not None and tol is not None:
                     lo = other.steps[n_step].layers[k]
-                    drift_w[k] = drift_w[k] - r * _clip(lo.grad_weights.astype(f64) - gw,
+                    drift_w[k] = drift_w[k] - r * _clip(_f64(lo.grad_weights) - gw,
                                                         tol, m[("grad_weights", k)])
-                    drift_b[k] = drift_b[k] - r * _clip(lo.grad_bias.astype(f64) - gb,
+                    drift_b[k] = drift_b[k] - r * _clip(_f64(lo.grad_bias) - gb,
                                                         tol, m[("grad_bias", k)])
                 w[k], b[k] = w[k] - r * gw, b[k] - r * gb
             out.append(m)
@@ -243,3 +247,21 @@ def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[di
         final[("bias", k)] = round_b[k] + np.abs(drift_b[k]) / eps
     out.append(final)
     return out
+
+
+def with_final_drift(spec, mags: list[dict], base, other, tol: Tolerance) -> list[dict]:
+    """One-step magnitudes computed without `other` (magnitudes(spec, base)), completed with
+    the drift of the final parameters that `other`'s gradients imply: the same numbers as
+    magnitudes(spec, base, other, tol), without recomputing the step for every implementation
+    (the batched fuzzer compares several against one baseline)."""
+    if spec.steps != 1:
+        raise ValueError("with_final_drift is for one-step runs; use magnitudes(...)")
+    eps = float(np.finfo(spec.dtype).eps)
+    r = spec.learning_rate
+    final = dict(mags[-1])
+    with np.errstate(all="ignore"):
+        for k, (lb, lo) in enumerate(zip(base.steps[0].layers, other.steps[0].layers)):
+            for q, p in (("grad_weights", "weights"), ("grad_bias", "bias")):
+                delta = getattr(lo, q).astype(np.float64) - getattr(lb, q).astype(np.float64)
+                final[(p, k)] = final[(p, k)] + r * np.abs(_clip(delta, tol, mags[0][(q, k)])) / eps
+    return mags[:-1] + [final]

@@ -1,0 +1,211 @@
+"""Speed and memory, side by side in one process: python benchmarks/run.py [--quick]
+
+Prints one table per measurement: numpy's matmul rate; one training step (forward, backward
+with every v, SGD update) of the reference engine, torch eager and jitted JAX per
+configuration (median time, ratio to the reference, GFLOP/s, fraction of the matmul rate, peak
+memory); the batched fuzzer's throughput; the default suite's wall time with --jobs 1 and 2;
+and the cost of a step over batch sizes and widths. Timings are medians; the machine is
+shared, so read ratios, not single numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+
+def median_time(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def matmul_rate(dtype: str) -> float:
+    a = np.random.default_rng(0).random((2048, 2048)).astype(dtype)
+    return 2 * 2048 ** 3 / median_time(lambda: a @ a, 5) / 1e9
+
+
+def step_flops(sizes, batch) -> float:
+    """Forward matmuls, v = (v' W') for every layer but the first, and g = v^T x."""
+    params = [a * b for a, b in zip(sizes, sizes[1:])]
+    return 2 * batch * (2 * sum(params) + sum(params[1:]))
+
+
+def peak_rss_delta(fn) -> float:
+    """MiB of resident memory a call adds at its peak (VmHWM reset through clear_refs)."""
+    gc.collect()
+    with open("/proc/self/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    fn()
+    with open("/proc/self/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+    return max(0, hwm - rss) / 1024
+
+
+def steppers(sizes, batch, dtype):
+    """One-step closures for reference, torch and jax on the same data (tanh, mse, mean)."""
+    import jax
+    import torch
+
+    import impls.jax_grad as jg
+    from impls.reference import Network
+    from impls.torch_autograd import _per_sample
+
+    rng = np.random.default_rng(0)
+    ws = [rng.normal(0, 1 / np.sqrt(a), (b, a)).astype(dtype) for a, b in zip(sizes, sizes[1:])]
+    bs = [np.zeros(b, dtype) for b in sizes[1:]]
+    x = rng.normal(size=(batch, sizes[0])).astype(dtype)
+    y = rng.normal(size=(batch, sizes[-1])).astype(dtype)
+
+    net = Network(ws, bs, "tanh", "mse", "mean", dtype=dtype)
+
+    def reference():
+        grads = net.backward(net.forward(x), y)
+        net.step(grads, 0.01)
+
+    tp = [torch.tensor(a, requires_grad=True) for pair in zip(ws, bs) for a in pair]
+    opt = torch.optim.SGD(tp, lr=0.01)
+    xt, yt = torch.tensor(x), torch.tensor(y)
+
+    def torch_step():
+        opt.zero_grad()
+        inp = xt
+        for k in range(len(ws)):
+            d = inp @ tp[2 * k].T + tp[2 * k + 1]
+            d.retain_grad()  # v, as the adapter records it
+            inp = torch.tanh(d)
+        _per_sample("mse", inp, yt).mean(-1).backward()
+        opt.step()
+
+    fn = jg.step_fn(tuple(("tanh", 0.01) for _ in ws), "mse", "mean")
+    state = {"p": [(jax.numpy.asarray(w), jax.numpy.asarray(b)) for w, b in zip(ws, bs)]}
+    xj, yj, r = jax.numpy.asarray(x), jax.numpy.asarray(y), np.dtype(dtype).type(0.01)
+
+    def jax_step():
+        out = fn(state["p"], xj, yj, r)
+        jax.block_until_ready(out)
+        state["p"] = out[-1]
+
+    def reference_traced_bytes():
+        tracemalloc.start()
+        reference()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak / 2 ** 20
+
+    return {"reference": reference, "torch": torch_step, "jax": jax_step}, reference_traced_bytes
+
+
+def table(title, header, rows):
+    print(f"\n{title}")
+    print(" | ".join(header))
+    print("|".join("---" for _ in header))
+    for row in rows:
+        print(" | ".join(row))
+
+
+def bench_steps(quick: bool):
+    configs = [([784, 256, 256, 10], 128, 30), ([1024] * 5, 512, 5), ([2, 2, 2], 1, 2000)]
+    rates = {dt: matmul_rate(dt) for dt in ("float64", "float32")}
+    table("numpy matmul 2048x2048", ["dtype", "GFLOP/s"],
+          [[dt, f"{r:.0f}"] for dt, r in rates.items()])
+    rows = []
+    for sizes, batch, repeats in configs:
+        for dtype in ("float64", "float32"):
+            fns, ref_bytes = steppers(sizes, batch, dtype)
+            times = {k: median_time(f, max(3, repeats // (3 if quick else 1)))
+                     for k, f in fns.items()}
+            mem = {k: peak_rss_delta(f) for k, f in fns.items()}
+            flops = step_flops(sizes, batch)
+            for k in fns:
+                rows.append(["-".join(map(str, sizes)) if len(sizes) < 5 else "1024x4 layers",
+                             str(batch), dtype, k, f"{times[k] * 1e3:.3f}",
+                             f"{times[k] / times['reference']:.2f}",
+                             f"{flops / times[k] / 1e9:.1f}",
+                             f"{flops / times[k] / 1e9 / rates[dtype]:.0%}",
+                             f"{mem[k]:.1f}" + (f" ({ref_bytes():.1f})" if k == "reference"
+                                                 else "")])
+    table("one step (forward, backward with every v, SGD update); memory: peak RSS added by a "
+          "step, MiB (reference: numpy's own peak by tracemalloc in parentheses)",
+          ["network", "batch", "dtype", "impl", "ms", "x reference", "GFLOP/s", "of matmul",
+           "peak MiB"], rows)
+
+
+def bench_scaling():
+    rows = []
+    for dtype in ("float64",):
+        for batch in (32, 128, 512):
+            fns, _ = steppers([256, 256, 256, 10], batch, dtype)
+            rows.append(["256-256-256-10", str(batch),
+                         f"{median_time(fns['reference'], 20) * 1e3:.3f}"])
+        for width in (64, 256, 1024):
+            fns, _ = steppers([width, width, width, 10], 128, dtype)
+            rows.append([f"{width}-{width}-{width}-10", "128",
+                         f"{median_time(fns['reference'], 10) * 1e3:.3f}"])
+    table("reference step over batch and width (float64): time should grow linearly with "
+          "batch and with the parameter count", ["network", "batch", "ms"], rows)
+
+
+def run_cli(args) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                         text=True)
+    last = [line for line in out.stdout.splitlines() if line.strip()][-2:] or [out.stderr]
+    return time.perf_counter() - t0, last[0]
+
+
+def bench_fuzz_and_suite(tmp: str):
+    fuzz_wall, fuzz_line = run_cli(["fuzz", "--arch", "4-8-8-2", "--networks", "100000"])
+    print(f"\nbatched fuzz, 100,000 networks 4-8-8-2 through reference, torch, jax: "
+          f"{fuzz_wall:.1f} s wall with imports\n  {fuzz_line}")
+    rows = []
+    impls = ["--impl", "reference", "torch", "jax", "numeric"]
+    for cache in ("cold", "warm"):
+        for jobs in ("1", "2"):
+            env_cache = os.path.join(tmp, f"jax-cache-{jobs}")
+            os.environ["BACKPROP_HARNESS_JAX_CACHE"] = env_cache
+            if cache == "cold":
+                subprocess.run(["rm", "-rf", env_cache])
+            wall, line = run_cli(["run", *impls, "--jobs", jobs, "--force",
+                                  "--out", os.path.join(tmp, f"suite-{jobs}")])
+            rows.append([cache, jobs, f"{wall:.1f}", line])
+    os.environ.pop("BACKPROP_HARNESS_JAX_CACHE")
+    table("default suite, every implementation but exact, wall time with imports and reports; "
+          "JAX compilation cache cold (empty) or warm (a previous run's)",
+          ["jax cache", "--jobs", "wall s", "verdict"], rows)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer repetitions")
+    p.add_argument("--skip-cli", action="store_true", help="only the in-process tables")
+    args = p.parse_args()
+    import torch
+    print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
+          f"python {platform.python_version()}, numpy {np.__version__}, "
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    bench_steps(args.quick)
+    bench_scaling()
+    if not args.skip_cli:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_fuzz_and_suite(tmp)
+
+
+if __name__ == "__main__":
+    main()
