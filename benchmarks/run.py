@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import subprocess
@@ -44,8 +45,11 @@ def step_flops(sizes, batch) -> float:
     return 2 * batch * (2 * sum(params) + sum(params[1:]))
 
 
-def peak_rss_delta(fn) -> float:
-    """MiB of resident memory a call adds at its peak (VmHWM reset through clear_refs)."""
+def peak_rss_delta(fn, release=lambda: None) -> float:
+    """MiB of resident memory a call adds at its peak (VmHWM reset through clear_refs), after
+    `release` dropped what the previous call left held. Meaningful only when large blocks are
+    mapped and unmapped one by one (memory_table runs it with glibc's mmap threshold low)."""
+    release()
     gc.collect()
     with open("/proc/self/status") as f:
         rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
@@ -108,7 +112,10 @@ def steppers(sizes, batch, dtype):
         tracemalloc.stop()
         return peak / 2 ** 20
 
-    return {"reference": reference, "torch": torch_step, "jax": jax_step}, reference_traced_bytes
+    releases = {"reference": lambda: None, "jax": lambda: None,
+                "torch": lambda: opt.zero_grad(set_to_none=True)}
+    return {"reference": reference, "torch": torch_step, "jax": jax_step}, \
+        reference_traced_bytes, releases
 
 
 def table(title, header, rows):
@@ -119,18 +126,44 @@ def table(title, header, rows):
         print(" | ".join(row))
 
 
+CONFIGS = [([784, 256, 256, 10], 128, 30), ([1024] * 5, 512, 5), ([2, 2, 2], 1, 2000)]
+
+
+def memory_table() -> dict:
+    """Peak memory of a step per configuration and implementation, measured in a child process
+    whose glibc maps every block over 64 KiB on its own (so freed memory leaves RSS at once)."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
+    out = subprocess.run([sys.executable, __file__, "--memory-only"], env=env,
+                         capture_output=True, text=True, check=True)
+    return {tuple(k): v for k, v in json.loads(out.stdout)}
+
+
+def measure_memory() -> None:
+    rows = []
+    for sizes, batch, _ in CONFIGS:
+        for dtype in ("float64", "float32"):
+            fns, _, releases = steppers(sizes, batch, dtype)
+            for f in fns.values():
+                f()
+            rows.append([["-".join(map(str, sizes)), batch, dtype],
+                         {k: min(peak_rss_delta(f, releases[k]) for _ in range(3))
+                          for k, f in fns.items()}])
+    print(json.dumps(rows))
+
+
 def bench_steps(quick: bool):
-    configs = [([784, 256, 256, 10], 128, 30), ([1024] * 5, 512, 5), ([2, 2, 2], 1, 2000)]
+    configs = CONFIGS
+    memory = memory_table()
     rates = {dt: matmul_rate(dt) for dt in ("float64", "float32")}
     table("numpy matmul 2048x2048", ["dtype", "GFLOP/s"],
           [[dt, f"{r:.0f}"] for dt, r in rates.items()])
     rows = []
     for sizes, batch, repeats in configs:
         for dtype in ("float64", "float32"):
-            fns, ref_bytes = steppers(sizes, batch, dtype)
+            fns, ref_bytes, _ = steppers(sizes, batch, dtype)
             times = {k: median_time(f, max(3, repeats // (3 if quick else 1)))
                      for k, f in fns.items()}
-            mem = {k: peak_rss_delta(f) for k, f in fns.items()}
+            mem = memory[("-".join(map(str, sizes)), batch, dtype)]
             flops = step_flops(sizes, batch)
             for k in fns:
                 rows.append(["-".join(map(str, sizes)) if len(sizes) < 5 else "1024x4 layers",
@@ -140,8 +173,8 @@ def bench_steps(quick: bool):
                              f"{flops / times[k] / 1e9 / rates[dtype]:.0%}",
                              f"{mem[k]:.1f}" + (f" ({ref_bytes():.1f})" if k == "reference"
                                                  else "")])
-    table("one step (forward, backward with every v, SGD update); memory: peak RSS added by a "
-          "step, MiB (reference: numpy's own peak by tracemalloc in parentheses)",
+    table("one step (forward, backward with every v, SGD update); peak MiB: resident memory a "
+          "step adds at its peak (reference: numpy's own peak by tracemalloc in parentheses)",
           ["network", "batch", "dtype", "impl", "ms", "x reference", "GFLOP/s", "of matmul",
            "peak MiB"], rows)
 
@@ -150,11 +183,11 @@ def bench_scaling():
     rows = []
     for dtype in ("float64",):
         for batch in (32, 128, 512):
-            fns, _ = steppers([256, 256, 256, 10], batch, dtype)
+            fns, _, _ = steppers([256, 256, 256, 10], batch, dtype)
             rows.append(["256-256-256-10", str(batch),
                          f"{median_time(fns['reference'], 20) * 1e3:.3f}"])
         for width in (64, 256, 1024):
-            fns, _ = steppers([width, width, width, 10], 128, dtype)
+            fns, _, _ = steppers([width, width, width, 10], 128, dtype)
             rows.append([f"{width}-{width}-{width}-10", "128",
                          f"{median_time(fns['reference'], 10) * 1e3:.3f}"])
     table("reference step over batch and width (float64): time should grow linearly with "
@@ -165,8 +198,10 @@ def run_cli(args) -> tuple[float, str]:
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
                          text=True)
-    last = [line for line in out.stdout.splitlines() if line.strip()][-2:] or [out.stderr]
-    return time.perf_counter() - t0, last[0]
+    lines = out.stdout.splitlines()
+    verdict = next((line for line in lines if "networks/s" in line or
+                    line.startswith(("PASS", "FAIL"))), out.stderr.strip())
+    return time.perf_counter() - t0, verdict
 
 
 def bench_fuzz_and_suite(tmp: str):
@@ -194,7 +229,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repetitions")
     p.add_argument("--skip-cli", action="store_true", help="only the in-process tables")
+    p.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.memory_only:
+        return measure_memory()
     import torch
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}, "

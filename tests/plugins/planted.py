@@ -17,8 +17,15 @@ from impls.reference.network import Network
 
 
 class _Planted(ReferenceImpl):
+    engine = Network  # the (buggy) engine class this plugin runs
+
     def version(self) -> str:
         return "planted"
+
+    def network(self, spec):
+        net = super().network(spec)
+        net.__class__ = self.engine
+        return net
 
 
 class WrongDerivative(_Planted):
@@ -44,11 +51,7 @@ class MissingBiasGradient(_Planted):
     """Bias gradients are never computed (zeros), so biases never move."""
 
     name = "bug-bias"
-
-    def network(self, spec):
-        net = super().network(spec)
-        net.__class__ = _NoBiasGradient
-        return net
+    engine = _NoBiasGradient
 
 
 class _Transposed(Network):
@@ -64,11 +67,7 @@ class TransposedWeight(_Planted):
     """Layer 0 multiplies by W instead of W^T (square layers only)."""
 
     name = "bug-transpose"
-
-    def network(self, spec):
-        net = super().network(spec)
-        net.__class__ = _Transposed
-        return net
+    engine = _Transposed
 
 
 class _SignFlip(Network):
@@ -82,11 +81,7 @@ class SignFlipV(_Planted):
     """The v of layer 0 is reported with the wrong sign."""
 
     name = "bug-sign"
-
-    def network(self, spec):
-        net = super().network(spec)
-        net.__class__ = _SignFlip
-        return net
+    engine = _SignFlip
 
 
 class _LrSlip(Network):
@@ -98,11 +93,7 @@ class LearningRateSlip(_Planted):
     """The update uses 1.1 r."""
 
     name = "bug-lr"
-
-    def network(self, spec):
-        net = super().network(spec)
-        net.__class__ = _LrSlip
-        return net
+    engine = _LrSlip
 
 
 class Raises(_Planted):
