@@ -5,6 +5,7 @@ import subprocess
 import sys
 from argparse import Namespace
 
+import numpy as np
 import pytest
 
 from harness.batched import compare_stack, make_stack, plan, run_batched
@@ -122,6 +123,21 @@ def test_batched_fuzz_agrees_for_correct_frameworks(capsys, tmp_path, loss, dtyp
     assert "300 networks 4-8-8-2" in out and "PASS" in out
 
 
+def test_shared_magnitudes_equal_the_per_implementation_ones():
+    from conftest import random_spec
+    from harness.tolerance import magnitudes, with_final_drift
+    for act in ("tanh", "relu", "gelu"):
+        spec = random_spec([3, 5, 2], act, "mse", seed=1, batch=4)
+        base, other = get("reference").impl.trace(spec), get("torch").impl.trace(spec)
+        tol = resolve("float64")["backward"]
+        full = magnitudes(spec, base, other, tol)
+        shared = with_final_drift(spec, magnitudes(spec, base), base, other, tol)
+        for a, b in zip(full, shared):
+            assert a.keys() == b.keys()
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key])
+
+
 def test_batched_stack_matches_single_networks():
     stack = make_stack([3, 5, 2], 4, 3, "gelu", "mse", "float64", seed=0, chunk=0,
                        first_index=0)
@@ -147,8 +163,8 @@ def test_batched_failures_are_written_as_specs(plugins, tmp_path, capsys, monkey
     from harness import batched
     real = batched.compare_stack
 
-    def one_bad(stack, base, other, tol):
-        bad, origin = real(stack, base, other, tol)
+    def one_bad(stack, base, other, tol, base_mags=None):
+        bad, origin = real(stack, base, other, tol, base_mags)
         bad[5], origin[5] = True, 0
         return bad, origin
 
