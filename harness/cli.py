@@ -124,11 +124,8 @@ def cmd_run(args) -> int:
         vals = {k: v for k, v in vals.items() if v is not None}
         if vals:
             override[phase] = vals
-    n_impls = len(args.impl or []) + 1 if args.impl else None
-    from .registry import names
-    total = len(specs) * (n_impls or len(names()))
     run = run_suite(specs, args.impl, args.baseline, args.pairwise, args.jobs, args.timeout,
-                    override, on_done=progress(total))
+                    override, progress=progress)
     out = write_report(run, args.out or default_out_dir(), force=args.force)
     _print_summary(run, out)
     return 0 if run.ok else 1

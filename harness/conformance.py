@@ -89,8 +89,10 @@ def choose_impls(requested: list[str] | None, baseline: str) -> list[ImplInfo]:
 
 def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str = "reference",
               pairwise: bool = False, jobs: int = 1, timeout: float | None = None,
-              tolerance: dict | None = None, on_done=None) -> RunResult:
-    """Trace every spec with every implementation and compare; see RunResult."""
+              tolerance: dict | None = None, progress=None) -> RunResult:
+    """Trace every spec with every implementation and compare; see RunResult.
+
+    `progress(total)` may return a callback that is called with each finished Outcome."""
     names = [s.name for s in specs]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
@@ -99,7 +101,7 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     tasks = [(info.name, spec) for spec in specs for info in infos]
-    outcomes = run_tasks(tasks, jobs, timeout, on_done)
+    outcomes = run_tasks(tasks, jobs, timeout, progress(len(tasks)) if progress else None)
     by_case: dict[str, dict[str, Outcome]] = {}
     for o in outcomes:
         by_case.setdefault(o.case, {})[o.impl] = o

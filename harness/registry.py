@@ -33,7 +33,7 @@ from typing import Any
 
 from .errors import HarnessError
 
-__all__ = ["Unsupported", "ImplInfo", "available", "discover", "get", "unsupported_reason"]
+__all__ = ["Unsupported", "ImplInfo", "discover", "get", "names", "unsupported_reason"]
 
 GROUP = "backprop_harness.impls"
 BUILTINS = {
@@ -117,13 +117,6 @@ def names() -> list[str]:
 def get(name: str) -> ImplInfo:
     """One implementation by name, loading only it; an unknown name lists what is installed."""
     return _info(name)
-
-
-def available(names_: list[str] | None = None, exclude=()) -> list[ImplInfo]:
-    """The loaded implementations among `names_` (default: all registered but `exclude`)."""
-    infos = [get(n) for n in names_] if names_ else \
-        [i for n, i in discover().items() if n not in exclude]
-    return [i for i in infos if i.available]
 
 
 def unsupported_reason(info: ImplInfo, spec) -> str | None:
