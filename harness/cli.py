@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, metavar="DIR",
                      help="report directory (default: reports/run-<time>)")
     run.add_argument("--force", action="store_true", help="replace an existing --out directory")
+    run.add_argument("--xfails", action="append", default=[], metavar="FILE",
+                     help="known deviations: '<case glob> <reason>' per line (repeatable)")
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                      help="worker processes (isolates crashes and enforces --timeout)")
     run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
@@ -124,8 +126,14 @@ def cmd_run(args) -> int:
         vals = {k: v for k, v in vals.items() if v is not None}
         if vals:
             override[phase] = vals
+    from .xfails import read_xfails
+    given = [x for path in args.xfails for x in read_xfails(path)]
     run = run_suite(specs, args.impl, args.baseline, args.pairwise, args.jobs, args.timeout,
-                    override, progress=progress)
+                    override, progress=progress, xfails=given)
+    for x in given:
+        if not x.used:
+            print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
+                  f"failure", file=sys.stderr)
     out = write_report(run, args.out or default_out_dir(), force=args.force)
     _print_summary(run, out)
     return 0 if run.ok else 1
@@ -133,20 +141,24 @@ def cmd_run(args) -> int:
 
 def _print_summary(run, out: Path) -> None:
     counts = run.counts()
-    print(f"{'impl':<16} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'seconds':>8}")
+    print(f"{'impl':<16} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'xfail':>5} "
+          f"{'seconds':>8}")
     for name in run.impl_seconds:
         rs = [r for r in run.results if r.impl == name]
-        c = {s: sum(r.status == s for r in rs) for s in ("pass", "fail", "error", "unsupported")}
+        c = {s: sum(r.status == s for r in rs) for s in counts}
         print(f"{name:<16} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} {c['unsupported']:>5} "
-              f"{run.impl_seconds[name]:>8.2f}")
+              f"{c['xfail']:>5} {run.impl_seconds[name]:>8.2f}")
     bad = [r for r in run.results if not r.ok]
     for r in bad[:20]:
         print(f"{r.status.upper()} {r.case} {r.impl}: {r.message}")
     if len(bad) > 20:
         print(f"... and {len(bad) - 20} more (see the report)")
+    for r in [r for r in run.results if r.status == "xfail"][:20]:
+        print(f"XFAIL {r.case} {r.impl}: known deviation: {r.known}")
     verdict = "PASS" if run.ok else "FAIL"
     print(f"{verdict}: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-          f"{counts['unsupported']} not supported in {run.wall_seconds:.1f} s")
+          f"{counts['unsupported']} not supported, {counts['xfail']} known deviations in "
+          f"{run.wall_seconds:.1f} s")
     print(f"report: {out}")
 
 

@@ -23,6 +23,7 @@ from .registry import ImplInfo, discover, get
 from .runner import Outcome, run_tasks
 from .spec import Spec
 from .tolerance import loosest, resolve
+from .xfails import GROUP_OF, QUANTITY_GROUPS, Xfail, covering, shipped
 
 ORACLES = ("exact", "numeric")
 
@@ -35,17 +36,18 @@ class CaseResult:
     dtype: str
     impl: str
     baseline: str
-    status: str  # "pass" | "fail" | "error" | "unsupported"
+    status: str  # "pass" | "fail" | "error" | "unsupported" | "xfail" (a known deviation)
     message: str = ""
     tensors: list[TensorDiff] = field(default_factory=list)
     origin: TensorDiff | None = None
     consequences: int = 0
     closer: str = ""
     seconds: float = 0.0
+    known: str = ""  # for "xfail": the reason and where it is listed
 
     @property
     def ok(self) -> bool:
-        return self.status in ("pass", "unsupported")
+        return self.status in ("pass", "unsupported", "xfail")
 
 
 @dataclass
@@ -66,7 +68,7 @@ class RunResult:
         return all(r.ok for r in self.results)
 
     def counts(self) -> dict[str, int]:
-        out = {"pass": 0, "fail": 0, "error": 0, "unsupported": 0}
+        out = {"pass": 0, "fail": 0, "error": 0, "unsupported": 0, "xfail": 0}
         for r in self.results:
             out[r.status] += 1
         return out
@@ -89,10 +91,13 @@ def choose_impls(requested: list[str] | None, baseline: str) -> list[ImplInfo]:
 
 def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str = "reference",
               pairwise: bool = False, jobs: int = 1, timeout: float | None = None,
-              tolerance: dict | None = None, progress=None) -> RunResult:
+              tolerance: dict | None = None, progress=None,
+              xfails: list[Xfail] | None = None) -> RunResult:
     """Trace every spec with every implementation and compare; see RunResult.
 
-    `progress(total)` may return a callback that is called with each finished Outcome."""
+    `progress(total)` may return a callback that is called with each finished Outcome.
+    A failure that `xfails` (or the implementation's shipped list) names is a known
+    deviation: status "xfail", reported but not counted against the run."""
     names = [s.name for s in specs]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
@@ -106,6 +111,7 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     for o in outcomes:
         by_case.setdefault(o.case, {})[o.impl] = o
     accuracy = {i.name: getattr(i.impl, "accuracy", None) for i in infos}
+    known = {i.name: (xfails or []) + shipped(i.impl) for i in infos}
     results = []
     for spec in specs:
         outs = by_case[spec.name]
@@ -113,12 +119,31 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
         if pairwise:
             pairs = list(itertools.combinations([i.name for i in infos], 2))
         for a, b in pairs:
-            results.append(compare_case(spec, outs[a], outs[b], outs, tolerance, accuracy))
+            result = compare_case(spec, outs[a], outs[b], outs, tolerance, accuracy)
+            results.append(mark_known(result, known[b]))
     impl_seconds = {i.name: sum(o.seconds for o in outcomes if o.impl == i.name) for i in infos}
     described = {n: describe(i) for n, i in discover().items()} if not impls else \
         {i.name: describe(i) for i in infos}
     return RunResult(results, {s.name: s for s in specs}, described, baseline, started,
                      time.perf_counter() - t0, impl_seconds, tolerance or {})
+
+
+def mark_known(result: CaseResult, entries: list[Xfail]) -> CaseResult:
+    """A failure or error that a known-deviation entry covers becomes "xfail"."""
+    if result.status not in ("fail", "error"):
+        return result
+    groups = {GROUP_OF[t.quantity] for t in result.tensors if not t.passed} or set(QUANTITY_GROUPS)
+    used = covering(entries, result.case, groups)
+    if used:
+        for x in used:
+            x.used = True
+        result.status = "xfail"
+        by_reason: dict[str, list[str]] = {}
+        for x in used:
+            by_reason.setdefault(x.reason, []).append(x.source)
+        result.known = "; ".join(f"{reason} ({', '.join(sources)})"
+                                 for reason, sources in by_reason.items())
+    return result
 
 
 def describe(info: ImplInfo) -> dict:

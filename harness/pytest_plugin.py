@@ -13,16 +13,14 @@ are xfail (XPASS once they conform); an implementation may ship its own list as 
 
 from __future__ import annotations
 
-import fnmatch
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-QUANTITY_GROUPS = {"d": ("d",), "h": ("h",), "u": ("outputs",), "e": ("loss",), "v": ("v",),
-                   "grad_weights": ("grad_weights",), "grad_bias": ("grad_bias",),
-                   "params": ("weights", "bias")}
+from harness.xfails import QUANTITY_GROUPS, Xfail, read_xfails, shipped
+
 TEST_MODULE = Path(__file__).parent / "testing" / "test_conformance.py"
 
 
@@ -42,26 +40,6 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     if config.getoption("bp_impl") and str(TEST_MODULE) not in config.args:
         config.args.append(str(TEST_MODULE))
-
-
-@dataclass
-class Xfail:
-    pattern: str
-    reason: str
-    source: str
-    used: bool = False
-
-
-def read_xfails(path: str | Path) -> list[Xfail]:
-    """'<glob> <reason>' lines; blank lines and # comments are skipped."""
-    out = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        pattern, _, reason = line.partition(" ")
-        out.append(Xfail(pattern, reason.strip() or "known deviation", f"{path}:{n}"))
-    return out
 
 
 class Session:
@@ -127,12 +105,11 @@ def _session(config, impls) -> Session:
     return sessions[tuple(impls)]
 
 
-def _xfails(config, impl: str, given: list[Xfail]) -> list[Xfail]:
+def _xfails(impl: str, given: list[Xfail]) -> list[Xfail]:
     """The --bp-xfails entries, then the list the implementation ships (its own only)."""
     from harness.registry import get
     info = get(impl)
-    shipped = getattr(info.impl, "xfails", None) if info.available else None
-    return given + (read_xfails(shipped) if shipped else [])
+    return given + (shipped(info.impl) if info.available else [])
 
 
 def pytest_generate_tests(metafunc):
@@ -167,14 +144,14 @@ def _generate_conformance(metafunc, config):
     seen: list[Xfail] = []
     params = []
     for impl in session.impls:
-        xfails = _xfails(config, impl, given)
+        xfails = _xfails(impl, given)
         seen += [x for x in xfails if x not in seen]
         for case in session.specs:
             for group in QUANTITY_GROUPS:
                 tid = f"{case}-{group}"
                 marks = []
                 for x in xfails:
-                    if fnmatch.fnmatchcase(case, x.pattern) or fnmatch.fnmatchcase(tid, x.pattern):
+                    if x.matches(case, group):
                         x.used = True
                         marks = [pytest.mark.xfail(reason=f"{x.reason} ({x.source})",
                                                    strict=False)]

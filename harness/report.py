@@ -88,7 +88,8 @@ def case_table(run: RunResult) -> pd.DataFrame:
             for q in QUANTITY_COLUMNS:
                 row[q] = "ok" if all(t.passed for t in r.tensors if t.quantity == q) else "FAIL"
         row["origin"] = r.origin.label if r.origin else ""
-        row["note"] = r.message if r.status in ("error", "unsupported") else r.closer
+        row["note"] = r.message if r.status in ("error", "unsupported") else \
+            (f"known deviation: {r.known}" if r.known else r.closer)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -101,7 +102,7 @@ def run_document(run: RunResult) -> dict:
     for r in run.results:
         cases.append({
             "case": r.case, "dtype": r.dtype, "impl": r.impl, "baseline": r.baseline,
-            "status": r.status, "message": r.message, "closer": r.closer,
+            "status": r.status, "message": r.message, "closer": r.closer, "known": r.known,
             "seconds": round(r.seconds, 6),
             "origin": _tensor_doc(r.origin) if r.origin else None,
             "consequences": r.consequences,
@@ -149,7 +150,8 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
     counts = run.counts()
     lines = [f"# backprop-harness run: {'PASS' if run.ok else 'FAIL'}", "",
              f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-             f"{counts['unsupported']} not supported; baseline `{run.baseline}`; "
+             f"{counts['unsupported']} not supported, {counts['xfail']} known deviations; "
+             f"baseline `{run.baseline}`; "
              f"{len(run.specs)} cases in {run.wall_seconds:.1f} s (started {run.started}).", "",
              "## Implementations", "", "| name | version | available | seconds | settings |",
              "|---|---|---|---|---|"]
@@ -158,12 +160,14 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
         secs = f"{run.impl_seconds[name]:.2f}" if name in run.impl_seconds else ""
         settings = ", ".join(f"{k}={v}" for k, v in d["settings"].items())
         lines.append(f"| {name} | {d['version']} | {avail} | {secs} | {settings} |")
-    failing = [r for r in run.results if not r.ok]
+    failing = [r for r in run.results if not r.ok or r.status == "xfail"]
     lines += ["", "## Divergences", ""]
     if not failing:
         lines.append("None: every implementation is within tolerance on every case.")
     for r in failing:
         lines += [f"### {r.case}: {r.impl} vs {r.baseline} ({r.status})", "", f"- {r.message}"]
+        if r.known:
+            lines.append(f"- known deviation: {r.known}")
         if r.origin:
             lines.append(f"- origin: **{r.origin.label}**; {r.consequences} later quantities "
                          f"out of tolerance as consequences")
@@ -199,16 +203,18 @@ def html_report(run: RunResult, cases: pd.DataFrame, md: str) -> str:
     color = "#2ca02c" if run.ok else "#d62728"
     body = [f"<h1>backprop-harness run: <span style='color:{color}'>{verdict}</span></h1>",
             f"<p>{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-            f"{counts['unsupported']} not supported; baseline <code>{html.escape(run.baseline)}"
+            f"{counts['unsupported']} not supported, {counts['xfail']} known deviations; "
+            f"baseline <code>{html.escape(run.baseline)}"
             f"</code>; {len(run.specs)} cases in {run.wall_seconds:.1f} s.</p>",
             "<h2>Verdicts</h2>",
             cases.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}",
                           classes="t", escape=True)]
-    failing = [r for r in run.results if not r.ok]
+    failing = [r for r in run.results if not r.ok or r.status == "xfail"]
     if failing:
         body.append("<h2>Divergences</h2><ul>")
-        body += [f"<li><b>{html.escape(r.case)}</b> {html.escape(r.impl)}: "
-                 f"{html.escape(r.message)}{' — ' + html.escape(r.closer) if r.closer else ''}</li>"
+        body += [f"<li><b>{html.escape(r.case)}</b> {html.escape(r.impl)} ({r.status}): "
+                 f"{html.escape(r.message)}{' — ' + html.escape(r.closer) if r.closer else ''}"
+                 f"{' — known deviation: ' + html.escape(r.known) if r.known else ''}</li>"
                  for r in failing]
         body.append("</ul>")
     body.append("<h2>Error per layer and per step</h2><p>Each bar is the worst "
@@ -270,6 +276,9 @@ def junit(run: RunResult) -> bytes:
             ET.SubElement(tc, "error", message=r.message)
         elif r.status == "unsupported":
             ET.SubElement(tc, "skipped", message=r.message)
+        elif r.status == "xfail":
+            ET.SubElement(tc, "skipped", type="xfail",
+                          message=f"known deviation: {r.known}; {r.message}")
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
 
 
@@ -313,7 +322,7 @@ def write_report(run: RunResult, out_dir: Path, force: bool = False) -> Path:
 
 def _write_files(run: RunResult, tmp: Path, final: Path) -> None:
     repros = {}
-    failing = [r for r in run.results if r.status in ("fail", "error")]
+    failing = [r for r in run.results if r.status in ("fail", "error", "xfail")]
     if failing:
         (tmp / "failing").mkdir()
     for r in failing:

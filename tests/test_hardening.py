@@ -118,7 +118,7 @@ def test_cli_exit_code_1_when_an_implementation_fails(plugins, tmp_path):
     assert out.returncode == 1
     assert "ERROR seed-2-2-2-float64 fault-raise: failed: raised RuntimeError" in out.stdout
     doc = json.loads((tmp_path / "r" / "run.json").read_text())
-    assert doc["counts"] == {"pass": 1, "fail": 0, "error": 1, "unsupported": 0}
+    assert doc["counts"] == {"pass": 1, "fail": 0, "error": 1, "unsupported": 0, "xfail": 0}
 
 
 def test_interrupted_run_leaves_no_report(plugins, tmp_path):
