@@ -1,8 +1,9 @@
 """Speed and memory, side by side in one process: python benchmarks/run.py [--quick]
 
 Prints one table per measurement: numpy's matmul rate; one training step (forward, backward
-with every v, SGD update) of the reference engine, torch eager and jitted JAX per
-configuration (median time, ratio to the reference, GFLOP/s, fraction of the matmul rate, peak
+with every v, SGD update) of the reference engine (forward/backward/step, keeping every
+quantity for inspection, and train_step, which keeps nothing longer than needed), torch eager
+and jitted JAX per configuration (median time, ratio to the reference, GFLOP/s, fraction of the matmul rate, peak
 memory); the batched fuzzer's throughput; the default suite's wall time with --jobs 1 and 2;
 and the cost of a step over batch sizes and widths. Timings are medians; the machine is
 shared, so read ratios, not single numbers.
@@ -77,10 +78,14 @@ def steppers(sizes, batch, dtype):
     y = rng.normal(size=(batch, sizes[-1])).astype(dtype)
 
     net = Network(ws, bs, "tanh", "mse", "mean", dtype=dtype)
+    lean = Network(ws, bs, "tanh", "mse", "mean", dtype=dtype)
 
     def reference():
         grads = net.backward(net.forward(x), y)
         net.step(grads, 0.01)
+
+    def train_step():
+        lean.train_step(x, y, 0.01)
 
     tp = [torch.tensor(a, requires_grad=True) for pair in zip(ws, bs) for a in pair]
     opt = torch.optim.SGD(tp, lr=0.01)
@@ -112,10 +117,10 @@ def steppers(sizes, batch, dtype):
         tracemalloc.stop()
         return peak / 2 ** 20
 
-    releases = {"reference": lambda: None, "jax": lambda: None,
+    releases = {"reference": lambda: None, "train_step": lambda: None, "jax": lambda: None,
                 "torch": lambda: opt.zero_grad(set_to_none=True)}
-    return {"reference": reference, "torch": torch_step, "jax": jax_step}, \
-        reference_traced_bytes, releases
+    return {"reference": reference, "train_step": train_step, "torch": torch_step,
+            "jax": jax_step}, reference_traced_bytes, releases
 
 
 def table(title, header, rows):

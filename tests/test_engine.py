@@ -201,3 +201,21 @@ def test_stacked_networks_match_one_at_a_time():
         np.testing.assert_allclose(g.g_weights[0][i], gi.g_weights[0], rtol=1e-14)
         np.testing.assert_allclose(g.v[0][i], gi.v[0], rtol=1e-14)
         assert g.e[i] == pytest.approx(float(gi.e), rel=1e-15)
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+@pytest.mark.parametrize("lossname, reduction", [("mse", "mean"), ("softmax_cross_entropy", "sum"),
+                                                  ("binary_cross_entropy", "mean")])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_train_step_is_forward_backward_step_bit_for_bit(act, lossname, reduction, dtype):
+    spec = random_spec([4, 6, 5, 3], act, lossname, seed=9, batch=5, reduction=reduction,
+                       dtype=dtype)
+    a, b = Network.from_spec(spec), Network.from_spec(spec)
+    for _ in range(3):
+        grads = a.backward(a.forward(spec.inputs), spec.targets)
+        a.step(grads, 0.1)
+        e = b.train_step(spec.inputs, spec.targets, 0.1)
+        assert e == grads.e and np.asarray(e).dtype == np.dtype(dtype)
+    for wa, wb in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_array_equal(wa, wb)
+        assert wb.dtype == np.dtype(dtype)

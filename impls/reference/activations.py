@@ -20,11 +20,12 @@ _erf = np.frompyfunc(math.erf, 1, 1)  # libm's erf, correctly rounded to the dty
 
 @dataclass(frozen=True)
 class Activation:
-    """h = f(d); t(d, h) = f'(d)."""
+    """h = f(d); t(d, h) = f'(d). When `needs_d` is False, t reads only h (d may be None)."""
 
     name: str
     f: Callable[[Array], Array]
     t: Callable[[Array, Array], Array]
+    needs_d: bool = True
 
 
 def _c(d: Array, value: float):
@@ -64,7 +65,7 @@ def _gelu_tanh_t(d: Array, h: Array) -> Array:
 def _table(slope: float) -> dict[str, tuple]:
     return {
         "identity": (lambda d: d,
-                     lambda d, h: np.ones_like(d)),
+                     lambda d, h: np.ones_like(h)),
         "sigmoid": (sigmoid,
                     lambda d, h: h * (1 - h)),
         "tanh": (np.tanh,
@@ -87,7 +88,10 @@ def _table(slope: float) -> dict[str, tuple]:
     }
 
 
+FROM_OUTPUT = ("identity", "sigmoid", "tanh")  # t written in terms of h alone
+
+
 def activation(name: str, slope: float = 0.01) -> Activation:
     """The activation called `name` (slope is leaky_relu's negative-side slope)."""
     f, t = _table(slope)[name]
-    return Activation(name, f, t)
+    return Activation(name, f, t, needs_d=name not in FROM_OUTPUT)

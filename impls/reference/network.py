@@ -144,14 +144,54 @@ class Network:
             w -= r * gw
             b -= r * gb
 
+    def train_step(self, x, y, r):
+        """forward, backward and step in one, with the same arithmetic (the same numbers, bit
+        for bit) but the least memory: d is kept only where t needs it, and each layer's v, g
+        and activations are dropped as soon as its update is done. Returns e."""
+        x = self._batch(x, self.weights[0].shape[-1], "inputs")
+        y = self._batch(y, self.weights[-1].shape[-2], "targets")
+        hs, ds, inp = [], [], x
+        for w, b, act in zip(self.weights, self.biases, self.activations):
+            d = inp @ w.swapaxes(-1, -2)
+            d += b[..., None, :]
+            inp = act.f(d)
+            ds.append(d if act.needs_d else None)
+            hs.append(inp)
+        del d
+        te = self.loss.te(hs[-1], y)
+        per_sample = self.loss.fe(hs[-1], y)
+        if self.reduction == "mean":
+            e = per_sample.mean(axis=-1)
+            te *= self.dtype.type(1 / hs[-1].shape[-2])
+        else:
+            e = per_sample.sum(axis=-1)
+        r = self.dtype.type(r)
+        v = te * self.activations[-1].t(ds[-1], hs[-1])
+        del te
+        for k in range(len(self.weights) - 1, -1, -1):
+            g = v.swapaxes(-1, -2) @ (hs[k - 1] if k else x)
+            gb = v.sum(axis=-2)
+            if k:
+                v = v @ self.weights[k]
+                v *= self.activations[k - 1].t(ds[k - 1], hs[k - 1])
+            g *= r
+            self.weights[k] -= g
+            gb *= r
+            self.biases[k] -= gb
+            hs[k] = ds[k] = g = gb = None
+        return e
+
     def fit(self, x, y, r: float, steps: int = 1, callback=None) -> list[float]:
-        """`steps` SGD steps on one batch; returns the loss e before each step."""
+        """`steps` SGD steps on one batch; returns the loss e before each step. With a
+        `callback(k, fwd, grads)` every pass is kept for it; without, train_step saves memory."""
         losses = []
         for k in range(steps):
+            if callback is None:
+                losses.append(self.train_step(x, y, r))
+                continue
             fwd = self.forward(x)
             grads = self.backward(fwd, y)
-            if callback is not None:
-                callback(k, fwd, grads)
+            callback(k, fwd, grads)
             losses.append(grads.e)
             self.step(grads, r)
         return losses
