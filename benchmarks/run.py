@@ -3,10 +3,10 @@
 Prints one table per measurement: numpy's matmul rate; one training step (forward, backward
 with every v, SGD update) of the reference engine (forward/backward/step, keeping every
 quantity for inspection, and train_step, which keeps nothing longer than needed), torch eager
-and jitted JAX per configuration (median time, ratio to the reference, GFLOP/s, fraction of the matmul rate, peak
-memory); the batched fuzzer's throughput; the default suite's wall time with --jobs 1 and 2;
-and the cost of a step over batch sizes and widths. Timings are medians; the machine is
-shared, so read ratios, not single numbers.
+and jitted JAX per configuration (median time, ratio to the reference, GFLOP/s, fraction of
+the matmul rate, peak memory); the batched fuzzer's throughput; the default suite's wall time
+with --jobs 1 and 2; and the cost of a step over batch sizes and widths. Timings are medians;
+the machine is shared, so read ratios, not single numbers.
 """
 
 from __future__ import annotations

@@ -168,7 +168,8 @@ def plan(args) -> list[dict]:
         raise HarnessError(f"--arch: expected widths joined by '-', like 4-8-8-2, "
                            f"got {args.arch!r}") from None
     if len(sizes) < 2 or min(sizes) < 1 or max(sizes) > 4096:
-        raise HarnessError(f"--arch: expected at least 2 widths between 1 and 4096, got {args.arch}")
+        raise HarnessError(f"--arch: expected at least 2 widths between 1 and 4096, "
+                           f"got {args.arch}")
     for flag, value in (("--networks", args.networks), ("--batch", args.batch),
                         ("--chunk", args.chunk)):
         if value < 1:

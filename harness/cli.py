@@ -191,7 +191,8 @@ def cmd_impls(args) -> int:
     from .registry import discover
     for name, info in discover().items():
         if info.available:
-            sup = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.supports.items()) or "everything"
+            sup = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.supports.items()) \
+                or "everything"
             print(f"{name:<12} {info.version():<28} available   supports {sup}")
         else:
             print(f"{name:<12} {'':<28} unavailable ({info.reason})")

@@ -166,8 +166,8 @@ def compare_case(spec: Spec, base: Outcome, other: Outcome, outcomes: dict[str, 
         if side.status != "ok":
             res.status = side.status
             who = "" if side is other else f"baseline {base.impl} "
-            res.message = f"{who}{'not supported' if side.status == 'unsupported' else 'failed'}: " \
-                          f"{side.message}"
+            what = "not supported" if side.status == "unsupported" else "failed"
+            res.message = f"{who}{what}: {side.message}"
             return res
     tol = resolve(spec.dtype, spec.tolerance, tolerance)
     for name in (base.impl, other.impl):

@@ -36,7 +36,8 @@ def expand(doc: dict, c) -> dict:
     acts = g.get("activation", "sigmoid")
     acts = acts if isinstance(acts, list) else [acts] * (len(sizes) - 1)
     if len(acts) != len(sizes) - 1:
-        c.fail("generate.activation", f"expected one activation or {len(sizes) - 1}, got {len(acts)}")
+        c.fail("generate.activation",
+               f"expected one activation or {len(sizes) - 1}, got {len(acts)}")
     acts = [c.choice(a, f"generate.activation[{i}]", ACTIVATIONS) for i, a in enumerate(acts)]
     seed = c.integer(g.get("seed", 0), "generate.seed", 0, 2**63 - 1)
     init = c.choice(g.get("init", "xavier"), "generate.init", INITS)

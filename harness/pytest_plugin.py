@@ -7,7 +7,8 @@ collects harness/testing/test_conformance.py: one test per implementation, case 
 (`test_conformance[seed-2-2-2-float64-v]`; the implementation leads the id when several are
 named). Each case runs once per session; every quantity's test then reads its verdict.
 A test module can import `test_conformance` and name its implementations in `BP_IMPLS`
-(the project's own tests do). An xfail file holds one case glob (or case-quantity glob) and a reason per line; matching tests
+(the project's own tests do). An xfail file holds one case glob (or case-quantity glob) and
+a reason per line; matching tests
 are xfail (XPASS once they conform); an implementation may ship its own list as `xfails`.
 """
 

@@ -141,9 +141,10 @@ def repro_command(r: CaseResult, spec_path: Path) -> str:
 
 
 def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+    """A table cell: floats to 3 digits, missing values empty."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
 def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
@@ -181,8 +182,8 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
         spec = run.specs[case]
         lines += [f"### {case}", "", f"{spec.arch}, {spec.dtype}, {spec.loss} ({spec.reduction}), "
                   f"batch {spec.batch}, {spec.steps} step(s). {spec.description}", ""]
-        cols = [c for c in group.columns if c != "case" and group[c].astype(str).str.len().gt(0).any()
-                and not group[c].isna().all()]
+        cols = [c for c in group.columns if c != "case" and not group[c].isna().all()
+                and group[c].astype(str).str.len().gt(0).any()]
         lines.append("| " + " | ".join(cols) + " |")
         lines.append("|" + "---|" * len(cols))
         for _, row in group.iterrows():

@@ -107,7 +107,7 @@ class Spec:
 # ---------------------------------------------------------------- loading
 
 def load_specs(path: str | Path) -> list[Spec]:
-    """Specs from a file holding one spec object or a suite (a list of specs, or {"specs": [...]})."""
+    """Specs from a file holding one spec or a suite (a list of specs, or {"specs": [...]})."""
     doc = _read_json(path)
     if isinstance(doc, dict) and "specs" in doc and "layers" not in doc and "generate" not in doc:
         doc = doc["specs"]

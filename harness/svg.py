@@ -53,8 +53,10 @@ def log_chart(series: dict[str, list[float]], labels: list[str], title: str, kin
                              f'height="{top + plot_h - y(v):.1f}" fill="{color}">'
                              f'<title>{html.escape(name)} {labels[i]}: {v:.3g}</title></rect>')
         else:
-            pts = " ".join(f"{left + slot * (i + 0.5):.1f},{y(v):.1f}" for i, v in enumerate(values))
-            parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1.5"/>')
+            pts = " ".join(f"{left + slot * (i + 0.5):.1f},{y(v):.1f}"
+                           for i, v in enumerate(values))
+            parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" '
+                         f'stroke-width="1.5"/>')
         parts.append(f'<text x="{width - 12}" y="{top + 12 * (s + 1)}" text-anchor="end" '
                      f'fill="{color}">{html.escape(name)}</text>')
     if threshold:

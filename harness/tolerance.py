@@ -119,7 +119,8 @@ def _loss_terms(name: str, u: np.ndarray, y: np.ndarray, mu: np.ndarray):
         return (np.abs(diff) * md).sum(axis=-1) + math.sqrt(n) * fe, md
     if name == "mse":
         fe = (diff * diff).mean(axis=-1)
-        return (2 / n) * (np.abs(diff) * md).sum(axis=-1) + math.sqrt(n) * fe, (2 / n) * md + np.abs(2 * diff / n)
+        mfe = (2 / n) * (np.abs(diff) * md).sum(axis=-1) + math.sqrt(n) * fe
+        return mfe, (2 / n) * md + np.abs(2 * diff / n)
     if name == "softmax_cross_entropy":
         p = softmax(u)
         m = u.max(axis=-1, keepdims=True)

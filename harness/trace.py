@@ -18,7 +18,7 @@ LAYER_FIELDS = ("d", "h", "v", "grad_weights", "grad_bias")
 
 @dataclass
 class LayerTrace:
-    """One layer at one step: d, h (batch, n); v (batch, n); grad_weights (n, n_in); grad_bias (n,)."""
+    """One layer at one step: d, h, v (batch, n); grad_weights (n, n_in); grad_bias (n,)."""
 
     d: np.ndarray
     h: np.ndarray

@@ -1,4 +1,4 @@
-"""JAX adapter: a pure loss of (params, zs, x, y) from jax.nn and jax.numpy, differentiated by jax.grad.
+"""JAX adapter: a pure loss of (params, zs, x, y) from jax.nn and jax.numpy, under jax.grad.
 
 v is JAX's own gradient with respect to zero perturbations z added to every pre-activation d
 (d = x W^T + b + z, z = 0). One jitted step function per architecture (activations, slopes,

@@ -11,10 +11,10 @@ forward functions f and fe are shared with the reference (exact checks those).
 
 Expected accuracy: truncation ~ s^4 and rounding ~ eps/s give about 1e-12 relative to the
 scale of the loss; `accuracy` below states the tolerance used against it (rtol 1e-7 and atol
-1e-9, for losses of order 1; the measured worst on the default suite is in the README). Near a kink (relu,
-leaky_relu, elu) the step shrinks so that no stencil crosses it (accuracy ~ eps/s, still better
-than 1e-9 at the smallest step 1e-6); a pre-activation closer than that makes the case
-unsupported: at a kink the derivative is a convention, not a limit.
+1e-9, for losses of order 1). Near a kink (relu, leaky_relu, elu) the step shrinks so that no
+stencil crosses it (accuracy ~ eps/s, still better than 1e-9 at the smallest step 1e-6); a
+pre-activation closer than that makes the case unsupported: at a kink the derivative is a
+convention, not a limit.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class NumericImpl:
         return __version__
 
     def settings(self) -> dict:
-        return {"method": "4th-order central differences", "step": f"eps^(1/5)*max(1,|p|)",
+        return {"method": "4th-order central differences", "step": "eps^(1/5)*max(1,|p|)",
                 "dtype": "float64"}
 
     def unsupported(self, spec) -> str | None:
@@ -104,7 +104,8 @@ class _Net:
         return self.fe(flat, y).reshape(u.shape[:-1])
 
     def tail(self, ws, bs, k, d):
-        """Per-sample losses (stack, batch) when layer k's pre-activations are d (stack, batch, n)."""
+        """Per-sample losses (stack, batch) when layer k's pre-activations are d (stack, batch,
+        n)."""
         h = self.acts[k].f(d)
         for w, b, act in zip(ws[k + 1:], bs[k + 1:], self.acts[k + 1:]):
             h = act.f(h @ w.T + b)
@@ -116,7 +117,8 @@ class _Net:
         eye = np.eye(n)
         # v: move d[s, j] for every sample s at once (samples do not interact)
         sd = rel * np.maximum(1.0, np.abs(d))                      # (batch, n)
-        moved = d[None, None] + OFFSETS[:, None, None, None] * (sd[None, None] * eye[None, :, None, :])
+        moved = d[None, None] + OFFSETS[:, None, None, None] * (sd[None, None]
+                                                                * eye[None, :, None, :])
         losses = self.tail(ws, bs, k, moved.reshape(-1, *d.shape)).reshape(4, n, -1)
         v = np.einsum("o,ojs->sj", COEF, losses) / sd * self.scale
         # weights: one perturbed copy of layer k per weight
@@ -128,7 +130,8 @@ class _Net:
         gw = self._grad(self.tail(ws, bs, k, dstack), sw).reshape(n, n_in)
         # biases
         sb = rel * np.maximum(1.0, np.abs(bs[k]))
-        dstack = d[None, None] + OFFSETS[:, None, None, None] * (sb[:, None] * eye)[None, :, None, :]
+        bump = (sb[:, None] * eye)[None, :, None, :]
+        dstack = d[None, None] + OFFSETS[:, None, None, None] * bump
         gb = self._grad(self.tail(ws, bs, k, dstack.reshape(-1, *d.shape)), sb)
         return v, gw, gb
 

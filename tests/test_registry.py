@@ -39,7 +39,7 @@ def test_a_plugin_that_fails_to_import_is_unavailable_with_the_reason(plugins):
     listing = subprocess.run([sys.executable, "-m", "harness", "impls"], capture_output=True,
                              text=True, timeout=120)
     assert listing.returncode == 0
-    line = next(l for l in listing.stdout.splitlines() if l.startswith("broken-import"))
+    line = next(row for row in listing.stdout.splitlines() if row.startswith("broken-import"))
     assert "unavailable" in line and "planted_missing_module" in line
 
 

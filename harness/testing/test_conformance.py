@@ -1,4 +1,4 @@
-"""The conformance suite, collected by the backprop-harness pytest plugin when --bp-impl is given."""
+"""The conformance suite, collected by the backprop-harness pytest plugin (--bp-impl)."""
 
 from pathlib import Path
 

@@ -60,7 +60,8 @@ class EinsumImpl:
             grad_u = scale * (inp - y)
             vs = [None] * len(ws)
             for k in reversed(range(len(ws))):
-                upstream = grad_u if k == len(ws) - 1 else np.einsum("sj,ji->si", vs[k + 1], ws[k + 1])
+                upstream = grad_u if k == len(ws) - 1 else \
+                    np.einsum("sj,ji->si", vs[k + 1], ws[k + 1])
                 vs[k] = upstream * F[spec.layers[k].activation][1](ds[k])
             xs = [x] + hs[:-1]
             layers = [LayerTrace(d, h, v, np.einsum("sj,si->ji", v, xi), v.sum(axis=0))
