@@ -2,6 +2,7 @@
 truth, determinism, and the command line's exit codes."""
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -104,8 +105,11 @@ def test_report_files_parse_and_hold_the_run(failing_report):
         str(doc["counts"]["fail"])
     assert len(suite.findall("testcase/failure")) == doc["counts"]["fail"]
     html = (out / "report.html").read_text()
-    assert "<svg" in html and "http://" not in html.replace("http://www.w3.org", "")
-    assert "https://" not in html
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+    charts = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    assert len(charts) >= len(run.results)  # a per-layer chart per comparison at least
+    for chart in charts:
+        ET.fromstring(chart)  # well-formed SVG
 
 
 def test_failing_cases_come_with_a_spec_and_a_command_that_reproduces(failing_report, tmp_path):
