@@ -207,9 +207,11 @@ def html_report(run: RunResult, cases: pd.DataFrame, md: str) -> str:
             f"{counts['unsupported']} not supported, {counts['xfail']} known deviations; "
             f"baseline <code>{html.escape(run.baseline)}"
             f"</code>; {len(run.specs)} cases in {run.wall_seconds:.1f} s.</p>",
+            "<h2>Implementations</h2>",
+            _marked(impl_table(run).to_html(index=False, classes="t", escape=True)),
             "<h2>Verdicts</h2>",
-            cases.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}",
-                          classes="t", escape=True)]
+            _marked(cases.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}",
+                                  classes="t", escape=True))]
     failing = [r for r in run.results if not r.ok or r.status == "xfail"]
     if failing:
         body.append("<h2>Divergences</h2><ul>")
@@ -236,9 +238,34 @@ def html_report(run: RunResult, cases: pd.DataFrame, md: str) -> str:
     style = ("body{font-family:sans-serif;margin:2em;max-width:1200px}"
              "table.t{border-collapse:collapse;font-size:12px}"
              "table.t td,table.t th{border:1px solid #ccc;padding:2px 6px}"
-             "svg{margin:4px;border:1px solid #eee}")
+             "td.bad{background:#f8d0d0}td.known{background:#fbe5c8}td.skip{color:#888}"
+             "pre{white-space:pre-wrap}svg{margin:4px;border:1px solid #eee}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>backprop-harness "
             f"{verdict}</title><style>{style}</style></head><body>{''.join(body)}</body></html>")
+
+
+def impl_table(run: RunResult) -> pd.DataFrame:
+    """One row per implementation: version, availability, verdict counts, seconds."""
+    rows = []
+    for name, d in run.impls.items():
+        mine = [r for r in run.results if r.impl == name]
+        row = {"impl": name, "version": d["version"],
+               "available": "yes" if d["available"] else f"no: {d['reason']}"}
+        row.update({s: sum(r.status == s for r in mine) for s in run.counts()})
+        row["seconds"] = f"{run.impl_seconds[name]:.2f}" if name in run.impl_seconds else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+CELL_CLASS = {"fail": "bad", "FAIL": "bad", "error": "bad", "xfail": "known",
+              "unsupported": "skip"}
+
+
+def _marked(table_html: str) -> str:
+    """Status cells coloured: failures red, known deviations orange, unsupported grey."""
+    for text, cls in CELL_CLASS.items():
+        table_html = table_html.replace(f"<td>{text}</td>", f'<td class="{cls}">{text}</td>')
+    return table_html
 
 
 def _charts(r: CaseResult, spec) -> str:
