@@ -57,7 +57,6 @@ class Session:
 
     def result(self, impl: str, case: str):
         from harness.conformance import compare_case
-        from harness.registry import get
         from harness.runner import run_one
         key = (impl, case)
         if key not in self.results:
@@ -65,10 +64,9 @@ class Session:
             for name in (self.baseline, impl):
                 if (name, case) not in self.outcomes:
                     self.outcomes[(name, case)] = run_one(name, spec)
-            accuracy = {n: getattr(get(n).impl, "accuracy", None) for n in (impl, self.baseline)}
             oracles = {n: o for (n, c), o in self.outcomes.items() if c == case}
             self.results[key] = compare_case(spec, self.outcomes[(self.baseline, case)],
-                                             self.outcomes[(impl, case)], oracles, None, accuracy)
+                                             self.outcomes[(impl, case)], oracles)
         return self.results[key]
 
 

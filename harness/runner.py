@@ -21,6 +21,7 @@ from multiprocessing.connection import wait
 import numpy as np
 
 from .compare import TraceError, check_trace
+from .errors import HarnessError
 from .registry import Unsupported, get, unsupported_reason
 from .spec import Spec, spec_from_dict
 from .trace import Trace
@@ -124,10 +125,17 @@ class _Worker:
         self.task = None
         self.deadline = 0.0
 
-    def wait_ready(self) -> None:
+    def wait_ready(self) -> "_Worker":
         """Block until the worker has loaded its implementations."""
-        if not self.conn.poll(STARTUP_TIMEOUT) or self.conn.recv() != "ready":
-            raise RuntimeError("a worker process did not start")
+        try:
+            ready = self.conn.poll(STARTUP_TIMEOUT) and self.conn.recv() == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.kill()
+            raise HarnessError(f"a worker process did not start within {STARTUP_TIMEOUT:g} s "
+                               f"(exit code {self.proc.exitcode})")
+        return self
 
     def send(self, task, key, timeout):
         self.task, self.deadline = key, time.monotonic() + timeout
@@ -181,15 +189,13 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
                         results[i] = Outcome(name, spec.name, "error",
                                              message=f"crashed its process (exit code "
                                                      f"{w.proc.exitcode})")
-                        workers[k] = _Worker(ctx, names)
-                        workers[k].wait_ready()
+                        workers[k] = _Worker(ctx, names).wait_ready()
                 elif time.monotonic() >= w.deadline:
                     w.kill()
                     results[i] = Outcome(name, spec.name, "error",
                                          message=f"timed out after {timeout:g} s",
                                          seconds=timeout)
-                    workers[k] = _Worker(ctx, names)
-                    workers[k].wait_ready()
+                    workers[k] = _Worker(ctx, names).wait_ready()
                 else:
                     continue
                 w.task = None

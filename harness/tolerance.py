@@ -149,6 +149,14 @@ def _clip(delta: np.ndarray, tol: Tolerance, m: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(delta, nan=0.0, posinf=0.0, neginf=0.0), -bound, bound)
 
 
+def _step_drift(spec, m: dict, base_layer, other_layer, tol: Tolerance, k: int):
+    """How far one update moves layer k's weights and bias apart: -r (g' - g), with each
+    gradient difference clipped to its tolerance (m: that step's magnitudes)."""
+    r = spec.learning_rate
+    return tuple(-r * _clip(_f64(getattr(other_layer, q)) - _f64(getattr(base_layer, q)), tol,
+                            m[(q, k)]) for q in ("grad_weights", "grad_bias"))
+
+
 def _f64(a) -> np.ndarray:
     """a as float64, without a copy when it already is."""
     return np.asarray(a, dtype=np.float64)
@@ -235,11 +243,8 @@ def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[di
                 round_w[k] = round_w[k] + np.abs(w[k]) + r * np.abs(gw)
                 round_b[k] = round_b[k] + np.abs(b[k]) + r * np.abs(gb)
                 if other is not None and tol is not None:
-                    lo = other.steps[n_step].layers[k]
-                    drift_w[k] = drift_w[k] - r * _clip(_f64(lo.grad_weights) - gw,
-                                                        tol, m[("grad_weights", k)])
-                    drift_b[k] = drift_b[k] - r * _clip(_f64(lo.grad_bias) - gb,
-                                                        tol, m[("grad_bias", k)])
+                    dw, db = _step_drift(spec, m, lt, other.steps[n_step].layers[k], tol, k)
+                    drift_w[k], drift_b[k] = drift_w[k] + dw, drift_b[k] + db
                 w[k], b[k] = w[k] - r * gw, b[k] - r * gb
             out.append(m)
     final = {}
@@ -258,11 +263,10 @@ def with_final_drift(spec, mags: list[dict], base, other, tol: Tolerance) -> lis
     if spec.steps != 1:
         raise ValueError("with_final_drift is for one-step runs; use magnitudes(...)")
     eps = float(np.finfo(spec.dtype).eps)
-    r = spec.learning_rate
     final = dict(mags[-1])
     with np.errstate(all="ignore"):
         for k, (lb, lo) in enumerate(zip(base.steps[0].layers, other.steps[0].layers)):
-            for q, p in (("grad_weights", "weights"), ("grad_bias", "bias")):
-                delta = getattr(lo, q).astype(np.float64) - getattr(lb, q).astype(np.float64)
-                final[(p, k)] = final[(p, k)] + r * np.abs(_clip(delta, tol, mags[0][(q, k)])) / eps
+            dw, db = _step_drift(spec, mags[0], lb, lo, tol, k)
+            final[("weights", k)] = final[("weights", k)] + np.abs(dw) / eps
+            final[("bias", k)] = final[("bias", k)] + np.abs(db) / eps
     return mags[:-1] + [final]

@@ -116,14 +116,7 @@ class Network:
         y = self._batch(y, self.weights[-1].shape[-2], "targets")
         if y.shape[-2] != fwd.x.shape[-2]:
             raise ValueError(f"targets: {y.shape[-2]} rows for a batch of {fwd.x.shape[-2]}")
-        u = fwd.u
-        per_sample = self.loss.fe(u, y)
-        te = self.loss.te(u, y)
-        if self.reduction == "mean":
-            e = per_sample.mean(axis=-1)
-            te *= self.dtype.type(1 / u.shape[-2])
-        else:
-            e = per_sample.sum(axis=-1)
+        e, te = self._loss_node(fwd.u, y)
         L = len(self.weights)
         vs: list[Array] = [None] * L
         v = te * self.activations[-1].t(fwd.d[-1], fwd.h[-1])
@@ -136,6 +129,15 @@ class Network:
         g_w = [v.swapaxes(-1, -2) @ x for v, x in zip(vs, xs)]
         g_b = [v.sum(axis=-2) for v in vs]
         return Backward(e, te, vs, g_w, g_b)
+
+    def _loss_node(self, u: Array, y: Array) -> tuple:
+        """e reduced over the batch, and te = de/du for that reduced e."""
+        per_sample = self.loss.fe(u, y)
+        te = self.loss.te(u, y)
+        if self.reduction == "mean":
+            te *= self.dtype.type(1 / u.shape[-2])
+            return per_sample.mean(axis=-1), te
+        return per_sample.sum(axis=-1), te
 
     def step(self, grads: Backward, r) -> None:
         """w = w - r g and b = b - r g, in place."""
@@ -158,13 +160,7 @@ class Network:
             ds.append(d if act.needs_d else None)
             hs.append(inp)
         del d
-        te = self.loss.te(hs[-1], y)
-        per_sample = self.loss.fe(hs[-1], y)
-        if self.reduction == "mean":
-            e = per_sample.mean(axis=-1)
-            te *= self.dtype.type(1 / hs[-1].shape[-2])
-        else:
-            e = per_sample.sum(axis=-1)
+        e, te = self._loss_node(hs[-1], y)
         r = self.dtype.type(r)
         v = te * self.activations[-1].t(ds[-1], hs[-1])
         del te
