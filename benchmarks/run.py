@@ -210,9 +210,18 @@ def run_cli(args) -> tuple[float, str]:
 
 
 def bench_fuzz_and_suite(tmp: str):
-    fuzz_wall, fuzz_line = run_cli(["fuzz", "--arch", "4-8-8-2", "--networks", "100000"])
-    print(f"\nbatched fuzz, 100,000 networks 4-8-8-2 through reference, torch, jax: "
-          f"{fuzz_wall:.1f} s wall with imports\n  {fuzz_line}")
+    rows = []
+    for networks, workers in ((100_000, 1), (100_000, 2), (1_000_000, 2)):
+        cache = os.path.join(tmp, f"fuzz-cache-{networks}-{workers}")
+        os.environ["BACKPROP_HARNESS_JAX_CACHE"] = cache  # empty: JAX compiles everything
+        wall, line = run_cli(["fuzz", "--arch", "4-8-8-2", "--networks", str(networks),
+                              "--workers", str(workers)])
+        rate = line.split(" s, ")[-1].split(" networks/s")[0] if "networks/s" in line else line
+        rows.append([f"{networks:,}", str(workers), f"{wall:.1f}", rate])
+    table("batched fuzz, 4-8-8-2 float64 networks (batch 8) through reference, torch and jax, "
+          "judged by the tolerance model; JAX compilation cache empty",
+          ["networks", "--workers", "wall s (process)", "networks/s (harness, imports and "
+           "compile included)"], rows)
     rows = []
     impls = ["--impl", "reference", "torch", "jax", "numeric"]
     for cache in ("cold", "warm"):

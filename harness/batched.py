@@ -12,10 +12,13 @@ LocalCluster by default, `--scheduler ADDRESS` for a real one) and merges the re
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +27,8 @@ from .compare import quantities, value_of
 from .errors import HarnessError
 from .registry import get
 from .spec import Spec, spec_from_dict
-from .tolerance import magnitudes, resolve, with_final_drift
+from .tolerance import PHASES, Tolerance, local_terms, recurrences, resolve, with_final_drift
+from .trace import LayerTrace, StepTrace, Trace
 
 EXECUTORS = ("local", "dask")
 # LocalCluster workers share the machine's cores: one thread each, not one pool per framework
@@ -97,30 +101,90 @@ def make_stack(sizes: list[int], count: int, batch: int, activation: str, loss: 
     return Stack(name, dtype, tuple(layers), loss, "sum", x, y, learning_rate, steps, first_index)
 
 
-def compare_stack(stack: Stack, base, other, tol, base_mags=None) -> tuple[np.ndarray, np.ndarray]:
-    """Per network: out of tolerance anywhere, and the index (in computation order) of the
-    first quantity that is (-1 where none). `base_mags` (magnitudes(stack, base)) may be
-    shared between the implementations compared with one baseline."""
-    base_mags = base_mags if base_mags is not None else magnitudes(stack, base)
-    mags = with_final_drift(stack, base_mags, base, other, tol["backward"])
+def first_out(xp, stack: Stack, base, other, mags: list[dict], tol) -> object:
+    """Per network, the index (in computation order) of the first quantity of `other` out of
+    tolerance of `base`, -1 where none; equal infinities and NaN in the same place pass.
+    Every element gets its quantity's index where it fails and a sentinel where it passes,
+    and one minimum per network picks the first (one reduction, not one per quantity)."""
     n = stack.count
-    origin = np.full(n, -1)
     order = list(quantities(len(stack.layers), stack.steps))
-    with np.errstate(all="ignore"):
-        for qi, (step, q, layer) in enumerate(order):
-            a = value_of(other, step, q, layer).reshape(n, -1)
-            b = value_of(base, step, q, layer).reshape(n, -1)
-            m = np.asarray(mags[-1 if step is None else step][(q, layer)]).reshape(n, -1)
-            t = tol["forward" if q in ("d", "h", "outputs", "loss") else "backward"]
-            ok = (np.abs(a - b) <= t.atol + t.rtol * m).all(axis=1)
-            if not ok.all():  # equal infinities and NaN in the same place also pass
-                rows = ~ok
-                ar, br = a[rows], b[rows]
-                ok[rows] = ((ar == br) | (np.isnan(ar) & np.isnan(br)) |
-                            (np.abs(ar - br) <= t.atol + t.rtol * m[rows])).all(axis=1)
-            bad = ~ok & (origin < 0)
-            origin[bad] = qi
-    return origin >= 0, origin
+    codes = []
+    for qi, (step, q, layer) in enumerate(order):
+        a = xp.reshape(value_of(other, step, q, layer, xp), (n, -1))
+        b = xp.reshape(value_of(base, step, q, layer, xp), (n, -1))
+        m = xp.reshape(mags[-1 if step is None else step][(q, layer)], (n, -1))
+        t = tol["forward" if q in ("d", "h", "outputs", "loss") else "backward"]
+        ok = (xp.abs(a - b) <= t.atol + t.rtol * m) | (a == b) | (xp.isnan(a) & xp.isnan(b))
+        codes.append(xp.where(ok, len(order), qi).astype(xp.int16))
+    first = xp.concatenate(codes, axis=1).min(axis=1)
+    return xp.where(first == len(order), -1, first)
+
+
+def _judge(xp, stack: Stack, base, others: list, terms, tol) -> list:
+    """first_out() of every other implementation against one baseline; one-step magnitudes
+    are computed once and completed per implementation (with_final_drift)."""
+    if stack.steps == 1:
+        shared = recurrences(xp, stack, base, terms)
+        mags = [with_final_drift(stack, shared, base, o, tol["backward"], xp) for o in others]
+    else:
+        mags = [recurrences(xp, stack, base, terms, o, tol["backward"]) for o in others]
+    return [first_out(xp, stack, base, o, m, tol) for o, m in zip(others, mags)]
+
+
+def _tree(trace: Trace):
+    """A trace's arrays as nested tuples (a pytree jax.jit takes)."""
+    return (tuple((s.loss, s.outputs, tuple((lt.d, lt.h, lt.v, lt.grad_weights, lt.grad_bias)
+                                            for lt in s.layers)) for s in trace.steps),
+            tuple((p["weights"], p["bias"]) for p in trace.params))
+
+
+def _untree(tree) -> Trace:
+    steps, params = tree
+    return Trace("", "", "", "", [StepTrace(loss, u, [LayerTrace(*a) for a in layers])
+                                  for loss, u, layers in steps],
+                 [{"weights": w, "bias": b} for w, b in params])
+
+
+@lru_cache(maxsize=16)
+def _jitted_judge(template: Stack, tol_key: tuple):
+    """_judge under jax.jit for stacks shaped like `template` (its arrays are not used):
+    XLA fuses the tolerance model's ~60 elementwise passes, which numpy makes one by one."""
+    import jax
+    import jax.numpy as jnp
+
+    import impls.jax_grad  # noqa: F401  (float64 enabled, the persistent compilation cache)
+
+    tol = {phase: Tolerance(*values) for phase, values in zip(PHASES, tol_key)}
+
+    def run(arrays):
+        ws, bs, x, y, base, others, terms = arrays
+        layers = tuple(replace(layer, weights=w, bias=b)
+                       for layer, w, b in zip(template.layers, ws, bs))
+        stack = replace(template, layers=layers, inputs=x, targets=y)
+        return jnp.stack(_judge(jnp, stack, _untree(base), [_untree(o) for o in others],
+                                terms, tol))
+
+    return jax.jit(run)
+
+
+def judge(stack: Stack, base, others: list, tol, use_jax: bool | None = None) -> np.ndarray:
+    """(len(others), networks): the first quantity out of tolerance per implementation and
+    network, -1 where none. Under jax.jit when jax is installed (use_jax None), else numpy;
+    both run the same code (tolerance.recurrences and first_out) and give the same answer."""
+    terms = local_terms(stack, base)
+    if use_jax is None:
+        use_jax = importlib.util.find_spec("jax") is not None
+    if not use_jax:
+        with np.errstate(all="ignore"):
+            return np.stack(_judge(np, stack, base, others, terms, tol))
+    template = replace(stack, layers=tuple(replace(layer, weights=None, bias=None)
+                                           for layer in stack.layers),
+                       inputs=stack.inputs.shape, targets=stack.targets.shape,
+                       name="", first_index=0)
+    tol_key = tuple((tol[phase].rtol, tol[phase].atol) for phase in PHASES)
+    arrays = ([layer.weights for layer in stack.layers], [layer.bias for layer in stack.layers],
+              stack.inputs, stack.targets, _tree(base), [_tree(o) for o in others], terms)
+    return np.array(_jitted_judge(template, tol_key)(arrays))
 
 
 def _label(order, qi: int) -> str:
@@ -139,22 +203,20 @@ def fuzz_chunk(job: dict) -> dict:
         t0 = time.perf_counter()
         traces[name] = get(name).impl.trace(stack)
         seconds[name] = time.perf_counter() - t0
-    tol = resolve(stack.dtype)
     order = list(quantities(len(stack.layers), stack.steps))
-    mismatches, failures = {}, []
+    others = [name for name in job["impls"] if name != job["baseline"]]
     t0 = time.perf_counter()
-    base = traces[job["baseline"]]
-    base_mags = magnitudes(stack, base)
-    for name in job["impls"]:
-        if name == job["baseline"]:
-            continue
-        bad, origin = compare_stack(stack, base, traces[name], tol, base_mags)
-        mismatches[name] = int(bad.sum())
-        for i in np.flatnonzero(bad)[:MAX_FAILURES_PER_CHUNK]:
+    origins = judge(stack, traces[job["baseline"]], [traces[name] for name in others],
+                    resolve(stack.dtype))
+    seconds["compare"] = time.perf_counter() - t0
+    mismatches, failures = {}, []
+    for name, origin in zip(others, origins):
+        bad = np.flatnonzero(origin >= 0)
+        mismatches[name] = len(bad)
+        for i in bad[:MAX_FAILURES_PER_CHUNK]:
             failures.append({"network": stack.first_index + int(i), "impl": name,
                              "origin": _label(order, int(origin[i])),
                              "spec": stack.spec(int(i)).to_dict()})
-    seconds["compare"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - t_all
     return {"networks": stack.count, "mismatches": mismatches, "failures": failures,
             "seconds": seconds}
@@ -171,7 +233,7 @@ def plan(args) -> list[dict]:
         raise HarnessError(f"--arch: expected at least 2 widths between 1 and 4096, "
                            f"got {args.arch}")
     for flag, value in (("--networks", args.networks), ("--batch", args.batch),
-                        ("--chunk", args.chunk)):
+                        ("--chunk", args.chunk), ("--workers", args.workers)):
         if value < 1:
             raise HarnessError(f"{flag} must be at least 1, got {value}")
     params = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
@@ -200,8 +262,19 @@ def plan(args) -> list[dict]:
 
 
 def execute(jobs: list[dict], executor: str, scheduler: str | None, workers: int) -> list[dict]:
+    """Every chunk's report, in chunk order. Locally the first chunk runs alone (it compiles
+    what the rest reuse), then `workers` threads share the others: numpy, torch and XLA
+    release the GIL while they compute, so threads use the cores without a second copy of
+    torch and jax per process."""
     if executor == "local":
-        return [fuzz_chunk(job) for job in jobs]
+        first = [fuzz_chunk(jobs[0])]
+        if workers < 2 or len(jobs) < 2:
+            return first + [fuzz_chunk(job) for job in jobs[1:]]
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="fuzz-chunk")
+        try:
+            return first + list(pool.map(fuzz_chunk, jobs[1:]))
+        finally:  # on Ctrl-C, chunks not started are dropped rather than waited for
+            pool.shutdown(wait=False, cancel_futures=True)
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
@@ -220,16 +293,16 @@ def execute(jobs: list[dict], executor: str, scheduler: str | None, workers: int
 
 
 def run_batched(args) -> int:
+    t0 = time.perf_counter()  # from before plan(): importing the frameworks counts too
     jobs = plan(args)
-    t0 = time.perf_counter()
     reports = execute(jobs, args.executor, args.scheduler, args.workers)
     wall = time.perf_counter() - t0
     total = sum(r["networks"] for r in reports)
     impls = jobs[0]["impls"]
     print(f"{total:,} networks {args.arch} ({jobs[0]['dtype']}, {args.activation}, {args.loss}, "
           f"batch {args.batch}) in {len(jobs)} chunk(s) on {args.executor}: {wall:.2f} s, "
-          f"{total / wall:,.0f} networks/s end to end")
-    print(f"{'impl':<12} {'seconds':>9} {'mismatches':>11}")
+          f"{total / wall:,.0f} networks/s end to end (imports and JAX compile included)")
+    print(f"{'impl':<12} {'seconds':>9} {'mismatches':>11}   (seconds summed over chunks)")
     for name in impls + ["compare"]:
         secs = sum(r["seconds"].get(name, 0.0) for r in reports)
         bad = sum(r["mismatches"].get(name, 0) for r in reports)

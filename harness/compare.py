@@ -108,15 +108,16 @@ def quantities(n_layers: int, n_steps: int):
         yield None, "bias", layer
 
 
-def value_of(trace: Trace, step: int | None, quantity: str, layer: int | None) -> np.ndarray:
+def value_of(trace: Trace, step: int | None, quantity: str, layer: int | None, xp=np):
+    """One traced quantity as an array of the namespace xp (numpy unless told)."""
     if step is None:
-        return np.asarray(trace.params[layer][quantity])
+        return xp.asarray(trace.params[layer][quantity])
     s = trace.steps[step]
     if quantity == "loss":
-        return np.asarray(s.loss)
+        return xp.asarray(s.loss)
     if quantity == "outputs":
-        return np.asarray(s.outputs)
-    return np.asarray(getattr(s.layers[layer], quantity))
+        return xp.asarray(s.outputs)
+    return xp.asarray(getattr(s.layers[layer], quantity))
 
 
 def expected_shape(spec, quantity: str, layer: int | None) -> tuple:

@@ -155,13 +155,13 @@ def add_fuzz_parser(sub) -> None:
     f.add_argument("--batch", type=int, default=8, metavar="B", help="batched mode: samples")
     f.add_argument("--activation", default="tanh", choices=ACTIVATIONS)
     f.add_argument("--loss", default="mse", choices=LOSSES)
-    f.add_argument("--chunk", type=int, default=20_000, metavar="N",
+    f.add_argument("--chunk", type=int, default=2_000, metavar="N",
                    help="batched mode: networks per chunk (memory ~ 4 KB per network)")
     f.add_argument("--executor", choices=EXECUTORS, default="local")
     f.add_argument("--scheduler", metavar="ADDRESS",
                    help="dask scheduler address (default: a LocalCluster on this machine)")
     f.add_argument("--workers", type=int, default=2, metavar="N",
-                   help="LocalCluster workers for --executor dask")
+                   help="batched mode: threads (local) or LocalCluster workers (dask)")
 
 
 def run_fuzz(args) -> int:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from impls.reference.activations import activation
-from impls.reference.losses import loss as get_loss, softmax
+from impls.reference.losses import loss as get_loss
 
 FORWARD_K = 32.0
 BACKWARD_K = 32.0
@@ -76,95 +76,113 @@ def loosest(a: dict[str, Tolerance], b: dict[str, Tolerance] | None) -> dict[str
 
 # ---------------------------------------------------------------- activations on absolute values
 
-def _act_terms(name: str, d: np.ndarray, h: np.ndarray, slope: float):
-    """|t(d)|, m_f(d), m_t(d), and a bound on |t'(d)| for one activation."""
-    t = np.abs(activation(name, slope).t(d, h))
-    ad, ah = np.abs(d), np.abs(h)
-    zero = np.zeros_like(d)
+def _act_terms(xp, name: str, d, h, t, slope: float):
+    """m_f(d), m_t(d), and a bound on |t'(d)| for one activation (t is |t(d)|)."""
+    ad, ah = xp.abs(d), xp.abs(h)
+    zero = xp.zeros_like(d)
     if name == "identity":
-        return t, zero, zero, zero
+        return zero, zero, zero
     if name in ("relu", "leaky_relu"):
-        return t, ah, zero, zero
+        return ah, zero, zero
     if name == "sigmoid":
-        return t, 2 * ah, ah * (1 + ah) + t, t
+        return 2 * ah, ah * (1 + ah) + t, t
     if name == "tanh":
-        return t, 2 * ah, 1 + ah * ah, 2 * t
+        return 2 * ah, 1 + ah * ah, 2 * t
     if name == "softplus":
-        return t, 2 * ah + 1, 2 * t, t
+        return 2 * ah + 1, 2 * t, t
     if name == "elu":
-        return t, 2 * ah, t, np.where(d > 0, 0, t)
+        return 2 * ah, t, xp.where(d > 0, 0, t)
     if name == "silu":
-        s = 1 / (1 + np.exp(-np.clip(d, -700, 700)))
-        return t, 2 * ah, s * (1 + ad * (1 + s)) + t, s * (1 - s) * (2 + ad)
+        s = 1 / (1 + xp.exp(-xp.clip(d, -700, 700)))
+        return 2 * ah, s * (1 + ad * (1 + s)) + t, s * (1 - s) * (2 + ad)
     if name == "gelu":  # h = d Phi(d), t = Phi(d) + d phi(d), 0 <= Phi <= 1
-        phi = np.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
-        return t, ad + ah, 1 + ad * phi + t, phi * (2 + d * d)
+        phi = xp.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
+        return ad + ah, 1 + ad * phi + t, phi * (2 + d * d)
     k, c = math.sqrt(2 / math.pi), 0.044715
     q = k * (1 + 3 * c * d * d)
-    th = np.tanh(k * (d + c * d ** 3))
+    th = xp.tanh(k * (d + c * d ** 3))
     sech2 = 1 - th * th
-    mt = 0.5 * (1 + np.abs(th)) + 0.5 * ad * (1 + th * th) * q + t
-    return t, ad * (1 + np.abs(th)) + ah, mt, sech2 * (q * (2 + 2 * ad * q) + 6 * k * c * ad * ad)
+    mt = 0.5 * (1 + xp.abs(th)) + 0.5 * ad * (1 + th * th) * q + t
+    return ad * (1 + xp.abs(th)) + ah, mt, sech2 * (q * (2 + 2 * ad * q) + 6 * k * c * ad * ad)
 
 
 # ---------------------------------------------------------------- losses on absolute values
 
-def _loss_terms(name: str, u: np.ndarray, y: np.ndarray, mu: np.ndarray):
+def _loss_terms(xp, name: str, u, y, mu):
     """Per-sample M(fe) (..., batch) and M(te) (..., batch, n), given u, y and M(u)."""
     n = u.shape[-1]
     diff = u - y
-    md = mu + np.abs(diff)
+    md = mu + xp.abs(diff)
     if name == "squared_error":
         fe = 0.5 * (diff * diff).sum(axis=-1)
-        return (np.abs(diff) * md).sum(axis=-1) + math.sqrt(n) * fe, md
+        return (xp.abs(diff) * md).sum(axis=-1) + math.sqrt(n) * fe, md
     if name == "mse":
         fe = (diff * diff).mean(axis=-1)
-        mfe = (2 / n) * (np.abs(diff) * md).sum(axis=-1) + math.sqrt(n) * fe
-        return mfe, (2 / n) * md + np.abs(2 * diff / n)
+        mfe = (2 / n) * (xp.abs(diff) * md).sum(axis=-1) + math.sqrt(n) * fe
+        return mfe, (2 / n) * md + xp.abs(2 * diff / n)
     if name == "softmax_cross_entropy":
-        p = softmax(u)
         m = u.max(axis=-1, keepdims=True)
-        lse = m + np.log(np.exp(u - m).sum(axis=-1, keepdims=True))
-        mlse = (p * mu).sum(axis=-1, keepdims=True) + np.abs(m) + np.abs(lse - m) + 1
-        ay = np.abs(y)
-        mfe = (ay * (mlse + mu + np.abs(lse) + np.abs(u))).sum(axis=-1)
-        sy = np.abs(y.sum(axis=-1, keepdims=True))
+        ex = xp.exp(u - m)
+        total = ex.sum(axis=-1, keepdims=True)
+        p, lse = ex / total, m + xp.log(total)
+        mlse = (p * mu).sum(axis=-1, keepdims=True) + xp.abs(m) + xp.abs(lse - m) + 1
+        ay = xp.abs(y)
+        mfe = (ay * (mlse + mu + xp.abs(lse) + xp.abs(u))).sum(axis=-1)
+        sy = xp.abs(y.sum(axis=-1, keepdims=True))
         mp = p * (mu + mlse + 2)
         return mfe, mp * sy + p * sy + ay
-    with np.errstate(divide="ignore", invalid="ignore"):
-        one_m = 1 - u
-        mlog = mu / u + np.abs(np.log(u))
-        mlog1 = (mu + u) / one_m + np.abs(np.log1p(-u))
-        mfe = (np.abs(y) * mlog + np.abs(1 - y) * mlog1).sum(axis=-1)
-        te = diff / (u * one_m)
-        mte = (md / np.abs(u * one_m)) + np.abs(te) * (mu / u + (mu + u) / one_m + 2)
+    one_m = 1 - u
+    mlog = mu / u + xp.abs(xp.log(u))
+    mlog1 = (mu + u) / one_m + xp.abs(xp.log1p(-u))
+    mfe = (xp.abs(y) * mlog + xp.abs(1 - y) * mlog1).sum(axis=-1)
+    te = diff / (u * one_m)
+    mte = (md / xp.abs(u * one_m)) + xp.abs(te) * (mu / u + (mu + u) / one_m + 2)
     return mfe, mte
 
 
 # ---------------------------------------------------------------- the recurrences
 
-def _clip(delta: np.ndarray, tol: Tolerance, m: np.ndarray) -> np.ndarray:
+def _clip(xp, delta, tol: Tolerance, m):
     """delta limited to what the tolerance allows (NaN and Inf count as nothing allowed)."""
-    bound = tol.atol + tol.rtol * np.nan_to_num(m, nan=0.0, posinf=0.0)
-    return np.clip(np.nan_to_num(delta, nan=0.0, posinf=0.0, neginf=0.0), -bound, bound)
+    bound = tol.atol + tol.rtol * xp.nan_to_num(m, nan=0.0, posinf=0.0)
+    return xp.clip(xp.nan_to_num(delta, nan=0.0, posinf=0.0, neginf=0.0), -bound, bound)
 
 
-def _step_drift(spec, m: dict, base_layer, other_layer, tol: Tolerance, k: int):
+def _step_drift(xp, spec, m: dict, base_layer, other_layer, tol: Tolerance, k: int):
     """How far one update moves layer k's weights and bias apart: -r (g' - g), with each
     gradient difference clipped to its tolerance (m: that step's magnitudes)."""
     r = spec.learning_rate
-    return tuple(-r * _clip(_f64(getattr(other_layer, q)) - _f64(getattr(base_layer, q)), tol,
-                            m[(q, k)]) for q in ("grad_weights", "grad_bias"))
+    return tuple(-r * _clip(xp, _f64(xp, getattr(other_layer, q))
+                            - _f64(xp, getattr(base_layer, q)), tol, m[(q, k)])
+                 for q in ("grad_weights", "grad_bias"))
 
 
-def _f64(a) -> np.ndarray:
+def _f64(xp, a):
     """a as float64, without a copy when it already is."""
-    return np.asarray(a, dtype=np.float64)
+    return xp.asarray(a, dtype=xp.float64)
 
 
-def _t(a: np.ndarray) -> np.ndarray:
+def _t(a):
     """The transpose of the last two axes (leading axes stack networks)."""
     return a.swapaxes(-1, -2)
+
+
+def local_terms(spec, trace) -> list[tuple]:
+    """What the recurrences take from the reference engine's own functions, per step: |t(d)|
+    of every layer, and the loss node's fe and te (batch reduction applied) at the baseline's
+    outputs, all in float64. Kept apart so that recurrences() runs on any array namespace."""
+    y = _f64(np, spec.targets)
+    scale = 1.0 / y.shape[-2] if spec.reduction == "mean" else 1.0
+    out = []
+    with np.errstate(all="ignore"):
+        for step in trace.steps:
+            ts = [np.abs(activation(layer.activation, layer.slope).t(_f64(np, lt.d),
+                                                                   _f64(np, lt.h)))
+                  for layer, lt in zip(spec.layers, step.layers)]
+            u = _f64(np, step.layers[-1].h)
+            fn = get_loss(spec.loss)
+            out.append((ts, fn.fe(u, y), fn.te(u, y) * scale))
+    return out
 
 
 def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[dict]:
@@ -183,79 +201,87 @@ def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[di
     in-tolerance differences explain, so the consequences of an out-of-tolerance gradient (or
     of a faulty update) still fail downstream.
     """
-    x0, y = _f64(spec.inputs), _f64(spec.targets)
-    w = [_f64(layer.weights) for layer in spec.layers]
-    b = [_f64(layer.bias) for layer in spec.layers]
-    round_w = [np.zeros_like(a) for a in w]
-    round_b = [np.zeros_like(a) for a in b]
-    drift_w = [np.zeros_like(a) for a in w]
-    drift_b = [np.zeros_like(a) for a in b]
+    terms = local_terms(spec, trace)
+    with np.errstate(all="ignore"):
+        return recurrences(np, spec, trace, terms, other, tol)
+
+
+def recurrences(xp, spec, trace, terms: list[tuple], other=None,
+                tol: Tolerance | None = None) -> list[dict]:
+    """magnitudes() on the array namespace xp (numpy, or jax.numpy under jit), given
+    local_terms(spec, trace). Sums of products that share a factor are taken as one product:
+    M(x)|W| + c|x||W| = (M(x) + c|x|)|W|, and terms of parameter rounding, zero before the
+    first update, are left out there."""
+    x0, y = _f64(xp, spec.inputs), _f64(xp, spec.targets)
+    w = [_f64(xp, layer.weights) for layer in spec.layers]
+    b = [_f64(xp, layer.bias) for layer in spec.layers]
+    round_w = [xp.zeros_like(a) for a in w]
+    round_b = [xp.zeros_like(a) for a in b]
+    drift_w = [xp.zeros_like(a) for a in w]
+    drift_b = [xp.zeros_like(a) for a in b]
     batch = x0.shape[-2]
     eps = float(np.finfo(spec.dtype).eps)
     scale = 1.0 / batch if spec.reduction == "mean" else 1.0
+    r = spec.learning_rate
     out = []
-    with np.errstate(all="ignore"):
-        for n_step, step in enumerate(trace.steps):
-            mw = [rw + np.abs(dw) / eps for rw, dw in zip(round_w, drift_w)]
-            mb = [rb + np.abs(db) / eps for rb, db in zip(round_b, drift_b)]
-            m = {}
-            xs, mxs, terms = [x0], [np.zeros_like(x0)], []
-            for k, (layer, lt) in enumerate(zip(spec.layers, step.layers)):
-                d, h = _f64(lt.d), _f64(lt.h)
-                x, mx = xs[-1], mxs[-1]
-                aw = np.abs(w[k])
-                md = (mx @ _t(aw) + np.abs(x) @ _t(mw[k]) + mb[k][..., None, :]
-                      + math.sqrt(x.shape[-1] + 1) * (np.abs(x) @ _t(aw)
-                                                       + np.abs(b[k])[..., None, :]))
-                t, mf, mt, dtb = _act_terms(layer.activation, d, h, layer.slope)
-                mh = t * md + mf
-                m[("d", k)], m[("h", k)] = md, mh
-                terms.append((t, mt + dtb * md))
-                xs.append(h)
-                mxs.append(mh)
-            u = xs[-1]
-            mfe, mte = _loss_terms(spec.loss, u, y, mxs[-1])
-            fe = get_loss(spec.loss).fe(u, y)
-            m[("outputs", None)] = mxs[-1]
-            m[("loss", None)] = np.asarray(scale * (mfe.sum(axis=-1)
-                                                    + math.sqrt(batch) * np.abs(fe).sum(axis=-1)))
-            te = get_loss(spec.loss).te(u, y) * scale
-            mte = mte * scale + np.abs(te)
-            L = len(w)
-            mv = None
-            for k in range(L - 1, -1, -1):
-                t, mt = terms[k]
-                v = _f64(step.layers[k].v)
-                if k == L - 1:
-                    up, mup = np.abs(te), mte
-                else:
-                    vn, aw = np.abs(_f64(step.layers[k + 1].v)), np.abs(w[k + 1])
-                    up = vn @ aw
-                    mup = mv @ aw + vn @ mw[k + 1] + math.sqrt(aw.shape[-2]) * up
-                mv = mup * t + up * mt + eps * mup * mt + np.abs(v)
-                av, x, mx = np.abs(v), np.abs(xs[k]), mxs[k]
-                m[("v", k)] = mv
-                m[("grad_weights", k)] = _t(mv) @ x + _t(av) @ mx + math.sqrt(batch) * (_t(av) @ x)
-                m[("grad_bias", k)] = mv.sum(axis=-2) + math.sqrt(batch) * av.sum(axis=-2)
-            r = spec.learning_rate
-            for k, lt in enumerate(step.layers):
-                gw, gb = _f64(lt.grad_weights), _f64(lt.grad_bias)
-                round_w[k] = round_w[k] + np.abs(w[k]) + r * np.abs(gw)
-                round_b[k] = round_b[k] + np.abs(b[k]) + r * np.abs(gb)
-                if other is not None and tol is not None:
-                    dw, db = _step_drift(spec, m, lt, other.steps[n_step].layers[k], tol, k)
-                    drift_w[k], drift_b[k] = drift_w[k] + dw, drift_b[k] + db
-                w[k], b[k] = w[k] - r * gw, b[k] - r * gb
-            out.append(m)
+    for n_step, (step, (ts, fe, te)) in enumerate(zip(trace.steps, terms)):
+        mw = [rw + xp.abs(dw) / eps for rw, dw in zip(round_w, drift_w)]
+        mb = [rb + xp.abs(db) / eps for rb, db in zip(round_b, drift_b)]
+        m = {}
+        xs, mxs, mts = [x0], [xp.zeros_like(x0)], []
+        for k, (layer, lt, t) in enumerate(zip(spec.layers, step.layers, ts)):
+            d, h = _f64(xp, lt.d), _f64(xp, lt.h)
+            ax, c = xp.abs(xs[-1]), math.sqrt(xs[-1].shape[-1] + 1)
+            md = (mxs[-1] + c * ax) @ _t(xp.abs(w[k])) + c * xp.abs(b[k])[..., None, :]
+            if n_step:
+                md = md + ax @ _t(mw[k]) + mb[k][..., None, :]
+            mf, mt, dtb = _act_terms(xp, layer.activation, d, h, t, layer.slope)
+            mh = t * md + mf
+            m[("d", k)], m[("h", k)] = md, mh
+            mts.append(mt + dtb * md)
+            xs.append(h)
+            mxs.append(mh)
+        mfe, mte = _loss_terms(xp, spec.loss, xs[-1], y, mxs[-1])
+        m[("outputs", None)] = mxs[-1]
+        m[("loss", None)] = xp.asarray(scale * (mfe.sum(axis=-1)
+                                                + math.sqrt(batch) * xp.abs(fe).sum(axis=-1)))
+        mte = mte * scale + xp.abs(te)
+        L = len(w)
+        mv = None
+        for k in range(L - 1, -1, -1):
+            t, mt = ts[k], mts[k]
+            av = xp.abs(_f64(xp, step.layers[k].v))
+            if k == L - 1:
+                up, mup = xp.abs(te), mte
+            else:
+                vn, aw = xp.abs(_f64(xp, step.layers[k + 1].v)), xp.abs(w[k + 1])
+                up = vn @ aw
+                mup = mv @ aw + math.sqrt(aw.shape[-2]) * up
+                if n_step:
+                    mup = mup + vn @ mw[k + 1]
+            mv = mup * t + up * mt + eps * mup * mt + av
+            ax = xp.abs(xs[k])
+            m[("v", k)] = mv
+            m[("grad_weights", k)] = _t(mv + math.sqrt(batch) * av) @ ax + _t(av) @ mxs[k]
+            m[("grad_bias", k)] = mv.sum(axis=-2) + math.sqrt(batch) * av.sum(axis=-2)
+        for k, lt in enumerate(step.layers):
+            gw, gb = _f64(xp, lt.grad_weights), _f64(xp, lt.grad_bias)
+            round_w[k] = round_w[k] + xp.abs(w[k]) + r * xp.abs(gw)
+            round_b[k] = round_b[k] + xp.abs(b[k]) + r * xp.abs(gb)
+            if other is not None and tol is not None:
+                dw, db = _step_drift(xp, spec, m, lt, other.steps[n_step].layers[k], tol, k)
+                drift_w[k], drift_b[k] = drift_w[k] + dw, drift_b[k] + db
+            w[k], b[k] = w[k] - r * gw, b[k] - r * gb
+        out.append(m)
     final = {}
     for k in range(len(w)):
-        final[("weights", k)] = round_w[k] + np.abs(drift_w[k]) / eps
-        final[("bias", k)] = round_b[k] + np.abs(drift_b[k]) / eps
+        final[("weights", k)] = round_w[k] + xp.abs(drift_w[k]) / eps
+        final[("bias", k)] = round_b[k] + xp.abs(drift_b[k]) / eps
     out.append(final)
     return out
 
 
-def with_final_drift(spec, mags: list[dict], base, other, tol: Tolerance) -> list[dict]:
+def with_final_drift(spec, mags: list[dict], base, other, tol: Tolerance, xp=np) -> list[dict]:
     """One-step magnitudes computed without `other` (magnitudes(spec, base)), completed with
     the drift of the final parameters that `other`'s gradients imply: the same numbers as
     magnitudes(spec, base, other, tol), without recomputing the step for every implementation
@@ -266,7 +292,7 @@ def with_final_drift(spec, mags: list[dict], base, other, tol: Tolerance) -> lis
     final = dict(mags[-1])
     with np.errstate(all="ignore"):
         for k, (lb, lo) in enumerate(zip(base.steps[0].layers, other.steps[0].layers)):
-            dw, db = _step_drift(spec, mags[0], lb, lo, tol, k)
-            final[("weights", k)] = final[("weights", k)] + np.abs(dw) / eps
-            final[("bias", k)] = final[("bias", k)] + np.abs(db) / eps
+            dw, db = _step_drift(xp, spec, mags[0], lb, lo, tol, k)
+            final[("weights", k)] = final[("weights", k)] + xp.abs(dw) / eps
+            final[("bias", k)] = final[("bias", k)] + xp.abs(db) / eps
     return mags[:-1] + [final]

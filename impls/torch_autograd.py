@@ -72,7 +72,7 @@ class TorchImpl:
         opt = torch.optim.SGD(params, lr=spec.learning_rate)
         steps = []
         for _ in range(spec.steps):
-            opt.zero_grad()
+            opt.zero_grad(set_to_none=True)  # fresh gradients: _np() may return views
             inp, ds, hs = x, [], []
             for k, layer in enumerate(spec.layers):
                 d = inp @ params[2 * k].transpose(-1, -2) + params[2 * k + 1][..., None, :]
@@ -95,4 +95,7 @@ class TorchImpl:
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().copy()
+    """A view, not a copy: every tensor traced is fresh (zero_grad sets gradients to None,
+    SGD updates the parameters in place only after their step is recorded) and the final
+    parameters are read after the last update."""
+    return t.detach().numpy()
