@@ -163,3 +163,19 @@ def test_jax_elu_gradient_loses_precision_far_below_zero():
     assert jax_result.closer == "reference (closer to exact)"
     assert 1e-8 < jax_result.origin.max_rel < 1e-5
     assert all(r.status == "pass" for r in run.results if r.impl != "jax")
+
+
+def test_jax_prepare_runs_cases_in_one_program_with_the_same_bits():
+    """prepare() traces small specs ahead in one XLA program; every array is bit for bit what
+    one program per spec gives (a 10-step case, both dtypes, several activations)."""
+    from impls.jax_grad import JaxImpl
+    specs = [s for dtype in ("float64", "float32") for s in default_suite(dtype)
+             if s.name.startswith(("seed", "multistep", "act-gelu", "act-elu", "loss-soft"))]
+    assert len(specs) >= 6 and any(s.steps > 1 for s in specs)
+    ahead, alone = JaxImpl(), JaxImpl()
+    ahead.prepare(specs)
+    assert len(ahead._ready) == len(specs)
+    for spec in specs:
+        a, b = ahead.trace(spec).to_dict(), alone.trace(spec).to_dict()
+        assert json.dumps(a) == json.dumps(b), spec.name
+    assert not ahead._ready

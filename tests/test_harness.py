@@ -6,7 +6,9 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -197,3 +199,30 @@ def test_an_implementation_ships_its_known_deviations():
     assert by_case["saturation-sigmoid-float64"].status == "xfail"
     assert "bh_einsum/xfails.txt" in by_case["saturation-sigmoid-float64"].known
     assert by_case["seed-2-2-2-float64"].status == "pass" and run.ok
+
+
+@pytest.mark.parametrize("raises", [False, True])
+def test_prepare_hooks_run_ahead_on_a_thread_and_their_tasks_last(plugins, raises):
+    """An implementation with prepare() gets its specs once, on a background thread; its
+    tasks run after the others', its seconds include the hook's 0.2 s, and a hook that raises
+    changes nothing else."""
+    from harness.registry import get
+    from harness.runner import run_tasks
+    Prepares = type(get("prepared").impl)  # the class the entry point loaded
+    Prepares.calls.clear()
+    specs = default_suite("float64", "seed*") + default_suite("float64", "kinks-*")
+    if raises:
+        specs = [replace(s, name=s.name + "-prepare-raises") for s in specs]
+    tasks = [(name, s) for s in specs for name in ("prepared", "reference")]
+    done = []
+    outcomes = run_tasks(tasks, on_done=lambda o: done.append(o.impl))
+    assert Prepares.calls == [("prepare-prepared", [s.name for s in specs])]
+    assert done == ["reference"] * len(specs) + ["prepared"] * len(specs)
+    assert [(o.impl, o.case) for o in outcomes] == [(n, s.name) for n, s in tasks]
+    assert all(o.status == "ok" for o in outcomes)
+    prepared = sum(o.seconds for o in outcomes if o.impl == "prepared")
+    assert prepared >= 0.2
+    for o in outcomes:  # the same numbers as the reference: a correct engine
+        if o.impl == "prepared":
+            ref = next(r for r in outcomes if r.case == o.case and r.impl == "reference")
+            np.testing.assert_array_equal(o.trace.steps[0].layers[0].v, ref.trace.steps[0].layers[0].v)

@@ -7,6 +7,7 @@ like a real bug's) and fault injectors (raise, wrong shape, NaN, hang, abort the
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import numpy as np
@@ -136,11 +137,25 @@ class Aborts(_Planted):
         os.abort()
 
 
+class Prepares(_Planted):
+    """A correct engine with a prepare() hook that records how it was called, takes 0.2 s,
+    and raises for a spec named "*prepare-raises*" (the hook's error must be dropped)."""
+
+    name = "prepared"
+    calls: list = []
+
+    def prepare(self, specs):
+        Prepares.calls.append((threading.current_thread().name, [s.name for s in specs]))
+        time.sleep(0.2)
+        if any("prepare-raises" in s.name for s in specs):
+            raise RuntimeError("planted prepare failure")
+
+
 ENTRY_POINTS = {
     "bug-derivative": "planted:WrongDerivative", "bug-bias": "planted:MissingBiasGradient",
     "bug-transpose": "planted:TransposedWeight", "bug-sign": "planted:SignFlipV",
     "bug-lr": "planted:LearningRateSlip", "fault-raise": "planted:Raises",
     "fault-shape": "planted:WrongShape", "fault-nan": "planted:ReturnsNaN",
     "fault-sleep": "planted:Hangs", "fault-abort": "planted:Aborts",
-    "broken-import": "planted_missing_module:Impl",
+    "broken-import": "planted_missing_module:Impl", "prepared": "planted:Prepares",
 }
