@@ -16,6 +16,13 @@ and optionally
     settings() -> dict              the settings that change its numbers (threads, precision)
     accuracy: dict                  {"forward": {"rtol", "atol"}, "backward": {...}}: looser
                                     tolerances for an approximate method (finite differences)
+    prepare(specs) -> None          called once per in-process run, on a background thread,
+                                    with the specs it will trace (in order) before any of its
+                                    trace() calls; may compute ahead (jax compiles a run's
+                                    cases as one program) but trace() must give the same
+                                    numbers with or without it; its errors are dropped
+    stacked: bool                   trace() also takes a batched.Stack (networks on a leading
+                                    axis), for the batched fuzzer
 
 `trace` may raise `Unsupported(reason)` when it finds out late. Built-ins register exactly like
 third-party plugins (pyproject.toml); a plugin that fails to load is listed as unavailable with
