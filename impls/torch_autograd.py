@@ -1,4 +1,8 @@
-"""PyTorch autograd adapter: torch's own functions forward, autograd backward, optim.SGD update.
+"""PyTorch autograd adapter: torch's own functions forward, autograd backward, SGD's update.
+
+The update is torch.optim.SGD's own arithmetic on the CPU without momentum, param.add_(grad,
+alpha=-lr) (bit for bit the same, tested), called directly: constructing optim.SGD imports
+torch._dynamo on first use, 1.5 to 2 s of every run.
 
 v comes from autograd itself (retain_grad on each pre-activation d), never recomputed here.
 Convention mappings (README, "Conventions"): softplus is torch.logaddexp(d, 0), because
@@ -69,10 +73,10 @@ class TorchImpl:
             params.append(torch.tensor(np.array(layer.bias), dtype=dt, requires_grad=True))
         x = torch.tensor(np.array(spec.inputs), dtype=dt)
         y = torch.tensor(np.array(spec.targets), dtype=dt)
-        opt = torch.optim.SGD(params, lr=spec.learning_rate)
         steps = []
         for _ in range(spec.steps):
-            opt.zero_grad(set_to_none=True)  # fresh gradients: _np() may return views
+            for p in params:
+                p.grad = None  # fresh gradients: _np() may return views
             inp, ds, hs = x, [], []
             for k, layer in enumerate(spec.layers):
                 d = inp @ params[2 * k].transpose(-1, -2) + params[2 * k + 1][..., None, :]
@@ -87,7 +91,9 @@ class TorchImpl:
                                  _np(params[2 * k + 1].grad))
                       for k, (d, h) in enumerate(zip(ds, hs))]
             steps.append(StepTrace(_np(e)[()] if e.ndim == 0 else _np(e), _np(inp), layers))
-            opt.step()
+            with torch.no_grad():
+                for p in params:
+                    p.add_(p.grad, alpha=-spec.learning_rate)
         final = [{"weights": _np(params[2 * k]), "bias": _np(params[2 * k + 1])}
                  for k in range(len(spec.layers))]
         return Trace(self.name, self.version(), spec.name, spec.dtype, steps, final,
@@ -95,7 +101,7 @@ class TorchImpl:
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
-    """A view, not a copy: every tensor traced is fresh (zero_grad sets gradients to None,
-    SGD updates the parameters in place only after their step is recorded) and the final
-    parameters are read after the last update."""
+    """A view, not a copy: every tensor traced is fresh (gradients are set to None before each
+    backward, the update changes the parameters in place only after their step is recorded)
+    and the final parameters are read after the last update."""
     return t.detach().numpy()
