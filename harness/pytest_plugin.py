@@ -54,14 +54,20 @@ class Session:
                                                        config.getoption("bp_cases"))}
         self.results: dict = {}
         self.outcomes: dict = {}
+        self.prepared: set = set()  # implementations whose prepare() hook has run
 
     def result(self, impl: str, case: str):
         from harness.conformance import compare_case
-        from harness.runner import run_one
+        from harness.runner import preparation, run_one
         key = (impl, case)
         if key not in self.results:
             spec = self.specs[case]
             for name in (self.baseline, impl):
+                if name not in self.prepared:  # before its first trace: every case at once
+                    self.prepared.add(name)
+                    started = preparation(name, list(self.specs.values()))
+                    if started:
+                        started.wait()
                 if (name, case) not in self.outcomes:
                     self.outcomes[(name, case)] = run_one(name, spec)
             oracles = {n: o for (n, c), o in self.outcomes.items() if c == case}

@@ -16,11 +16,12 @@ and optionally
     settings() -> dict              the settings that change its numbers (threads, precision)
     accuracy: dict                  {"forward": {"rtol", "atol"}, "backward": {...}}: looser
                                     tolerances for an approximate method (finite differences)
-    prepare(specs) -> None          called once per in-process run, on a background thread,
-                                    with the specs it will trace (in order) before any of its
-                                    trace() calls; may compute ahead (jax compiles a run's
-                                    cases as one program) but trace() must give the same
-                                    numbers with or without it; its errors are dropped
+    prepare(specs) -> None          called once per in-process run (and by the pytest
+                                    route), on a background thread, with the specs it will
+                                    trace, in order, before any of its trace() calls; may
+                                    compute ahead (jax runs a run's cases as one program) but
+                                    trace() must give the same numbers with or without it;
+                                    its errors are dropped
     stacked: bool                   trace() also takes a batched.Stack (networks on a leading
                                     axis), for the batched fuzzer
 

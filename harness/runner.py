@@ -217,8 +217,11 @@ def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | Non
     first and their tasks run last, so their preparation overlaps the others' traces."""
     if jobs > 1:
         return run_parallel(tasks, jobs, timeout, on_done)
-    ahead = {name: _Preparation(name, [s for n, s in tasks if n == name], timeout)
-             for name in dict.fromkeys(n for n, _ in tasks) if _prepare_hook(name)}
+    ahead = {}
+    for name in dict.fromkeys(n for n, _ in tasks):
+        started = preparation(name, [s for n, s in tasks if n == name], timeout)
+        if started:
+            ahead[name] = started
     out: list[Outcome | None] = [None] * len(tasks)
     for i in sorted(range(len(tasks)), key=lambda i: tasks[i][0] in ahead):
         name, spec = tasks[i]
@@ -230,12 +233,16 @@ def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | Non
     return out
 
 
-def _prepare_hook(name: str):
+def preparation(name: str, specs: list[Spec], timeout: float | None = None):
+    """The implementation's prepare(specs) started on a background thread (a Preparation),
+    or None when it has no such hook or is unavailable."""
     info = get(name)
-    return getattr(info.impl, "prepare", None) if info.available else None
+    if not info.available or getattr(info.impl, "prepare", None) is None:
+        return None
+    return Preparation(name, specs, timeout)
 
 
-class _Preparation:
+class Preparation:
     """impl.prepare(specs it supports) on a daemon thread. wait() joins it (for at most the
     timeout per spec) and returns each task's share of the time it took, so the
     implementation's seconds include it. An exception there is dropped: the hook only

@@ -124,6 +124,7 @@ class JaxImpl:
     name = "jax"
     stacked = True
     PREPARE_LIMIT = 1_000_000  # multiply-adds of a whole run; larger specs run on their own
+    PREPARE_GROUP = 64  # specs per program: bounds a program's compile time and memory
 
     def __init__(self):
         self._ready: dict[int, tuple] = {}
@@ -144,11 +145,12 @@ class JaxImpl:
         small = [s for s in specs
                  if s.batch * s.steps * sum(a * b for a, b in zip(s.sizes, s.sizes[1:]))
                  <= self.PREPARE_LIMIT]
-        if len(small) < 2:
-            return
-        outs = _program(small)([_arguments(s) for s in small])
-        for spec, out in zip(small, outs):
-            self._ready[id(spec)] = (spec, out)
+        for group in (small[i:i + self.PREPARE_GROUP]
+                      for i in range(0, len(small), self.PREPARE_GROUP)):
+            if len(group) > 1:
+                outs = _program(group)([_arguments(s) for s in group])
+                for spec, out in zip(group, outs):
+                    self._ready[id(spec)] = (spec, out)
 
     def trace(self, spec) -> Trace:
         ready = self._ready.pop(id(spec), None)

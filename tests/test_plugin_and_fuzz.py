@@ -229,3 +229,16 @@ def test_dask_executor_on_a_local_cluster_merges_chunk_reports(capsys, tmp_path)
                              out=tmp_path)) == 0
     out = capsys.readouterr().out
     assert "2,000 networks 4-8-8-2" in out and "4 chunk(s) on dask" in out
+
+
+def test_pytest_route_prepares_each_implementation_once_before_its_first_case(plugins):
+    from types import SimpleNamespace
+
+    from harness.pytest_plugin import Session
+    prepares = type(get("prepared").impl)  # the class the entry point loaded
+    prepares.calls.clear()
+    options = {"bp_baseline": "reference", "bp_dtype": "float64", "bp_cases": "seed-*,kinks-*"}
+    session = Session(SimpleNamespace(getoption=options.get), ["prepared"])
+    assert [session.result("prepared", case).status for case in session.specs] == \
+        ["pass"] * len(session.specs)
+    assert prepares.calls == [("prepare-prepared", list(session.specs))]
