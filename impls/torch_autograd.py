@@ -103,5 +103,6 @@ class TorchImpl:
 def _np(t: torch.Tensor) -> np.ndarray:
     """A view, not a copy: every tensor traced is fresh (gradients are set to None before each
     backward, the update changes the parameters in place only after their step is recorded)
-    and the final parameters are read after the last update."""
+    and the final parameters are read after the last update. Arrays may share memory where
+    torch's tensors do (identity's h is d): a trace is a record, not to be written to."""
     return t.detach().numpy()
