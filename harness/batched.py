@@ -3,11 +3,13 @@
 `backprop-harness fuzz --arch 4-8-8-2 --networks 100000` draws the networks chunk by chunk
 (numpy PCG64 seeded with [seed, chunk]), runs each chunk through every stacked implementation
 at once (numpy batched matmul, torch batched matmul, jax under jit), and judges every network
-with the harness's tolerance model (harness/tolerance.py, which takes leading axes). A
-mismatching network is reported by index and written out as an ordinary spec.
+with the harness's tolerance model (tolerance.recurrences, which takes leading axes; compiled
+with jax.jit when jax is installed). A mismatching network is reported by index and written
+out as an ordinary spec.
 
-Chunks are independent, so `--executor dask` spreads them over a dask.distributed cluster (a
-LocalCluster by default, `--scheduler ADDRESS` for a real one) and merges the reports.
+Chunks are independent: locally `--workers` threads share them, and `--executor dask` spreads
+them over a dask.distributed cluster (a LocalCluster by default, `--scheduler ADDRESS` for a
+real one); the reports are merged in chunk order.
 """
 
 from __future__ import annotations
