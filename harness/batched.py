@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import quantities, value_of
+from .compare import PHASE, quantities, value_of
 from .errors import HarnessError
 from .registry import get
 from .spec import Spec, spec_from_dict
@@ -115,7 +115,7 @@ def first_out(xp, stack: Stack, base, other, mags: list[dict], tol) -> object:
         a = xp.reshape(value_of(other, step, q, layer, xp), (n, -1))
         b = xp.reshape(value_of(base, step, q, layer, xp), (n, -1))
         m = xp.reshape(mags[-1 if step is None else step][(q, layer)], (n, -1))
-        t = tol["forward" if q in ("d", "h", "outputs", "loss") else "backward"]
+        t = tol["forward" if PHASE[q] == "forward" else "backward"]
         ok = (xp.abs(a - b) <= t.atol + t.rtol * m) | (a == b) | (xp.isnan(a) & xp.isnan(b))
         codes.append(xp.where(ok, len(order), qi).astype(xp.int16))
     first = xp.concatenate(codes, axis=1).min(axis=1)

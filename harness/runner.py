@@ -239,7 +239,7 @@ def preparation(name: str, specs: list[Spec], timeout: float | None = None):
     info = get(name)
     if not info.available or getattr(info.impl, "prepare", None) is None:
         return None
-    return Preparation(name, specs, timeout)
+    return Preparation(info, specs, timeout)
 
 
 class Preparation:
@@ -248,14 +248,13 @@ class Preparation:
     implementation's seconds include it. An exception there is dropped: the hook only
     computes ahead, and trace() meets the same error again and reports it."""
 
-    def __init__(self, name: str, specs: list[Spec], timeout: float | None):
-        info = get(name)
+    def __init__(self, info, specs: list[Spec], timeout: float | None):
         self.specs = [s for s in specs if not unsupported_reason(info, s)]
         self.limit = (timeout or DEFAULT_TIMEOUT) * max(1, len(self.specs))
         self.share = len(specs)
         self.seconds = 0.0
         self.thread = threading.Thread(target=self._run, args=(info.impl.prepare,),
-                                       name=f"prepare-{name}", daemon=True)
+                                       name=f"prepare-{info.name}", daemon=True)
         self.thread.start()
 
     def _run(self, hook) -> None:

@@ -173,6 +173,7 @@ def local_terms(spec, trace) -> list[tuple]:
     outputs, all in float64. Kept apart so that recurrences() runs on any array namespace."""
     y = _f64(np, spec.targets)
     scale = 1.0 / y.shape[-2] if spec.reduction == "mean" else 1.0
+    fn = get_loss(spec.loss)
     out = []
     with np.errstate(all="ignore"):
         for step in trace.steps:
@@ -180,7 +181,6 @@ def local_terms(spec, trace) -> list[tuple]:
                                                                    _f64(np, lt.h)))
                   for layer, lt in zip(spec.layers, step.layers)]
             u = _f64(np, step.layers[-1].h)
-            fn = get_loss(spec.loss)
             out.append((ts, fn.fe(u, y), fn.te(u, y) * scale))
     return out
 

@@ -87,8 +87,10 @@ def step_fn(acts: tuple, loss: str, reduction: str):
     return jax.jit(step)
 
 
-def _acts(spec) -> tuple:
-    return tuple((layer.activation, layer.slope) for layer in spec.layers)
+def _step(spec):
+    """The jitted step for spec's architecture."""
+    return step_fn(tuple((layer.activation, layer.slope) for layer in spec.layers), spec.loss,
+                   spec.reduction)
 
 
 def _arguments(spec) -> tuple:
@@ -108,7 +110,7 @@ def _steps(step, n: int, params, x, y, r) -> tuple:
 
 def _program(specs: list):
     """One jitted program that runs every spec: each spec's own jitted step, inlined."""
-    fns = [step_fn(_acts(s), s.loss, s.reduction) for s in specs]
+    fns = [_step(s) for s in specs]
     counts = [s.steps for s in specs]
 
     def run(all_args):
@@ -157,8 +159,7 @@ class JaxImpl:
         if ready is not None and ready[0] is spec:
             states, params = ready[1]
         else:
-            states, params = _steps(step_fn(_acts(spec), spec.loss, spec.reduction),
-                                    spec.steps, *_arguments(spec))
+            states, params = _steps(_step(spec), spec.steps, *_arguments(spec))
         steps = []
         for e, ds, hs, g_params, vs in states:
             layers = [LayerTrace(*(np.asarray(a) for a in (d, h, v, gw, gb)))
