@@ -69,7 +69,7 @@ def steppers(sizes, batch, dtype):
 
     import impls.jax_grad as jg
     from impls.reference import Network
-    from impls.torch_autograd import _per_sample
+    from impls.torch_engine import _per_sample
 
     rng = np.random.default_rng(0)
     ws = [rng.normal(0, 1 / np.sqrt(a), (b, a)).astype(dtype) for a, b in zip(sizes, sizes[1:])]

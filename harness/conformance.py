@@ -106,19 +106,32 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     tasks = [(info.name, spec) for spec in specs for info in infos]
-    outcomes = run_tasks(tasks, jobs, timeout, progress(len(tasks)) if progress else None)
-    by_case: dict[str, dict[str, Outcome]] = {}
-    for o in outcomes:
-        by_case.setdefault(o.case, {})[o.impl] = o
+    pairs = [(baseline, i.name) for i in infos if i.name != baseline]
+    if pairwise:
+        pairs = list(itertools.combinations([i.name for i in infos], 2))
     known = {i.name: (xfails or []) + shipped(i.impl) for i in infos}
+    by_case: dict[str, dict[str, Outcome]] = {}
+    verdicts: dict[tuple, CaseResult] = {}
+    spec_of = {s.name: s for s in specs}
+    shown = progress(len(tasks)) if progress else None
+
+    def done(o: Outcome) -> None:
+        """Judge every pair this outcome completes, while the other tasks still run."""
+        outs = by_case.setdefault(o.case, {})
+        outs[o.impl] = o
+        for a, b in pairs:
+            if o.impl in (a, b) and a in outs and b in outs:
+                verdicts[(o.case, a, b)] = verdict(spec_of[o.case], outs[a], outs[b],
+                                                   tolerance)
+        if shown:
+            shown(o)
+
+    outcomes = run_tasks(tasks, jobs, timeout, done)
     results = []
     for spec in specs:
-        outs = by_case[spec.name]
-        pairs = [(baseline, i.name) for i in infos if i.name != baseline]
-        if pairwise:
-            pairs = list(itertools.combinations([i.name for i in infos], 2))
         for a, b in pairs:
-            result = compare_case(spec, outs[a], outs[b], outs, tolerance)
+            result = verdicts[(spec.name, a, b)]
+            note_closer(result, by_case[spec.name][a], by_case[spec.name][b], by_case[spec.name])
             results.append(mark_known(result, known[b]))
     impl_seconds = {i.name: sum(o.seconds for o in outcomes if o.impl == i.name) for i in infos}
     described = {n: describe(i) for n, i in discover().items()} if not impls else \
@@ -158,7 +171,16 @@ def describe(info: ImplInfo) -> dict:
 
 def compare_case(spec: Spec, base: Outcome, other: Outcome, outcomes: dict[str, Outcome],
                  tolerance: dict | None = None) -> CaseResult:
-    """The verdict for `other` against `base` on one spec."""
+    """The verdict for `other` against `base` on one spec, with which side is closer to an
+    oracle among `outcomes` when it fails."""
+    res = verdict(spec, base, other, tolerance)
+    note_closer(res, base, other, outcomes)
+    return res
+
+
+def verdict(spec: Spec, base: Outcome, other: Outcome,
+            tolerance: dict | None = None) -> CaseResult:
+    """compare_case() without the oracle: everything but `closer`."""
     res = CaseResult(spec.name, spec.dtype, other.impl, base.impl, "error",
                      seconds=other.seconds)
     for side in (other, base):
@@ -184,13 +206,20 @@ def compare_case(spec: Spec, base: Outcome, other: Outcome, outcomes: dict[str, 
     if nan_only_other:
         res.message = f"returned NaN or Inf where {base.impl} has numbers ({nan_only_other}); " \
                       + res.message
+    return res
+
+
+def note_closer(res: CaseResult, base: Outcome, other: Outcome,
+                outcomes: dict[str, Outcome]) -> None:
+    """For a failure, which of the two is closer to the first oracle (exact, ...) that ran."""
+    if res.origin is None:
+        return
     for oracle in ORACLES:
         o = outcomes.get(oracle)
         if o is not None and o.status == "ok" and oracle not in (base.impl, other.impl):
             res.closer = f"{closer_side(res.origin, base.trace, other.trace, o.trace)} " \
                          f"(closer to {oracle})"
-            break
-    return res
+            return
 
 
 def _non_finite_only_in(other, base, tensors: list[TensorDiff]) -> str:

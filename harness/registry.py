@@ -21,7 +21,10 @@ and optionally
                                     trace, in order, before any of its trace() calls; may
                                     compute ahead (jax runs a run's cases as one program) but
                                     trace() must give the same numbers with or without it;
-                                    its errors are dropped
+                                    its errors are dropped. Worker processes (--jobs) call
+                                    prepare([]) before their first task: an adapter that
+                                    imports its framework there (torch) loads cheaply and
+                                    keeps the import out of every timeout
     stacked: bool                   trace() also takes a batched.Stack (networks on a leading
                                     axis), for the batched fuzzer
 

@@ -100,10 +100,16 @@ def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome
 
 def _worker_main(conn, impl_names: list[str]) -> None:
     """Load the implementations, say so, then receive (impl, spec document) tasks and send
-    back Outcomes until told to stop. Loading first keeps import time out of the timeouts."""
+    back Outcomes until told to stop. Loading first, with each prepare([]) hook (which may
+    import a framework: see impls/torch_autograd.py), keeps import time out of the timeouts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     for name in impl_names:
-        get(name)
+        hook = getattr(get(name).impl, "prepare", None)
+        if hook:
+            try:
+                hook([])
+            except Exception:
+                pass  # the trace meets the same error and reports it
     conn.send("ready")
     while True:
         try:
@@ -214,7 +220,8 @@ def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | Non
               on_done=None) -> list[Outcome]:
     """All (impl, spec) tasks, in this process when jobs == 1, else on worker processes.
     In this process, implementations with a prepare() hook get it on a background thread
-    first and their tasks run last, so their preparation overlaps the others' traces."""
+    first and their tasks run last, an implementation at a time in the order their
+    preparations finish, so preparation overlaps the others' traces."""
     if jobs > 1:
         return run_parallel(tasks, jobs, timeout, on_done)
     ahead = {}
@@ -223,13 +230,23 @@ def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | Non
         if started:
             ahead[name] = started
     out: list[Outcome | None] = [None] * len(tasks)
-    for i in sorted(range(len(tasks)), key=lambda i: tasks[i][0] in ahead):
+
+    def run(i: int, share: float = 0.0) -> None:
         name, spec = tasks[i]
-        share = ahead[name].wait() if name in ahead else 0.0
         out[i] = run_one(name, spec, timeout or DEFAULT_TIMEOUT)
         out[i].seconds += share
         if on_done:
             on_done(out[i])
+
+    for i in range(len(tasks)):
+        if tasks[i][0] not in ahead:
+            run(i)
+    while ahead:  # then one prepared implementation at a time, whichever is ready first
+        name = Preparation.first_ready(ahead)
+        share = ahead.pop(name).wait()
+        for i in range(len(tasks)):
+            if tasks[i][0] == name:
+                run(i, share)
     return out
 
 
@@ -270,6 +287,18 @@ class Preparation:
         if self.thread.is_alive():
             self.thread.join(self.limit)
         return self.seconds / self.share
+
+    @staticmethod
+    def first_ready(preparations: dict) -> str:
+        """The name of the first preparation to finish (the first one's once any ran past
+        its limit), polling every 20 ms."""
+        deadline = time.monotonic() + min(p.limit for p in preparations.values())
+        while time.monotonic() < deadline:
+            for name, p in preparations.items():
+                if not p.thread.is_alive():
+                    return name
+            time.sleep(0.02)
+        return next(iter(preparations))
 
 
 def progress(total: int, stream=sys.stderr):

@@ -1,51 +1,20 @@
-"""PyTorch autograd adapter: torch's own functions forward, autograd backward, SGD's update.
+"""PyTorch autograd adapter (the registered `torch`): its engine is impls/torch_engine.py.
 
-The update is torch.optim.SGD's own arithmetic on the CPU without momentum, param.add_(grad,
-alpha=-lr) (bit for bit the same, tested), called directly: constructing optim.SGD imports
-torch._dynamo on first use, 1.5 to 2 s of every run.
-
-v comes from autograd itself (retain_grad on each pre-activation d), never recomputed here.
-Convention mappings (README, "Conventions"): softplus is torch.logaddexp(d, 0), because
-F.softplus turns linear above its threshold (20) and is off by up to 2e-9 there; the batch
-reductions of the spec are built from reduction="sum" where torch's "mean" means something else
-
+Loading the adapter does not import torch (about 2 s); prepare() does, on the runner's
+background thread, or else the first trace. An in-process run loads every implementation
+before any prepare() starts, so jax's (compiling the suite) starts that much sooner.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+import importlib
+import importlib.util
 
-from harness.trace import LayerTrace, StepTrace, Trace
-
-DTYPES = {"float64": torch.float64, "float32": torch.float32}
-
-ACTIVATIONS = {
-    "identity": lambda d, s: d,
-    "sigmoid": lambda d, s: torch.sigmoid(d),
-    "tanh": lambda d, s: torch.tanh(d),
-    "relu": lambda d, s: F.relu(d),
-    "leaky_relu": lambda d, s: F.leaky_relu(d, negative_slope=s),
-    "softplus": lambda d, s: torch.logaddexp(d, torch.zeros_like(d)),
-    "elu": lambda d, s: F.elu(d),
-    "silu": lambda d, s: F.silu(d),
-    "gelu": lambda d, s: F.gelu(d, approximate="none"),
-    "gelu_tanh": lambda d, s: F.gelu(d, approximate="tanh"),
-}
+from harness.trace import Trace
 
 
-def _per_sample(name: str, u, y):
-    """Per-sample losses (..., batch) with torch's loss functions (reduction="none")."""
-    if name == "squared_error":
-        return 0.5 * F.mse_loss(u, y, reduction="none").sum(-1)
-    if name == "mse":
-        return F.mse_loss(u, y, reduction="none").mean(-1)
-    if name == "softmax_cross_entropy":
-        n = u.shape[-1]
-        return F.cross_entropy(u.reshape(-1, n), y.reshape(-1, n),
-                               reduction="none").reshape(u.shape[:-1])
-    return F.binary_cross_entropy(u, y, reduction="none").sum(-1)
+def _engine():
+    return importlib.import_module("impls.torch_engine")
 
 
 class TorchImpl:
@@ -55,54 +24,19 @@ class TorchImpl:
     name = "torch"
     stacked = True
 
+    def __init__(self):
+        if importlib.util.find_spec("torch") is None:
+            raise ImportError("No module named 'torch'", name="torch")
+
+    def prepare(self, specs) -> None:
+        """Import torch (ahead of the first trace, off the runner's main thread)."""
+        _engine()
+
     def version(self) -> str:
-        return torch.__version__
+        return _engine().torch.__version__
 
     def settings(self) -> dict:
-        return {"torch": torch.__version__, "device": "cpu",
-                "default_dtype": str(torch.get_default_dtype()),
-                "threads": torch.get_num_threads(),
-                "float32_matmul_precision": torch.get_float32_matmul_precision(),
-                "deterministic": torch.are_deterministic_algorithms_enabled()}
+        return _engine().settings()
 
     def trace(self, spec) -> Trace:
-        dt = DTYPES[spec.dtype]
-        params = []
-        for layer in spec.layers:
-            params.append(torch.tensor(np.array(layer.weights), dtype=dt, requires_grad=True))
-            params.append(torch.tensor(np.array(layer.bias), dtype=dt, requires_grad=True))
-        x = torch.tensor(np.array(spec.inputs), dtype=dt)
-        y = torch.tensor(np.array(spec.targets), dtype=dt)
-        steps = []
-        for _ in range(spec.steps):
-            for p in params:
-                p.grad = None  # fresh gradients: _np() may return views
-            inp, ds, hs = x, [], []
-            for k, layer in enumerate(spec.layers):
-                d = inp @ params[2 * k].transpose(-1, -2) + params[2 * k + 1][..., None, :]
-                d.retain_grad()
-                inp = ACTIVATIONS[layer.activation](d, layer.slope)
-                ds.append(d)
-                hs.append(inp)
-            per_sample = _per_sample(spec.loss, inp, y)
-            e = per_sample.sum(-1) if spec.reduction == "sum" else per_sample.mean(-1)
-            e.sum().backward()  # stacked networks are independent: one backward serves all
-            layers = [LayerTrace(_np(d), _np(h), _np(d.grad), _np(params[2 * k].grad),
-                                 _np(params[2 * k + 1].grad))
-                      for k, (d, h) in enumerate(zip(ds, hs))]
-            steps.append(StepTrace(_np(e)[()] if e.ndim == 0 else _np(e), _np(inp), layers))
-            with torch.no_grad():
-                for p in params:
-                    p.add_(p.grad, alpha=-spec.learning_rate)
-        final = [{"weights": _np(params[2 * k]), "bias": _np(params[2 * k + 1])}
-                 for k in range(len(spec.layers))]
-        return Trace(self.name, self.version(), spec.name, spec.dtype, steps, final,
-                     self.settings())
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    """A view, not a copy: every tensor traced is fresh (gradients are set to None before each
-    backward, the update changes the parameters in place only after their step is recorded)
-    and the final parameters are read after the last update. Arrays may share memory where
-    torch's tensors do (identity's h is d): a trace is a record, not to be written to."""
-    return t.detach().numpy()
+        return _engine().trace(spec, self.name)

@@ -201,6 +201,19 @@ def test_an_implementation_ships_its_known_deviations():
     assert by_case["seed-2-2-2-float64"].status == "pass" and run.ok
 
 
+def test_prepared_implementations_run_in_the_order_their_preparations_finish(plugins):
+    """Two prepared implementations: the one ready first runs all its cases first, whatever
+    the task order, so a slow preparation (jax compiling) does not hold up a quick one."""
+    from harness.runner import run_tasks
+    specs = default_suite("float64", "seed*")
+    tasks = [(name, s) for s in specs for name in ("prepared", "prepared-quick", "reference")]
+    done = []
+    outcomes = run_tasks(tasks, on_done=lambda o: done.append(o.impl))
+    assert done == ["reference"] * len(specs) + ["prepared-quick"] * len(specs) + \
+        ["prepared"] * len(specs)
+    assert [(o.impl, o.case) for o in outcomes] == [(n, s.name) for n, s in tasks]
+
+
 @pytest.mark.parametrize("raises", [False, True])
 def test_prepare_hooks_run_ahead_on_a_thread_and_their_tasks_last(plugins, raises):
     """An implementation with prepare() gets its specs once, on a background thread; its

@@ -66,3 +66,35 @@ def test_impls_command_lists_versions_and_support():
     assert torch.__version__ in rows["torch"] and " available " in rows["torch"]
     assert "supports dtypes: float64" in rows["einsum"]
     assert "available" in rows["exact"]
+
+
+def test_torch_adapter_loads_without_importing_torch_and_prepare_imports_it():
+    """Loading is cheap (torch's import, ~2 s, waits for prepare() or the first trace), so an
+    in-process run starts jax's compile that much sooner."""
+    code = ("import sys\nfrom harness.registry import get\ninfo = get('torch')\n"
+            "assert info.available and 'torch' not in sys.modules, info.reason\n"
+            "info.impl.prepare([])\nassert 'torch' in sys.modules\n"
+            "print(info.version())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    import torch
+    assert out.stdout.strip() == torch.__version__
+
+
+def test_a_missing_torch_makes_the_adapter_unavailable_with_one_line():
+    """torch not installed (a finder that refuses it): `run --impl torch` exits 2 naming it."""
+    code = ("import sys\n"
+            "class NoTorch:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.partition('.')[0] == 'torch':\n"
+            "            raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n"
+            "sys.meta_path.insert(0, NoTorch())\n"
+            "from harness.cli import main\n"
+            "sys.exit(main(['run', '--impl', 'torch', '--cases', 'seed-*']))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "backprop-harness: error: implementation 'torch' is unavailable: cannot import torch: "
+        "No module named 'torch'"]

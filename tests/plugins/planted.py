@@ -143,12 +143,20 @@ class Prepares(_Planted):
 
     name = "prepared"
     calls: list = []
+    seconds = 0.2
 
     def prepare(self, specs):
         Prepares.calls.append((threading.current_thread().name, [s.name for s in specs]))
-        time.sleep(0.2)
+        time.sleep(self.seconds)
         if any("prepare-raises" in s.name for s in specs):
             raise RuntimeError("planted prepare failure")
+
+
+class PreparesQuickly(Prepares):
+    """Prepares, ready at once: its tasks run before those of a slower preparation."""
+
+    name = "prepared-quick"
+    seconds = 0.0
 
 
 ENTRY_POINTS = {
@@ -158,4 +166,5 @@ ENTRY_POINTS = {
     "fault-shape": "planted:WrongShape", "fault-nan": "planted:ReturnsNaN",
     "fault-sleep": "planted:Hangs", "fault-abort": "planted:Aborts",
     "broken-import": "planted_missing_module:Impl", "prepared": "planted:Prepares",
+    "prepared-quick": "planted:PreparesQuickly",
 }
