@@ -170,57 +170,90 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def diff_tensor(a: np.ndarray, b: np.ndarray, m: np.ndarray, tol: Tolerance,
                 step, quantity, layer) -> TensorDiff:
     """Compare a (implementation) with b (baseline) given the magnitudes m of b."""
-    a = np.atleast_1d(a)
-    b = np.atleast_1d(b)
-    m = np.broadcast_to(np.atleast_1d(m), b.shape)
+    return diff_tensors([(a, b, m, tol, step, quantity, layer)])[0]
+
+
+def diff_tensors(items: list[tuple]) -> list[TensorDiff]:
+    """diff_tensor() of every (a, b, m, tol, step, quantity, layer): the elementwise work in
+    one pass over all the tensors laid end to end (a case has dozens of small tensors, and
+    numpy's cost per call would dominate), then each tensor's reductions on its own slice."""
+    shapes = [np.shape(b) or (1,) for _, b, *_ in items]
+    for a, b, *_ in items:
+        if np.shape(a) != np.shape(b):
+            raise ValueError(f"shape {np.shape(a)} against the baseline's {np.shape(b)}")
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    a = np.concatenate([np.ravel(x) for x, *_ in items])
+    b = np.concatenate([np.ravel(y) for _, y, *_ in items])
+    m = np.concatenate([np.broadcast_to(z, shape).ravel()
+                        for (_, _, z, *_), shape in zip(items, shapes)])
+    atol = np.repeat([t.atol for _, _, _, t, *_ in items], sizes)
+    rtol = np.repeat([t.rtol for _, _, _, t, *_ in items], sizes)
     with np.errstate(all="ignore"):
-        same_special = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
+        nan_a, nan_b, inf_a, inf_b = np.isnan(a), np.isnan(b), np.isinf(a), np.isinf(b)
+        same_special = (nan_a & nan_b) | (inf_a & (a == b))
         special = ~np.isfinite(a) | ~np.isfinite(b)
-        nan_mm = int(np.sum(np.isnan(a) != np.isnan(b)))
-        inf_mm = int(np.sum(special & ~same_special & (np.isinf(a) | np.isinf(b))))
+        nan_mm = np.add.reduceat(nan_a != nan_b, starts)
+        inf_mm = np.add.reduceat(special & ~same_special & (inf_a | inf_b), starts)
         a64, b64 = a.astype(np.float64), b.astype(np.float64)
         err = np.where(special, np.where(same_special, 0.0, np.inf), np.abs(a64 - b64))
-        bound = tol.atol + tol.rtol * np.nan_to_num(m, nan=0.0, posinf=np.inf)
+        bound = atol + rtol * np.nan_to_num(m, nan=0.0, posinf=np.inf)
         rel = np.where(err == 0, 0.0, err / np.abs(b64))
         ratio = np.where(err == 0, 0.0, err / bound)
         ulp = np.where(special, np.where(same_special, 0.0, np.inf), ulp_distance(a, b))
         bad = err > bound
-        fb = np.where(special, 0.0, b64)
-        norm_b = np.linalg.norm(fb)
-        norm_rel = float(np.linalg.norm(np.where(special, 0.0, err)) / norm_b) if norm_b else \
-            float(np.max(err, initial=0.0))
-    flat = int(np.argmax(np.where(np.isnan(ratio), np.inf, ratio)))
-    idx = np.unravel_index(flat, b.shape)
-    rows = []
-    for i in np.argwhere(bad)[:MAX_MISMATCH_ROWS]:
-        t = tuple(int(j) for j in i)
-        rows.append({"index": list(t), "value": float(a64[t]), "baseline": float(b64[t]),
-                     "abs_err": float(err[t]), "rel_err": float(rel[t]), "ulp": float(ulp[t]),
-                     "tol": float(bound[t])})
-    scalar = quantity == "loss"
-    return TensorDiff(step=step, layer=layer, quantity=quantity,
-                      shape=() if scalar else tuple(b.shape),
-                      max_abs=float(err.max()), max_rel=float(rel.max()),
-                      max_ulp=float(ulp.max()), norm_rel=norm_rel,
-                      worst_ratio=float(np.nan_to_num(ratio, nan=np.inf).max()),
-                      worst_index=() if scalar else tuple(int(i) for i in idx),
-                      worst_value=float(a64[idx]), worst_baseline=float(b64[idx]),
-                      worst_tol=float(bound[idx]), n_bad=int(bad.sum()),
-                      nan_mismatch=nan_mm, inf_mismatch=inf_mm, mismatches=rows)
+        finite_b, finite_err = np.where(special, 0.0, b64), np.where(special, 0.0, err)
+        worst = np.where(np.isnan(ratio), np.inf, ratio)
+        stats = {"max_abs": np.maximum.reduceat(err, starts),
+                 "max_rel": np.maximum.reduceat(rel, starts),
+                 "max_ulp": np.maximum.reduceat(ulp, starts),
+                 "worst_ratio": np.maximum.reduceat(np.nan_to_num(ratio, nan=np.inf), starts),
+                 "n_bad": np.add.reduceat(bad, starts)}
+    out = []
+    for k, (_, _, _, _, step, quantity, layer) in enumerate(items):
+        cut = slice(starts[k], ends[k])
+        fb, shape = finite_b[cut], shapes[k]
+        norm_b = np.sqrt(fb.dot(fb))
+        with np.errstate(all="ignore"):
+            norm_rel = float(np.sqrt(finite_err[cut].dot(finite_err[cut])) / norm_b) \
+                if norm_b else float(np.max(err[cut], initial=0.0))
+        flat = starts[k] + int(np.argmax(worst[cut]))
+        rows = []
+        if stats["n_bad"][k]:
+            for i in np.argwhere(bad[cut].reshape(shape))[:MAX_MISMATCH_ROWS]:
+                t = tuple(int(j) for j in i)
+                e = starts[k] + int(np.ravel_multi_index(t, shape))
+                rows.append({"index": list(t), "value": float(a64[e]),
+                             "baseline": float(b64[e]), "abs_err": float(err[e]),
+                             "rel_err": float(rel[e]), "ulp": float(ulp[e]),
+                             "tol": float(bound[e])})
+        scalar = quantity == "loss"
+        out.append(TensorDiff(
+            step=step, layer=layer, quantity=quantity, shape=() if scalar else shape,
+            max_abs=float(stats["max_abs"][k]), max_rel=float(stats["max_rel"][k]),
+            max_ulp=float(stats["max_ulp"][k]), norm_rel=norm_rel,
+            worst_ratio=float(stats["worst_ratio"][k]),
+            worst_index=() if scalar else tuple(int(i) for i in
+                                                np.unravel_index(flat - starts[k], shape)),
+            worst_value=float(a64[flat]), worst_baseline=float(b64[flat]),
+            worst_tol=float(bound[flat]), n_bad=int(stats["n_bad"][k]),
+            nan_mismatch=int(nan_mm[k]), inf_mismatch=int(inf_mm[k]), mismatches=rows))
+    return out
 
 
 def compare_traces(spec, base: Trace, other: Trace, tol: dict[str, Tolerance],
                    mags: list[dict] | None = None) -> list[TensorDiff]:
     """Every traced tensor of `other` against `base`, in computation order."""
     mags = mags if mags is not None else magnitudes(spec, base, other, tol["backward"])
-    out = []
+    items = []
     for step, quantity, layer in quantities(len(spec.layers), spec.steps):
         m = mags[-1 if step is None else step][(quantity, layer)]
         phase = "forward" if PHASE[quantity] == "forward" else "backward"
-        out.append(diff_tensor(value_of(other, step, quantity, layer),
-                               value_of(base, step, quantity, layer), m, tol[phase],
-                               step, quantity, layer))
-    return out
+        items.append((value_of(other, step, quantity, layer),
+                      value_of(base, step, quantity, layer), m, tol[phase],
+                      step, quantity, layer))
+    return diff_tensors(items)
 
 
 def closer_side(origin: TensorDiff, base: Trace, other: Trace, oracle: Trace) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import random_spec
-from harness.compare import compare_traces, diff_tensor, quantities, ulp_distance
+from harness.compare import compare_traces, diff_tensor, diff_tensors, quantities, ulp_distance
 from harness.registry import get
 from harness.tolerance import Tolerance, magnitudes, resolve
 
@@ -29,6 +29,34 @@ def test_inf_on_one_side_is_a_mismatch():
     d = diff([np.inf, 1.0], [1.0, 1.0])
     assert not d.passed and d.inf_mismatch == 1 and d.max_abs == np.inf
     assert not diff([np.inf], [-np.inf]).passed
+
+
+def test_tensors_compared_together_keep_their_own_figures():
+    """diff_tensors lays tensors end to end: each one's figures, worst index and rows are
+    what comparing it alone gives, next to a NaN, an Inf, a scalar and an all-zero tensor."""
+    rng = np.random.default_rng(4)
+    b = [rng.normal(size=(3, 4)), np.float64(2.5), rng.normal(size=5), np.zeros((2, 2)),
+         rng.normal(size=(4, 3))]
+    a = [x.copy() if np.ndim(x) else np.float64(x) for x in b]
+    a[0][1, 2] += 1e-9
+    a[2][3] = np.nan
+    a[3][0, 1] = 1e-3  # the baseline is all zero: norm_rel is the largest error
+    a[4][2, 0] = np.inf
+    a[1] = np.float64(2.5 + 1e-10)
+    tols = [TOL, Tolerance(1e-8, 1e-300), TOL, TOL, Tolerance(1e-6)]
+    items = [(x, y, np.abs(y) + 1.0, t, 0, q, 0)
+             for x, y, t, q in zip(a, b, tols, ["v", "loss", "grad_bias", "d", "weights"])]
+    together = diff_tensors(items)
+    for item, got in zip(items, together):
+        alone = diff_tensor(*item)
+        assert repr(got) == repr(alone)
+    assert [d.n_bad for d in together] == [1, 0, 1, 1, 1]
+    assert together[0].worst_index == (1, 2) and together[0].mismatches[0]["index"] == [1, 2]
+    assert together[2].nan_mismatch == 1 and together[4].inf_mismatch == 1
+    assert together[1].shape == () and together[3].worst_index == (0, 1)
+    assert together[3].norm_rel == 1e-3
+    with pytest.raises(ValueError, match="shape"):
+        diff_tensors([(np.zeros(3), np.zeros(4), 1.0, TOL, 0, "v", 0)])
 
 
 def test_figures_per_tensor():
