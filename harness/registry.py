@@ -22,9 +22,10 @@ and optionally
                                     compute ahead (jax runs a run's cases as one program) but
                                     trace() must give the same numbers with or without it;
                                     its errors are dropped. Worker processes (--jobs) call
-                                    prepare([]) before their first task: an adapter that
-                                    imports its framework there (torch) loads cheaply and
-                                    keeps the import out of every timeout
+                                    prepare([]) before their first task (an adapter that
+                                    imports its framework there, like torch's, loads cheaply
+                                    and keeps the import out of every timeout), then
+                                    prepare(specs) on the one worker given all its cases
     stacked: bool                   trace() also takes a batched.Stack (networks on a leading
                                     axis), for the batched fuzzer
 

@@ -99,9 +99,10 @@ def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome
 # ---------------------------------------------------------------- worker processes
 
 def _worker_main(conn, impl_names: list[str]) -> None:
-    """Load the implementations, say so, then receive (impl, spec document) tasks and send
-    back Outcomes until told to stop. Loading first, with each prepare([]) hook (which may
-    import a framework: see impls/torch_autograd.py), keeps import time out of the timeouts."""
+    """Load the implementations, say so, then receive (impl, [spec documents], prepare,
+    timeout) tasks and send back a list of Outcomes until told to stop. Loading first, with
+    each prepare([]) hook (which may import a framework: see impls/torch_autograd.py), keeps
+    import time out of the timeouts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     for name in impl_names:
         hook = getattr(get(name).impl, "prepare", None)
@@ -118,8 +119,20 @@ def _worker_main(conn, impl_names: list[str]) -> None:
             return
         if task is None:
             return
-        impl_name, doc = task
-        conn.send(run_one(impl_name, spec_from_dict(doc)))
+        impl_name, docs, prepare, timeout = task
+        specs = [spec_from_dict(doc) for doc in docs]
+        start = time.perf_counter()
+        if prepare:
+            try:
+                with np.errstate(all="ignore"):
+                    get(impl_name).impl.prepare(specs)
+            except Exception:
+                pass  # only computes ahead: trace() meets the same error and reports it
+        share = (time.perf_counter() - start) / len(specs)
+        outcomes = [run_one(impl_name, spec, timeout) for spec in specs]
+        for o in outcomes:
+            o.seconds += share
+        conn.send(outcomes)
 
 
 class _Worker:
@@ -164,49 +177,70 @@ class _Worker:
 
 def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None,
                  on_done=None) -> list[Outcome]:
-    """Run (impl, spec) tasks on `jobs` worker processes; results in task order."""
+    """Run (impl, spec) tasks on `jobs` worker processes; results in task order.
+
+    The tasks of an implementation with a prepare() hook go to one worker as one batch,
+    first, prepared there as in one process (jax compiles them as one program), each case
+    under the timeout; the others go one by one to whichever worker is free. A batch whose
+    worker crashes or overruns timeout x (cases + 1) is retried case by case, unprepared."""
     ctx = mp.get_context("spawn")
     timeout = timeout or DEFAULT_TIMEOUT
-    pending = list(enumerate(tasks))[::-1]
     results: dict[int, Outcome] = {}
     names = list(dict.fromkeys(name for name, _ in tasks))
-    workers = [_Worker(ctx, names) for _ in range(min(jobs, len(tasks)) or 1)]
+    prepared = {n for n in names if getattr(get(n).impl, "prepare", None) is not None}
+    units = [(True, [i for i, (n, _) in enumerate(tasks) if n == name])
+             for name in names if name in prepared]
+    units += [(False, [i]) for i, (n, _) in enumerate(tasks) if n not in prepared]
+    pending = units[::-1]
+    workers = [_Worker(ctx, names) for _ in range(min(jobs, len(units)) or 1)]
+
+    def finish(i: int, outcome: Outcome) -> None:
+        results[i] = outcome
+        if on_done:
+            on_done(outcome)
+
     try:
         for w in workers:
             w.wait_ready()
         while pending or any(w.task is not None for w in workers):
             for w in workers:
                 if w.task is None and pending:
-                    i, (name, spec) = pending.pop()
-                    w.send((name, spec.to_dict()), i, timeout)
+                    batch, idx = pending.pop()
+                    w.send((tasks[idx[0]][0], [tasks[i][1].to_dict() for i in idx], batch,
+                            timeout if batch else None), (batch, idx),
+                           timeout * (len(idx) + 1) if batch else timeout)
             busy = [w for w in workers if w.task is not None]
             now = time.monotonic()
             ready = wait([w.conn for w in busy], max(0.0, min(w.deadline for w in busy) - now))
             for k, w in enumerate(workers):
                 if w.task is None:
                     continue
-                i = w.task
-                name, spec = tasks[i]
+                batch, idx = w.task
+                name, spec = tasks[idx[0]]
+                lost = True  # the worker died or overran; a batch is then retried
                 if w.conn in ready:
                     try:
-                        results[i] = w.conn.recv()
+                        outcomes, lost = w.conn.recv(), False
                     except (EOFError, OSError):
                         w.proc.join(5)
-                        results[i] = Outcome(name, spec.name, "error",
-                                             message=f"crashed its process (exit code "
-                                                     f"{w.proc.exitcode})")
+                        outcomes = [Outcome(name, spec.name, "error",
+                                            message=f"crashed its process (exit code "
+                                                    f"{w.proc.exitcode})")]
                         workers[k] = _Worker(ctx, names).wait_ready()
                 elif time.monotonic() >= w.deadline:
                     w.kill()
-                    results[i] = Outcome(name, spec.name, "error",
-                                         message=f"timed out after {timeout:g} s",
-                                         seconds=timeout)
+                    outcomes = [Outcome(name, spec.name, "error",
+                                        message=f"timed out after {timeout:g} s",
+                                        seconds=timeout)]
                     workers[k] = _Worker(ctx, names).wait_ready()
                 else:
                     continue
                 w.task = None
-                if on_done:
-                    on_done(results[i])
+                if lost and batch:  # retried case by case, so that one case takes the blame
+                    pending.extend((False, [i]) for i in reversed(idx))
+                    continue
+                for i, outcome in zip(idx, outcomes):
+                    finish(i, outcome)
     finally:
         for w in workers:
             if w.task is not None:

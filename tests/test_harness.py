@@ -201,6 +201,32 @@ def test_an_implementation_ships_its_known_deviations():
     assert by_case["seed-2-2-2-float64"].status == "pass" and run.ok
 
 
+def test_jobs_prepare_each_implementation_once_in_one_worker(plugins):
+    """With --jobs, a prepared implementation's cases go to one worker as one batch, prepared
+    there once with all of them (after the start-up prepare([])), like in one process."""
+    from harness.runner import run_tasks
+    specs = default_suite("float64", "seed*") + default_suite("float64", "kinks-*")
+    tasks = [(name, s) for s in specs for name in ("prepared", "reference")]
+    outcomes = run_tasks(tasks, jobs=2, timeout=60)
+    assert [(o.impl, o.case, o.status) for o in outcomes] == [(n, s.name, "ok") for n, s in tasks]
+    for o in outcomes:
+        if o.impl == "prepared":
+            assert o.trace.settings["prepare_calls"] == [["MainThread", 0],
+                                                         ["MainThread", len(specs)]]
+            assert o.seconds >= 0.2 / len(specs)
+
+
+def test_jobs_retry_a_batch_case_by_case_when_its_worker_dies(plugins):
+    """prepare() aborts its worker: the cases run again one by one, unprepared, and pass."""
+    from harness.runner import run_tasks
+    specs = [replace(s, name=s.name + "-prepare-aborts") for s in default_suite("float64", "seed*")]
+    tasks = [(name, s) for s in specs for name in ("prepared", "reference")]
+    outcomes = run_tasks(tasks, jobs=2, timeout=60)
+    assert [(o.impl, o.status) for o in outcomes] == [(n, "ok") for n, _ in tasks]
+    assert all(o.trace.settings["prepare_calls"] == [["MainThread", 0]]
+               for o in outcomes if o.impl == "prepared")
+
+
 def test_prepared_implementations_run_in_the_order_their_preparations_finish(plugins):
     """Two prepared implementations: the one ready first runs all its cases first, whatever
     the task order, so a slow preparation (jax compiling) does not hold up a quick one."""

@@ -138,8 +138,10 @@ class Aborts(_Planted):
 
 
 class Prepares(_Planted):
-    """A correct engine with a prepare() hook that records how it was called, takes 0.2 s,
-    and raises for a spec named "*prepare-raises*" (the hook's error must be dropped)."""
+    """A correct engine with a prepare() hook that records how it was called (also in each
+    trace's settings, for calls in a worker process), takes 0.2 s, raises for a spec named
+    "*prepare-raises*" (the hook's error must be dropped) and kills its process for
+    "*prepare-aborts*"."""
 
     name = "prepared"
     calls: list = []
@@ -150,6 +152,11 @@ class Prepares(_Planted):
         time.sleep(self.seconds)
         if any("prepare-raises" in s.name for s in specs):
             raise RuntimeError("planted prepare failure")
+        if any("prepare-aborts" in s.name for s in specs):
+            os.abort()
+
+    def settings(self) -> dict:
+        return {"prepare_calls": [[thread, len(names)] for thread, names in Prepares.calls]}
 
 
 class PreparesQuickly(Prepares):
