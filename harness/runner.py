@@ -105,12 +105,8 @@ def _worker_main(conn, impl_names: list[str]) -> None:
     import time out of the timeouts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     for name in impl_names:
-        hook = getattr(get(name).impl, "prepare", None)
-        if hook:
-            try:
-                hook([])
-            except Exception:
-                pass  # the trace meets the same error and reports it
+        if getattr(get(name).impl, "prepare", None):
+            prepare_quietly(get(name), [])
     conn.send("ready")
     while True:
         try:
@@ -121,14 +117,7 @@ def _worker_main(conn, impl_names: list[str]) -> None:
             return
         impl_name, docs, prepare, timeout = task
         specs = [spec_from_dict(doc) for doc in docs]
-        start = time.perf_counter()
-        if prepare:
-            try:
-                with np.errstate(all="ignore"):
-                    get(impl_name).impl.prepare(specs)
-            except Exception:
-                pass  # only computes ahead: trace() meets the same error and reports it
-        share = (time.perf_counter() - start) / len(specs)
+        share = prepare_quietly(get(impl_name), specs) / len(specs) if prepare else 0.0
         outcomes = [run_one(impl_name, spec, timeout) for spec in specs]
         for o in outcomes:
             o.seconds += share
@@ -284,6 +273,18 @@ def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | Non
     return out
 
 
+def prepare_quietly(info, specs: list[Spec]) -> float:
+    """info.impl.prepare(the specs it supports); the seconds it took. An exception there is
+    dropped: the hook only computes ahead, and trace() meets the same error and reports it."""
+    start = time.perf_counter()
+    try:
+        with np.errstate(all="ignore"):
+            info.impl.prepare([s for s in specs if not unsupported_reason(info, s)])
+    except Exception:
+        pass
+    return time.perf_counter() - start
+
+
 def preparation(name: str, specs: list[Spec], timeout: float | None = None):
     """The implementation's prepare(specs) started on a background thread (a Preparation),
     or None when it has no such hook or is unavailable."""
@@ -294,28 +295,21 @@ def preparation(name: str, specs: list[Spec], timeout: float | None = None):
 
 
 class Preparation:
-    """impl.prepare(specs it supports) on a daemon thread. wait() joins it (for at most the
-    timeout per spec) and returns each task's share of the time it took, so the
-    implementation's seconds include it. An exception there is dropped: the hook only
-    computes ahead, and trace() meets the same error again and reports it."""
+    """prepare_quietly(info, specs) on a daemon thread. wait() joins it (for at most the
+    timeout per supported spec) and returns each task's share of the time it took, so the
+    implementation's seconds include it."""
 
     def __init__(self, info, specs: list[Spec], timeout: float | None):
-        self.specs = [s for s in specs if not unsupported_reason(info, s)]
-        self.limit = (timeout or DEFAULT_TIMEOUT) * max(1, len(self.specs))
+        supported = sum(not unsupported_reason(info, s) for s in specs)
+        self.limit = (timeout or DEFAULT_TIMEOUT) * max(1, supported)
         self.share = len(specs)
         self.seconds = 0.0
-        self.thread = threading.Thread(target=self._run, args=(info.impl.prepare,),
+        self.thread = threading.Thread(target=self._run, args=(info, specs),
                                        name=f"prepare-{info.name}", daemon=True)
         self.thread.start()
 
-    def _run(self, hook) -> None:
-        start = time.perf_counter()
-        try:
-            with np.errstate(all="ignore"):
-                hook(self.specs)
-        except Exception:
-            pass
-        self.seconds = time.perf_counter() - start
+    def _run(self, info, specs: list[Spec]) -> None:
+        self.seconds = prepare_quietly(info, specs)
 
     def wait(self) -> float:
         if self.thread.is_alive():
