@@ -60,8 +60,9 @@ class RunResult:
     baseline: str
     started: str
     wall_seconds: float
-    impl_seconds: dict[str, float]
+    impl_seconds: dict[str, float]  # traces and prepare() together
     tolerance_override: dict
+    prepare_seconds: dict[str, float]  # the part of impl_seconds spent in prepare()
 
     @property
     def ok(self) -> bool:
@@ -134,10 +135,12 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
             note_closer(result, by_case[spec.name][a], by_case[spec.name][b], by_case[spec.name])
             results.append(mark_known(result, known[b]))
     impl_seconds = {i.name: sum(o.seconds for o in outcomes if o.impl == i.name) for i in infos}
+    prepare_seconds = {i.name: sum(o.prepare_seconds for o in outcomes if o.impl == i.name)
+                       for i in infos}
     described = {n: describe(i) for n, i in discover().items()} if not impls else \
         {i.name: describe(i) for i in infos}
     return RunResult(results, {s.name: s for s in specs}, described, baseline, started,
-                     time.perf_counter() - t0, impl_seconds, tolerance or {})
+                     time.perf_counter() - t0, impl_seconds, tolerance or {}, prepare_seconds)
 
 
 def mark_known(result: CaseResult, entries: list[Xfail]) -> CaseResult:

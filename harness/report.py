@@ -112,6 +112,7 @@ def run_document(run: RunResult) -> dict:
             "counts": run.counts(), "started": run.started,
             "wall_seconds": round(run.wall_seconds, 3),
             "impl_seconds": {k: round(v, 3) for k, v in run.impl_seconds.items()},
+            "prepare_seconds": {k: round(v, 3) for k, v in run.prepare_seconds.items()},
             "environment": environment(), "baseline": run.baseline,
             "implementations": run.impls, "tolerance": tolerance_document(run),
             "cases": cases}
@@ -155,13 +156,15 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
              f"{counts['unsupported']} not supported, {counts['xfail']} known deviations; "
              f"baseline `{run.baseline}`; "
              f"{len(run.specs)} cases in {run.wall_seconds:.1f} s (started {run.started}).", "",
-             "## Implementations", "", "| name | version | available | seconds | settings |",
-             "|---|---|---|---|---|"]
+             "## Implementations", "",
+             "| name | version | available | seconds | of which prepare | settings |",
+             "|---|---|---|---|---|---|"]
     for name, d in run.impls.items():
         avail = "yes" if d["available"] else f"no: {d['reason']}"
-        secs = f"{run.impl_seconds[name]:.2f}" if name in run.impl_seconds else ""
+        secs, prep = ((f"{run.impl_seconds[name]:.2f}", f"{run.prepare_seconds[name]:.2f}")
+                      if name in run.impl_seconds else ("", ""))
         settings = ", ".join(f"{k}={v}" for k, v in d["settings"].items())
-        lines.append(f"| {name} | {d['version']} | {avail} | {secs} | {settings} |")
+        lines.append(f"| {name} | {d['version']} | {avail} | {secs} | {prep} | {settings} |")
     failing = [r for r in run.results if not r.ok or r.status == "xfail"]
     lines += ["", "## Divergences", ""]
     if not failing:
@@ -252,7 +255,9 @@ def impl_table(run: RunResult) -> pd.DataFrame:
         row = {"impl": name, "version": d["version"],
                "available": "yes" if d["available"] else f"no: {d['reason']}"}
         row.update({s: sum(r.status == s for r in mine) for s in run.counts()})
-        row["seconds"] = f"{run.impl_seconds[name]:.2f}" if name in run.impl_seconds else ""
+        timed = name in run.impl_seconds
+        row["seconds"] = f"{run.impl_seconds[name]:.2f}" if timed else ""
+        row["prepare_seconds"] = f"{run.prepare_seconds[name]:.2f}" if timed else ""
         rows.append(row)
     return pd.DataFrame(rows)
 

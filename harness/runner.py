@@ -39,7 +39,8 @@ class Outcome:
     status: str  # "ok" | "error" | "unsupported"
     trace: Trace | None = None
     message: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # the trace's, plus this case's share of prepare_seconds
+    prepare_seconds: float = 0.0  # a share of the implementation's prepare() wall time
 
 
 class _Timeout(Exception):
@@ -121,6 +122,7 @@ def _worker_main(conn, impl_names: list[str]) -> None:
         outcomes = [run_one(impl_name, spec, timeout) for spec in specs]
         for o in outcomes:
             o.seconds += share
+            o.prepare_seconds = share
         conn.send(outcomes)
 
 
@@ -258,6 +260,7 @@ def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | Non
         name, spec = tasks[i]
         out[i] = run_one(name, spec, timeout or DEFAULT_TIMEOUT)
         out[i].seconds += share
+        out[i].prepare_seconds = share
         if on_done:
             on_done(out[i])
 
@@ -302,7 +305,7 @@ class Preparation:
     def __init__(self, info, specs: list[Spec], timeout: float | None):
         supported = sum(not unsupported_reason(info, s) for s in specs)
         self.limit = (timeout or DEFAULT_TIMEOUT) * max(1, supported)
-        self.share = len(specs)
+        self.share = max(1, len(specs))
         self.seconds = 0.0
         self.thread = threading.Thread(target=self._run, args=(info, specs),
                                        name=f"prepare-{info.name}", daemon=True)

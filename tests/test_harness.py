@@ -265,3 +265,19 @@ def test_prepare_hooks_run_ahead_on_a_thread_and_their_tasks_last(plugins, raise
         if o.impl == "prepared":
             ref = next(r for r in outcomes if r.case == o.case and r.impl == "reference")
             np.testing.assert_array_equal(o.trace.steps[0].layers[0].v, ref.trace.steps[0].layers[0].v)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_prepare_seconds_are_reported_apart(plugins, tmp_path, jobs):
+    """The 0.2 s prepare() hook shows in the implementation's seconds and, apart, in
+    prepare_seconds (run.json, the summaries); implementations without a hook show 0."""
+    from harness.registry import get
+    type(get("prepared").impl).calls.clear()
+    run = run_suite(default_suite("float64", "seed*"), ["prepared"], jobs=jobs)
+    assert run.ok
+    assert 0.2 <= run.prepare_seconds["prepared"] <= run.impl_seconds["prepared"]
+    assert run.prepare_seconds["reference"] == 0.0 < run.impl_seconds["reference"]
+    out = write_report(run, tmp_path / "run")
+    doc = json.loads((out / "run.json").read_text())
+    assert doc["prepare_seconds"]["prepared"] == round(run.prepare_seconds["prepared"], 3)
+    assert "| seconds | of which prepare |" in (out / "summary.md").read_text()

@@ -214,6 +214,31 @@ def test_threaded_chunks_report_like_serial_ones(monkeypatch):
     assert sum(r[1]["torch"] for r in strip[1]) == 8 and sum(r[1]["jax"] for r in strip[1]) == 0
 
 
+def test_first_chunk_overlapping_preparation_reports_like_any_other(monkeypatch):
+    """The first local chunk starts torch's and jax's prepare() in the background after the
+    baseline traced and compiles the judge meanwhile: the same verdicts (a mismatch planted in
+    torch's trace found at the same network), the preparation time reported apart."""
+    from harness import batched
+    torch_impl = get("torch").impl
+    real = torch_impl.trace
+
+    def planted(stack):
+        trace = real(stack)
+        trace.steps[0].layers[1].v[37] *= 1.001
+        return trace
+
+    monkeypatch.setattr(torch_impl, "trace", planted)
+    job = plan(_args(networks=120, chunk=120))[0]
+    plain, overlapped = batched.fuzz_chunk(job), batched.fuzz_chunk(job, overlap=True)
+    assert plain["started"] == {} and set(overlapped["started"]) == {"torch", "jax"}
+    assert plain["mismatches"] == overlapped["mismatches"] == {"torch": 1, "jax": 0}
+    assert [f["network"] for f in overlapped["failures"]] == [37]
+    assert overlapped["failures"] == plain["failures"]
+    as_baseline = batched.fuzz_chunk(dict(job, baseline="jax", impls=["jax", "reference"]),
+                                     overlap=True)
+    assert as_baseline["started"] == {} and as_baseline["mismatches"] == {"reference": 0}
+
+
 def test_batched_plan_splits_into_chunks_and_checks_size():
     jobs = plan(_args(networks=250, chunk=100))
     assert [j["count"] for j in jobs] == [100, 100, 50] and jobs[2]["first"] == 200
