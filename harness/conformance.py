@@ -22,6 +22,7 @@ from .errors import HarnessError
 from .registry import ImplInfo, discover, get
 from .runner import Outcome, run_tasks
 from .spec import Spec
+from .trace import Trace
 from .tolerance import loosest, resolve
 from .xfails import GROUP_OF, QUANTITY_GROUPS, Xfail, covering, shipped
 
@@ -137,8 +138,12 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     impl_seconds = {i.name: sum(o.seconds for o in outcomes if o.impl == i.name) for i in infos}
     prepare_seconds = {i.name: sum(o.prepare_seconds for o in outcomes if o.impl == i.name)
                        for i in infos}
-    described = {n: describe(i) for n, i in discover().items()} if not impls else \
-        {i.name: describe(i) for i in infos}
+    traced = {}
+    for o in outcomes:
+        if o.trace is not None:
+            traced.setdefault(o.impl, o.trace)
+    described = {n: describe(i, traced.get(n)) for n, i in
+                 (discover().items() if not impls else ((i.name, i) for i in infos))}
     return RunResult(results, {s.name: s for s in specs}, described, baseline, started,
                      time.perf_counter() - t0, impl_seconds, tolerance or {}, prepare_seconds)
 
@@ -161,11 +166,15 @@ def mark_known(result: CaseResult, entries: list[Xfail]) -> CaseResult:
     return result
 
 
-def describe(info: ImplInfo) -> dict:
-    """Name, version, availability and numerical settings of one implementation."""
+def describe(info: ImplInfo, trace: Trace | None = None) -> dict:
+    """Name, version, availability and numerical settings of one implementation: from one of
+    its traces when the run has one (what it reported where it ran, a worker process under
+    --jobs, so that describing the run imports no framework into this process)."""
     out = {"available": info.available, "reason": info.reason, "target": info.target,
            "version": "", "settings": {}, "supports": info.supports}
-    if info.available:
+    if info.available and trace is not None and trace.settings:
+        out["version"], out["settings"] = trace.impl_version, dict(trace.settings)
+    elif info.available:
         out["version"] = info.version()
         settings = getattr(info.impl, "settings", None)
         out["settings"] = settings() if settings else {}

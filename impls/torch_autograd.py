@@ -33,7 +33,7 @@ class TorchImpl:
         _engine()
 
     def version(self) -> str:
-        return _engine().torch.__version__
+        return str(_engine().torch.__version__)
 
     def settings(self) -> dict:
         return _engine().settings()

@@ -49,7 +49,9 @@ def _per_sample(name: str, u, y):
 
 
 def settings() -> dict:
-    return {"torch": torch.__version__, "device": "cpu",
+    """Plain values: torch.__version__ is a TorchVersion, which would import torch wherever a
+    trace is unpickled (the parent process under --jobs)."""
+    return {"torch": str(torch.__version__), "device": "cpu",
             "default_dtype": str(torch.get_default_dtype()),
             "threads": torch.get_num_threads(),
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
@@ -89,7 +91,7 @@ def trace(spec, name: str = "torch") -> Trace:
                 p.add_(p.grad, alpha=-spec.learning_rate)
     final = [{"weights": _np(params[2 * k]), "bias": _np(params[2 * k + 1])}
              for k in range(len(spec.layers))]
-    return Trace(name, torch.__version__, spec.name, spec.dtype, steps, final, settings())
+    return Trace(name, str(torch.__version__), spec.name, spec.dtype, steps, final, settings())
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Implementations found through the entry-point group, built-in and third-party alike."""
 
+import json
 import subprocess
 import sys
 
@@ -80,6 +81,23 @@ def test_torch_adapter_loads_without_importing_torch_and_prepare_imports_it():
     assert out.returncode == 0, out.stderr
     import torch
     assert out.stdout.strip() == torch.__version__
+
+
+def test_jobs_keep_torch_out_of_the_parent_process(tmp_path):
+    """Under --jobs the workers trace; the parent describes torch from a trace (its version
+    and settings as plain values) and never imports torch itself."""
+    code = ("import sys\nfrom harness.cli import main\n"
+            f"rc = main(['run', '--impl', 'torch', '--jobs', '2', '--cases', 'seed-*', "
+            f"'--out', {str(tmp_path / 'r')!r}])\n"
+            "assert rc == 0 and 'torch' not in sys.modules, rc\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    import torch
+    doc = json.loads((tmp_path / "r" / "run.json").read_text())
+    described = doc["implementations"]["torch"]
+    assert described["version"] == torch.__version__ == described["settings"]["torch"]
+    assert described["settings"]["threads"] >= 1
 
 
 def test_a_missing_torch_makes_the_adapter_unavailable_with_one_line():
