@@ -170,17 +170,21 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
                  on_done=None) -> list[Outcome]:
     """Run (impl, spec) tasks on `jobs` worker processes; results in task order.
 
-    The tasks of an implementation with a prepare() hook go to one worker as one batch,
-    first, prepared there as in one process (jax compiles them as one program), each case
-    under the timeout; the others go one by one to whichever worker is free. A batch whose
-    worker crashes or overruns timeout x (cases + 1) is retried case by case, unprepared."""
+    The tasks of an implementation with a prepare() hook go first, in one batch per worker
+    (every other case), each batch prepared where it runs as in one process (jax compiles its
+    cases as one program, the two halves on two cores at once), each case under the timeout;
+    the others go one by one to whichever worker is free. A batch whose worker crashes or
+    overruns timeout x (cases + 1) is retried case by case, unprepared."""
     ctx = mp.get_context("spawn")
     timeout = timeout or DEFAULT_TIMEOUT
     results: dict[int, Outcome] = {}
     names = list(dict.fromkeys(name for name, _ in tasks))
     prepared = {n for n in names if getattr(get(n).impl, "prepare", None) is not None}
-    units = [(True, [i for i, (n, _) in enumerate(tasks) if n == name])
-             for name in names if name in prepared]
+    units = []
+    for name in (n for n in names if n in prepared):
+        idx = [i for i, (n, _) in enumerate(tasks) if n == name]
+        parts = min(jobs, len(idx))
+        units += [(True, idx[k::parts]) for k in range(parts)]
     units += [(False, [i]) for i, (n, _) in enumerate(tasks) if n not in prepared]
     pending = units[::-1]
     workers = [_Worker(ctx, names) for _ in range(min(jobs, len(units)) or 1)]
