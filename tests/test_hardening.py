@@ -225,3 +225,14 @@ def test_harness_errors_are_one_line():
     with pytest.raises(HarnessError) as err:
         default_suite(pattern="nothing-matches")
     assert "\n" not in str(err.value)
+
+
+def test_the_command_skips_teardown_yet_says_everything():
+    """`python -m harness` ends with os._exit (no interpreter teardown): its piped output
+    still arrives whole, and its exit code is main()'s."""
+    out = cli("cases")
+    assert out.returncode == 0
+    assert [line.split()[0] for line in out.stdout.splitlines()] == \
+        [s.name for s in default_suite()]
+    bad = cli("run", "--impl", "no-such-impl")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no-such-impl" in bad.stderr
