@@ -11,6 +11,7 @@ jax.nn.leaky_relu takes the identity branch at 0 and would give leaky_relu'(0) =
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -122,9 +123,9 @@ def _program(specs: list):
     return jax.jit(run)
 
 
-def _run_group(specs: list) -> list:
-    """Every spec's (states, final params), as _steps gives them, through one _program."""
-    program, args = _program(specs), [_arguments(s) for s in specs]
+def _run_group(specs: list, program, args: list) -> list:
+    """Every spec's (states, final params), as _steps gives them, through one compiled
+    _program taking `args` (each spec's _arguments)."""
     states = [[] for _ in specs]
     for k in range(max(s.steps for s in specs)):
         for i, (spec, (*state, params)) in enumerate(zip(specs, program(args))):
@@ -134,6 +135,20 @@ def _run_group(specs: list) -> list:
     return [(st, a[0]) for st, a in zip(states, args)]
 
 
+def _run_groups(groups: list[list]) -> list:
+    """_run_group for every group, lowering one group's program (Python, holding the GIL)
+    while the previous one compiles (XLA, without it) on a second thread."""
+    out = []
+    with ThreadPoolExecutor(1, thread_name_prefix="jax-compile") as compiler:
+        compiling = []
+        for group in groups:
+            args = [_arguments(s) for s in group]
+            compiling.append((group, args, compiler.submit(_program(group).lower(args).compile)))
+        for group, args, compiled in compiling:
+            out.append(_run_group(group, compiled.result(), args))
+    return out
+
+
 class JaxImpl:
     """jax.grad under jit on the CPU, float64 enabled. Weights with leading axes (stacked
     networks of one architecture) run batched under the same jit, like jax.vmap."""
@@ -141,7 +156,7 @@ class JaxImpl:
     name = "jax"
     stacked = True
     PREPARE_LIMIT = 1_000_000  # multiply-adds of a whole run; larger specs run on their own
-    PREPARE_GROUP = 64  # specs per program: bounds a program's compile time and memory
+    PREPARE_GROUP = 16  # specs per program: one compiles while the next is lowered
     PREPARE_STEPS = 64  # a group runs as many steps as its longest spec
 
     def __init__(self):
@@ -160,16 +175,19 @@ class JaxImpl:
         """Run the small specs ahead, a group at a time in one XLA program. XLA's cost is
         mostly per program, not per operation: the default suite compiles in about half the
         time it takes as one program per case, and the numbers are bit for bit the same
-        (tested). Specs are grouped by step count, so a group runs few steps it drops."""
+        (tested). Specs are grouped by step count, so a group runs few steps it drops; a
+        group compiles while the next one is lowered (Python, on the GIL, which torch's
+        import and the other implementations' traces want too)."""
         small = sorted((s for s in specs
                         if s.steps <= self.PREPARE_STEPS and s.batch * s.steps
                         * sum(a * b for a, b in zip(s.sizes, s.sizes[1:])) <= self.PREPARE_LIMIT),
                        key=lambda s: s.steps)
-        for group in (small[i:i + self.PREPARE_GROUP]
-                      for i in range(0, len(small), self.PREPARE_GROUP)):
-            if len(group) > 1:
-                for spec, out in zip(group, _run_group(group)):
-                    self._ready[id(spec)] = (spec, out)
+        groups = [group for group in (small[i:i + self.PREPARE_GROUP]
+                                      for i in range(0, len(small), self.PREPARE_GROUP))
+                  if len(group) > 1]
+        for group, outs in zip(groups, _run_groups(groups)):
+            for spec, out in zip(group, outs):
+                self._ready[id(spec)] = (spec, out)
 
     def trace(self, spec) -> Trace:
         ready = self._ready.pop(id(spec), None)

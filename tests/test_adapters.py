@@ -166,13 +166,15 @@ def test_jax_elu_gradient_loses_precision_far_below_zero():
 
 
 def test_jax_prepare_runs_cases_in_one_program_with_the_same_bits():
-    """prepare() traces small specs ahead in one XLA program; every array is bit for bit what
-    one program per spec gives (a 10-step case, both dtypes, several activations)."""
+    """prepare() traces small specs ahead in XLA programs of a few specs each (one compiling
+    while the next is lowered); every array is bit for bit what one program per spec gives (a
+    10-step case, both dtypes, several activations)."""
     from impls.jax_grad import JaxImpl
     specs = [s for dtype in ("float64", "float32") for s in default_suite(dtype)
              if s.name.startswith(("seed", "multistep", "act-gelu", "act-elu", "loss-soft"))]
     assert len(specs) >= 6 and any(s.steps > 1 for s in specs)
     ahead, alone = JaxImpl(), JaxImpl()
+    ahead.PREPARE_GROUP = 4  # several groups, compiled one while the next is lowered
     ahead.prepare(specs)
     assert len(ahead._ready) == len(specs)
     for spec in specs:
