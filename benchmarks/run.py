@@ -6,7 +6,10 @@ quantity for inspection, and train_step, which keeps nothing longer than needed)
 and jitted JAX per configuration (median time, ratio to the reference, GFLOP/s, fraction of
 the matmul rate, peak memory); the batched fuzzer's throughput; the default suite's wall time
 with --jobs 1 and 2; and the cost of a step over batch sizes and widths. Timings are medians;
-the machine is shared, so read ratios, not single numbers.
+the machine is shared, so read ratios, not single numbers. Implementations compared with each
+other are timed in turns, each turn after a settling time (see interleaved()): timed one
+after the other, torch right after numpy ran with one core taken by OpenBLAS's spinning
+threads, which made torch look up to 2.5x slower on small steps.
 """
 
 from __future__ import annotations
@@ -35,9 +38,37 @@ def median_time(fn, repeats: int, warmup: int = 2) -> float:
     return float(np.median(times))
 
 
-def matmul_rate(dtype: str) -> float:
+def interleaved(fns: dict, repeats: int, rounds: int = 3, settle: float = 0.3) -> dict:
+    """Median seconds per function over `repeats` calls, taken in `rounds` blocks that take
+    turns, so that a change in this shared machine's speed during the measurement affects all
+    of them alike. Each block first runs its function untimed for `settle` seconds (at least
+    twice): after a switch, the other library's idle threads keep spinning for a while
+    (OpenBLAS's for ~0.1 s) and take a core from the next one."""
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            start, calls = time.perf_counter(), 0
+            while calls < 2 or time.perf_counter() - start < settle:
+                fn()
+                calls += 1
+            for _ in range(max(1, repeats // rounds)):
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+MATMUL_FLOP = 2 * 2048 ** 3
+
+
+def square_matmul(dtype: str):
+    """numpy's 2048x2048 product in dtype: the rate a step's fraction is measured against."""
     a = np.random.default_rng(0).random((2048, 2048)).astype(dtype)
-    return 2 * 2048 ** 3 / median_time(lambda: a @ a, 5) / 1e9
+    return lambda: a @ a
+
+
+def matmul_rate(dtype: str) -> float:
+    return MATMUL_FLOP / median_time(square_matmul(dtype), 5) / 1e9
 
 
 def step_flops(sizes, batch) -> float:
@@ -166,8 +197,10 @@ def bench_steps(quick: bool):
     for sizes, batch, repeats in configs:
         for dtype in ("float64", "float32"):
             fns, ref_bytes, _ = steppers(sizes, batch, dtype)
-            times = {k: median_time(f, max(3, repeats // (3 if quick else 1)))
-                     for k, f in fns.items()}
+            matmul = square_matmul(dtype)
+            before = median_time(matmul, 3, warmup=1)
+            times = interleaved(fns, max(3, repeats // (3 if quick else 1)))
+            rate = 2 * MATMUL_FLOP / (before + median_time(matmul, 3, warmup=1)) / 1e9
             mem = memory[("-".join(map(str, sizes)), batch, dtype)]
             flops = step_flops(sizes, batch)
             for k in fns:
@@ -175,12 +208,14 @@ def bench_steps(quick: bool):
                              str(batch), dtype, k, f"{times[k] * 1e3:.3f}",
                              f"{times[k] / times['reference']:.2f}",
                              f"{flops / times[k] / 1e9:.1f}",
-                             f"{flops / times[k] / 1e9 / rates[dtype]:.0%}",
+                             f"{flops / times[k] / 1e9 / rate:.0%} of {rate:.0f}",
                              f"{mem[k]:.1f}" + (f" ({ref_bytes():.1f})" if k == "reference"
                                                  else "")])
-    table("one step (forward, backward with every v, SGD update); peak MiB: resident memory a "
-          "step adds at its peak (reference: numpy's own peak by tracemalloc in parentheses)",
-          ["network", "batch", "dtype", "impl", "ms", "x reference", "GFLOP/s", "of matmul",
+    table("one step (forward, backward with every v, SGD update), the implementations timed in "
+          "turns (3 rounds), against numpy's 2048x2048 matmul timed just before and after; "
+          "peak MiB: resident memory a step adds at its peak (reference: numpy's own peak by "
+          "tracemalloc in parentheses)",
+          ["network", "batch", "dtype", "impl", "ms", "x reference", "GFLOP/s", "of matmul GFLOP/s",
            "peak MiB"], rows)
 
 
@@ -197,7 +232,8 @@ def bench_gemm():
         for label, fn, tfn in (("d = x W^T", lambda: x @ w.T, lambda: tx @ tw.T),
                                ("v W", lambda: v @ w, lambda: tv @ tw),
                                ("g = v^T x", lambda: v.T @ x, lambda: tv.T @ tx)):
-            a, b = median_time(fn, 15), median_time(tfn, 15)
+            times = interleaved({"numpy": fn, "torch": tfn}, 15)
+            a, b = times["numpy"], times["torch"]
             flops = 2 * 512 * 1024 * 1024
             rows.append([dtype, label, f"{a * 1e3:.2f}", f"{b * 1e3:.2f}", f"{a / b:.2f}",
                          f"{flops / a / 1e9:.0f}", f"{flops / b / 1e9:.0f}"])
