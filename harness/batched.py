@@ -326,7 +326,7 @@ def run_batched(args) -> int:
         start = sum(r.get("started", {}).get(name, 0.0) for r in reports)
         bad = sum(r["mismatches"].get(name, 0) for r in reports)
         shown = "" if name in ("compare", args.baseline) else f"{bad:,}"
-        print(f"{name:<12} {secs:>9.2f} {f'{start:.2f}' if start else '':>8} {shown:>11}")
+        print(f"{name:<12} {secs:>9.2f} {f'{start:.2f}' if start >= 0.005 else '':>8} {shown:>11}")
     failures = [f for r in reports for f in r["failures"]]
     if not failures:
         print(f"PASS: every network within tolerance of {args.baseline}")
