@@ -280,9 +280,9 @@ def plan(args) -> list[dict]:
 
 def execute(jobs: list[dict], executor: str, scheduler: str | None, workers: int) -> list[dict]:
     """Every chunk's report, in chunk order. Locally the first chunk runs alone (it compiles
-    what the rest reuse, while implementations' prepare() hooks import on other threads), then `workers` threads share the others: numpy, torch and XLA
-    release the GIL while they compute, so threads use the cores without a second copy of
-    torch and jax per process."""
+    what the rest reuse while prepare() hooks import on other threads), then `workers`
+    threads share the others: numpy, torch and XLA release the GIL while they compute, so
+    threads use the cores without a second copy of torch and jax per process."""
     if executor == "local":
         first = [fuzz_chunk(jobs[0], overlap=True)]
         if workers < 2 or len(jobs) < 2:

@@ -171,8 +171,8 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
     """Run (impl, spec) tasks on `jobs` worker processes; results in task order.
 
     The tasks of an implementation with a prepare() hook go first, in one batch per worker
-    (every other case), each batch prepared where it runs as in one process (jax compiles its
-    cases as one program, the two halves on two cores at once), each case under the timeout;
+    (its cases dealt round-robin), each batch prepared where it runs as in one process (jax
+    compiles its share of the cases on that worker's core), each case under the timeout;
     the others go one by one to whichever worker is free. A batch whose worker crashes or
     overruns timeout x (cases + 1) is retried case by case, unprepared."""
     ctx = mp.get_context("spawn")
