@@ -28,7 +28,7 @@ import numpy as np
 from .compare import PHASE, quantities, value_of
 from .errors import HarnessError
 from .registry import get
-from .runner import preparation
+from .runner import preparation, prepares
 from .spec import Spec, spec_from_dict
 from .tolerance import PHASES, Tolerance, local_terms, recurrences, resolve, with_final_drift
 from .trace import LayerTrace, StepTrace, Trace
@@ -210,8 +210,7 @@ def fuzz_chunk(job: dict, overlap: bool = False) -> dict:
     t_all = time.perf_counter()
     others = [name for name in job["impls"] if name != job["baseline"]]
     tol = resolve(stack.dtype)
-    slow = {name for name in job["impls"] if overlap and name != job["baseline"]
-            and getattr(get(name).impl, "prepare", None) is not None}
+    slow = {name for name in others if overlap and prepares(name)}
     for name in [job["baseline"]] + sorted(others, key=lambda n: n in slow):
         if name in slow:
             if pending is None:
@@ -323,7 +322,7 @@ def run_batched(args) -> int:
           f"over chunks; start: prepare(), e.g. torch's import, overlapped with the first chunk)")
     for name in impls + ["compare"]:
         secs = sum(r["seconds"].get(name, 0.0) for r in reports)
-        start = sum(r.get("started", {}).get(name, 0.0) for r in reports)
+        start = sum(r["started"].get(name, 0.0) for r in reports)
         bad = sum(r["mismatches"].get(name, 0) for r in reports)
         shown = "" if name in ("compare", args.baseline) else f"{bad:,}"
         print(f"{name:<12} {secs:>9.2f} {f'{start:.2f}' if start >= 0.005 else '':>8} {shown:>11}")

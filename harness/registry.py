@@ -19,13 +19,14 @@ and optionally
     prepare(specs) -> None          called once per in-process run (and by the pytest
                                     route), on a background thread, with the specs it will
                                     trace, in order, before any of its trace() calls; may
-                                    compute ahead (jax runs a run's cases as one program) but
+                                    compute ahead (jax compiles its cases a group at a time) but
                                     trace() must give the same numbers with or without it;
                                     its errors are dropped. Worker processes (--jobs) call
                                     prepare([]) before their first task (an adapter that
                                     imports its framework there, like torch's, loads cheaply
                                     and keeps the import out of every timeout), then
-                                    prepare(specs) on the one worker given all its cases
+                                    prepare(specs) on each worker given a share of its
+                                    cases (one batch per worker)
     stacked: bool                   trace() also takes a batched.Stack (networks on a leading
                                     axis), for the batched fuzzer
 

@@ -42,6 +42,12 @@ class Outcome:
     seconds: float = 0.0  # the trace's, plus this case's share of prepare_seconds
     prepare_seconds: float = 0.0  # a share of the implementation's prepare() wall time
 
+    def charge(self, share: float) -> Outcome:
+        """This case's share of its implementation's prepare() time, counted in seconds."""
+        self.seconds += share
+        self.prepare_seconds = share
+        return self
+
 
 class _Timeout(Exception):
     pass
@@ -106,7 +112,7 @@ def _worker_main(conn, impl_names: list[str]) -> None:
     import time out of the timeouts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     for name in impl_names:
-        if getattr(get(name).impl, "prepare", None):
+        if prepares(name):
             prepare_quietly(get(name), [])
     conn.send("ready")
     while True:
@@ -119,11 +125,7 @@ def _worker_main(conn, impl_names: list[str]) -> None:
         impl_name, docs, prepare, timeout = task
         specs = [spec_from_dict(doc) for doc in docs]
         share = prepare_quietly(get(impl_name), specs) / len(specs) if prepare else 0.0
-        outcomes = [run_one(impl_name, spec, timeout) for spec in specs]
-        for o in outcomes:
-            o.seconds += share
-            o.prepare_seconds = share
-        conn.send(outcomes)
+        conn.send([run_one(impl_name, spec, timeout).charge(share) for spec in specs])
 
 
 class _Worker:
@@ -179,7 +181,7 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
     timeout = timeout or DEFAULT_TIMEOUT
     results: dict[int, Outcome] = {}
     names = list(dict.fromkeys(name for name, _ in tasks))
-    prepared = {n for n in names if getattr(get(n).impl, "prepare", None) is not None}
+    prepared = {n for n in names if prepares(n)}
     units = []
     for name in (n for n in names if n in prepared):
         idx = [i for i, (n, _) in enumerate(tasks) if n == name]
@@ -262,9 +264,7 @@ def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | Non
 
     def run(i: int, share: float = 0.0) -> None:
         name, spec = tasks[i]
-        out[i] = run_one(name, spec, timeout or DEFAULT_TIMEOUT)
-        out[i].seconds += share
-        out[i].prepare_seconds = share
+        out[i] = run_one(name, spec, timeout or DEFAULT_TIMEOUT).charge(share)
         if on_done:
             on_done(out[i])
 
@@ -292,13 +292,16 @@ def prepare_quietly(info, specs: list[Spec]) -> float:
     return time.perf_counter() - start
 
 
+def prepares(name: str) -> bool:
+    """Whether the implementation is available and has a prepare() hook."""
+    info = get(name)
+    return info.available and getattr(info.impl, "prepare", None) is not None
+
+
 def preparation(name: str, specs: list[Spec], timeout: float | None = None):
     """The implementation's prepare(specs) started on a background thread (a Preparation),
     or None when it has no such hook or is unavailable."""
-    info = get(name)
-    if not info.available or getattr(info.impl, "prepare", None) is None:
-        return None
-    return Preparation(info, specs, timeout)
+    return Preparation(get(name), specs, timeout) if prepares(name) else None
 
 
 class Preparation:
