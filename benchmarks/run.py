@@ -1,9 +1,8 @@
 """Speed and memory, side by side in one process: python benchmarks/run.py [--quick]
 
 Prints one table per measurement: numpy's matmul rate; one training step (forward, backward
-with every v, SGD update) of the reference engine (forward/backward/step, keeping every
-quantity for inspection, and train_step, which keeps nothing longer than needed), torch eager
-and jitted JAX per configuration (median time, ratio to the reference, GFLOP/s, fraction of
+with every v, SGD update) of the reference engine, torch eager and jitted JAX per
+configuration (median time, ratio to the reference, GFLOP/s, fraction of
 the matmul rate, peak memory); the batched fuzzer's throughput; the default suite's wall time
 with --jobs 1 and 2; and the cost of a step over batch sizes and widths. Timings are medians;
 the machine is shared, so read ratios, not single numbers. Implementations compared with each
@@ -99,8 +98,9 @@ def steppers(sizes, batch, dtype):
     import torch
 
     import impls.jax_grad as jg
+    import impls.torch_autograd as ta
     from impls.reference import Network
-    from impls.torch_engine import _per_sample
+    ta._load()
 
     rng = np.random.default_rng(0)
     ws = [rng.normal(0, 1 / np.sqrt(a), (b, a)).astype(dtype) for a, b in zip(sizes, sizes[1:])]
@@ -109,14 +109,10 @@ def steppers(sizes, batch, dtype):
     y = rng.normal(size=(batch, sizes[-1])).astype(dtype)
 
     net = Network(ws, bs, "tanh", "mse", "mean", dtype=dtype)
-    lean = Network(ws, bs, "tanh", "mse", "mean", dtype=dtype)
 
     def reference():
         grads = net.backward(net.forward(x), y)
         net.step(grads, 0.01)
-
-    def train_step():
-        lean.train_step(x, y, 0.01)
 
     tp = [torch.tensor(a, requires_grad=True) for pair in zip(ws, bs) for a in pair]
     opt = torch.optim.SGD(tp, lr=0.01)
@@ -124,12 +120,12 @@ def steppers(sizes, batch, dtype):
 
     def torch_step():
         opt.zero_grad()
-        inp = xt
+        h = xt
         for k in range(len(ws)):
-            d = inp @ tp[2 * k].T + tp[2 * k + 1]
+            d = h @ tp[2 * k].T + tp[2 * k + 1]
             d.retain_grad()  # v, as the adapter records it
-            inp = torch.tanh(d)
-        _per_sample("mse", inp, yt).mean(-1).backward()
+            h = torch.tanh(d)
+        ta.LOSSES["mse"](h, yt).mean(-1).backward()
         opt.step()
 
     fn = jg.step_fn(tuple(("tanh", 0.01) for _ in ws), "mse", "mean")
@@ -148,10 +144,10 @@ def steppers(sizes, batch, dtype):
         tracemalloc.stop()
         return peak / 2 ** 20
 
-    releases = {"reference": lambda: None, "train_step": lambda: None, "jax": lambda: None,
+    releases = {"reference": lambda: None, "jax": lambda: None,
                 "torch": lambda: opt.zero_grad(set_to_none=True)}
-    return {"reference": reference, "train_step": train_step, "torch": torch_step,
-            "jax": jax_step}, reference_traced_bytes, releases
+    return {"reference": reference, "torch": torch_step, "jax": jax_step}, \
+        reference_traced_bytes, releases
 
 
 def table(title, header, rows):

@@ -144,10 +144,9 @@ def cmd_run(args) -> int:
     given = [x for path in args.xfails for x in read_xfails(path)]
     run = run_suite(specs, args.impl, args.baseline, args.pairwise, args.jobs, args.timeout,
                     override, progress=progress, xfails=given)
-    for x in given:
-        if not x.used:
-            print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
-                  f"failure", file=sys.stderr)
+    for x in run.unused(given):
+        print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
+              f"failure", file=sys.stderr)
     out = write_report(run, args.out or default_out_dir(), force=args.force)
     _print_summary(run, out)
     return 0 if run.ok else 1
@@ -156,12 +155,12 @@ def cmd_run(args) -> int:
 def _print_summary(run, out: Path) -> None:
     counts = run.counts()
     print(f"{'impl':<16} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'xfail':>5} "
-          f"{'seconds':>8} {'prepare':>8}")
+          f"{'seconds':>8}")
     for name in run.impl_seconds:
         rs = [r for r in run.results if r.impl == name]
         c = {s: sum(r.status == s for r in rs) for s in counts}
         print(f"{name:<16} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} {c['unsupported']:>5} "
-              f"{c['xfail']:>5} {run.impl_seconds[name]:>8.2f} {run.prepare_seconds[name]:>8.2f}")
+              f"{c['xfail']:>5} {run.impl_seconds[name]:>8.2f}")
     bad = [r for r in run.results if not r.ok]
     for r in bad[:20]:
         print(f"{r.status.upper()} {r.case} {r.impl}: {r.message}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .tolerance import Tolerance, magnitudes
+from .tolerance import Tolerance, bound, magnitudes, passes
 from .trace import Trace
 
 __all__ = ["TensorDiff", "TraceError", "check_trace", "compare_traces", "quantities",
@@ -198,11 +198,11 @@ def diff_tensors(items: list[tuple]) -> list[TensorDiff]:
         inf_mm = np.add.reduceat(special & ~same_special & (inf_a | inf_b), starts)
         a64, b64 = a.astype(np.float64), b.astype(np.float64)
         err = np.where(special, np.where(same_special, 0.0, np.inf), np.abs(a64 - b64))
-        bound = atol + rtol * np.nan_to_num(m, nan=0.0, posinf=np.inf)
+        allowed = bound(np, m, Tolerance(rtol, atol))
+        bad = ~passes(np, a64, b64, allowed)
         rel = np.where(err == 0, 0.0, err / np.abs(b64))
-        ratio = np.where(err == 0, 0.0, err / bound)
+        ratio = np.where(err == 0, 0.0, err / allowed)
         ulp = np.where(special, np.where(same_special, 0.0, np.inf), ulp_distance(a, b))
-        bad = err > bound
         finite_b, finite_err = np.where(special, 0.0, b64), np.where(special, 0.0, err)
         worst = np.where(np.isnan(ratio), np.inf, ratio)
         stats = {"max_abs": np.maximum.reduceat(err, starts),
@@ -227,7 +227,7 @@ def diff_tensors(items: list[tuple]) -> list[TensorDiff]:
                 rows.append({"index": list(t), "value": float(a64[e]),
                              "baseline": float(b64[e]), "abs_err": float(err[e]),
                              "rel_err": float(rel[e]), "ulp": float(ulp[e]),
-                             "tol": float(bound[e])})
+                             "tol": float(allowed[e])})
         scalar = quantity == "loss"
         out.append(TensorDiff(
             step=step, layer=layer, quantity=quantity, shape=() if scalar else shape,
@@ -237,7 +237,7 @@ def diff_tensors(items: list[tuple]) -> list[TensorDiff]:
             worst_index=() if scalar else tuple(int(i) for i in
                                                 np.unravel_index(flat - starts[k], shape)),
             worst_value=float(a64[flat]), worst_baseline=float(b64[flat]),
-            worst_tol=float(bound[flat]), n_bad=int(stats["n_bad"][k]),
+            worst_tol=float(allowed[flat]), n_bad=int(stats["n_bad"][k]),
             nan_mismatch=int(nan_mm[k]), inf_mismatch=int(inf_mm[k]), mismatches=rows))
     return out
 

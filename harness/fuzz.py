@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .conformance import CaseResult, choose_impls, compare_case
+from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
+
+from .conformance import choose_impls
 from .errors import HarnessError
-from .names import ACTIVATIONS, DTYPES, LOSSES, REDUCTIONS
+from .judge import Verdict, judge
 from .runner import run_one
-from .spec import Spec, spec_from_dict
+from .spec import DTYPES, Spec, spec_from_dict
 
 BCE_MARGIN = 1e-11  # BCE on probabilities is ill-conditioned (and clamped by torch) below this
 
@@ -91,16 +93,16 @@ def in_domain(spec: Spec, baseline_trace) -> bool:
     return True
 
 
-def check(spec: Spec, impl: str, baseline: str) -> CaseResult | None:
+def check(spec: Spec, impl: str, baseline: str) -> Verdict | None:
     """impl against baseline on one spec; None when the spec is outside the fuzzed domain."""
     base = run_one(baseline, spec)
     if base.status != "ok" or not in_domain(spec, base.trace):
         return None
-    return compare_case(spec, base, run_one(impl, spec), {})
+    return judge(spec, base, run_one(impl, spec))
 
 
 def find_failure(impl: str, baseline: str = "reference", examples: int = 100, seed: int = 0,
-                 dtypes=DTYPES, **limits) -> tuple[Spec, CaseResult] | None:
+                 dtypes=DTYPES, **limits) -> tuple[Spec, Verdict] | None:
     """Search `examples` random specs for a disagreement; the shrunk minimum, or None."""
     from hypothesis import HealthCheck, assume, given, settings
     from hypothesis import seed as hseed
@@ -126,7 +128,7 @@ def find_failure(impl: str, baseline: str = "reference", examples: int = 100, se
     return None
 
 
-def write_failure(spec: Spec, result: CaseResult, out_dir: Path) -> tuple[Path, str]:
+def write_failure(spec: Spec, result: Verdict, out_dir: Path) -> tuple[Path, str]:
     """The minimal failing spec as JSON, and the command that reproduces it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"minimal-{result.impl}-vs-{result.baseline}.json"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .names import ACTIVATIONS
+from impls.reference import ACTIVATIONS
 
 GENERATE_FIELDS = {"sizes", "activation", "batch", "seed", "init", "input_scale",
                    "weight_scale", "bias_scale", "slope"}

@@ -44,7 +44,9 @@ def pytest_configure(config):
 
 
 class Session:
-    """Runs each (implementation, case) once and keeps the verdicts for the quantity tests."""
+    """Traces each implementation's cases once, all at once at its first test (through the
+    runner, so trace_many() applies), and keeps the verdicts for the quantity tests. Known
+    deviations are pytest's xfail marks here, per quantity group, not the verdict's."""
 
     def __init__(self, config, impls):
         from harness.suite import default_suite
@@ -53,26 +55,21 @@ class Session:
         self.specs = {s.name: s for s in default_suite(config.getoption("bp_dtype"),
                                                        config.getoption("bp_cases"))}
         self.results: dict = {}
-        self.outcomes: dict = {}
-        self.prepared: set = set()  # implementations whose prepare() hook has run
+        self.outcomes: dict = {}  # implementation: {case: Outcome}
 
     def result(self, impl: str, case: str):
-        from harness.conformance import compare_case
-        from harness.runner import preparation, run_one
+        from harness.judge import judge
+        from harness.runner import run_tasks
         key = (impl, case)
         if key not in self.results:
-            spec = self.specs[case]
             for name in (self.baseline, impl):
-                if name not in self.prepared:  # before its first trace: every case at once
-                    self.prepared.add(name)
-                    started = preparation(name, list(self.specs.values()))
-                    if started:
-                        started.wait()
-                if (name, case) not in self.outcomes:
-                    self.outcomes[(name, case)] = run_one(name, spec)
-            oracles = {n: o for (n, c), o in self.outcomes.items() if c == case}
-            self.results[key] = compare_case(spec, self.outcomes[(self.baseline, case)],
-                                             self.outcomes[(impl, case)], oracles)
+                if name not in self.outcomes:
+                    specs = list(self.specs.values())
+                    outs = run_tasks([(name, s) for s in specs])
+                    self.outcomes[name] = {o.case: o for o in outs}
+            oracles = {name: outs[case] for name, outs in self.outcomes.items()}
+            self.results[key] = judge(self.specs[case], self.outcomes[self.baseline][case],
+                                      self.outcomes[impl][case], oracles=oracles)
         return self.results[key]
 
 
@@ -147,6 +144,7 @@ def _generate_conformance(metafunc, config):
             raise pytest.UsageError(f"--bp-impl {name}: unavailable ({info.reason})")
     given = [x for f in config.getoption("bp_xfails") for x in read_xfails(f)]
     seen: list[Xfail] = []
+    used: set = set()
     params = []
     for impl in session.impls:
         xfails = _xfails(impl, given)
@@ -155,17 +153,16 @@ def _generate_conformance(metafunc, config):
             for group in QUANTITY_GROUPS:
                 tid = f"{case}-{group}"
                 marks = []
-                for x in xfails:
-                    if x.matches(case, group):
-                        x.used = True
-                        marks = [pytest.mark.xfail(reason=f"{x.reason} ({x.source})",
-                                                   strict=False)]
-                        break
+                entry = next((x for x in xfails if x.matches(case, group)), None)
+                if entry is not None:
+                    used.add(entry)
+                    marks = [pytest.mark.xfail(reason=f"{entry.reason} ({entry.source})",
+                                               strict=False)]
                 full_id = tid if len(session.impls) == 1 else f"{impl}-{tid}"
                 params.append(pytest.param(ConformanceItem(session, impl, case, group),
                                            marks=marks, id=full_id))
     for x in seen:
-        if not x.used:
+        if x not in used:
             warnings.warn(f"xfail pattern {x.pattern!r} ({x.source}) matches no case",
                           pytest.PytestConfigWarning, stacklevel=1)
     metafunc.parametrize("bp_item", params)

@@ -1,38 +1,32 @@
-"""Implementations, found through the entry-point group 'backprop_harness.impls'.
+"""Implementations, found by name: the built-ins below and the entry-point group
+'backprop_harness.impls'.
 
-The protocol, stated once: an entry point names a class (or a factory) whose objects have
+The adapter contract, stated once. An entry point names a class (or a factory) whose objects
+have
 
     name: str                       the implementation's name in reports and on the CLI
     version() -> str                its framework's version
     trace(spec: Spec) -> Trace      the forward and backward passes of every step, and the
-                                    parameters after the last update
+                                    parameters after the last update, in the spec's dtype
 
-and optionally
+and may have, each optional:
 
-    supports: dict                  {"dtypes": [...], "activations": [...], "losses": [...],
-                                     "reductions": [...]}: what it can run; anything else is
-                                    "not supported", which is not a mismatch
-    unsupported(spec) -> str|None   a reason for a spec it cannot run (size, say)
-    settings() -> dict              the settings that change its numbers (threads, precision)
+    supports: dict                  {"dtypes", "activations", "losses", "reductions"}: lists
+                                    of what it runs; anything else is "not supported"
+    unsupported(spec) -> str|None   a reason for a spec it cannot run (its size, say)
+    settings() -> dict              plain values of the settings that change its numbers
     accuracy: dict                  {"forward": {"rtol", "atol"}, "backward": {...}}: looser
-                                    tolerances for an approximate method (finite differences)
-    prepare(specs) -> None          called once per in-process run (and by the pytest
-                                    route), on a background thread, with the specs it will
-                                    trace, in order, before any of its trace() calls; may
-                                    compute ahead (jax compiles its cases a group at a time) but
-                                    trace() must give the same numbers with or without it;
-                                    its errors are dropped. Worker processes (--jobs) call
-                                    prepare([]) before their first task (an adapter that
-                                    imports its framework there, like torch's, loads cheaply
-                                    and keeps the import out of every timeout), then
-                                    prepare(specs) on each worker given a share of its
-                                    cases (one batch per worker)
-    stacked: bool                   trace() also takes a batched.Stack (networks on a leading
-                                    axis), for the batched fuzzer
+                                    tolerances of an approximate method (finite differences)
+    xfails: str | Path              a shipped list of known deviations (harness/xfails.py)
+    trace_many(specs) -> [Trace]    trace() of every spec at once, in order, the same numbers
+                                    (how an implementation that compiles ahead gets its speed)
+    trace_stacked(stack) -> Trace   a batched.Stack (networks of one architecture on a leading
+                                    axis) traced at once, arrays with that leading axis
 
-`trace` may raise `Unsupported(reason)` when it finds out late. Built-ins register exactly like
-third-party plugins (pyproject.toml); a plugin that fails to load is listed as unavailable with
-the reason, never a crash. Nothing here imports a framework until its implementation is asked for.
+`trace` may raise `Unsupported(reason)` when it finds out late. Adapters start no threads or
+processes: the runner owns all concurrency. A plugin that fails to load is listed as
+unavailable with the reason, never a crash. Loading an adapter should be cheap (the torch
+adapter imports torch at its first call), since `impls` and the --jobs parent load them all.
 """
 
 from __future__ import annotations
@@ -46,16 +40,18 @@ from typing import Any
 
 from .errors import HarnessError
 
-__all__ = ["Unsupported", "ImplInfo", "discover", "get", "names", "unsupported_reason"]
+__all__ = ["BUILTINS", "ORACLES", "Unsupported", "ImplInfo", "discover", "get", "names",
+           "unsupported_reason"]
 
 GROUP = "backprop_harness.impls"
-BUILTINS = {
-    "reference": "impls.reference.adapter:ReferenceImpl",
+BUILTINS = {  # the one list of built-in implementations
+    "reference": "impls.reference_impl:ReferenceImpl",
     "torch": "impls.torch_autograd:TorchImpl",
     "jax": "impls.jax_grad:JaxImpl",
     "numeric": "impls.numeric:NumericImpl",
     "exact": "impls.exact:ExactImpl",
 }
+ORACLES = ("exact", "numeric")  # the truths that say which side of a divergence is closer
 
 
 class Unsupported(Exception):
@@ -81,7 +77,7 @@ class ImplInfo:
 
 
 def _targets() -> dict[str, str]:
-    """Built-ins merged with installed entry points; a clashing duplicate warns, first wins."""
+    """Built-ins merged with installed entry points; a clashing one warns, the first wins."""
     targets = dict(BUILTINS)
     for ep in entry_points(group=GROUP):
         if ep.name in targets and targets[ep.name] != ep.value:

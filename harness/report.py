@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .conformance import CaseResult, RunResult, environment
+from .conformance import RunResult, environment
+from .judge import Verdict
 from .errors import HarnessError
 from .svg import log_chart
 from .tolerance import BACKWARD_K, FORWARD_K, default_tolerances
@@ -112,7 +113,6 @@ def run_document(run: RunResult) -> dict:
             "counts": run.counts(), "started": run.started,
             "wall_seconds": round(run.wall_seconds, 3),
             "impl_seconds": {k: round(v, 3) for k, v in run.impl_seconds.items()},
-            "prepare_seconds": {k: round(v, 3) for k, v in run.prepare_seconds.items()},
             "environment": environment(), "baseline": run.baseline,
             "implementations": run.impls, "tolerance": tolerance_document(run),
             "cases": cases}
@@ -137,7 +137,7 @@ def tolerance_document(run: RunResult) -> dict:
             "override": run.tolerance_override}
 
 
-def repro_command(r: CaseResult, spec_path: Path) -> str:
+def repro_command(r: Verdict, spec_path: Path) -> str:
     return (f"backprop-harness run {shlex.quote(str(spec_path))} --impl {r.impl} "
             f"--baseline {r.baseline}")
 
@@ -157,14 +157,13 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
              f"baseline `{run.baseline}`; "
              f"{len(run.specs)} cases in {run.wall_seconds:.1f} s (started {run.started}).", "",
              "## Implementations", "",
-             "| name | version | available | seconds | of which prepare | settings |",
-             "|---|---|---|---|---|---|"]
+             "| name | version | available | seconds | settings |",
+             "|---|---|---|---|---|"]
     for name, d in run.impls.items():
         avail = "yes" if d["available"] else f"no: {d['reason']}"
-        secs, prep = ((f"{run.impl_seconds[name]:.2f}", f"{run.prepare_seconds[name]:.2f}")
-                      if name in run.impl_seconds else ("", ""))
+        secs = f"{run.impl_seconds[name]:.2f}" if name in run.impl_seconds else ""
         settings = ", ".join(f"{k}={v}" for k, v in d["settings"].items())
-        lines.append(f"| {name} | {d['version']} | {avail} | {secs} | {prep} | {settings} |")
+        lines.append(f"| {name} | {d['version']} | {avail} | {secs} | {settings} |")
     failing = [r for r in run.results if not r.ok or r.status == "xfail"]
     lines += ["", "## Divergences", ""]
     if not failing:
@@ -257,7 +256,6 @@ def impl_table(run: RunResult) -> pd.DataFrame:
         row.update({s: sum(r.status == s for r in mine) for s in run.counts()})
         timed = name in run.impl_seconds
         row["seconds"] = f"{run.impl_seconds[name]:.2f}" if timed else ""
-        row["prepare_seconds"] = f"{run.prepare_seconds[name]:.2f}" if timed else ""
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -273,7 +271,7 @@ def _marked(table_html: str) -> str:
     return table_html
 
 
-def _charts(r: CaseResult, spec) -> str:
+def _charts(r: Verdict, spec) -> str:
     """Per-layer worst ratios of v and the gradients (worst step), and, for multi-step cases,
     the worst ratio per step of the forward and backward quantities."""
     layers = list(range(len(spec.layers)))

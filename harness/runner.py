@@ -4,6 +4,12 @@ Every (case, implementation) pair yields an Outcome: a trace, an error with its 
 "not supported". An implementation that raises, returns a malformed trace, or runs past the
 timeout is an error for that case only. Worker processes also survive a plugin that kills its
 process (a segfault, os.abort()): the worker is replaced and the case is an error.
+
+An implementation with `trace_many` gets its cases in one call: in this process on a thread
+of its own, started first, while the others trace on the main thread (jax compiles while
+torch imports and traces: XLA releases the GIL); under --jobs as one batch per worker. If
+that call raises, overruns or dies, its cases are traced one by one, so that one case takes
+the blame. This module owns all the concurrency; adapters start none.
 """
 
 from __future__ import annotations
@@ -39,14 +45,7 @@ class Outcome:
     status: str  # "ok" | "error" | "unsupported"
     trace: Trace | None = None
     message: str = ""
-    seconds: float = 0.0  # the trace's, plus this case's share of prepare_seconds
-    prepare_seconds: float = 0.0  # a share of the implementation's prepare() wall time
-
-    def charge(self, share: float) -> Outcome:
-        """This case's share of its implementation's prepare() time, counted in seconds."""
-        self.seconds += share
-        self.prepare_seconds = share
-        return self
+    seconds: float = 0.0  # the trace's (a share of trace_many's, for a case traced there)
 
 
 class _Timeout(Exception):
@@ -103,17 +102,59 @@ def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome
     return Outcome(impl_name, spec.name, "ok", trace=trace, seconds=time.perf_counter() - start)
 
 
+def run_many(impl_name: str, specs: list[Spec]) -> list[Outcome] | None:
+    """trace_many() of the specs the implementation supports, each trace checked; an equal
+    share of the call's time per case. None when the call raised or returned the wrong
+    number of traces (the caller then traces case by case)."""
+    info = get(impl_name)
+    reasons = [unsupported_reason(info, s) for s in specs]
+    todo = [s for s, why in zip(specs, reasons) if not why]
+    start = time.perf_counter()
+    try:
+        with np.errstate(all="ignore"):
+            traces = list(info.impl.trace_many(todo)) if todo else []
+    except Exception:
+        return None
+    if len(traces) != len(todo):
+        return None
+    share = (time.perf_counter() - start) / max(1, len(todo))
+    traced = iter(traces)
+    out = []
+    for spec, why in zip(specs, reasons):
+        if why:
+            out.append(Outcome(impl_name, spec.name, "unsupported", message=why))
+            continue
+        trace = next(traced)
+        try:
+            check_trace(spec, trace)
+        except TraceError as exc:
+            out.append(Outcome(impl_name, spec.name, "error", message=f"malformed trace: {exc}",
+                               seconds=share))
+            continue
+        out.append(Outcome(impl_name, spec.name, "ok", trace=trace, seconds=share))
+    return out
+
+
+def traces_many(name: str) -> bool:
+    """Whether the implementation is available and has trace_many()."""
+    info = get(name)
+    return info.available and callable(getattr(info.impl, "trace_many", None))
+
+
 # ---------------------------------------------------------------- worker processes
 
 def _worker_main(conn, impl_names: list[str]) -> None:
-    """Load the implementations, say so, then receive (impl, [spec documents], prepare,
-    timeout) tasks and send back a list of Outcomes until told to stop. Loading first, with
-    each prepare([]) hook (which may import a framework: see impls/torch_autograd.py), keeps
-    import time out of the timeouts."""
+    """Load the implementations (version() imports a framework that loads lazily, keeping
+    import time out of the timeouts), say so, then receive (impl, [spec documents], many,
+    timeout) tasks and send back a list of Outcomes until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     for name in impl_names:
-        if prepares(name):
-            prepare_quietly(get(name), [])
+        info = get(name)
+        if info.available:
+            try:
+                info.version()
+            except Exception:
+                pass  # its traces will say what is wrong
     conn.send("ready")
     while True:
         try:
@@ -122,10 +163,10 @@ def _worker_main(conn, impl_names: list[str]) -> None:
             return
         if task is None:
             return
-        impl_name, docs, prepare, timeout = task
+        impl_name, docs, many, timeout = task
         specs = [spec_from_dict(doc) for doc in docs]
-        share = prepare_quietly(get(impl_name), specs) / len(specs) if prepare else 0.0
-        conn.send([run_one(impl_name, spec, timeout).charge(share) for spec in specs])
+        outcomes = run_many(impl_name, specs) if many else None
+        conn.send(outcomes or [run_one(impl_name, spec, timeout) for spec in specs])
 
 
 class _Worker:
@@ -172,22 +213,21 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
                  on_done=None) -> list[Outcome]:
     """Run (impl, spec) tasks on `jobs` worker processes; results in task order.
 
-    The tasks of an implementation with a prepare() hook go first, in one batch per worker
-    (its cases dealt round-robin), each batch prepared where it runs as in one process (jax
-    compiles its share of the cases on that worker's core), each case under the timeout;
-    the others go one by one to whichever worker is free. A batch whose worker crashes or
-    overruns timeout x (cases + 1) is retried case by case, unprepared."""
+    The tasks of an implementation with trace_many() go first, in one batch per worker (its
+    cases dealt round-robin), each batch one trace_many() call; the others go one by one to
+    whichever worker is free. A batch whose worker crashes or overruns timeout x (cases + 1)
+    is retried case by case."""
     ctx = mp.get_context("spawn")
     timeout = timeout or DEFAULT_TIMEOUT
     results: dict[int, Outcome] = {}
     names = list(dict.fromkeys(name for name, _ in tasks))
-    prepared = {n for n in names if prepares(n)}
+    many = {n for n in names if traces_many(n)}
     units = []
-    for name in (n for n in names if n in prepared):
+    for name in (n for n in names if n in many):
         idx = [i for i, (n, _) in enumerate(tasks) if n == name]
         parts = min(jobs, len(idx))
         units += [(True, idx[k::parts]) for k in range(parts)]
-    units += [(False, [i]) for i, (n, _) in enumerate(tasks) if n not in prepared]
+    units += [(False, [i]) for i, (n, _) in enumerate(tasks) if n not in many]
     pending = units[::-1]
     workers = [_Worker(ctx, names) for _ in range(min(jobs, len(units)) or 1)]
 
@@ -204,7 +244,7 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
                 if w.task is None and pending:
                     batch, idx = pending.pop()
                     w.send((tasks[idx[0]][0], [tasks[i][1].to_dict() for i in idx], batch,
-                            timeout if batch else None), (batch, idx),
+                            timeout), (batch, idx),
                            timeout * (len(idx) + 1) if batch else timeout)
             busy = [w for w in workers if w.task is not None]
             now = time.monotonic()
@@ -247,96 +287,55 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
     return [results[i] for i in range(len(tasks))]
 
 
+# ---------------------------------------------------------------- in this process
+
+class _Ahead:
+    """run_many(name, specs) on a daemon thread. result() waits for it, at most the timeout
+    per case, and gives its outcomes, or None (the caller traces case by case)."""
+
+    def __init__(self, name: str, specs: list[Spec], timeout: float):
+        self.limit = timeout * max(1, len(specs))
+        self.outcomes = None
+        self.thread = threading.Thread(target=self._run, args=(name, specs),
+                                       name=f"trace-many-{name}", daemon=True)
+        self.thread.start()
+
+    def _run(self, name: str, specs: list[Spec]) -> None:
+        self.outcomes = run_many(name, specs)
+
+    def result(self) -> list[Outcome] | None:
+        self.thread.join(self.limit)
+        return None if self.thread.is_alive() else self.outcomes
+
+
 def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | None = None,
               on_done=None) -> list[Outcome]:
     """All (impl, spec) tasks, in this process when jobs == 1, else on worker processes.
-    In this process, implementations with a prepare() hook get it on a background thread
-    first and their tasks run last, an implementation at a time in the order their
-    preparations finish, so preparation overlaps the others' traces."""
+    In this process, each implementation with trace_many() traces its cases on a thread of
+    its own, started first; the other tasks run on this thread meanwhile (under the timeout),
+    then those implementations' outcomes are collected in turn."""
     if jobs > 1:
         return run_parallel(tasks, jobs, timeout, on_done)
-    ahead = {}
-    for name in dict.fromkeys(n for n, _ in tasks):
-        started = preparation(name, [s for n, s in tasks if n == name], timeout)
-        if started:
-            ahead[name] = started
+    timeout = timeout or DEFAULT_TIMEOUT
+    names = list(dict.fromkeys(n for n, _ in tasks))
+    ahead = {n: _Ahead(n, [s for m, s in tasks if m == n], timeout)
+             for n in names if traces_many(n)}
     out: list[Outcome | None] = [None] * len(tasks)
 
-    def run(i: int, share: float = 0.0) -> None:
-        name, spec = tasks[i]
-        out[i] = run_one(name, spec, timeout or DEFAULT_TIMEOUT).charge(share)
+    def finish(i: int, outcome: Outcome) -> None:
+        out[i] = outcome
         if on_done:
-            on_done(out[i])
+            on_done(outcome)
 
-    for i in range(len(tasks)):
-        if tasks[i][0] not in ahead:
-            run(i)
-    while ahead:  # then one prepared implementation at a time, whichever is ready first
-        name = Preparation.first_ready(ahead)
-        share = ahead.pop(name).wait()
-        for i in range(len(tasks)):
-            if tasks[i][0] == name:
-                run(i, share)
+    for i, (name, spec) in enumerate(tasks):
+        if name not in ahead:
+            finish(i, run_one(name, spec, timeout))
+    for name, started in ahead.items():
+        outcomes = iter(started.result() or [])
+        for i, (n, spec) in enumerate(tasks):
+            if n == name:
+                finish(i, next(outcomes, None) or run_one(name, spec, timeout))
     return out
-
-
-def prepare_quietly(info, specs: list[Spec]) -> float:
-    """info.impl.prepare(the specs it supports); the seconds it took. An exception there is
-    dropped: the hook only computes ahead, and trace() meets the same error and reports it."""
-    start = time.perf_counter()
-    try:
-        with np.errstate(all="ignore"):
-            info.impl.prepare([s for s in specs if not unsupported_reason(info, s)])
-    except Exception:
-        pass
-    return time.perf_counter() - start
-
-
-def prepares(name: str) -> bool:
-    """Whether the implementation is available and has a prepare() hook."""
-    info = get(name)
-    return info.available and getattr(info.impl, "prepare", None) is not None
-
-
-def preparation(name: str, specs: list[Spec], timeout: float | None = None):
-    """The implementation's prepare(specs) started on a background thread (a Preparation),
-    or None when it has no such hook or is unavailable."""
-    return Preparation(get(name), specs, timeout) if prepares(name) else None
-
-
-class Preparation:
-    """prepare_quietly(info, specs) on a daemon thread. wait() joins it (for at most the
-    timeout per supported spec) and returns each task's share of the time it took, so the
-    implementation's seconds include it."""
-
-    def __init__(self, info, specs: list[Spec], timeout: float | None):
-        supported = sum(not unsupported_reason(info, s) for s in specs)
-        self.limit = (timeout or DEFAULT_TIMEOUT) * max(1, supported)
-        self.share = max(1, len(specs))
-        self.seconds = 0.0
-        self.thread = threading.Thread(target=self._run, args=(info, specs),
-                                       name=f"prepare-{info.name}", daemon=True)
-        self.thread.start()
-
-    def _run(self, info, specs: list[Spec]) -> None:
-        self.seconds = prepare_quietly(info, specs)
-
-    def wait(self) -> float:
-        if self.thread.is_alive():
-            self.thread.join(self.limit)
-        return self.seconds / self.share
-
-    @staticmethod
-    def first_ready(preparations: dict) -> str:
-        """The name of the first preparation to finish (the first one's once any ran past
-        its limit), polling every 20 ms."""
-        deadline = time.monotonic() + min(p.limit for p in preparations.values())
-        while time.monotonic() < deadline:
-            for name, p in preparations.items():
-                if not p.thread.is_alive():
-                    return name
-            time.sleep(0.02)
-        return next(iter(preparations))
 
 
 def progress(total: int, stream=sys.stderr):

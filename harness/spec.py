@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
+
 from .errors import SpecError
-from .names import ACTIVATIONS, DTYPES, LOSSES, REDUCTIONS
 
 __all__ = ["Layer", "Spec", "load_spec", "load_specs", "spec_from_dict", "DEFAULT_REDUCTION"]
 
+DTYPES = ("float64", "float32")
 DEFAULT_REDUCTION = "sum"  # the seed's formulas then hold per sample, unchanged (README)
 DEFAULT_SLOPE = 0.01
 MAX_STEPS = 10_000

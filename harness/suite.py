@@ -11,9 +11,10 @@ import fnmatch
 
 import numpy as np
 
+from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
+
 from .errors import HarnessError
-from .names import ACTIVATIONS, DTYPES, LOSSES, REDUCTIONS
-from .spec import Spec, spec_from_dict
+from .spec import DTYPES, Spec, spec_from_dict
 
 SEED_NETWORK = {
     "name": "seed-2-2-2",

@@ -19,14 +19,13 @@ QUANTITY_GROUPS = {"d": ("d",), "h": ("h",), "u": ("outputs",), "e": ("loss",), 
 GROUP_OF = {q: g for g, qs in QUANTITY_GROUPS.items() for q in qs}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Xfail:
     """One line of a known-deviations list."""
 
     pattern: str
     reason: str
     source: str
-    used: bool = False
 
     def matches(self, case: str, group: str | None = None) -> bool:
         return fnmatch.fnmatchcase(case, self.pattern) or (

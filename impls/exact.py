@@ -40,7 +40,7 @@ def _gelu_tanh_t(d):
     return (1 + th) / 2 + d * (1 - th ** 2) * k * (1 + 3 * c * d ** 2) / 2
 
 
-def _table(slope):
+def activations(slope) -> dict:
     slope = mp.mpf(slope)
     return {  # name: (f, t), both on one mpf
         "identity": (lambda d: d, lambda d: mp.mpf(1)),
@@ -60,21 +60,25 @@ def _table(slope):
     }
 
 
-def _loss(name, u, y):
-    """Per-sample losses (batch,) and te (batch, n) as object arrays of mpf."""
-    if name == "squared_error":
-        return ((u - y) ** 2).sum(axis=1) / 2, u - y
-    if name == "mse":
-        n = u.shape[1]
-        return ((u - y) ** 2).sum(axis=1) / n, 2 * (u - y) / n
-    if name == "softmax_cross_entropy":
-        ex = _vec(mp.exp)(u)
-        total = ex.sum(axis=1)[:, None]
-        lse = _vec(mp.log)(total)
-        return (y * (lse - u)).sum(axis=1), ex / total * y.sum(axis=1)[:, None] - y
+def _softmax_cross_entropy(u, y):
+    ex = _vec(mp.exp)(u)
+    total = ex.sum(axis=1)[:, None]
+    lse = _vec(mp.log)(total)
+    return (y * (lse - u)).sum(axis=1), ex / total * y.sum(axis=1)[:, None] - y
+
+
+def _binary_cross_entropy(u, y):
     logs = _vec(mp.log)(u)
     log1m = _vec(lambda a: mp.log(1 - a))(u)
     return -(y * logs + (1 - y) * log1m).sum(axis=1), (u - y) / (u * (1 - u))
+
+
+LOSSES = {  # name: (u, y) -> per-sample losses (batch,) and te (batch, n), object arrays of mpf
+    "squared_error": lambda u, y: (((u - y) ** 2).sum(axis=1) / 2, u - y),
+    "mse": lambda u, y: (((u - y) ** 2).sum(axis=1) / u.shape[1], 2 * (u - y) / u.shape[1]),
+    "softmax_cross_entropy": _softmax_cross_entropy,
+    "binary_cross_entropy": _binary_cross_entropy,
+}
 
 
 class ExactImpl:
@@ -104,17 +108,17 @@ class ExactImpl:
         exact = _vec(lambda a: mp.mpf(float(a)))
         ws = [exact(layer.weights) for layer in spec.layers]
         bs = [exact(layer.bias) for layer in spec.layers]
-        acts = [tuple(map(_vec, _table(layer.slope)[layer.activation])) for layer in spec.layers]
+        acts = [tuple(map(_vec, activations(layer.slope)[layer.activation])) for layer in spec.layers]
         x, y = exact(spec.inputs), exact(spec.targets)
         r = mp.mpf(spec.learning_rate)
         steps = []
         for _ in range(spec.steps):
-            ds, hs, inp = [], [], x
+            ds, hs, h = [], [], x
             for w, b, (f, _) in zip(ws, bs, acts):
-                ds.append(inp @ w.T + b)
-                inp = f(ds[-1])
-                hs.append(inp)
-            per_sample, te = _loss(spec.loss, inp, y)
+                ds.append(h @ w.T + b)
+                h = f(ds[-1])
+                hs.append(h)
+            per_sample, te = LOSSES[spec.loss](h, y)
             if spec.reduction == "mean":
                 per_sample, te = per_sample / len(x), te / len(x)
             vs = [None] * len(ws)
@@ -128,7 +132,7 @@ class ExactImpl:
             layers = [LayerTrace(*(_round(a, spec.dtype) for a in q))
                       for q in zip(ds, hs, vs, gws, gbs)]
             steps.append(StepTrace(np.dtype(spec.dtype).type(float(per_sample.sum())),
-                                   _round(inp, spec.dtype), layers))
+                                   _round(h, spec.dtype), layers))
             ws = [w - r * g for w, g in zip(ws, gws)]
             bs = [b - r * g for b, g in zip(bs, gbs)]
         params = [{"weights": _round(w, spec.dtype), "bias": _round(b, spec.dtype)}

@@ -11,7 +11,6 @@ jax.nn.leaky_relu takes the identity branch at 0 and would give leaky_relu'(0) =
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,12 +57,12 @@ LOSSES = {  # per-sample losses
 
 
 def _forward(acts, params, zs, x):
-    ds, hs, inp = [], [], x
+    ds, hs, h = [], [], x
     for (w, b), z, (act, slope) in zip(params, zs, acts):
-        d = inp @ jnp.swapaxes(w, -1, -2) + b[..., None, :] + z
-        inp = ACTIVATIONS[act](d, slope)
+        d = h @ jnp.swapaxes(w, -1, -2) + b[..., None, :] + z
+        h = ACTIVATIONS[act](d, slope)
         ds.append(d)
-        hs.append(inp)
+        hs.append(h)
     return ds, hs
 
 
@@ -123,9 +122,9 @@ def _program(specs: list):
     return jax.jit(run)
 
 
-def _run_group(specs: list, program, args: list) -> list:
-    """Every spec's (states, final params), as _steps gives them, through one compiled
-    _program taking `args` (each spec's _arguments)."""
+def _run_group(specs: list) -> list:
+    """Every spec's (states, final params), as _steps gives them, through one _program."""
+    program, args = _program(specs), [_arguments(s) for s in specs]
     states = [[] for _ in specs]
     for k in range(max(s.steps for s in specs)):
         for i, (spec, (*state, params)) in enumerate(zip(specs, program(args))):
@@ -135,32 +134,13 @@ def _run_group(specs: list, program, args: list) -> list:
     return [(st, a[0]) for st, a in zip(states, args)]
 
 
-def _run_groups(groups: list[list]) -> list:
-    """_run_group for every group, lowering one group's program (Python, holding the GIL)
-    while the previous one compiles (XLA, without it) on a second thread."""
-    out = []
-    with ThreadPoolExecutor(1, thread_name_prefix="jax-compile") as compiler:
-        compiling = []
-        for group in groups:
-            args = [_arguments(s) for s in group]
-            compiling.append((group, args, compiler.submit(_program(group).lower(args).compile)))
-        for group, args, compiled in compiling:
-            out.append(_run_group(group, compiled.result(), args))
-    return out
-
-
 class JaxImpl:
-    """jax.grad under jit on the CPU, float64 enabled. Weights with leading axes (stacked
-    networks of one architecture) run batched under the same jit, like jax.vmap."""
+    """jax.grad under jit on the CPU, float64 enabled."""
 
     name = "jax"
-    stacked = True
-    PREPARE_LIMIT = 1_000_000  # multiply-adds of a whole run; larger specs run on their own
-    PREPARE_GROUP = 16  # specs per program: one compiles while the next is lowered
-    PREPARE_STEPS = 64  # a group runs as many steps as its longest spec
-
-    def __init__(self):
-        self._ready: dict[int, tuple] = {}
+    GROUP_LIMIT = 1_000_000  # multiply-adds of a whole run; larger specs compile on their own
+    GROUP_SIZE = 16  # specs per program
+    GROUP_STEPS = 64  # a group runs as many steps as its longest spec
 
     def version(self) -> str:
         return jax.__version__
@@ -171,30 +151,32 @@ class JaxImpl:
                 "default_matmul_precision": str(jax.config.jax_default_matmul_precision),
                 "jit": True, "compilation_cache": CACHE}
 
-    def prepare(self, specs) -> None:
-        """Run the small specs ahead, a group at a time in one XLA program. XLA's cost is
+    def trace(self, spec) -> Trace:
+        return self._trace(spec, _steps(_step(spec), spec.steps, *_arguments(spec)))
+
+    def trace_many(self, specs) -> list[Trace]:
+        """The small specs a group at a time, each group one XLA program. XLA's cost is
         mostly per program, not per operation: the default suite compiles in about half the
         time it takes as one program per case, and the numbers are bit for bit the same
-        (tested). Specs are grouped by step count, so a group runs few steps it drops; a
-        group compiles while the next one is lowered (Python, on the GIL, which torch's
-        import and the other implementations' traces want too)."""
+        (tested). Specs are grouped by step count, so a group runs few steps it drops."""
         small = sorted((s for s in specs
-                        if s.steps <= self.PREPARE_STEPS and s.batch * s.steps
-                        * sum(a * b for a, b in zip(s.sizes, s.sizes[1:])) <= self.PREPARE_LIMIT),
+                        if s.steps <= self.GROUP_STEPS and s.batch * s.steps
+                        * sum(a * b for a, b in zip(s.sizes, s.sizes[1:])) <= self.GROUP_LIMIT),
                        key=lambda s: s.steps)
-        groups = [group for group in (small[i:i + self.PREPARE_GROUP]
-                                      for i in range(0, len(small), self.PREPARE_GROUP))
-                  if len(group) > 1]
-        for group, outs in zip(groups, _run_groups(groups)):
-            for spec, out in zip(group, outs):
-                self._ready[id(spec)] = (spec, out)
+        done = {}
+        for i in range(0, len(small), self.GROUP_SIZE):
+            group = small[i:i + self.GROUP_SIZE]
+            for spec, run in zip(group, _run_group(group)):
+                done[id(spec)] = self._trace(spec, run)
+        return [done.get(id(spec)) or self.trace(spec) for spec in specs]
 
-    def trace(self, spec) -> Trace:
-        ready = self._ready.pop(id(spec), None)
-        if ready is not None and ready[0] is spec:
-            states, params = ready[1]
-        else:
-            states, params = _steps(_step(spec), spec.steps, *_arguments(spec))
+    def trace_stacked(self, stack) -> Trace:
+        """Networks on a leading axis run batched under the same jit, like jax.vmap."""
+        return self.trace(stack)
+
+    def _trace(self, spec, run) -> Trace:
+        """The trace of one spec from its (states, final params)."""
+        states, params = run
         steps = []
         for e, ds, hs, g_params, vs in states:
             layers = [LayerTrace(*(np.asarray(a) for a in (d, h, v, gw, gb)))

@@ -24,11 +24,9 @@ import numpy as np
 from harness import __version__
 from harness.registry import Unsupported
 from harness.trace import LayerTrace, StepTrace, Trace
-from impls.reference.activations import activation
-from impls.reference.losses import loss as get_loss
+from impls.reference import activation, loss
 
 REL_STEP = np.finfo(np.float64).eps ** 0.2  # ~7.4e-4
-KINKED = ("relu", "leaky_relu", "elu")
 MIN_REL_STEP = 1e-6
 MAX_WORK = 50_000_000  # stacked elements per layer; beyond this finite differences are too slow
 COEF = np.array([-1.0, 8.0, -8.0, 1.0]) / 12.0
@@ -58,7 +56,7 @@ class NumericImpl:
 
     def trace(self, spec) -> Trace:
         acts = [activation(layer.activation, layer.slope) for layer in spec.layers]
-        fe = get_loss(spec.loss).fe
+        fe = loss(spec.loss).fe
         ws = [layer.weights.astype(np.float64) for layer in spec.layers]
         bs = [layer.bias.astype(np.float64) for layer in spec.layers]
         x, y = spec.inputs.astype(np.float64), spec.targets.astype(np.float64)
@@ -142,9 +140,12 @@ class _Net:
 
 
 def _step(spec, ds, xs) -> float:
-    """The relative step: eps**(1/5), or smaller so that no perturbation reaches a kink."""
-    gaps = [np.abs(d).min() / max(1.0, np.abs(d).max(), np.abs(x).max())
-            for layer, d, x in zip(spec.layers, ds, xs) if layer.activation in KINKED]
+    """The relative step: eps**(1/5), or smaller so that no perturbation reaches a kink (the
+    activation records' kinks)."""
+    gaps = [min(np.abs(d - kink).min() for kink in kinks) / max(1.0, np.abs(d).max(),
+                                                              np.abs(x).max())
+            for layer, d, x in zip(spec.layers, ds, xs)
+            if (kinks := activation(layer.activation).kinks)]
     rel = min([REL_STEP] + [gap / 100 for gap in gaps])
     if rel < MIN_REL_STEP:
         raise Unsupported(f"a pre-activation lies at (or within {100 * MIN_REL_STEP:.0e} of) a "

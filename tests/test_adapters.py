@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import random_spec
-from harness.conformance import compare_case
-from harness.names import ACTIVATIONS, LOSSES, REDUCTIONS
+from harness.judge import judge
+from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
 from harness.registry import get
 from harness.runner import run_one
 from harness.suite import default_suite
@@ -19,7 +19,7 @@ NORMWISE = {"float64": 1e-12, "float32": 1e-5}
 
 def verdict(impl, spec):
     base, other = run_one("reference", spec), run_one(impl, spec)
-    return compare_case(spec, base, other, {}), other
+    return judge(spec, base, other), other
 
 
 def assert_agrees(impl, spec):
@@ -165,22 +165,20 @@ def test_jax_elu_gradient_loses_precision_far_below_zero():
     assert all(r.status == "pass" for r in run.results if r.impl != "jax")
 
 
-def test_jax_prepare_runs_cases_in_one_program_with_the_same_bits():
-    """prepare() traces small specs ahead in XLA programs of a few specs each (one compiling
-    while the next is lowered); every array is bit for bit what one program per spec gives (a
-    10-step case, both dtypes, several activations)."""
+def test_jax_trace_many_runs_cases_in_one_program_with_the_same_bits():
+    """trace_many() traces small specs in XLA programs of a few specs each; every array is
+    bit for bit what one program per spec gives (a 10-step case, both dtypes, several
+    activations)."""
     from impls.jax_grad import JaxImpl
     specs = [s for dtype in ("float64", "float32") for s in default_suite(dtype)
              if s.name.startswith(("seed", "multistep", "act-gelu", "act-elu", "loss-soft"))]
     assert len(specs) >= 6 and any(s.steps > 1 for s in specs)
-    ahead, alone = JaxImpl(), JaxImpl()
-    ahead.PREPARE_GROUP = 4  # several groups, compiled one while the next is lowered
-    ahead.prepare(specs)
-    assert len(ahead._ready) == len(specs)
-    for spec in specs:
-        a, b = ahead.trace(spec).to_dict(), alone.trace(spec).to_dict()
-        assert json.dumps(a) == json.dumps(b), spec.name
-    assert not ahead._ready
+    many, alone = JaxImpl(), JaxImpl()
+    many.GROUP_SIZE = 4  # several groups
+    traces = many.trace_many(specs)
+    assert [t.spec for t in traces] == [s.name for s in specs]
+    for spec, trace in zip(specs, traces):
+        assert json.dumps(trace.to_dict()) == json.dumps(alone.trace(spec).to_dict()), spec.name
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import random_spec
-from harness.names import ACTIVATIONS, LOSSES
+from impls.reference import ACTIVATIONS, LOSSES
 from harness.registry import get
 from impls.reference import Network, activation, loss
 

@@ -135,7 +135,7 @@ def test_two_runs_give_identical_numbers(tmp_path):
 
     def stable(path):
         doc = json.loads((path / "run.json").read_text())
-        for key in ("started", "wall_seconds", "impl_seconds", "prepare_seconds"):
+        for key in ("started", "wall_seconds", "impl_seconds"):
             doc.pop(key)
         for c in doc["cases"]:
             c.pop("seconds")
@@ -201,85 +201,56 @@ def test_an_implementation_ships_its_known_deviations():
     assert by_case["seed-2-2-2-float64"].status == "pass" and run.ok
 
 
-def test_jobs_prepare_an_implementation_once_per_worker_with_its_share(plugins):
-    """With --jobs 2, a prepared implementation's cases go out first as two batches (every
-    other case), one per worker, each prepared there once with all of its cases (after the
-    start-up prepare([])), like in one process."""
+def test_jobs_send_trace_many_one_batch_per_worker(plugins):
+    """With --jobs 2, an implementation with trace_many() gets its cases first as two batches
+    (every other case), one call per worker, each case charged its share of the call."""
     from harness.runner import run_tasks
     specs = default_suite("float64", "seed*") + default_suite("float64", "kinks-*")
-    tasks = [(name, s) for s in specs for name in ("prepared", "reference")]
+    tasks = [(name, s) for s in specs for name in ("many", "reference")]
     outcomes = run_tasks(tasks, jobs=2, timeout=60)
     assert [(o.impl, o.case, o.status) for o in outcomes] == [(n, s.name, "ok") for n, s in tasks]
     calls = {}
-    for k, o in enumerate(o for o in outcomes if o.impl == "prepared"):
-        calls.setdefault(k % 2, set()).add(tuple(map(tuple, o.trace.settings["prepare_calls"])))
-        assert o.seconds >= o.prepare_seconds >= 0.2 / len(specs)
+    for k, o in enumerate(o for o in outcomes if o.impl == "many"):
+        calls.setdefault(k % 2, set()).add(tuple(map(tuple, o.trace.settings["many_calls"])))
+        assert o.seconds >= 0.2 / len(specs)
     halves = (len(specs) + 1) // 2, len(specs) // 2
-    assert calls == {k: {(("MainThread", 0), ("MainThread", n))} for k, n in enumerate(halves)}
+    assert calls == {k: {(("MainThread", n),)} for k, n in enumerate(halves)}
 
 
 def test_jobs_retry_a_batch_case_by_case_when_its_worker_dies(plugins):
-    """prepare() aborts its worker: the cases run again one by one, unprepared, and pass."""
+    """trace_many() aborts its worker: the cases run again one by one and pass."""
     from harness.runner import run_tasks
-    specs = [replace(s, name=s.name + "-prepare-aborts") for s in default_suite("float64", "seed*")]
-    tasks = [(name, s) for s in specs for name in ("prepared", "reference")]
+    specs = [replace(s, name=s.name + "-many-aborts") for s in default_suite("float64", "seed*")]
+    tasks = [(name, s) for s in specs for name in ("many", "reference")]
     outcomes = run_tasks(tasks, jobs=2, timeout=60)
     assert [(o.impl, o.status) for o in outcomes] == [(n, "ok") for n, _ in tasks]
-    assert all(o.trace.settings["prepare_calls"] == [["MainThread", 0]]
-               for o in outcomes if o.impl == "prepared")
-
-
-def test_prepared_implementations_run_in_the_order_their_preparations_finish(plugins):
-    """Two prepared implementations: the one ready first runs all its cases first, whatever
-    the task order, so a slow preparation (jax compiling) does not hold up a quick one."""
-    from harness.runner import run_tasks
-    specs = default_suite("float64", "seed*")
-    tasks = [(name, s) for s in specs for name in ("prepared", "prepared-quick", "reference")]
-    done = []
-    outcomes = run_tasks(tasks, on_done=lambda o: done.append(o.impl))
-    assert done == ["reference"] * len(specs) + ["prepared-quick"] * len(specs) + \
-        ["prepared"] * len(specs)
-    assert [(o.impl, o.case) for o in outcomes] == [(n, s.name) for n, s in tasks]
+    assert all(o.trace.settings["many_calls"] == [] for o in outcomes if o.impl == "many")
 
 
 @pytest.mark.parametrize("raises", [False, True])
-def test_prepare_hooks_run_ahead_on_a_thread_and_their_tasks_last(plugins, raises):
-    """An implementation with prepare() gets its specs once, on a background thread; its
-    tasks run after the others', its seconds include the hook's 0.2 s, and a hook that raises
-    changes nothing else."""
+def test_trace_many_runs_on_a_thread_of_the_runner_and_its_outcomes_come_last(plugins, raises):
+    """In one process an implementation with trace_many() gets all its specs in one call, on
+    a thread the runner starts; the other tasks run meanwhile and its outcomes come after
+    theirs, each case charged a share of the call's 0.2 s. A call that raises is replaced by
+    one trace() per case, with the same numbers."""
     from harness.registry import get
     from harness.runner import run_tasks
-    Prepares = type(get("prepared").impl)  # the class the entry point loaded
-    Prepares.calls.clear()
+    many = type(get("many").impl)  # the class the entry point loaded
+    many.calls.clear()
     specs = default_suite("float64", "seed*") + default_suite("float64", "kinks-*")
     if raises:
-        specs = [replace(s, name=s.name + "-prepare-raises") for s in specs]
-    tasks = [(name, s) for s in specs for name in ("prepared", "reference")]
+        specs = [replace(s, name=s.name + "-many-raises") for s in specs]
+    tasks = [(name, s) for s in specs for name in ("many", "reference")]
     done = []
     outcomes = run_tasks(tasks, on_done=lambda o: done.append(o.impl))
-    assert Prepares.calls == [("prepare-prepared", [s.name for s in specs])]
-    assert done == ["reference"] * len(specs) + ["prepared"] * len(specs)
+    assert many.calls == [("trace-many-many", [s.name for s in specs])]
+    assert done == ["reference"] * len(specs) + ["many"] * len(specs)
     assert [(o.impl, o.case) for o in outcomes] == [(n, s.name) for n, s in tasks]
     assert all(o.status == "ok" for o in outcomes)
-    prepared = sum(o.seconds for o in outcomes if o.impl == "prepared")
-    assert prepared >= 0.2
+    if not raises:
+        assert sum(o.seconds for o in outcomes if o.impl == "many") >= 0.2
     for o in outcomes:  # the same numbers as the reference: a correct engine
-        if o.impl == "prepared":
+        if o.impl == "many":
             ref = next(r for r in outcomes if r.case == o.case and r.impl == "reference")
-            np.testing.assert_array_equal(o.trace.steps[0].layers[0].v, ref.trace.steps[0].layers[0].v)
-
-
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_prepare_seconds_are_reported_apart(plugins, tmp_path, jobs):
-    """The 0.2 s prepare() hook shows in the implementation's seconds and, apart, in
-    prepare_seconds (run.json, the summaries); implementations without a hook show 0."""
-    from harness.registry import get
-    type(get("prepared").impl).calls.clear()
-    run = run_suite(default_suite("float64", "seed*"), ["prepared"], jobs=jobs)
-    assert run.ok
-    assert 0.2 <= run.prepare_seconds["prepared"] <= run.impl_seconds["prepared"]
-    assert run.prepare_seconds["reference"] == 0.0 < run.impl_seconds["reference"]
-    out = write_report(run, tmp_path / "run")
-    doc = json.loads((out / "run.json").read_text())
-    assert doc["prepare_seconds"]["prepared"] == round(run.prepare_seconds["prepared"], 3)
-    assert "| seconds | of which prepare |" in (out / "summary.md").read_text()
+            np.testing.assert_array_equal(o.trace.steps[0].layers[0].v,
+                                          ref.trace.steps[0].layers[0].v)

@@ -12,7 +12,7 @@ from harness.batched import judge, make_stack, plan, run_batched
 from harness.compare import quantities
 from harness import registry
 from harness.fuzz import find_failure
-from harness.names import ACTIVATIONS
+from impls.reference import ACTIVATIONS
 from harness.registry import get
 from harness.tolerance import resolve
 
@@ -154,9 +154,9 @@ def test_batched_stack_matches_single_networks():
 def test_batched_mode_flags_exactly_the_broken_networks(use_jax):
     stack = make_stack([4, 8, 2], 50, 4, "tanh", "mse", "float64", seed=2, chunk=0,
                        first_index=0)
-    base = get("reference").impl.trace(stack)
-    other = get("torch").impl.trace(stack)
-    fine = get("jax").impl.trace(stack)
+    base = get("reference").impl.trace_stacked(stack)
+    other = get("torch").impl.trace_stacked(stack)
+    fine = get("jax").impl.trace_stacked(stack)
     other.steps[0].layers[0].v[[7, 31]] *= 1.0001
     other.params[1]["bias"][12, 0] = np.nan
     origin = judge(stack, base, [other, fine], resolve("float64"), use_jax)
@@ -176,8 +176,8 @@ def test_jitted_judge_agrees_with_numpy_on_a_tolerance_boundary():
     from harness.tolerance import local_terms, recurrences
     stack = make_stack([3, 6, 2], 40, 5, "gelu", "softmax_cross_entropy", "float64", seed=4,
                        chunk=0, first_index=0)
-    base = get("reference").impl.trace(stack)
-    other = get("reference").impl.trace(stack)
+    base = get("reference").impl.trace_stacked(stack)
+    other = get("reference").impl.trace_stacked(stack)
     tol = resolve("float64")
     mags = recurrences(np, stack, base, local_terms(stack, base))
     g = other.steps[0].layers[1].grad_weights
@@ -194,7 +194,8 @@ def test_threaded_chunks_report_like_serial_ones(monkeypatch):
     """--workers 2 runs chunks on threads; the merged report is the serial one, chunk order
     kept (a planted judge flags every network whose index is a multiple of 97)."""
     from harness import batched
-    real = batched.judge
+    from harness.batched import executing
+    real = executing.judge
 
     def planted(stack, base, others, tol):
         origin = real(stack, base, others, tol)
@@ -202,7 +203,7 @@ def test_threaded_chunks_report_like_serial_ones(monkeypatch):
         origin[0][hit] = 3
         return origin
 
-    monkeypatch.setattr(batched, "judge", planted)
+    monkeypatch.setattr(executing, "judge", planted)
     jobs = plan(_args(networks=700, chunk=100, impl=["torch", "jax"]))
     serial = batched.execute(jobs, "local", None, 1)
     threaded = batched.execute(jobs, "local", None, 2)
@@ -212,31 +213,6 @@ def test_threaded_chunks_report_like_serial_ones(monkeypatch):
     assert strip[0] == strip[1]
     assert [f[0] for r in strip[1] for f in r[2]] == [0, 97, 194, 291, 388, 485, 582, 679]
     assert sum(r[1]["torch"] for r in strip[1]) == 8 and sum(r[1]["jax"] for r in strip[1]) == 0
-
-
-def test_first_chunk_overlapping_preparation_reports_like_any_other(monkeypatch):
-    """The first local chunk starts torch's and jax's prepare() in the background after the
-    baseline traced and compiles the judge meanwhile: the same verdicts (a mismatch planted in
-    torch's trace found at the same network), the preparation time reported apart."""
-    from harness import batched
-    torch_impl = get("torch").impl
-    real = torch_impl.trace
-
-    def planted(stack):
-        trace = real(stack)
-        trace.steps[0].layers[1].v[37] *= 1.001
-        return trace
-
-    monkeypatch.setattr(torch_impl, "trace", planted)
-    job = plan(_args(networks=120, chunk=120))[0]
-    plain, overlapped = batched.fuzz_chunk(job), batched.fuzz_chunk(job, overlap=True)
-    assert plain["started"] == {} and set(overlapped["started"]) == {"torch", "jax"}
-    assert plain["mismatches"] == overlapped["mismatches"] == {"torch": 1, "jax": 0}
-    assert [f["network"] for f in overlapped["failures"]] == [37]
-    assert overlapped["failures"] == plain["failures"]
-    as_baseline = batched.fuzz_chunk(dict(job, baseline="jax", impls=["jax", "reference"]),
-                                     overlap=True)
-    assert as_baseline["started"] == {} and as_baseline["mismatches"] == {"reference": 0}
 
 
 def test_batched_plan_splits_into_chunks_and_checks_size():
@@ -256,17 +232,17 @@ def test_dask_executor_on_a_local_cluster_merges_chunk_reports(capsys, tmp_path)
     assert "2,000 networks 4-8-8-2" in out and "4 chunk(s) on dask" in out
 
 
-def test_pytest_route_prepares_each_implementation_once_before_its_first_case(plugins):
+def test_pytest_route_traces_each_implementation_once_through_trace_many(plugins):
     from types import SimpleNamespace
 
     from harness.pytest_plugin import Session
-    prepares = type(get("prepared").impl)  # the class the entry point loaded
-    prepares.calls.clear()
+    many = type(get("many").impl)  # the class the entry point loaded
+    many.calls.clear()
     options = {"bp_baseline": "reference", "bp_dtype": "float64", "bp_cases": "seed-*,kinks-*"}
-    session = Session(SimpleNamespace(getoption=options.get), ["prepared"])
-    assert [session.result("prepared", case).status for case in session.specs] == \
+    session = Session(SimpleNamespace(getoption=options.get), ["many"])
+    assert [session.result("many", case).status for case in session.specs] == \
         ["pass"] * len(session.specs)
-    assert prepares.calls == [("prepare-prepared", list(session.specs))]
+    assert many.calls == [("trace-many-many", list(session.specs))]
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -276,7 +252,7 @@ def test_jitted_judge_matches_numpy_for_every_activation(activation):
     the same origins on both backends."""
     stack = make_stack([3, 4, 2], 12, 3, activation, "squared_error", "float64", seed=5,
                        chunk=0, first_index=0)
-    base, other = get("reference").impl.trace(stack), get("torch").impl.trace(stack)
+    base, other = get("reference").impl.trace_stacked(stack), get("torch").impl.trace_stacked(stack)
     layer = other.steps[0].layers[0]
     layer.h = layer.h + np.isin(np.arange(12), [3, 8])[:, None, None] * 1e-9  # (h may be d)
     a, b = (judge(stack, base, [other], resolve("float64"), use_jax) for use_jax in (False, True))

@@ -5,10 +5,13 @@
     fwd = net.forward(x)            # fwd.d[l], fwd.h[l]; fwd.u is the output
     grads = net.backward(fwd, y)    # grads.e, grads.v[l], grads.g_weights[l], grads.g_bias[l]
     net.step(grads, r=0.5)          # w = w - r g, b = b - r g
+
+NumPy only: it imports nothing from the harness, which builds on it.
 """
 
-from .activations import Activation, activation
-from .losses import Loss, loss
-from .network import Backward, Forward, Network
+from .activations import ACTIVATIONS, Activation, activation
+from .losses import LOSSES, Loss, loss
+from .network import REDUCTIONS, Backward, Forward, Network
 
-__all__ = ["Activation", "Backward", "Forward", "Loss", "Network", "activation", "loss"]
+__all__ = ["ACTIVATIONS", "LOSSES", "REDUCTIONS", "Activation", "Backward", "Forward", "Loss",
+           "Network", "activation", "loss"]

@@ -1,8 +1,9 @@
-"""Activations f and their derivatives t = f', side by side (the seed's h = f(d), t(d)).
+"""Activations, one record each: f, its derivative t = f', its rounding on absolute values (for
+the harness's tolerance model), and its kinks with the convention there.
 
-Each t takes (d, h) so that derivatives that are cheapest in terms of the output (sigmoid,
-tanh) use it. Everything stays in the dtype of d: constants are numpy scalars of that dtype.
-Conventions at the kinks: relu'(0) = 0, leaky_relu'(0) = slope, elu'(0) = 1.
+Each t takes (d, h) so that derivatives cheapest in terms of the output (sigmoid, tanh) use
+it. Everything stays in the dtype of d: constants are numpy scalars of that dtype. A record is
+the one place that knows an activation; `activation(name)` raises for a name it does not know.
 """
 
 from __future__ import annotations
@@ -20,12 +21,19 @@ _erf = np.frompyfunc(math.erf, 1, 1)  # libm's erf, correctly rounded to the dty
 
 @dataclass(frozen=True)
 class Activation:
-    """h = f(d); t(d, h) = f'(d). When `needs_d` is False, t reads only h (d may be None)."""
+    """h = f(d); t(d, h) = f'(d).
+
+    rounding(xp, d, h, t) gives m_f, m_t and a bound on |t'(d)|: the rounding of f and t
+    written on absolute values (t is |t(d)|), in float64 on the array namespace xp (numpy or
+    jax.numpy), for the tolerance model. kinks: the d where t is a convention, not a limit;
+    convention: what t is there."""
 
     name: str
     f: Callable[[Array], Array]
     t: Callable[[Array, Array], Array]
-    needs_d: bool = True
+    rounding: Callable
+    kinks: tuple = ()
+    convention: str = ""
 
 
 def _c(d: Array, value: float):
@@ -52,46 +60,110 @@ def _phi_cdf(d: Array) -> Array:
     return _c(d, 0.5) * (1 + erf(d * _c(d, 1 / math.sqrt(2))))
 
 
+GELU_K, GELU_C = math.sqrt(2 / math.pi), 0.044715  # the tanh approximation's constants
+
+
 def _gelu_tanh_inner(d: Array) -> Array:
-    return _c(d, math.sqrt(2 / math.pi)) * (d + _c(d, 0.044715) * d * d * d)
+    return _c(d, GELU_K) * (d + _c(d, GELU_C) * d * d * d)
 
 
 def _gelu_tanh_t(d: Array, h: Array) -> Array:
     th = np.tanh(_gelu_tanh_inner(d))
-    dinner = _c(d, math.sqrt(2 / math.pi)) * (1 + _c(d, 3 * 0.044715) * d * d)
+    dinner = _c(d, GELU_K) * (1 + _c(d, 3 * GELU_C) * d * d)
     return _c(d, 0.5) * (1 + th) + _c(d, 0.5) * d * (1 - th * th) * dinner
 
 
-def _table(slope: float) -> dict[str, tuple]:
-    return {
-        "identity": (lambda d: d,
-                     lambda d, h: np.ones_like(h)),
-        "sigmoid": (sigmoid,
-                    lambda d, h: h * (1 - h)),
-        "tanh": (np.tanh,
-                 lambda d, h: 1 - h * h),
-        "relu": (lambda d: np.maximum(d, 0),
-                 lambda d, h: (d > 0).astype(d.dtype)),
-        "leaky_relu": (lambda d: np.where(d > 0, d, _c(d, slope) * d),
-                       lambda d, h: np.where(d > 0, _c(d, 1), _c(d, slope))),
-        "softplus": (softplus,
-                     lambda d, h: sigmoid(d)),
-        "elu": (lambda d: np.where(d > 0, d, np.expm1(np.minimum(d, 0))),
-                lambda d, h: np.where(d > 0, _c(d, 1), np.exp(np.minimum(d, 0)))),
-        "silu": (lambda d: d * sigmoid(d),
-                 lambda d, h: (s := sigmoid(d)) * (1 + d * (1 - s))),
-        "gelu": (lambda d: d * _phi_cdf(d),
-                 lambda d, h: _phi_cdf(d) + d * np.exp(-_c(d, 0.5) * d * d)
-                 * _c(d, 1 / math.sqrt(2 * math.pi))),
-        "gelu_tanh": (lambda d: _c(d, 0.5) * d * (1 + np.tanh(_gelu_tanh_inner(d))),
-                      _gelu_tanh_t),
-    }
+# ---------------------------------------------------------------- rounding on absolute values
+# Each returns (m_f, m_t, |t'| bound) given float64 d, h and t = |t(d)|.
+
+def _round_identity(xp, d, h, t):
+    zero = xp.zeros_like(d)
+    return zero, zero, zero
 
 
-FROM_OUTPUT = ("identity", "sigmoid", "tanh")  # t written in terms of h alone
+def _round_piecewise_linear(xp, d, h, t):
+    return xp.abs(h), xp.zeros_like(d), xp.zeros_like(d)
+
+
+def _round_sigmoid(xp, d, h, t):
+    """t = h(1 - h): the cancellation in 1 - h is counted (h(1 + h))."""
+    ah = xp.abs(h)
+    return 2 * ah, ah * (1 + ah) + t, t
+
+
+def _round_tanh(xp, d, h, t):
+    ah = xp.abs(h)
+    return 2 * ah, 1 + ah * ah, 2 * t
+
+
+def _round_softplus(xp, d, h, t):
+    return 2 * xp.abs(h) + 1, 2 * t, t
+
+
+def _round_elu(xp, d, h, t):
+    return 2 * xp.abs(h), t, xp.where(d > 0, 0, t)
+
+
+def _round_silu(xp, d, h, t):
+    ad = xp.abs(d)
+    s = 1 / (1 + xp.exp(-xp.clip(d, -700, 700)))
+    return 2 * xp.abs(h), s * (1 + ad * (1 + s)) + t, s * (1 - s) * (2 + ad)
+
+
+def _round_gelu(xp, d, h, t):
+    """h = d Phi(d), t = Phi(d) + d phi(d), 0 <= Phi <= 1."""
+    ad = xp.abs(d)
+    phi = xp.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
+    return ad + xp.abs(h), 1 + ad * phi + t, phi * (2 + d * d)
+
+
+def _round_gelu_tanh(xp, d, h, t):
+    ad = xp.abs(d)
+    q = GELU_K * (1 + 3 * GELU_C * d * d)
+    th = xp.tanh(GELU_K * (d + GELU_C * d ** 3))
+    sech2 = 1 - th * th
+    mt = 0.5 * (1 + xp.abs(th)) + 0.5 * ad * (1 + th * th) * q + t
+    return (ad * (1 + xp.abs(th)) + xp.abs(h), mt,
+            sech2 * (q * (2 + 2 * ad * q) + 6 * GELU_K * GELU_C * ad * ad))
+
+
+# ---------------------------------------------------------------- the table
+
+def _silu_t(d: Array, h: Array) -> Array:
+    s = sigmoid(d)
+    return s * (1 + d * (1 - s))
+
+
+def _records(slope: float) -> dict[str, Activation]:
+    return {a.name: a for a in (
+        Activation("identity", lambda d: d, lambda d, h: np.ones_like(h), _round_identity),
+        Activation("sigmoid", sigmoid, lambda d, h: h * (1 - h), _round_sigmoid),
+        Activation("tanh", np.tanh, lambda d, h: 1 - h * h, _round_tanh),
+        Activation("relu", lambda d: np.maximum(d, 0), lambda d, h: (d > 0).astype(d.dtype),
+                   _round_piecewise_linear, kinks=(0.0,), convention="relu'(0) = 0"),
+        Activation("leaky_relu", lambda d: np.where(d > 0, d, _c(d, slope) * d),
+                   lambda d, h: np.where(d > 0, _c(d, 1), _c(d, slope)),
+                   _round_piecewise_linear, kinks=(0.0,),
+                   convention="leaky_relu'(0) = the slope"),
+        Activation("softplus", softplus, lambda d, h: sigmoid(d), _round_softplus),
+        Activation("elu", lambda d: np.where(d > 0, d, np.expm1(np.minimum(d, 0))),
+                   lambda d, h: np.where(d > 0, _c(d, 1), np.exp(np.minimum(d, 0))),
+                   _round_elu, kinks=(0.0,), convention="elu'(0) = 1 (alpha = 1)"),
+        Activation("silu", lambda d: d * sigmoid(d), _silu_t, _round_silu),
+        Activation("gelu", lambda d: d * _phi_cdf(d),
+                   lambda d, h: _phi_cdf(d) + d * np.exp(-_c(d, 0.5) * d * d)
+                   * _c(d, 1 / math.sqrt(2 * math.pi)), _round_gelu),
+        Activation("gelu_tanh", lambda d: _c(d, 0.5) * d * (1 + np.tanh(_gelu_tanh_inner(d))),
+                   _gelu_tanh_t, _round_gelu_tanh),
+    )}
+
+
+ACTIVATIONS = tuple(_records(0.01))  # every name, in the order reports list them
 
 
 def activation(name: str, slope: float = 0.01) -> Activation:
-    """The activation called `name` (slope is leaky_relu's negative-side slope)."""
-    f, t = _table(slope)[name]
-    return Activation(name, f, t, needs_d=name not in FROM_OUTPUT)
+    """The record of the activation called `name` (slope: leaky_relu's negative-side slope)."""
+    records = _records(slope)
+    if name not in records:
+        raise ValueError(f"unknown activation {name!r} (known: {', '.join(ACTIVATIONS)})")
+    return records[name]

@@ -100,15 +100,15 @@ class Network:
         return a
 
     def forward(self, x) -> Forward:
-        """d = x W^T + b and h = f(d), layer by layer."""
+        """d = x W^T + b and h = f(d), layer by layer (x: the input, then the previous h)."""
         x = self._batch(x, self.weights[0].shape[-1], "inputs")
-        ds, hs, inp = [], [], x
+        ds, hs, h = [], [], x
         for w, b, act in zip(self.weights, self.biases, self.activations):
-            d = inp @ w.swapaxes(-1, -2)
+            d = h @ w.swapaxes(-1, -2)
             d += b[..., None, :]
-            inp = act.f(d)
+            h = act.f(d)
             ds.append(d)
-            hs.append(inp)
+            hs.append(h)
         return Forward(x, ds, hs)
 
     def backward(self, fwd: Forward, y) -> Backward:
@@ -147,47 +147,20 @@ class Network:
             b -= r * gb
 
     def train_step(self, x, y, r):
-        """forward, backward and step in one, with the same arithmetic (the same numbers, bit
-        for bit) but the least memory: d is kept only where t needs it, and each layer's v, g
-        and activations are dropped as soon as its update is done. Returns e."""
-        x = self._batch(x, self.weights[0].shape[-1], "inputs")
-        y = self._batch(y, self.weights[-1].shape[-2], "targets")
-        hs, ds, inp = [], [], x
-        for w, b, act in zip(self.weights, self.biases, self.activations):
-            d = inp @ w.swapaxes(-1, -2)
-            d += b[..., None, :]
-            inp = act.f(d)
-            ds.append(d if act.needs_d else None)
-            hs.append(inp)
-        del d
-        e, te = self._loss_node(hs[-1], y)
-        r = self.dtype.type(r)
-        v = te * self.activations[-1].t(ds[-1], hs[-1])
-        del te
-        for k in range(len(self.weights) - 1, -1, -1):
-            g = v.swapaxes(-1, -2) @ (hs[k - 1] if k else x)
-            gb = v.sum(axis=-2)
-            if k:
-                v = v @ self.weights[k]
-                v *= self.activations[k - 1].t(ds[k - 1], hs[k - 1])
-            g *= r
-            self.weights[k] -= g
-            gb *= r
-            self.biases[k] -= gb
-            hs[k] = ds[k] = g = gb = None
-        return e
+        """forward, backward and step in one; returns e."""
+        grads = self.backward(self.forward(x), y)
+        self.step(grads, r)
+        return grads.e
 
     def fit(self, x, y, r: float, steps: int = 1, callback=None) -> list[float]:
-        """`steps` SGD steps on one batch; returns the loss e before each step. With a
-        `callback(k, fwd, grads)` every pass is kept for it; without, train_step saves memory."""
+        """`steps` SGD steps on one batch; returns the loss e before each step.
+        `callback(k, fwd, grads)`, if given, sees every pass before its update."""
         losses = []
         for k in range(steps):
-            if callback is None:
-                losses.append(self.train_step(x, y, r))
-                continue
             fwd = self.forward(x)
             grads = self.backward(fwd, y)
-            callback(k, fwd, grads)
+            if callback is not None:
+                callback(k, fwd, grads)
             losses.append(grads.e)
             self.step(grads, r)
         return losses

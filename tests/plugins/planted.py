@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from impls.reference.activations import Activation
-from impls.reference.adapter import ReferenceImpl
-from impls.reference.network import Network
+from impls.reference import Network
+from impls.reference_impl import ReferenceImpl
 
 
 class _Planted(ReferenceImpl):
@@ -37,7 +37,7 @@ class WrongDerivative(_Planted):
     def network(self, spec):
         net = super().network(spec)
         a = net.activations[0]
-        net.activations[0] = Activation(a.name, a.f, lambda d, h: 1 - h * h)
+        net.activations[0] = replace(a, t=lambda d, h: 1 - h * h)
         return net
 
 
@@ -137,33 +137,27 @@ class Aborts(_Planted):
         os.abort()
 
 
-class Prepares(_Planted):
-    """A correct engine with a prepare() hook that records how it was called (also in each
+class TracesMany(_Planted):
+    """A correct engine with trace_many() that records how it was called (also in each
     trace's settings, for calls in a worker process), takes 0.2 s, raises for a spec named
-    "*prepare-raises*" (the hook's error must be dropped) and kills its process for
-    "*prepare-aborts*"."""
+    "*many-raises*" (its cases are then traced one by one) and kills its process for
+    "*many-aborts*"."""
 
-    name = "prepared"
+    name = "many"
     calls: list = []
     seconds = 0.2
 
-    def prepare(self, specs):
-        Prepares.calls.append((threading.current_thread().name, [s.name for s in specs]))
+    def trace_many(self, specs):
+        TracesMany.calls.append((threading.current_thread().name, [s.name for s in specs]))
         time.sleep(self.seconds)
-        if any("prepare-raises" in s.name for s in specs):
-            raise RuntimeError("planted prepare failure")
-        if any("prepare-aborts" in s.name for s in specs):
+        if any("many-raises" in s.name for s in specs):
+            raise RuntimeError("planted trace_many failure")
+        if any("many-aborts" in s.name for s in specs):
             os.abort()
+        return [self.trace(s) for s in specs]
 
     def settings(self) -> dict:
-        return {"prepare_calls": [[thread, len(names)] for thread, names in Prepares.calls]}
-
-
-class PreparesQuickly(Prepares):
-    """Prepares, ready at once: its tasks run before those of a slower preparation."""
-
-    name = "prepared-quick"
-    seconds = 0.0
+        return {"many_calls": [[thread, len(names)] for thread, names in TracesMany.calls]}
 
 
 ENTRY_POINTS = {
@@ -172,6 +166,5 @@ ENTRY_POINTS = {
     "bug-lr": "planted:LearningRateSlip", "fault-raise": "planted:Raises",
     "fault-shape": "planted:WrongShape", "fault-nan": "planted:ReturnsNaN",
     "fault-sleep": "planted:Hangs", "fault-abort": "planted:Aborts",
-    "broken-import": "planted_missing_module:Impl", "prepared": "planted:Prepares",
-    "prepared-quick": "planted:PreparesQuickly",
+    "broken-import": "planted_missing_module:Impl", "many": "planted:TracesMany",
 }

@@ -1,4 +1,4 @@
-"""The reference engine as a harness implementation: spec in, trace out."""
+"""The reference engine (impls/reference) as a harness implementation: spec in, trace out."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import numpy as np
 
 from harness import __version__
 from harness.trace import LayerTrace, StepTrace, Trace
-
-from .network import Network
+from impls.reference import Network
 
 
 class ReferenceImpl:
     """The NumPy engine of impls/reference, run exactly as a library user would."""
 
     name = "reference"
-    stacked = True  # trace() also takes a batched.Stack (networks on a leading axis)
 
     def version(self) -> str:
         return __version__
@@ -27,7 +25,14 @@ class ReferenceImpl:
         return Network.from_spec(spec)
 
     def trace(self, spec) -> Trace:
-        net = self.network(spec)
+        return self._run(self.network(spec), spec)
+
+    def trace_stacked(self, stack) -> Trace:
+        """Networks on a leading axis: the engine takes leading axes as they are."""
+        return self._run(Network.from_spec(stack), stack)
+
+    def _run(self, net: Network, spec) -> Trace:
+        """spec.steps SGD steps of `net` on spec's data, every pass recorded."""
         steps = []
 
         def record(k, fwd, grads):

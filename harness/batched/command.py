@@ -1,0 +1,41 @@
+"""The batched fuzzer's command line: run a campaign, print its table, write what failed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .executing import execute, plan
+
+
+def run_batched(args) -> int:
+    """`fuzz --arch ...`: exit 0 when every network agrees, 1 when one does not."""
+    t0 = time.perf_counter()  # from before plan(): importing the frameworks counts too
+    jobs = plan(args)
+    reports = execute(jobs, args.executor, args.scheduler, args.workers)
+    wall = time.perf_counter() - t0
+    total = sum(r["networks"] for r in reports)
+    impls = jobs[0]["impls"]
+    print(f"{total:,} networks {args.arch} ({jobs[0]['dtype']}, {args.activation}, {args.loss}, "
+          f"batch {args.batch}) in {len(jobs)} chunk(s) on {args.executor}: {wall:.2f} s, "
+          f"{total / wall:,.0f} networks/s end to end (imports and JAX compile included)")
+    print(f"{'impl':<12} {'seconds':>9} {'mismatches':>11}   (seconds summed over chunks; the "
+          f"first chunk's include imports and compiles)")
+    for name in impls + ["compare"]:
+        secs = sum(r["seconds"].get(name, 0.0) for r in reports)
+        bad = sum(r["mismatches"].get(name, 0) for r in reports)
+        shown = "" if name in ("compare", args.baseline) else f"{bad:,}"
+        print(f"{name:<12} {secs:>9.2f} {shown:>11}")
+    failures = [f for r in reports for f in r["failures"]]
+    if not failures:
+        print(f"PASS: every network within tolerance of {args.baseline}")
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for f in failures[:20]:
+        path = Path(args.out) / f"{f['spec']['name']}-{f['impl']}.json"
+        path.write_text(json.dumps(f["spec"], indent=1))
+        print(f"FAIL network {f['network']} {f['impl']}: first out of tolerance at "
+              f"{f['origin']}; reproduce: backprop-harness run {path} --impl {f['impl']} "
+              f"--baseline {args.baseline}")
+    return 1

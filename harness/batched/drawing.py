@@ -1,0 +1,77 @@
+"""Drawing a chunk: random networks of one architecture, stacked on a leading axis."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..spec import Spec, spec_from_dict
+
+
+@dataclass(frozen=True)
+class StackLayer:
+    weights: np.ndarray  # (networks, n_out, n_in)
+    bias: np.ndarray     # (networks, n_out)
+    activation: str
+    slope: float = 0.01
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Networks of one architecture on a leading axis (an adapter's trace_stacked() takes
+    it): the fields of a Spec, each array with the networks' axis first."""
+
+    name: str
+    dtype: str
+    layers: tuple
+    loss: str
+    reduction: str
+    inputs: np.ndarray   # (networks, batch, n_in)
+    targets: np.ndarray  # (networks, batch, n_out)
+    learning_rate: float
+    steps: int
+    first_index: int
+
+    @property
+    def count(self) -> int:
+        return self.inputs.shape[0]
+
+    def spec(self, i: int) -> Spec:
+        """Network i of this stack as an ordinary spec (to reproduce it alone)."""
+        return spec_from_dict({
+            "name": f"{self.name}-net{self.first_index + i}", "dtype": self.dtype,
+            "loss": self.loss, "reduction": self.reduction,
+            "layers": [{"weights": layer.weights[i].tolist(), "bias": layer.bias[i].tolist(),
+                        "activation": layer.activation} for layer in self.layers],
+            "inputs": self.inputs[i].tolist(), "targets": self.targets[i].tolist(),
+            "learning_rate": self.learning_rate, "steps": self.steps})
+
+
+def make_stack(sizes: list[int], count: int, batch: int, activation: str, loss: str,
+               dtype: str, seed: int, chunk: int, first_index: int, steps: int = 1,
+               learning_rate: float = 0.1) -> Stack:
+    """`count` random networks: Xavier-uniform weights, small biases, uniform data."""
+    rng = np.random.default_rng([seed, chunk])
+    acts = [activation] * (len(sizes) - 1)
+    if loss == "binary_cross_entropy":
+        acts[-1] = "sigmoid"
+    layers = []
+    for n_in, n_out, act in zip(sizes, sizes[1:], acts):
+        limit = math.sqrt(6.0 / (n_in + n_out))
+        w = rng.uniform(-limit, limit, (count, n_out, n_in)).astype(dtype)
+        b = rng.uniform(-0.1, 0.1, (count, n_out)).astype(dtype)
+        layers.append(StackLayer(w, b, act))
+    x = rng.uniform(-2.0, 2.0, (count, batch, sizes[0])).astype(dtype)
+    n_out = sizes[-1]
+    if loss == "softmax_cross_entropy":
+        y = np.eye(n_out, dtype=dtype)[rng.integers(0, n_out, (count, batch))]
+    elif loss == "binary_cross_entropy":
+        y = rng.integers(0, 2, (count, batch, n_out)).astype(dtype)
+    else:
+        y = rng.uniform(-1.0, 1.0, (count, batch, n_out)).astype(dtype)
+    name = "fuzz-" + "-".join(map(str, sizes))
+    return Stack(name, dtype, tuple(layers), loss, "sum", x, y, learning_rate, steps, first_index)
+
+

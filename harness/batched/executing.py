@@ -1,0 +1,122 @@
+"""Executing a campaign: the chunks planned, each drawn, traced and judged, locally on
+threads or on a dask.distributed cluster; a plain dict per chunk comes back."""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..errors import HarnessError
+from ..registry import get
+from ..tolerance import resolve
+from .drawing import make_stack
+from .judging import judge, label
+
+EXECUTORS = ("local", "dask")
+# LocalCluster workers share the machine's cores: one thread each, not one pool per framework
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+MAX_FAILURES_PER_CHUNK = 5
+
+
+def fuzz_chunk(job: dict) -> dict:
+    """Draw, trace and judge one chunk; a plain dict comes back (for dask too)."""
+    stack = make_stack(job["sizes"], job["count"], job["batch"], job["activation"],
+                       job["loss"], job["dtype"], job["seed"], job["chunk"], job["first"])
+    traces, seconds = {}, {}
+    t_all = time.perf_counter()
+    others = [name for name in job["impls"] if name != job["baseline"]]
+    for name in [job["baseline"]] + others:
+        t0 = time.perf_counter()
+        traces[name] = get(name).impl.trace_stacked(stack)
+        seconds[name] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    origins = judge(stack, traces[job["baseline"]], [traces[name] for name in others],
+                    resolve(stack.dtype))
+    seconds["compare"] = time.perf_counter() - t0
+    mismatches, failures = {}, []
+    for name, origin in zip(others, origins):
+        bad = np.flatnonzero(origin >= 0)
+        mismatches[name] = len(bad)
+        for i in bad[:MAX_FAILURES_PER_CHUNK]:
+            failures.append({"network": stack.first_index + int(i), "impl": name,
+                             "origin": label(stack, int(origin[i])),
+                             "spec": stack.spec(int(i)).to_dict()})
+    seconds["total"] = time.perf_counter() - t_all
+    return {"networks": stack.count, "mismatches": mismatches, "failures": failures,
+            "seconds": seconds}
+
+
+def plan(args) -> list[dict]:
+    """The chunk jobs for a batched campaign."""
+    try:
+        sizes = [int(s) for s in args.arch.split("-")]
+    except ValueError:
+        raise HarnessError(f"--arch: expected widths joined by '-', like 4-8-8-2, "
+                           f"got {args.arch!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1 or max(sizes) > 4096:
+        raise HarnessError(f"--arch: expected at least 2 widths between 1 and 4096, "
+                           f"got {args.arch}")
+    for flag, value in (("--networks", args.networks), ("--batch", args.batch),
+                        ("--chunk", args.chunk), ("--workers", args.workers)):
+        if value < 1:
+            raise HarnessError(f"{flag} must be at least 1, got {value}")
+    params = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    per_net = 8 * (params * 4 + args.batch * sum(sizes) * 6)
+    if per_net * min(args.chunk, args.networks) > 4 * 1024 ** 3:
+        raise HarnessError(f"--chunk {args.chunk} would need about "
+                           f"{per_net * args.chunk / 1024 ** 3:.1f} GiB; use a smaller chunk")
+    impls = list(dict.fromkeys([args.baseline] + (args.impl or ["torch", "jax"])))
+    for name in impls:
+        info = get(name)
+        if not info.available:
+            raise HarnessError(f"implementation {name!r} is unavailable: {info.reason}")
+        if not callable(getattr(info.impl, "trace_stacked", None)):
+            raise HarnessError(f"implementation {name!r} cannot run stacked networks "
+                               f"(batched fuzzing needs reference, torch or jax)")
+    dtype = args.dtype or "float64"
+    jobs, first = [], 0
+    for chunk in range(math.ceil(args.networks / args.chunk)):
+        count = min(args.chunk, args.networks - first)
+        jobs.append({"sizes": sizes, "count": count, "batch": args.batch,
+                     "activation": args.activation, "loss": args.loss, "dtype": dtype,
+                     "seed": args.seed, "chunk": chunk, "first": first, "impls": impls,
+                     "baseline": args.baseline})
+        first += count
+    return jobs
+
+
+def execute(jobs: list[dict], executor: str, scheduler: str | None, workers: int) -> list[dict]:
+    """Every chunk's report, in chunk order. Locally the first chunk runs alone (it imports
+    and compiles what the rest reuse), then `workers` threads share the others: numpy, torch
+    and XLA release the GIL while they compute, so threads use the cores without a second
+    copy of torch and jax per process."""
+    if executor == "local":
+        first = [fuzz_chunk(jobs[0])]
+        if workers < 2 or len(jobs) < 2:
+            return first + [fuzz_chunk(job) for job in jobs[1:]]
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="fuzz-chunk")
+        try:
+            return first + list(pool.map(fuzz_chunk, jobs[1:]))
+        finally:  # on Ctrl-C, chunks not started are dropped rather than waited for
+            pool.shutdown(wait=False, cancel_futures=True)
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise HarnessError(f"--executor dask needs dask.distributed ({exc}); "
+                           "pip install 'backprop-harness[dask]'") from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise HarnessError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            return client.gather(client.map(fuzz_chunk, jobs, pure=False))
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, env=ONE_THREAD) as cluster, Client(cluster) as client:
+        return client.gather(client.map(fuzz_chunk, jobs, pure=False))
+
+

@@ -1,0 +1,73 @@
+"""The judge: one frozen verdict per case, with origin, oracle side and known deviations."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from harness.judge import judge
+from harness.runner import Outcome, run_one
+from harness.spec import spec_from_dict
+from harness.suite import SEED_NETWORK
+from harness.xfails import Xfail
+
+
+@pytest.fixture
+def seed():
+    spec = spec_from_dict(SEED_NETWORK)
+    return spec, run_one("reference", spec)
+
+
+def _perturbed(outcome: Outcome, factor: float, impl: str = "other") -> Outcome:
+    """The outcome with v of layer 0 (and every later copy of it) scaled by factor."""
+    trace = outcome.trace
+    steps = [dataclasses.replace(s, layers=list(s.layers)) for s in trace.steps]
+    layer = steps[0].layers[0]
+    steps[0].layers[0] = dataclasses.replace(layer, v=layer.v * factor)
+    return dataclasses.replace(outcome, impl=impl, trace=dataclasses.replace(trace, steps=steps))
+
+
+def test_a_pass_is_frozen_and_has_every_tensor(seed):
+    spec, base = seed
+    v = judge(spec, base, dataclasses.replace(base, impl="other"))
+    assert v.status == "pass" and v.ok and v.origin is None and len(v.tensors) == 2 * 2 + 2 \
+        + 3 * 2 + 2 * 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        v.status = "fail"
+
+
+def test_a_failure_names_its_origin_and_the_oracle_side(seed):
+    spec, base = seed
+    other = _perturbed(base, 1 + 1e-9)
+    exact = Outcome("exact", spec.name, "ok", trace=base.trace)
+    v = judge(spec, base, other, oracles={"exact": exact})
+    assert v.status == "fail" and v.origin.label == "step 0 v[layer 0]"
+    assert v.consequences == 0 and v.closer == "reference (closer to exact)"
+    assert "|diff|" in v.message and "> tol" in v.message
+
+
+def test_nan_where_the_baseline_has_numbers_is_an_error(seed):
+    spec, base = seed
+    v = judge(spec, base, _perturbed(base, np.nan))
+    assert v.status == "error" and "returned NaN or Inf" in v.message
+
+
+def test_known_deviations_are_applied_by_the_judge(seed):
+    """An entry that covers the failing group makes the verdict xfail and records itself;
+    one for another group leaves the failure standing."""
+    spec, base = seed
+    other = _perturbed(base, 2.0)
+    covering = Xfail(f"{spec.name}-v", "planted", "list:1")
+    elsewhere = Xfail(f"{spec.name}-grad_bias", "planted", "list:2")
+    assert judge(spec, base, other, known=[elsewhere]).status == "fail"
+    v = judge(spec, base, other, known=[elsewhere, covering])
+    assert v.status == "xfail" and v.ok and v.known_by == (covering,)
+    assert v.known == "planted (list:1)" and v.origin.quantity == "v"
+
+
+def test_an_implementation_that_failed_gets_its_message_and_is_covered_whole(seed):
+    spec, base = seed
+    failed = Outcome("other", spec.name, "error", message="raised RuntimeError: x")
+    v = judge(spec, base, failed)
+    assert v.status == "error" and v.message == "failed: raised RuntimeError: x"
+    assert judge(spec, base, failed, known=[Xfail("seed*", "r", "s:1")]).status == "xfail"
