@@ -222,8 +222,9 @@ def cmd_cases(args) -> int:
         print(f"wrote {len(docs)} cases to {args.export}")
         return 0
     for s in specs:
-        print(f"{s.name:<48} {s.arch:<16} {s.loss:<22} {s.reduction:<4} batch {s.batch:<3} "
-              f"steps {s.steps:<3} {s.description}")
+        acts = ",".join(dict.fromkeys(layer.activation for layer in s.layers))
+        print(f"{s.name:<40} {s.arch:<14} {acts:<18} {s.loss:<22} {s.reduction:<4} "
+              f"batch {s.batch:<3} steps {s.steps:<3} {s.description}")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ DTYPES = ("float64", "float32")
 DEFAULT_REDUCTION = "sum"  # the seed's formulas then hold per sample, unchanged (README)
 DEFAULT_SLOPE = 0.01
 MAX_STEPS = 10_000
+MAX_NAME = 120
+SAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._+-]")  # a name is a file name in every report
 MAX_TRACE_BYTES = 2 * 1024**3  # refuse specs whose traces would not fit comfortably in memory
 
 TOP_FIELDS = {"name", "description", "dtype", "layers", "loss", "reduction", "inputs", "targets",
@@ -258,9 +261,13 @@ def spec_from_dict(doc: Any, source: str | None = None, path: str = "",
     if "generate" in doc:
         from .generate import expand  # generated form -> explicit form
         doc = expand(doc, c)
-    name = c.string(doc.get("name", default_name), "name")
+    name = c.string(doc.get("name", SAFE_NAME_CHARS.sub("-", default_name)), "name")
     if not name.strip():
         c.fail("name", "must not be empty")
+    if SAFE_NAME_CHARS.search(name) or name.startswith(".") or len(name) > MAX_NAME:
+        c.fail("name", f"{name[:60]!r} is not a safe file name (reports write <name>.json): use "
+               f"letters, digits, '.', '_', '+' and '-', at most {MAX_NAME} characters, not "
+               f"starting with '.'")
     dtype = c.choice(doc.get("dtype", "float64"), "dtype", DTYPES)
     loss = c.choice(c.require(doc, "loss"), "loss", LOSSES)
     reduction = c.choice(doc.get("reduction", DEFAULT_REDUCTION), "reduction", REDUCTIONS)

@@ -63,6 +63,49 @@ def _saturation(act: str, dtype: str) -> dict:
             "learning_rate": 0.5, "steps": 2}
 
 
+REGIONS = {  # pre-activations that probe each activation's hard regions, per dtype
+    "float64": [-1e-20, 1e-20, -1e-12, 1e-12, -1e-8, 1e-8, -1e-4, 1e-4, -0.5, 0.5, -2.0, 2.0,
+                -10.0, 10.0, 19.5, 20.0, 20.5, -30.0, 30.0, -40.0, 40.0, -100.0, 100.0,
+                -700.0, -745.0, -800.0, 800.0],
+    "float32": [-1e-20, 1e-20, -1e-12, 1e-12, -1e-8, 1e-8, -1e-4, 1e-4, -0.5, 0.5, -2.0, 2.0,
+                -10.0, 10.0, 17.0, 19.5, 20.0, 20.5, -30.0, 30.0, -40.0, 40.0, -87.0, 88.0,
+                -100.0, 100.0, -104.0],
+}
+
+
+def _regions(act: str, dtype: str) -> dict:
+    """One neuron per probed pre-activation (x = 1, w = d, b = 0, so d is exact), summed by an
+    identity output with weights 2^-10 (a loss of order 1, as finite differences want): h and
+    t(d) of every neuron are compared on their own, relative to their size, since the
+    output's v multiplies every t alike."""
+    ds = REGIONS[dtype]
+    layer = {"weights": [[d] for d in ds], "bias": [0.0] * len(ds), "activation": act}
+    if act == "leaky_relu":
+        layer["slope"] = 0.1  # not a float32 number: a slope rounded through float32 shows
+    return {"name": f"regions-{act}-{dtype}", "dtype": dtype, "loss": "squared_error",
+            "description": f"{act} at |d| from 1e-20 (expm1-style cancellation) to the far "
+                           f"tails where t underflows, across softplus's threshold 20 and "
+                           f"where exp overflows (0 * inf traps)",
+            "layers": [layer, {"weights": [[2.0 ** -10] * len(ds)], "bias": [0.0],
+                               "activation": "identity"}],
+            "inputs": [[1.0]], "targets": [[0.25]], "learning_rate": 1e-6, "steps": 1}
+
+
+def _bce_regions(dtype: str) -> dict:
+    """Binary cross-entropy with outputs u near 0 and near 1 (log u, log1p(-u), 1 - u)."""
+    ds = [-25.0, -15.0, -5.0, -0.5, 0.5, 5.0, 15.0, 25.0] if dtype == "float64" else \
+        [-12.0, -8.0, -3.0, -0.5, 0.5, 3.0, 8.0, 12.0]
+    return {"name": f"regions-binary_cross_entropy-{dtype}", "dtype": dtype,
+            "loss": "binary_cross_entropy",
+            "description": f"binary cross-entropy with u from sigmoid({ds[0]:g}) to "
+                           f"sigmoid({ds[-1]:g}): log u and log1p(-u) at both ends",
+            "layers": [{"weights": [[d] for d in ds], "bias": [0.0] * len(ds),
+                        "activation": "sigmoid"}],
+            "inputs": [[1.0], [1.0]], "targets": [[1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 0.0, 1.0],
+                                                  [0.0, 1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 0.0]],
+            "learning_rate": 1e-6, "steps": 1}
+
+
 def _large_logits(dtype: str, seed: int) -> dict:
     """Softmax cross-entropy on logits of about 1e3 (log-sum-exp must not overflow)."""
     rng = np.random.default_rng(seed)
@@ -128,6 +171,7 @@ def _docs() -> list[dict]:
             _saturation("sigmoid", dtype), _saturation("tanh", dtype),
             _large_logits(dtype, 206),
         ]
+        docs += [_regions(act, dtype) for act in ACTIVATIONS] + [_bce_regions(dtype)]
     docs.append(_gen("large-logits-binary_cross_entropy", "float64", [3, 4, 2],
                      ["tanh", "sigmoid"], "binary_cross_entropy", seed=207, batch=4,
                      bias_scale=0.0, weight_scale=10.0,

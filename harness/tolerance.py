@@ -13,11 +13,18 @@ errors in a correct implementation stay below about eps * M(q) (first order):
     g = v^T x            M(g) = M(v)^T|x| + |v|^T M(x) + sqrt(batch) |v|^T|x|
     W - r g              M(W) += |W| + r|g|, plus the observed drift (see magnitudes())
 
-m_f and m_t are each activation's own rounding written on absolute values (its record's
-`rounding`, in impls/reference/activations.py; each loss's record has its M(fe) and M(te)) (for sigmoid's
-t = h(1 - h), m_t = h(1 + h): the cancellation in 1 - h is counted, so a saturated neuron whose
-t is pure rounding noise is not flagged; the second-order term eps M(te)M(t) covers a v that is
-the product of two such noises). An element passes when
+m_f and m_t are each activation's own rounding written on absolute values, its record's
+`rounding` (impls/reference/activations.py; each loss's record has its M(fe) and M(te)). For
+sigmoid's t = h(1 - h), m_t = h(1 + h): the cancellation in 1 - h is counted, so a saturated
+neuron whose t is pure rounding noise is not flagged; the second-order term eps M(te)M(t)
+covers a v that is the product of two such noises.
+
+Underflow: a result below the dtype's smallest normal number may be flushed to zero (XLA on
+the CPU does, and so may any framework), an absolute error of up to tiny. Each elementwise
+result (d, h, t, te, v) therefore adds tiny / eps to its M, and the recurrences carry it
+through the products that follow: a flushed v multiplied by an input of 1e5 may be off by
+1e5 tiny in the gradient, and the tolerance says so, while an error of that size where no
+underflow could produce it still fails. An element passes when
 
     |a - b| <= atol + rtol * M,     rtol = K * eps(dtype),  atol = K * tiny(dtype)
 
@@ -169,6 +176,7 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
     drift_b = [xp.zeros_like(a) for a in b]
     batch = x0.shape[-2]
     eps = float(np.finfo(spec.dtype).eps)
+    under = float(np.finfo(spec.dtype).tiny) / eps  # an underflow, in units of eps (see above)
     scale = 1.0 / batch if spec.reduction == "mean" else 1.0
     r = spec.learning_rate
     out = []
@@ -184,16 +192,17 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
             if n_step:
                 md = md + ax @ _t(mw[k]) + mb[k][..., None, :]
             mf, mt, dtb = activation(layer.activation, layer.slope).rounding(xp, d, h, t)
-            mh = t * md + mf
+            md = md + under
+            mh = t * md + mf + under
             m[("d", k)], m[("h", k)] = md, mh
-            mts.append(mt + dtb * md)
+            mts.append(mt + dtb * md + under)
             xs.append(h)
             mxs.append(mh)
         mfe, mte = loss(spec.loss).rounding(xp, xs[-1], y, mxs[-1])
         m[("outputs", None)] = mxs[-1]
         m[("loss", None)] = xp.asarray(scale * (mfe.sum(axis=-1)
                                                 + math.sqrt(batch) * xp.abs(fe).sum(axis=-1)))
-        mte = mte * scale + xp.abs(te)
+        mte = mte * scale + xp.abs(te) + under
         L = len(w)
         mv = None
         for k in range(L - 1, -1, -1):
@@ -207,7 +216,7 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
                 mup = mv @ aw + math.sqrt(aw.shape[-2]) * up
                 if n_step:
                     mup = mup + vn @ mw[k + 1]
-            mv = mup * t + up * mt + eps * mup * mt + av
+            mv = mup * t + up * mt + eps * mup * mt + av + under
             ax = xp.abs(xs[k])
             m[("v", k)] = mv
             m[("grad_weights", k)] = _t(mv + math.sqrt(batch) * av) @ ax + _t(av) @ mxs[k]

@@ -97,7 +97,9 @@ def _round_tanh(xp, d, h, t):
 
 
 def _round_softplus(xp, d, h, t):
-    return 2 * xp.abs(h) + 1, 2 * t, t
+    """max(d, 0) + log1p(exp(-|d|)) is accurate relative to h in both tails: nothing absolute
+    (log(1 + exp(d)), which is 0 below d = -37, fails)."""
+    return 2 * xp.abs(h), 2 * t, t
 
 
 def _round_elu(xp, d, h, t):
