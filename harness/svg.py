@@ -1,67 +1,229 @@
-"""Tiny inline SVG charts for report.html: self-contained, no plotting library, no network."""
+"""report.html's charts: matplotlib figures written as SVG text that the page inlines, so that
+the report stays one self-contained file that opens offline.
+
+matplotlib is optional (the `plots` extra): `available()` says whether it can be imported, and
+report.py writes a note in place of the charts where it cannot. matplotlib is imported here
+only when a chart is drawn, never at import time.
+
+Every chart plots error / tolerance (the worst over a tensor's elements) on a log axis against
+the position of each traced tensor in computation order: per step, forward layer by layer, u,
+e, then backward from the last layer to the first; after the last step, the updated
+parameters. A consequence at step 1 therefore stands to the right of an origin at step 0.
+"""
 
 from __future__ import annotations
 
-import html
+import io
 import math
+import re
+from typing import Sequence
 
-COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+from .compare import TensorDiff
+
+__all__ = ["available", "MISSING", "error_chart", "overlay_chart", "SHORT", "tensor_tick",
+           "decade"]
+
+MISSING = "Charts need matplotlib: pip install 'backprop-harness[plots]'."
+SHORT = {"d": "d", "h": "h", "outputs": "u", "loss": "e", "v": "v", "grad_weights": "∂W",
+         "grad_bias": "∂b", "weights": "W", "bias": "b"}
+PHASE_COLOR = {"forward": "#1f77b4", "backward": "#e6740b", "update": "#2ca02c"}
+PHASE_NAME = {"forward": "forward: d, h per layer, u, e",
+              "backward": "backward: v, ∂W, ∂b per layer", "update": "updated W, b"}
+IMPL_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#e6740b")
+HUGE = 1e300  # a worst ratio at or above this comes from a NaN, an Inf or a zero tolerance
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_RC = {"svg.fonttype": "none", "font.size": 8, "axes.linewidth": 0.6,
+       "xtick.major.width": 0.6, "ytick.major.width": 0.6, "xtick.major.size": 2.5,
+       "ytick.major.size": 2.5, "axes.edgecolor": "#555555", "legend.fontsize": 8}
 
 
-def _log(v: float, lo: float) -> float:
-    return math.log10(max(v, lo))
+def available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.figure import Figure  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
-def log_chart(series: dict[str, list[float]], labels: list[str], title: str, kind: str = "bar",
-              threshold: float | None = 1.0, width: int = 520, height: int = 200) -> str:
-    """Grouped bars (kind="bar") or lines (kind="line") on a log10 axis; one series per name.
+def decade(e: int) -> str:
+    """10^e as text: 1, 10, 10², 10⁻³."""
+    return {0: "1", 1: "10"}.get(e, f"10{str(e).translate(_SUP)}")
 
-    Values are error/tolerance ratios: the dashed line at `threshold` is the tolerance.
-    Zeros and non-finite values are clamped to the axis ends.
-    """
-    finite = [v for vs in series.values() for v in vs if 0 < v < math.inf]
-    lo = 10 ** math.floor(math.log10(min(finite + [1e-3])))
-    hi = 10 ** math.ceil(math.log10(max(finite + [threshold or 1.0, 10.0])))
-    left, bottom, top = 50, 30, 20
-    plot_w, plot_h = width - left - 10, height - bottom - top
-    n = max(len(labels), 1)
 
-    def y(v: float) -> float:
-        v = hi if not math.isfinite(v) else v
-        frac = (_log(v, lo) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
-        return top + plot_h * (1 - frac)
+def tensor_tick(t: TensorDiff) -> str:
+    """A tensor's short name: d₀, u, e, ∂W₁, W₀."""
+    return SHORT[t.quantity] + ("" if t.layer is None else str(t.layer).translate(_SUB))
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="10">',
-             f'<text x="{left}" y="12" font-size="11">{html.escape(title)}</text>']
-    for e in range(int(math.log10(lo)), int(math.log10(hi)) + 1):
-        yy = y(10.0 ** e)
-        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{yy:.1f}" y2="{yy:.1f}" '
-                     f'stroke="#eee"/><text x="{left - 4}" y="{yy + 3:.1f}" '
-                     f'text-anchor="end">1e{e}</text>')
-    slot = plot_w / n
-    for i, label in enumerate(labels):
-        parts.append(f'<text x="{left + slot * (i + 0.5):.1f}" y="{height - 12}" '
-                     f'text-anchor="middle">{html.escape(label)}</text>')
-    bar_w = slot * 0.8 / max(len(series), 1)
-    for s, (name, values) in enumerate(series.items()):
-        color = COLORS[s % len(COLORS)]
-        if kind == "bar":
-            for i, v in enumerate(values):
-                x0 = left + slot * i + slot * 0.1 + bar_w * s
-                parts.append(f'<rect x="{x0:.1f}" y="{y(v):.1f}" width="{bar_w:.1f}" '
-                             f'height="{top + plot_h - y(v):.1f}" fill="{color}">'
-                             f'<title>{html.escape(name)} {labels[i]}: {v:.3g}</title></rect>')
+
+def _non_finite(t: TensorDiff) -> bool:
+    return bool(t.nan_mismatch or t.inf_mismatch) or not t.worst_ratio < HUGE
+
+
+def _limits(values: Sequence[float]) -> tuple[int, int]:
+    """The decades the y axis spans: every finite positive ratio, and 0.1 to 10 at least."""
+    finite = [v for v in values if 0 < v < HUGE]
+    lo = math.floor(math.log10(min(finite + [0.1])))
+    hi = math.ceil(math.log10(max(finite + [10.0])))
+    return max(lo, -40), min(hi, 300)
+
+
+def _decade_ticks(lo: int, hi: int, most: int = 6) -> list[int]:
+    """At most `most` decade labels, always including 1 (the tolerance)."""
+    step = max(1, math.ceil((hi - lo) / (most - 1)))
+    ticks = [e for e in range(lo, hi + 1) if e % step == 0]
+    return sorted(set(ticks) | {0})
+
+
+def _axis_positions(tensors: Sequence[TensorDiff]) -> tuple[list[float], list[tuple]]:
+    """x of each tensor (a gap between steps) and the (start, end, label) of each step."""
+    xs, spans, x, current, start = [], [], 0.0, object(), 0.0
+    for t in tensors:
+        if t.step != current:
+            if xs:
+                spans.append((start, xs[-1], _step_label(current)))
+                x += 1.0
+            current, start = t.step, x
+        xs.append(x)
+        x += 1.0
+    if xs:
+        spans.append((start, xs[-1], _step_label(current)))
+    return xs, spans
+
+
+def _step_label(step) -> str:
+    return "updated parameters" if step is None else f"step {step}"
+
+
+class _Chart:
+    """One figure: a log y axis of error / tolerance, tensors in computation order on x."""
+
+    def __init__(self, tensors: Sequence[TensorDiff], values: Sequence[float], title: str,
+                 salt: str):
+        import matplotlib
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import FixedLocator, NullLocator
+
+        self.matplotlib = matplotlib
+        self.salt = salt
+        self.xs, self.spans = _axis_positions(tensors)
+        self.lo, self.hi = _limits(values)
+        n = len(self.xs)
+        self.labelled = n <= 48  # every tensor named on the x axis; else only the steps
+        with matplotlib.rc_context(_RC):
+            self.fig = Figure(figsize=(min(8.5, max(5.0, 1.6 + 0.12 * n)), 2.4))
+            self.ax = self.fig.add_subplot()
+        ax = self.ax
+        ax.set_yscale("log")
+        # 0 (identical) one decade below the lowest figure, NaN/Inf one above the highest
+        self.floor, self.ceil = 10.0 ** (self.lo - 1), 10.0 ** (self.hi + 1)
+        ax.set_ylim(self.floor / 2.5, self.ceil * 2.5)
+        ticks = _decade_ticks(self.lo, self.hi)
+        ax.yaxis.set_major_locator(FixedLocator([self.floor] + [10.0 ** e for e in ticks] +
+                                                [self.ceil]))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.set_yticklabels(["0"] + [decade(e) for e in ticks] + ["NaN/Inf"])
+        for y in (self.floor, self.ceil):
+            ax.axhline(y, color="#dddddd", lw=0.6, zorder=0)
+        ax.set_ylabel("error / tolerance")
+        ax.set_xlim(-0.8, (self.xs[-1] if self.xs else 0) + 0.8)
+        ax.xaxis.set_minor_locator(NullLocator())
+        if self.labelled:
+            ax.set_xticks(self.xs)
+            ax.set_xticklabels([tensor_tick(t) for t in tensors], fontsize=7)
         else:
-            pts = " ".join(f"{left + slot * (i + 0.5):.1f},{y(v):.1f}"
-                           for i, v in enumerate(values))
-            parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" '
-                         f'stroke-width="1.5"/>')
-        parts.append(f'<text x="{width - 12}" y="{top + 12 * (s + 1)}" text-anchor="end" '
-                     f'fill="{color}">{html.escape(name)}</text>')
-    if threshold:
-        ty = y(threshold)
-        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{ty:.1f}" y2="{ty:.1f}" '
-                     f'stroke="#d62728" stroke-dasharray="4 3"/>')
-    parts.append("</svg>")
-    return "".join(parts)
+            ax.set_xticks([(a + b) / 2 for a, b, _ in self.spans])
+            ax.set_xticklabels([label.replace("updated parameters", "updated")
+                                for *_, label in self.spans], fontsize=7)
+            ax.tick_params(axis="x", length=0)
+        for a, b, label in self.spans:  # steps as bands, named above the plot
+            if self.labelled or len(self.spans) <= 4:
+                ax.text((a + b) / 2, 1.015, label, transform=ax.get_xaxis_transform(),
+                        ha="center", va="bottom", fontsize=7, color="#555555")
+            if a > 0:
+                ax.axvline(a - 1.0, color="#bbbbbb", lw=0.6, ls=":")
+        ax.axhspan(1.0, self.ceil / 3, color="#d62728", alpha=0.05, lw=0)
+        ax.axhline(1.0, color="#d62728", lw=0.9, ls="--", label="tolerance (1)")
+        ax.set_title(title, fontsize=9, loc="left", pad=14)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+
+    def y(self, v: float) -> float:
+        """A ratio's height: 0 on the floor, NaN/Inf and absurd ratios on the ceiling."""
+        if not v < HUGE:
+            return self.ceil
+        return self.floor if v <= 0 else min(max(v, 10.0 ** self.lo), 10.0 ** self.hi)
+
+    def svg(self) -> str:
+        out = io.StringIO()
+        with self.matplotlib.rc_context({**_RC, "svg.hashsalt": self.salt}):
+            self.ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                           borderaxespad=0.0, handlelength=1.6)
+            self.fig.savefig(out, format="svg", metadata={"Date": None},
+                             bbox_inches="tight", pad_inches=0.06)
+        return _inline(out.getvalue())
+
+
+def error_chart(tensors: Sequence[TensorDiff], origin: TensorDiff | None, title: str,
+                salt: str, known: bool = False) -> str:
+    """One comparison: each tensor's error / tolerance, coloured by phase; the origin ringed,
+    everything after it shaded as consequences; NaN/Inf drawn on the top edge, exact (0) on
+    the bottom edge."""
+    c = _Chart(tensors, [t.worst_ratio for t in tensors], title, salt)
+    ax = c.ax
+    ax.plot(c.xs, [c.y(t.worst_ratio) for t in tensors], color="#cccccc", lw=0.7, zorder=1)
+    for phase, color in PHASE_COLOR.items():
+        pts = [(x, c.y(t.worst_ratio)) for x, t in zip(c.xs, tensors)
+               if t.phase == phase and not _non_finite(t) and t.worst_ratio > 0]
+        if pts:
+            ax.scatter(*zip(*pts), s=14, color=color, zorder=3, label=PHASE_NAME[phase],
+                       edgecolors="none")
+    special = [(x, t) for x, t in zip(c.xs, tensors) if _non_finite(t)]
+    if special:
+        ax.scatter([x for x, _ in special], [c.ceil] * len(special), marker="^", s=30,
+                   color="black", zorder=4, label="NaN or Inf on one side")
+    exact = [x for x, t in zip(c.xs, tensors) if t.worst_ratio == 0]
+    if exact:
+        ax.scatter(exact, [c.floor] * len(exact), marker="o", s=12, facecolors="none",
+                   edgecolors="#777777", zorder=3, label="identical (0)")
+    if origin is not None:
+        i = next(i for i, t in enumerate(tensors) if t is origin)
+        x, yv = c.xs[i], c.y(origin.worst_ratio)
+        ax.scatter([x], [yv], s=130, facecolors="none", edgecolors="black", linewidths=1.4,
+                   zorder=5, label="origin (first out of tolerance)")
+        if i + 1 < len(tensors):
+            ax.axvspan(x + 0.5, c.xs[-1] + 0.8, color="#9467bd" if known else "#d62728",
+                       alpha=0.07, lw=0, label="after the origin: consequences")
+    return c.svg()
+
+
+def overlay_chart(series: dict[str, Sequence[TensorDiff]], title: str, salt: str) -> str:
+    """Several comparisons of one case (all within tolerance): one line per implementation."""
+    first = next(iter(series.values()))
+    values = [t.worst_ratio for ts in series.values() for t in ts]
+    c = _Chart(first, values, title, salt)
+    for k, (name, tensors) in enumerate(series.items()):
+        ys = [c.y(t.worst_ratio) for t in tensors]
+        c.ax.plot(c.xs[:len(ys)], ys, marker="o", ms=2.6, lw=0.9,
+                  color=IMPL_COLORS[k % len(IMPL_COLORS)], label=name, zorder=3)
+    return c.svg()
+
+
+_DROP = re.compile(r'<\?xml[^>]*>\s*|<!DOCTYPE[^>]*>\s*|<metadata>.*?</metadata>\s*', re.S)
+_FONT = re.compile(r"font-family: [^;\"]*(; )?")
+_ID = re.compile(r' id="([^"]+)"')
+
+
+def _inline(svg: str) -> str:
+    """matplotlib's SVG document as an element for the page: no XML prologue, no metadata
+    (its links to purl.org and creativecommons.org), no font list (the page's CSS sets the
+    font), no indentation, and only the ids something refers to (matplotlib's salted ids of
+    markers and clip paths, unique per chart; its other ids repeat in every chart)."""
+    svg = _DROP.sub("", svg)
+    svg = _FONT.sub("", svg).replace(' style=""', "")
+    used = set(re.findall(r'#([A-Za-z_][\w.-]*)\)?"', svg)) | set(re.findall(r"url\(#([^)]+)\)", svg))
+    svg = _ID.sub(lambda m: m.group(0) if m.group(1) in used else "", svg)
+    svg = re.sub(r"\n\s*", "\n", svg).strip()
+    return re.sub(r'<svg ', '<svg class="chart" ', svg, count=1)

@@ -10,14 +10,14 @@ errors in a correct implementation stay below about eps * M(q) (first order):
     v_L = te t(d_L)      M(v) = M(te)|t| + |te|M(t) + eps M(te)M(t) + |v|, M(te) from the loss
     v = (v' W') t(d)     M(v) = M(p)|t| + |p|M(t) + eps M(p)M(t) + |v|, p = v' W',
                          M(p) = M(v')|W'| + |v'|M(W') + sqrt(n') |v'||W'|
-    g = v^T x            M(g) = M(v)^T|x| + |v|^T M(x) + sqrt(batch) |v|^T|x|
+    g = v^T x            M(g) = M(v)^T|x| + |v|^T M(x) + sqrt(batch) |v|^T|x| + eps M(v)^T M(x)
     W - r g              M(W) += |W| + r|g|, plus the observed drift (see magnitudes())
 
 m_f and m_t are each activation's own rounding written on absolute values, its record's
 `rounding` (impls/reference/activations.py; each loss's record has its M(fe) and M(te)). For
 sigmoid's t = h(1 - h), m_t = h(1 + h): the cancellation in 1 - h is counted, so a saturated
 neuron whose t is pure rounding noise is not flagged; the second-order term eps M(te)M(t)
-covers a v that is the product of two such noises.
+covers a v that is the product of two such noises (and eps M(v)^T M(x) a gradient that is).
 
 Underflow: a result below the dtype's smallest normal number may be flushed to zero (XLA on
 the CPU does, and so may any framework), an absolute error of up to tiny. Each elementwise
@@ -191,7 +191,7 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
             md = (mxs[-1] + c * ax) @ _t(xp.abs(w[k])) + c * xp.abs(b[k])[..., None, :]
             if n_step:
                 md = md + ax @ _t(mw[k]) + mb[k][..., None, :]
-            mf, mt, dtb = activation(layer.activation, layer.slope).rounding(xp, d, h, t)
+            mf, mt, dtb = activation(layer.activation, layer.slope).rounding(xp, d, h, t, under)
             md = md + under
             mh = t * md + mf + under
             m[("d", k)], m[("h", k)] = md, mh
@@ -219,7 +219,8 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
             mv = mup * t + up * mt + eps * mup * mt + av + under
             ax = xp.abs(xs[k])
             m[("v", k)] = mv
-            m[("grad_weights", k)] = _t(mv + math.sqrt(batch) * av) @ ax + _t(av) @ mxs[k]
+            m[("grad_weights", k)] = (_t(mv + math.sqrt(batch) * av) @ ax
+                                      + _t(av + eps * mv) @ mxs[k])
             m[("grad_bias", k)] = mv.sum(axis=-2) + math.sqrt(batch) * av.sum(axis=-2)
         for k, lt in enumerate(step.layers):
             gw, gb = _f64(xp, lt.grad_weights), _f64(xp, lt.grad_bias)

@@ -52,18 +52,31 @@ class Stack:
 def make_stack(sizes: list[int], count: int, batch: int, activation: str, loss: str,
                dtype: str, seed: int, chunk: int, first_index: int, steps: int = 1,
                learning_rate: float = 0.1) -> Stack:
-    """`count` random networks: Xavier-uniform weights, small biases, uniform data."""
+    """`count` random networks drawn toward the hard regions: per network, the scales of
+    its weights (Xavier-uniform times 10^[-1, 1.3]), biases (10^[-3, 1.5]) and inputs
+    (10^[-4, 2]) spread over orders of magnitude, so that pre-activations range from tiny to
+    the far tails; one network in eight has a sample of zero inputs and zero first-layer
+    biases, which puts that sample's first pre-activations exactly on the kink at 0."""
     rng = np.random.default_rng([seed, chunk])
     acts = [activation] * (len(sizes) - 1)
     if loss == "binary_cross_entropy":
         acts[-1] = "sigmoid"
+
+    def scale(lo: float, hi: float, ndim: int):
+        return (10.0 ** rng.uniform(lo, hi, count)).reshape((count,) + (1,) * ndim)
+
+    kinked = rng.random(count) < 1 / 8
     layers = []
-    for n_in, n_out, act in zip(sizes, sizes[1:], acts):
+    for k, (n_in, n_out, act) in enumerate(zip(sizes, sizes[1:], acts)):
         limit = math.sqrt(6.0 / (n_in + n_out))
-        w = rng.uniform(-limit, limit, (count, n_out, n_in)).astype(dtype)
-        b = rng.uniform(-0.1, 0.1, (count, n_out)).astype(dtype)
-        layers.append(StackLayer(w, b, act))
-    x = rng.uniform(-2.0, 2.0, (count, batch, sizes[0])).astype(dtype)
+        w = rng.uniform(-limit, limit, (count, n_out, n_in)) * scale(-1.0, 1.3, 2)
+        b = rng.uniform(-1.0, 1.0, (count, n_out)) * scale(-3.0, 1.5, 1)
+        if k == 0:
+            b[kinked] = 0.0
+        layers.append(StackLayer(w.astype(dtype), b.astype(dtype), act))
+    x = rng.uniform(-1.0, 1.0, (count, batch, sizes[0])) * scale(-4.0, 2.0, 2)
+    x[kinked, 0] = 0.0
+    x = x.astype(dtype)
     n_out = sizes[-1]
     if loss == "softmax_cross_entropy":
         y = np.eye(n_out, dtype=dtype)[rng.integers(0, n_out, (count, batch))]
@@ -71,7 +84,5 @@ def make_stack(sizes: list[int], count: int, batch: int, activation: str, loss: 
         y = rng.integers(0, 2, (count, batch, n_out)).astype(dtype)
     else:
         y = rng.uniform(-1.0, 1.0, (count, batch, n_out)).astype(dtype)
-    name = "fuzz-" + "-".join(map(str, sizes))
+    name = "-".join(["fuzz", *acts, loss, dtype, "-".join(map(str, sizes))])
     return Stack(name, dtype, tuple(layers), loss, "sum", x, y, learning_rate, steps, first_index)
-
-

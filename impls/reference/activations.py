@@ -23,9 +23,10 @@ _erf = np.frompyfunc(math.erf, 1, 1)  # libm's erf, correctly rounded to the dty
 class Activation:
     """h = f(d); t(d, h) = f'(d).
 
-    rounding(xp, d, h, t) gives m_f, m_t and a bound on |t'(d)|: the rounding of f and t
-    written on absolute values (t is |t(d)|), in float64 on the array namespace xp (numpy or
-    jax.numpy), for the tolerance model. kinks: the d where t is a convention, not a limit;
+    rounding(xp, d, h, t, under) gives m_f, m_t and a bound on |t'(d)|: the rounding of f and
+    t written on absolute values (t is |t(d)|), in float64 on the array namespace xp (numpy or
+    jax.numpy), in units of the dtype's eps, for the tolerance model; `under` is an underflow
+    (tiny / eps), for an intermediate that may underflow and is then scaled. kinks: the d where t is a convention, not a limit;
     convention: what t is there."""
 
     name: str
@@ -74,52 +75,55 @@ def _gelu_tanh_t(d: Array, h: Array) -> Array:
 
 
 # ---------------------------------------------------------------- rounding on absolute values
-# Each returns (m_f, m_t, |t'| bound) given float64 d, h and t = |t(d)|.
+# Each returns (m_f, m_t, |t'| bound) given float64 d, h, t = |t(d)| and an underflow.
 
-def _round_identity(xp, d, h, t):
+def _round_identity(xp, d, h, t, under):
     zero = xp.zeros_like(d)
     return zero, zero, zero
 
 
-def _round_piecewise_linear(xp, d, h, t):
+def _round_piecewise_linear(xp, d, h, t, under):
     return xp.abs(h), xp.zeros_like(d), xp.zeros_like(d)
 
 
-def _round_sigmoid(xp, d, h, t):
+def _round_sigmoid(xp, d, h, t, under):
     """t = h(1 - h): the cancellation in 1 - h is counted (h(1 + h))."""
     ah = xp.abs(h)
     return 2 * ah, ah * (1 + ah) + t, t
 
 
-def _round_tanh(xp, d, h, t):
+def _round_tanh(xp, d, h, t, under):
     ah = xp.abs(h)
     return 2 * ah, 1 + ah * ah, 2 * t
 
 
-def _round_softplus(xp, d, h, t):
+def _round_softplus(xp, d, h, t, under):
     """max(d, 0) + log1p(exp(-|d|)) is accurate relative to h in both tails: nothing absolute
     (log(1 + exp(d)), which is 0 below d = -37, fails)."""
     return 2 * xp.abs(h), 2 * t, t
 
 
-def _round_elu(xp, d, h, t):
+def _round_elu(xp, d, h, t, under):
     return 2 * xp.abs(h), t, xp.where(d > 0, 0, t)
 
 
-def _round_silu(xp, d, h, t):
+def _round_silu(xp, d, h, t, under):
+    """sigmoid(d) may underflow (to 0 below d = -709 where exp(-d) overflows), and is then
+    multiplied by d: an underflow times |d| in h, times 1 + |d| in t."""
     ad = xp.abs(d)
     s = 1 / (1 + xp.exp(-xp.clip(d, -700, 700)))
-    return 2 * xp.abs(h), s * (1 + ad * (1 + s)) + t, s * (1 - s) * (2 + ad)
+    return (2 * xp.abs(h) + ad * under, s * (1 + ad * (1 + s)) + t + (1 + ad) * under,
+            s * (1 - s) * (2 + ad))
 
 
-def _round_gelu(xp, d, h, t):
+def _round_gelu(xp, d, h, t, under):
     """h = d Phi(d), t = Phi(d) + d phi(d), 0 <= Phi <= 1."""
     ad = xp.abs(d)
     phi = xp.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
     return ad + xp.abs(h), 1 + ad * phi + t, phi * (2 + d * d)
 
 
-def _round_gelu_tanh(xp, d, h, t):
+def _round_gelu_tanh(xp, d, h, t, under):
     ad = xp.abs(d)
     q = GELU_K * (1 + 3 * GELU_C * d * d)
     th = xp.tanh(GELU_K * (d + GELU_C * d ** 3))
