@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .errors import HarnessError
 
 PROG = "backprop-harness"
@@ -43,20 +44,26 @@ _tolerance_value = _number(float, lambda v: 0 <= v < float("inf"), "a finite num
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Check that implementations of backpropagation agree.")
+    p = _Parser(prog=PROG, description="Check that implementations of backpropagation agree.",
+                formatter_class=_Help)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser = _with_defaults(sub.add_parser)
 
     run = sub.add_parser("run", help="run specs or the default suite through implementations")
     run.add_argument("specs", nargs="*", metavar="SPEC_OR_SUITE",
                      help="spec or suite JSON files (default: the built-in suite)")
     run.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
-                     help="implementations to compare (default: every available one)")
-    run.add_argument("--baseline", default="reference", metavar="NAME")
+                     help="implementations to compare (default: every available one); a "
+                          "spec file named after them counts as a spec")
+    run.add_argument("--baseline", default="reference", metavar="NAME",
+                     help="what every other implementation is compared with")
     run.add_argument("--pairwise", action="store_true", help="also compare every pair")
     run.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
-    run.add_argument("--dtype", choices=("float64", "float32"))
+    run.add_argument("--dtype", choices=("float64", "float32"),
+                     help="only the cases of this dtype (default: both)")
     run.add_argument("--seed", type=int, metavar="N",
-                     help="reseed the default suite's generated cases")
+                     help="reseed the default suite's generated cases (default: their own)")
     run.add_argument("--out", type=Path, metavar="DIR",
                      help="report directory (default: reports/run-<time>)")
     run.add_argument("--force", action="store_true", help="replace an existing --out directory")
@@ -72,20 +79,39 @@ def build_parser() -> argparse.ArgumentParser:
                              help=f"override {kind} of the {phase} (and update) tolerance")
 
     tr = sub.add_parser("trace", help="print one implementation's trace JSON for a spec")
-    tr.add_argument("spec", metavar="SPEC")
+    tr.add_argument("spec", metavar="SPEC", help="a spec or suite JSON file")
     tr.add_argument("--impl", default="reference", metavar="NAME")
     tr.add_argument("--case", metavar="NAME", help="the case to trace when SPEC is a suite")
 
     sub.add_parser("impls", help="list implementations, versions, availability, support")
 
     cs = sub.add_parser("cases", help="list the default suite's cases")
-    cs.add_argument("--cases", metavar="GLOB")
-    cs.add_argument("--dtype", choices=("float64", "float32"))
+    cs.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
+    cs.add_argument("--dtype", choices=("float64", "float32"), help="only this dtype")
     cs.add_argument("--export", type=Path, metavar="FILE", help="write them as a suite file")
 
     from .fuzz import add_fuzz_parser
     add_fuzz_parser(sub)
     return p
+
+
+class _Help(argparse.HelpFormatter):
+    """--help shows an option's default where it has one and its text does not say it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.option_strings and "default" not in text and \
+                action.default not in (None, False, [], argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _with_defaults(add_parser):
+    """Subcommands whose --help shows defaults (_Help)."""
+    def add(name, **kw):
+        kw.setdefault("formatter_class", _Help)
+        return add_parser(name, **kw)
+    return add
 
 
 def entry() -> None:
@@ -105,6 +131,10 @@ def entry() -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "run" and args.impl:  # `run --impl torch net.json`: net.json is a spec
+            files = [n for n in args.impl if n.endswith(".json") or Path(n).is_file()]
+            args.impl = [n for n in args.impl if n not in files] or None
+            args.specs += files
         return COMMANDS[args.command](args)
     except HarnessError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -168,6 +198,9 @@ def _print_summary(run, out: Path) -> None:
         print(f"... and {len(bad) - 20} more (see the report)")
     for r in [r for r in run.results if r.status == "xfail"][:20]:
         print(f"XFAIL {r.case} {r.impl}: known deviation: {r.known}")
+    missing = {n: d["reason"] for n, d in run.impls.items() if not d["available"]}
+    for name, reason in missing.items():
+        print(f"not run: {name} is unavailable ({reason})")
     verdict = "PASS" if run.ok else "FAIL"
     print(f"{verdict}: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
           f"{counts['unsupported']} not supported, {counts['xfail']} known deviations in "

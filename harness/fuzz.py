@@ -253,7 +253,7 @@ def add_fuzz_parser(sub) -> None:
                    help="implementations to check (default: torch and jax)")
     f.add_argument("--baseline", default="reference", metavar="NAME",
                    help="what they are compared with (default: reference)")
-    f.add_argument("--seed", type=int, default=0, metavar="N", help="(default: 0)")
+    f.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random draws")
     f.add_argument("--dtype", choices=DTYPES, help="only this dtype (default: both; batched: "
                    "float64)")
     f.add_argument("--activation", choices=ACTIVATIONS,

@@ -109,12 +109,25 @@ def _known(verdict: Verdict, entries: Sequence[Xfail], failing: list[TensorDiff]
     groups = {GROUP_OF[t.quantity] for t in failing} or set(QUANTITY_GROUPS)
     used = covering(entries, verdict.case, groups)
     if not used:
-        return verdict
+        return _lead_with_uncovered(verdict, entries, failing)
     by_reason: dict[str, list[str]] = {}
     for x in used:
         by_reason.setdefault(x.reason, []).append(x.source)
     known = "; ".join(f"{reason} ({', '.join(sources)})" for reason, sources in by_reason.items())
     return replace(verdict, status="xfail", known=known, known_by=tuple(used))
+
+
+def _lead_with_uncovered(verdict: Verdict, entries: Sequence[Xfail],
+                         failing: list[TensorDiff]) -> Verdict:
+    """A failure that known deviations cover only in part: its message leads with the first
+    failing tensor that no entry covers (the real bug), naming the covered origin after."""
+    uncovered = next((t for t in failing if not any(
+        x.matches(verdict.case, GROUP_OF[t.quantity]) for x in entries)), None)
+    if uncovered is None or uncovered is verdict.origin:
+        return verdict
+    message = (uncovered.message(verdict.impl, verdict.baseline, verdict.case, verdict.dtype)
+               + f" (earlier, {verdict.origin.label} is out of tolerance as a known deviation)")
+    return replace(verdict, message=message)
 
 
 def _closer(origin: TensorDiff, base: Outcome, other: Outcome,

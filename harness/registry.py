@@ -130,13 +130,15 @@ def get(name: str) -> ImplInfo:
 
 def unsupported_reason(info: ImplInfo, spec) -> str | None:
     """Why this implementation cannot run this spec, or None."""
-    checks = {"dtypes": [spec.dtype], "losses": [spec.loss], "reductions": [spec.reduction],
-              "activations": sorted({layer.activation for layer in spec.layers})}
-    for key, wanted in checks.items():
+    checks = {"dtypes": ("dtype", [spec.dtype]), "losses": ("loss", [spec.loss]),
+              "reductions": ("reduction", [spec.reduction]),
+              "activations": ("activation",
+                              sorted({layer.activation for layer in spec.layers}))}
+    for key, (what, wanted) in checks.items():
         allowed = info.supports.get(key)
         if allowed is not None:
             bad = [w for w in wanted if w not in allowed]
             if bad:
-                return f"{key[:-1]} {bad[0]} not supported by {info.name}"
+                return f"{what} {bad[0]} not supported by {info.name}"
     check = getattr(info.impl, "unsupported", None)
     return check(spec) if check is not None else None

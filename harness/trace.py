@@ -1,4 +1,4 @@
-"""Traces: what one implementation computed for one spec (the trace JSON of DESIGN.md).
+"""Traces: what one implementation computed for one spec (docs/adapters.md lists every field).
 
 `steps[k]` holds the forward and backward pass at the parameters before update k; `params`
 the parameters after the last update. Arrays keep the spec's layout and dtype.

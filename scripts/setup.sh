@@ -9,3 +9,5 @@ VENV=${VENV:-.venv}
 "$VENV/bin/python" -m pip install -q "torch==2.13.0"
 "$VENV/bin/python" -m pip install -q -e ".[all,dev]"
 "$VENV/bin/python" -m pip install -q ./examples/adapter-example
+# the builds leave their scratch in the source tree; the installed metadata lives in $VENV
+rm -rf backprop_harness.egg-info examples/adapter-example/build examples/adapter-example/*.egg-info
