@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace an existing --out directory")
     run.add_argument("--xfails", action="append", default=[], metavar="FILE",
                      help="known deviations: '<case glob> <reason>' per line (repeatable)")
+    run.add_argument("--strict-xfails", action="store_true",
+                     help="a case that passes where a known deviation expected it to fail "
+                          "(XPASS: fixed upstream?) fails the run")
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                      help="worker processes (isolates crashes and enforces --timeout)")
     run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
@@ -173,7 +176,7 @@ def cmd_run(args) -> int:
     from .xfails import read_xfails
     given = [x for path in args.xfails for x in read_xfails(path)]
     run = run_suite(specs, args.impl, args.baseline, args.pairwise, args.jobs, args.timeout,
-                    override, progress=progress, xfails=given)
+                    override, progress=progress, xfails=given, strict=args.strict_xfails)
     for x in run.unused(given):
         print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
               f"failure", file=sys.stderr)
@@ -185,26 +188,29 @@ def cmd_run(args) -> int:
 def _print_summary(run, out: Path) -> None:
     counts = run.counts()
     print(f"{'impl':<16} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'xfail':>5} "
-          f"{'seconds':>8}")
+          f"{'xpass':>5} {'seconds':>8}")
     for name in run.impl_seconds:
         rs = [r for r in run.results if r.impl == name]
         c = {s: sum(r.status == s for r in rs) for s in counts}
         print(f"{name:<16} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} {c['unsupported']:>5} "
-              f"{c['xfail']:>5} {run.impl_seconds[name]:>8.2f}")
+              f"{c['xfail']:>5} {c['xpass']:>5} {run.impl_seconds[name]:>8.2f}")
     bad = [r for r in run.results if not r.ok]
     for r in bad[:20]:
-        print(f"{r.status.upper()} {r.case} {r.impl}: {r.message}")
+        blame = f" [blame: {r.blame}, {r.who}: {r.blame_reason}]" if r.blame else ""
+        print(f"{r.status.upper()} {r.case} {r.impl}: {r.message}{blame}")
     if len(bad) > 20:
         print(f"... and {len(bad) - 20} more (see the report)")
     for r in [r for r in run.results if r.status == "xfail"][:20]:
         print(f"XFAIL {r.case} {r.impl}: known deviation: {r.known}")
+    for r in [r for r in run.results if r.status == "xpass"][:20]:
+        print(f"XPASS {r.case} {r.impl}: {r.message}")
     missing = {n: d["reason"] for n, d in run.impls.items() if not d["available"]}
     for name, reason in missing.items():
         print(f"not run: {name} is unavailable ({reason})")
     verdict = "PASS" if run.ok else "FAIL"
     print(f"{verdict}: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-          f"{counts['unsupported']} not supported, {counts['xfail']} known deviations in "
-          f"{run.wall_seconds:.1f} s")
+          f"{counts['unsupported']} not supported, {counts['xfail']} known deviations, "
+          f"{counts['xpass']} unexpected passes in {run.wall_seconds:.1f} s")
     print(f"report: {out}")
 
 

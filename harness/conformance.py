@@ -73,12 +73,13 @@ def choose_impls(requested: list[str] | None, baseline: str) -> list[ImplInfo]:
 def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str = "reference",
               pairwise: bool = False, jobs: int = 1, timeout: float | None = None,
               tolerance: dict | None = None, progress=None,
-              xfails: list[Xfail] | None = None) -> RunResult:
+              xfails: list[Xfail] | None = None, strict: bool = False) -> RunResult:
     """Trace every spec with every implementation and judge each pair; see RunResult.
 
     `progress(total)` may return a callback that is called with each finished Outcome.
     A failure that `xfails` (or the implementation's shipped list) names is a known
-    deviation: status "xfail", reported but not counted against the run."""
+    deviation: status "xfail", reported but not counted against the run; a pass that one
+    expected to fail is "xpass" (with `strict`, a failure)."""
     names = [s.name for s in specs]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
@@ -106,7 +107,7 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
             key = (o.case, a, b)
             if key not in verdicts and all(n in outs for n in (a, b, *oracles)):
                 verdicts[key] = judge(spec_of[o.case], outs[a], outs[b], tolerance=tolerance,
-                                      oracles=outs, known=known[b])
+                                      oracles=outs, known=known[b], strict=strict)
         if shown:
             shown(o)
 

@@ -15,6 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
+from impls.reference import activation
+
 from .compare import TensorDiff, closer_side, compare_traces, value_of
 from .errors import HarnessError
 from .registry import ORACLES, get
@@ -23,13 +25,15 @@ from .spec import Spec
 from .tolerance import loosest, resolve
 from .xfails import GROUP_OF, QUANTITY_GROUPS, Xfail, covering
 
-STATUSES = ("pass", "fail", "error", "unsupported", "xfail")
+STATUSES = ("pass", "fail", "error", "unsupported", "xfail", "xpass")
+BLAMES = ("a-wrong", "b-wrong", "both-wrong", "convention", "undecided")  # a: the baseline
 
 
 @dataclass(frozen=True)
 class Verdict:
     """One implementation against one baseline on one case. status is one of STATUSES:
-    "xfail" is a failure or error that known deviations (`known_by`) cover."""
+    "xfail" is a failure or error that known deviations (`known_by`) cover; "xpass" a pass
+    where a known deviation was expected (fixed upstream?)."""
 
     case: str
     dtype: str
@@ -44,18 +48,29 @@ class Verdict:
     seconds: float = 0.0
     known: str = ""  # for "xfail": the reasons and where they are listed
     known_by: tuple[Xfail, ...] = ()
+    blame: str = ""  # for a divergence: one of BLAMES (a is the baseline, b the impl)
+    blame_reason: str = ""
+
+    @property
+    def who(self) -> str:
+        """The blame in words: "torch wrong", "both wrong", "convention", "undecided"."""
+        return {"a-wrong": f"{self.baseline} wrong", "b-wrong": f"{self.impl} wrong",
+                "both-wrong": "both wrong"}.get(self.blame, self.blame)
 
     @property
     def ok(self) -> bool:
-        return self.status in ("pass", "unsupported", "xfail")
+        return self.status in ("pass", "unsupported", "xfail", "xpass")
 
 
 def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None = None,
-          oracles: dict[str, Outcome] | None = None, known: Sequence[Xfail] = ()) -> Verdict:
+          oracles: dict[str, Outcome] | None = None, known: Sequence[Xfail] = (),
+          strict: bool = False) -> Verdict:
     """`other` against `base` on `spec`: the tolerance model (the spec's and `tolerance`'s
     overrides, loosened to either implementation's declared accuracy) applied to every
-    tensor; for a failure, which side is closer to the first of `oracles` that ran; then
-    the known-deviation entries in `known` that cover every failing quantity group."""
+    tensor; for a failure, who is wrong (the blame, from the first of `oracles` that ran)
+    and which side is closer to it; then the known-deviation entries in `known`: those that
+    cover every failing quantity group make it "xfail"; a pass that one expected to fail is
+    "xpass", or with `strict` a failure."""
     head = dict(case=spec.name, dtype=spec.dtype, impl=other.impl, baseline=base.impl,
                 seconds=other.seconds)
     for side in (other, base):
@@ -68,7 +83,7 @@ def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None =
                                    tolerances(spec, base.impl, other.impl, tolerance)))
     failing = [t for t in tensors if not t.passed]
     if not failing:
-        return Verdict(status="pass", tensors=tensors, **head)
+        return _unexpected_pass(Verdict(status="pass", tensors=tensors, **head), known, strict)
     origin = failing[0]
     message = origin.message(other.impl, base.impl, spec.name, spec.dtype)
     status = "fail"
@@ -76,9 +91,11 @@ def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None =
     if non_finite:
         status = "error"
         message = f"returned NaN or Inf where {base.impl} has numbers ({non_finite}); {message}"
+    blame, reason = _blame(spec, origin, base, other, oracles or {}, tolerance)
     verdict = Verdict(status=status, message=message, tensors=tensors, origin=origin,
                       consequences=len(failing) - 1,
-                      closer=_closer(origin, base, other, oracles or {}), **head)
+                      closer=_closer(origin, base, other, oracles or {}), blame=blame,
+                      blame_reason=reason, **head)
     return _known(verdict, known, failing)
 
 
@@ -112,9 +129,24 @@ def _known(verdict: Verdict, entries: Sequence[Xfail], failing: list[TensorDiff]
         return _lead_with_uncovered(verdict, entries, failing)
     by_reason: dict[str, list[str]] = {}
     for x in used:
-        by_reason.setdefault(x.reason, []).append(x.source)
+        by_reason.setdefault(x.cited, []).append(x.source)
     known = "; ".join(f"{reason} ({', '.join(sources)})" for reason, sources in by_reason.items())
     return replace(verdict, status="xfail", known=known, known_by=tuple(used))
+
+
+def _unexpected_pass(verdict: Verdict, entries: Sequence[Xfail], strict: bool) -> Verdict:
+    """A pass on a case that an applying known-deviation entry names: "xpass" (the report
+    asks whether it was fixed upstream), or with `strict` a failure, as pytest's
+    xfail_strict."""
+    expected = [x for x in entries if x.matches(verdict.case) or any(
+        x.matches(verdict.case, g) for g in QUANTITY_GROUPS)]
+    if not expected:
+        return verdict
+    x = expected[0]
+    message = (f"XPASS: conforms although a known deviation expected it not to "
+               f"({x.cited}; {x.source}): fixed upstream?")
+    return replace(verdict, status="fail" if strict else "xpass", message=message,
+                   known=x.cited, known_by=tuple(expected))
 
 
 def _lead_with_uncovered(verdict: Verdict, entries: Sequence[Xfail],
@@ -128,6 +160,65 @@ def _lead_with_uncovered(verdict: Verdict, entries: Sequence[Xfail],
     message = (uncovered.message(verdict.impl, verdict.baseline, verdict.case, verdict.dtype)
                + f" (earlier, {verdict.origin.label} is out of tolerance as a known deviation)")
     return replace(verdict, message=message)
+
+
+def _blame(spec: Spec, origin: TensorDiff, base: Outcome, other: Outcome,
+           oracles: dict[str, Outcome], tolerance: dict | None) -> tuple[str, str]:
+    """Who is wrong at the divergence origin: each side judged against the first oracle
+    (exact, then numeric) that ran, with the same tolerance model; "convention" where the
+    origin sits on an activation's kink, where the derivative is a convention, not a limit."""
+    kink = _at_kink(spec, origin, base.trace)
+    if kink:
+        return "convention", kink
+    for side, blame in ((base, "b-wrong"), (other, "a-wrong")):
+        if side.impl == ORACLES[0]:
+            return blame, f"{side.impl} is the oracle"
+    why = []
+    for name in ORACLES:
+        oracle = oracles.get(name)
+        if oracle is None or name in (base.impl, other.impl):
+            continue
+        if oracle.status != "ok":
+            why.append(f"{name} {oracle.status}: {oracle.message}")
+            continue
+        wrong = [_off_at(spec, origin, side, oracle, tolerance) for side in (base, other)]
+        parts = [f"{side.impl} {'out of' if bad else 'within'} tolerance of {name}"
+                 for side, bad in zip((base, other), wrong)]
+        blame = {(True, False): "a-wrong", (False, True): "b-wrong",
+                 (True, True): "both-wrong"}.get(tuple(wrong), "undecided")
+        return blame, f"at {origin.label}: {', '.join(parts)}"
+    return "undecided", "; ".join(why) or "no oracle ran (add exact or numeric to the run)"
+
+
+def _off_at(spec: Spec, origin: TensorDiff, side: Outcome, oracle: Outcome,
+            tolerance: dict | None) -> bool:
+    """Whether `side`'s tensor at the origin is out of tolerance of the oracle's."""
+    tol = tolerances(spec, oracle.impl, side.impl, tolerance)
+    diffs = compare_traces(spec, oracle.trace, side.trace, tol)
+    return next(not t.passed for t in diffs
+                if (t.step, t.quantity, t.layer) == (origin.step, origin.quantity, origin.layer))
+
+
+def _at_kink(spec: Spec, origin: TensorDiff, trace) -> str:
+    """The convention, when the origin is a backward quantity of a layer whose pre-activation
+    there (the worst element's neuron, and its sample for v) lies on its activation's kink."""
+    if origin.step is None or origin.quantity not in ("v", "grad_weights", "grad_bias"):
+        return ""
+    layer = spec.layers[origin.layer]
+    record = activation(layer.activation, layer.slope)
+    if not record.kinks:
+        return ""
+    d = np.asarray(trace.steps[origin.step].layers[origin.layer].d, dtype=np.float64)
+    if origin.quantity == "v":
+        sample, neuron = origin.worst_index
+        column = d[sample:sample + 1, neuron]
+    else:
+        neuron = origin.worst_index[0]
+        column = d[:, neuron]
+    hit = np.flatnonzero(np.isin(column, record.kinks))
+    if not hit.size:
+        return ""
+    return f"{record.convention}: d = {column[hit[0]]:g} at neuron {neuron} is on the kink"
 
 
 def _closer(origin: TensorDiff, base: Outcome, other: Outcome,

@@ -34,6 +34,8 @@ def pytest_addoption(parser):
     g.addoption("--bp-dtype", default=None, choices=("float64", "float32"))
     g.addoption("--bp-xfails", action="append", default=[], metavar="FILE",
                 help="known deviations: '<case glob> <reason>' per line (repeatable)")
+    g.addoption("--bp-strict-xfails", action="store_true",
+                help="a test that passes where a known deviation expected a failure fails")
     g.addoption("--bp-fuzz", type=int, default=0, metavar="N",
                 help="also search N random networks per implementation (hypothesis)")
 
@@ -100,8 +102,8 @@ class ConformanceItem:
             lines = [t.message(self.impl, r.baseline, self.case, r.dtype)]
             if r.origin is not None and r.origin is not t:
                 lines.append(f"divergence origin: {r.origin.label} (this is a consequence)")
-            if r.closer:
-                lines.append(f"at the origin: {r.closer}")
+            if r.blame:
+                lines.append(f"blame: {r.blame} ({r.who}): {r.blame_reason}")
             lines.append(repro)
             pytest.fail("\n".join(lines), pytrace=False)
 
@@ -160,8 +162,8 @@ def _generate_conformance(metafunc, config):
                 entry = next((x for x in xfails if x.matches(case, group)), None)
                 if entry is not None:
                     used.add(entry)
-                    marks = [pytest.mark.xfail(reason=f"{entry.reason} ({entry.source})",
-                                               strict=False)]
+                    marks = [pytest.mark.xfail(reason=f"{entry.cited} ({entry.source})",
+                                               strict=config.getoption("bp_strict_xfails"))]
                 full_id = tid if len(session.impls) == 1 else f"{impl}-{tid}"
                 params.append(pytest.param(ConformanceItem(session, impl, case, group),
                                            marks=marks, id=full_id))

@@ -1,15 +1,22 @@
-"""Known deviations: '<case glob> <reason>' lines, applied by `run` and by the pytest plugin.
+"""Known deviations, a ledger: '<case glob> [versions=REQ] [url=URL] <reason>' lines.
 
 A glob matches a case name (every quantity of it) or '<case>-<group>' for one quantity group
-(d, h, u, e, v, grad_weights, grad_bias, params). An implementation may ship its own list as
-the attribute `xfails` (a path); the files given on the command line apply to every one.
+(d, h, u, e, v, grad_weights, grad_bias, params). `versions=jax>=0.4,<0.11` (a requirement
+on an installed package) limits the entry to the framework versions it applies to: outside
+them it covers nothing, so a failure there fails. `url=` names the upstream report. An
+implementation may ship its own list as the attribute `xfails` (a path); the files given on
+the command line apply to every one. `run`, the pytest plugin and the fuzzers apply them.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
 
 from .errors import HarnessError
 
@@ -26,14 +33,35 @@ class Xfail:
     pattern: str
     reason: str
     source: str
+    versions: str = ""  # a requirement such as "jax>=0.4,<0.11"; empty: every version
+    url: str = ""
+
+    def applies(self) -> bool:
+        """Whether the installed version of the package `versions` names is in its range."""
+        return not self.versions or _installed_in(self.versions)
 
     def matches(self, case: str, group: str | None = None) -> bool:
-        return fnmatch.fnmatchcase(case, self.pattern) or (
-            group is not None and fnmatch.fnmatchcase(f"{case}-{group}", self.pattern))
+        return self.applies() and (fnmatch.fnmatchcase(case, self.pattern) or (
+            group is not None and fnmatch.fnmatchcase(f"{case}-{group}", self.pattern)))
+
+    @property
+    def cited(self) -> str:
+        """The reason with its upstream link and version range, for reports."""
+        extra = ", ".join(x for x in (self.url, self.versions) if x)
+        return f"{self.reason} [{extra}]" if extra else self.reason
+
+
+@lru_cache(maxsize=None)
+def _installed_in(requirement: str) -> bool:
+    req = Requirement(requirement)
+    try:
+        return req.specifier.contains(version(req.name), prereleases=True)
+    except PackageNotFoundError:
+        return False
 
 
 def read_xfails(path: str | Path) -> list[Xfail]:
-    """'<glob> <reason>' lines; blank lines and # comments are skipped."""
+    """'<glob> [versions=REQ] [url=URL] <reason>' lines; blank lines and # comments skipped."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -43,8 +71,19 @@ def read_xfails(path: str | Path) -> list[Xfail]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        pattern, _, reason = line.partition(" ")
-        out.append(Xfail(pattern, reason.strip() or "known deviation", f"{path}:{n}"))
+        pattern, _, rest = line.partition(" ")
+        fields = {}
+        words = rest.split()
+        while words and words[0].split("=", 1)[0] in ("versions", "url") and "=" in words[0]:
+            key, value = words.pop(0).split("=", 1)
+            fields[key] = value
+        if "versions" in fields:
+            try:
+                Requirement(fields["versions"])
+            except InvalidRequirement as exc:
+                raise HarnessError(f"{path}:{n}: versions={fields['versions']}: {exc}") from None
+        out.append(Xfail(pattern, " ".join(words) or "known deviation", f"{path}:{n}",
+                         **fields))
     return out
 
 
