@@ -95,6 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .fuzz import add_fuzz_parser
     add_fuzz_parser(sub)
+
+    au = sub.add_parser("audit", help="every implementation against the exact oracle over "
+                                      "the hard inputs of each activation and loss")
+    au.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
+                    help="implementations to measure besides the reference's two forms "
+                         "(default: every available one but the oracles)")
+    au.add_argument("--dtype", choices=("float64", "float32"), help="only this dtype")
+    au.add_argument("--function", nargs="+", action="extend", metavar="NAME",
+                    help="only these activations and losses (default: all)")
+    au.add_argument("--out", type=Path, metavar="DIR",
+                    help="where audit.md, audit.csv, audit.json and the plots go "
+                         "(default: reports/audit-<time>)")
     return p
 
 
@@ -267,10 +279,50 @@ def cmd_cases(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    from impls.reference import ACTIVATIONS, LOSSES
+
+    from .audit import run_audit, write_audit
+    from .registry import ORACLES, discover, get
+    from .report import default_out_dir
+    if args.impl:
+        for name in args.impl:
+            if not get(name).available:
+                raise HarnessError(f"implementation {name!r} is unavailable: {get(name).reason}")
+        impls = args.impl
+    else:
+        impls = [n for n, i in discover().items()
+                 if i.available and n not in ORACLES and n != "reference"]
+    functions = args.function or list(ACTIVATIONS + LOSSES)
+    unknown = [f for f in functions if f not in ACTIVATIONS + LOSSES]
+    if unknown:
+        raise HarnessError(f"--function: unknown name {unknown[0]!r} (known: "
+                           f"{', '.join(ACTIVATIONS + LOSSES)})")
+    audit = run_audit(impls, (args.dtype,) if args.dtype else ("float64", "float32"),
+                      [f for f in functions if f in ACTIVATIONS],
+                      [f for f in functions if f in LOSSES])
+    out = write_audit(audit, args.out or default_out_dir().with_name(
+        default_out_dir().name.replace("run-", "audit-")))
+    print(f"{len(audit.points):,} measurements of {', '.join(audit.implementations)} "
+          f"against exact in {audit.seconds:.1f} s; {len(audit.findings)} shared "
+          f"inaccuracies, {len(audit.alone)} of one implementation alone")
+    for f in audit.findings:
+        worst = ", ".join(f"{k} {v:.2g}" for k, v in f["max_rel"].items())
+        accurate = "" if f["accurate_form_max_rel"] is None else \
+            f"; accurate form {f['accurate_form_max_rel']:.2g}"
+        print(f"SHARED {f['function']} {f['quantity']} ({f['dtype']}) x in [{f['from']:g}, "
+              f"{f['to']:g}]: worst relative error {worst}{accurate}")
+    for f in audit.alone:
+        print(f"ALONE {f['impl']} {f['function']} {f['quantity']} ({f['dtype']}) x in "
+              f"[{f['from']:g}, {f['to']:g}]: worst relative error {f['max_rel']:.2g}")
+    print(f"report: {out / 'audit.md'}")
+    return 0
+
+
 def cmd_fuzz(args) -> int:
     from .fuzz import run_fuzz
     return run_fuzz(args)
 
 
 COMMANDS = {"run": cmd_run, "trace": cmd_trace, "impls": cmd_impls, "cases": cmd_cases,
-            "fuzz": cmd_fuzz}
+            "fuzz": cmd_fuzz, "audit": cmd_audit}

@@ -1,4 +1,4 @@
-"""Network specs: load, validate and expand the spec JSON (README, "Spec format") into an immutable Spec.
+"""Network specs: load, validate and expand spec JSON (README, "Spec format") into a Spec.
 
 A spec is everything needed to reproduce a run bit for bit: explicit weights, biases, data,
 loss, learning rate and steps, in one dtype. The generated form (`"generate": {...}`) expands

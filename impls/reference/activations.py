@@ -9,7 +9,7 @@ the one place that knows an activation; `activation(name)` raises for a name it 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -26,8 +26,13 @@ class Activation:
     rounding(xp, d, h, t, under) gives m_f, m_t and a bound on |t'(d)|: the rounding of f and
     t written on absolute values (t is |t(d)|), in float64 on the array namespace xp (numpy or
     jax.numpy), in units of the dtype's eps, for the tolerance model; `under` is an underflow
-    (tiny / eps), for an intermediate that may underflow and is then scaled. kinks: the d where t is a convention, not a limit;
-    convention: what t is there."""
+    (tiny / eps), for an intermediate that may underflow and is then scaled.
+
+    accurate: (f, t) written so that no step cancels, where the seed's form (or the common
+    one) loses relative precision: sigmoid's t = h(1 - h) is 0 once h rounds to 1 (d > 37 in
+    float64) though the true t is representable; the accurate form is sigmoid(d) sigmoid(-d).
+    The engine computes the seed's form unless asked for this one (form="accurate").
+    kinks: the d where t is a convention, not a limit; convention: what t is there."""
 
     name: str
     f: Callable[[Array], Array]
@@ -35,6 +40,7 @@ class Activation:
     rounding: Callable
     kinks: tuple = ()
     convention: str = ""
+    accurate: tuple | None = None
 
 
 def _c(d: Array, value: float):
@@ -55,6 +61,20 @@ def softplus(d: Array) -> Array:
 
 def erf(d: Array) -> Array:
     return _erf(d).astype(d.dtype)
+
+
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _phi_cdf_accurate(d: Array) -> Array:
+    """The normal CDF as erfc(-d / sqrt 2) / 2: relative precision in the left tail too."""
+    return _c(d, 0.5) * _erfc(-d * _c(d, 1 / math.sqrt(2))).astype(d.dtype)
+
+
+def _sech2(z: Array) -> Array:
+    """1 - tanh(z)^2 as 4 e^{-2|z|} / (1 + e^{-2|z|})^2: no cancellation when |z| is large."""
+    e = np.exp(-2 * np.abs(z))
+    return 4 * e / ((1 + e) * (1 + e))
 
 
 def _phi_cdf(d: Array) -> Array:
@@ -140,11 +160,24 @@ def _silu_t(d: Array, h: Array) -> Array:
     return s * (1 + d * (1 - s))
 
 
+def _gelu_tanh_t_accurate(d: Array, h: Array) -> Array:
+    z = _gelu_tanh_inner(d)
+    dinner = _c(d, GELU_K) * (1 + _c(d, 3 * GELU_C) * d * d)
+    return sigmoid(2 * z) + _c(d, 0.5) * d * _sech2(z) * dinner
+
+
+def _gelu_t_accurate(d: Array, h: Array) -> Array:
+    phi = np.exp(-_c(d, 0.5) * d * d) * _c(d, 1 / math.sqrt(2 * math.pi))
+    return _phi_cdf_accurate(d) + d * phi
+
+
 def _records(slope: float) -> dict[str, Activation]:
     return {a.name: a for a in (
         Activation("identity", lambda d: d, lambda d, h: np.ones_like(h), _round_identity),
-        Activation("sigmoid", sigmoid, lambda d, h: h * (1 - h), _round_sigmoid),
-        Activation("tanh", np.tanh, lambda d, h: 1 - h * h, _round_tanh),
+        Activation("sigmoid", sigmoid, lambda d, h: h * (1 - h), _round_sigmoid,
+                   accurate=(sigmoid, lambda d, h: sigmoid(d) * sigmoid(-d))),
+        Activation("tanh", np.tanh, lambda d, h: 1 - h * h, _round_tanh,
+                   accurate=(np.tanh, lambda d, h: _sech2(d))),
         Activation("relu", lambda d: np.maximum(d, 0), lambda d, h: (d > 0).astype(d.dtype),
                    _round_piecewise_linear, kinks=(0.0,), convention="relu'(0) = 0"),
         Activation("leaky_relu", lambda d: np.where(d > 0, d, _c(d, slope) * d),
@@ -155,21 +188,36 @@ def _records(slope: float) -> dict[str, Activation]:
         Activation("elu", lambda d: np.where(d > 0, d, np.expm1(np.minimum(d, 0))),
                    lambda d, h: np.where(d > 0, _c(d, 1), np.exp(np.minimum(d, 0))),
                    _round_elu, kinks=(0.0,), convention="elu'(0) = 1 (alpha = 1)"),
-        Activation("silu", lambda d: d * sigmoid(d), _silu_t, _round_silu),
+        Activation("silu", lambda d: d * sigmoid(d), _silu_t, _round_silu,
+                   accurate=(lambda d: d * sigmoid(d),
+                             lambda d, h: sigmoid(d) * (1 + d * sigmoid(-d)))),
         Activation("gelu", lambda d: d * _phi_cdf(d),
                    lambda d, h: _phi_cdf(d) + d * np.exp(-_c(d, 0.5) * d * d)
-                   * _c(d, 1 / math.sqrt(2 * math.pi)), _round_gelu),
+                   * _c(d, 1 / math.sqrt(2 * math.pi)), _round_gelu,
+                   accurate=(lambda d: d * _phi_cdf_accurate(d), _gelu_t_accurate)),
         Activation("gelu_tanh", lambda d: _c(d, 0.5) * d * (1 + np.tanh(_gelu_tanh_inner(d))),
-                   _gelu_tanh_t, _round_gelu_tanh),
+                   _gelu_tanh_t, _round_gelu_tanh,
+                   accurate=(lambda d: d * sigmoid(2 * _gelu_tanh_inner(d)),
+                             _gelu_tanh_t_accurate)),
     )}
 
 
 ACTIVATIONS = tuple(_records(0.01))  # every name, in the order reports list them
 
 
-def activation(name: str, slope: float = 0.01) -> Activation:
-    """The record of the activation called `name` (slope: leaky_relu's negative-side slope)."""
+FORMS = ("seed", "accurate")
+
+
+def activation(name: str, slope: float = 0.01, form: str = "seed") -> Activation:
+    """The record of the activation called `name` (slope: leaky_relu's negative-side slope).
+    form="accurate" gives the record with its accurate f and t where it has them."""
     records = _records(slope)
     if name not in records:
         raise ValueError(f"unknown activation {name!r} (known: {', '.join(ACTIVATIONS)})")
-    return records[name]
+    if form not in FORMS:
+        raise ValueError(f"unknown form {form!r} (known: {', '.join(FORMS)})")
+    record = records[name]
+    if form == "accurate" and record.accurate:
+        f, t = record.accurate
+        record = replace(record, f=f, t=t)
+    return record

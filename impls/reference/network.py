@@ -53,7 +53,7 @@ class Network:
     """A multilayer perceptron; weights[l] is (..., n_l, n_{l-1}), biases[l] is (..., n_l)."""
 
     def __init__(self, weights, biases, activations, loss: str = "squared_error",
-                 reduction: str = "sum", slopes=None, dtype=None):
+                 reduction: str = "sum", slopes=None, dtype=None, form: str = "seed"):
         if len(weights) != len(biases):
             raise ValueError(f"{len(weights)} weight matrices but {len(biases)} bias vectors")
         acts = [activations] * len(weights) if isinstance(activations, str) else list(activations)
@@ -73,7 +73,7 @@ class Network:
                 raise ValueError(f"layer {k}: weights have {w.shape[-1]} columns, "
                                  f"layer {k - 1} has {self.weights[k - 1].shape[-2]} neurons")
         slopes = slopes if slopes is not None else [0.01] * len(acts)
-        self.activations = [activation(a, s) for a, s in zip(acts, slopes)]
+        self.activations = [activation(a, s, form) for a, s in zip(acts, slopes)]
         self.loss = get_loss(loss)
         self.reduction = reduction
 
@@ -87,11 +87,11 @@ class Network:
         return cls(ws, bs, activation, loss, reduction, dtype=dtype)
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec, form: str = "seed"):
         """The network of a harness Spec (copies its weights, so training leaves the spec alone)."""
         return cls([layer.weights for layer in spec.layers], [layer.bias for layer in spec.layers],
                    [layer.activation for layer in spec.layers], spec.loss, spec.reduction,
-                   slopes=[layer.slope for layer in spec.layers], dtype=spec.dtype)
+                   slopes=[layer.slope for layer in spec.layers], dtype=spec.dtype, form=form)
 
     def _batch(self, a, n: int, what: str) -> Array:
         a = np.asarray(a, dtype=self.dtype)
