@@ -1,0 +1,258 @@
+"""Reproducers to file upstream: for a failing case, a script per built-in framework that
+imports only that framework and NumPy, and an ISSUE.md draft.
+
+A script inlines the case's numbers, computes the failing quantity (the divergence origin)
+the way the adapter does (the adapter's own activation and loss expressions are copied from
+its source, so there is one place for each), prints the framework's value, the exact value
+and the error, and exits 1 while the error exceeds the harness's tolerance for that element
+(computed against the exact oracle when generated), 0 once it does not.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+import json
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+
+from .compare import value_of
+from .judge import Verdict, tolerances
+from .runner import run_one
+from .spec import Spec
+from .tolerance import bound, magnitudes
+
+FRAMEWORKS = {"torch": ("impls.torch_autograd", "torch"), "jax": ("impls.jax_grad", "jax")}
+
+
+def _table_sources(module: str, table: str, names) -> str:
+    """`table = {name: <the adapter's own expression>, ...}` for the names used, copied from
+    the adapter module's source."""
+    tree = ast.parse(inspect.getsource(importlib.import_module(module)))
+    source = inspect.getsource(importlib.import_module(module))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == table:
+            items = [f"    {ast.get_source_segment(source, k)}: "
+                     f"{ast.get_source_segment(source, v)},"
+                     for k, v in zip(node.value.keys, node.value.values)
+                     if ast.literal_eval(k) in names]
+            return f"{table} = {{\n" + "\n".join(items) + "\n}"
+    raise LookupError(f"{module} has no table {table}")
+
+
+def _data(spec: Spec) -> str:
+    layers = [(layer.weights.tolist(), layer.bias.tolist(), layer.activation, layer.slope)
+              for layer in spec.layers]
+    return (f"DTYPE = {spec.dtype!r}\n"
+            f"LAYERS = {json.dumps(layers)}  # (weights, bias, activation, slope)\n"
+            f"X = {json.dumps(spec.inputs.tolist())}\n"
+            f"Y = {json.dumps(spec.targets.tolist())}\n"
+            f"LOSS, REDUCTION = {spec.loss!r}, {spec.reduction!r}\n"
+            f"LEARNING_RATE, STEPS = {spec.learning_rate!r}, {spec.steps}\n")
+
+
+TORCH = '''
+def run():
+    """The adapter's steps: torch's functions forward, autograd backward (v is the gradient
+    of each pre-activation d), then p -= r * grad (torch.optim.SGD's arithmetic)."""
+    dt = getattr(torch, DTYPE)
+    params = []
+    for w, b, _, _ in LAYERS:
+        params += [torch.tensor(w, dtype=dt, requires_grad=True),
+                   torch.tensor(b, dtype=dt, requires_grad=True)]
+    x, y = torch.tensor(X, dtype=dt), torch.tensor(Y, dtype=dt)
+    steps = []
+    for _ in range(STEPS):
+        for p in params:
+            p.grad = None
+        h, ds, hs = x, [], []
+        for k, (_, _, act, slope) in enumerate(LAYERS):
+            d = h @ params[2 * k].transpose(-1, -2) + params[2 * k + 1][..., None, :]
+            d.retain_grad()
+            h = ACTIVATIONS[act](d, slope)
+            ds.append(d)
+            hs.append(h)
+        per_sample = LOSSES[LOSS](h, y)
+        e = per_sample.sum(-1) if REDUCTION == "sum" else per_sample.mean(-1)
+        e.backward()
+        steps.append({"loss": e.item(), "outputs": h.detach().numpy().copy(), "layers": [
+            {"d": d.detach().numpy().copy(), "h": hh.detach().numpy().copy(),
+             "v": d.grad.numpy().copy(), "grad_weights": params[2 * k].grad.numpy().copy(),
+             "grad_bias": params[2 * k + 1].grad.numpy().copy()}
+            for k, (d, hh) in enumerate(zip(ds, hs))]})
+        with torch.no_grad():
+            for p in params:
+                p.add_(p.grad, alpha=-LEARNING_RATE)
+    final = [{"weights": params[2 * k].detach().numpy(),
+              "bias": params[2 * k + 1].detach().numpy()} for k in range(len(LAYERS))]
+    return steps, final
+'''
+
+JAX = '''
+def run():
+    """The adapter's steps: one jitted step, v as JAX's gradient with respect to zero
+    perturbations z of every pre-activation d, then p - r * g."""
+    reduce = jnp.sum if REDUCTION == "sum" else jnp.mean
+
+    def objective(params, zs, x, y):
+        ds, hs, h = [], [], x
+        for (w, b), z, (_, _, act, slope) in zip(params, zs, LAYERS):
+            d = h @ jnp.swapaxes(w, -1, -2) + b[..., None, :] + z
+            h = ACTIVATIONS[act](d, slope)
+            ds.append(d)
+            hs.append(h)
+        e = reduce(LOSSES[LOSS](hs[-1], y), axis=-1)
+        return jnp.sum(e), (e, ds, hs)
+
+    grad = jax.value_and_grad(objective, argnums=(0, 1), has_aux=True)
+
+    @jax.jit
+    def step(params, x, y, r):
+        zs = [jnp.zeros(x.shape[:-1] + w.shape[-2:-1], x.dtype) for w, _ in params]
+        (_, (e, ds, hs)), (g, vs) = grad(params, zs, x, y)
+        return e, ds, hs, g, vs, jax.tree_util.tree_map(lambda p, q: p - r * q, params, g)
+
+    params = [(np.array(w, DTYPE), np.array(b, DTYPE)) for w, b, _, _ in LAYERS]
+    x, y, r = np.array(X, DTYPE), np.array(Y, DTYPE), np.dtype(DTYPE).type(LEARNING_RATE)
+    steps = []
+    for _ in range(STEPS):
+        e, ds, hs, g, vs, params = step(params, x, y, r)
+        steps.append({"loss": float(e), "outputs": np.asarray(hs[-1]), "layers": [
+            {"d": np.asarray(d), "h": np.asarray(h), "v": np.asarray(v),
+             "grad_weights": np.asarray(gw), "grad_bias": np.asarray(gb)}
+            for d, h, v, (gw, gb) in zip(ds, hs, vs, g)]})
+    final = [{"weights": np.asarray(w), "bias": np.asarray(b)} for w, b in params]
+    return steps, final
+'''
+
+HEADERS = {
+    "torch": "import numpy as np\nimport torch\nimport torch.nn.functional as F\n",
+    "jax": ("import jax\n\njax.config.update(\"jax_enable_x64\", True)\n\n"
+            "import jax.numpy as jnp  # noqa: E402\nimport numpy as np  # noqa: E402\n"
+            "from jax.scipy.special import xlog1py, xlogy  # noqa: E402,F401\n"),
+}
+TEMPLATES = {"torch": TORCH, "jax": JAX}
+VERSION = {"torch": "torch.__version__", "jax": "jax.__version__"}
+
+CHECK = '''
+
+def pick(steps, final):
+    if STEP is None:
+        return np.asarray(final[LAYER][QUANTITY])[INDEX]
+    step = steps[STEP]
+    if QUANTITY in ("loss", "outputs"):
+        return np.asarray(step[QUANTITY])[INDEX]
+    return np.asarray(step["layers"][LAYER][QUANTITY])[INDEX]
+
+
+if __name__ == "__main__":
+    value = float(pick(*run()))
+    error = abs(value - EXACT)
+    print(f"{{FRAMEWORK}} {{VERSION_TEXT}}: {{WHAT}} = {{value!r}}")
+    print(f"exact (60 digits, rounded to {{DTYPE}}): {{EXACT!r}}")
+    print(f"error {{error:.3g}} (relative {{error / abs(EXACT) if EXACT else float('inf'):.3g}}); "
+          f"allowed {{ALLOWED:.3g}}")
+    sys.exit(1 if not error <= ALLOWED else 0)
+'''
+
+
+def script(framework: str, spec: Spec, verdict: Verdict, exact_value: float,
+           allowed: float) -> str:
+    """The self-contained reproducer of verdict's origin for one framework."""
+    module, _ = FRAMEWORKS[framework]
+    o = verdict.origin
+    acts = {layer.activation for layer in spec.layers}
+    what = o.label + (f"[{', '.join(map(str, o.worst_index))}]" if o.worst_index else "")
+    return "\n".join([
+        f'"""{framework}: {what} of case {spec.name} ({spec.dtype}) against the exact value.',
+        "",
+        "Written by backprop-harness; needs only " + framework + " and NumPy. Exit 1 while the",
+        'error exceeds the allowed one (the harness\'s tolerance for this element), else 0."""',
+        "", "import sys", "", HEADERS[framework],
+        _data(spec),
+        _table_sources(module, "ACTIVATIONS", acts), "",
+        _table_sources(module, "LOSSES", {spec.loss}),
+        TEMPLATES[framework],
+        f"FRAMEWORK, VERSION_TEXT = {framework!r}, {VERSION[framework]}",
+        f"WHAT = {what!r}",
+        f"STEP, QUANTITY, LAYER = {o.step!r}, {o.quantity!r}, {o.layer!r}",
+        f"INDEX = {tuple(o.worst_index)!r}",
+        f"EXACT = {exact_value!r}",
+        f"ALLOWED = {allowed!r}",
+        CHECK.replace("{{", "{").replace("}}", "}")])
+
+
+def frameworks_of(verdict: Verdict) -> list[str]:
+    """The built-in frameworks on either side of a verdict."""
+    return [n for n in (verdict.impl, verdict.baseline) if n in FRAMEWORKS]
+
+
+def reproducers(spec: Spec, verdict: Verdict) -> dict[str, str]:
+    """{file name: text}: a script per framework involved and ISSUE.md, for a failure whose
+    origin an exact value can pin (the exact oracle runs on it); {} otherwise."""
+    names = frameworks_of(verdict)
+    if verdict.origin is None or not names:
+        return {}
+    exact = run_one("exact", spec)
+    if exact.status != "ok":
+        return {}
+    o = verdict.origin
+    truth = float(value_of(exact.trace, o.step, o.quantity, o.layer)[o.worst_index])
+    allowed = _element_tolerance(spec, exact.trace, o)
+    files = {f"reproduce_{name}.py": script(name, spec, verdict, truth, allowed)
+             for name in names}
+    files["ISSUE.md"] = issue(spec, verdict, truth, names)
+    return files
+
+
+def _element_tolerance(spec: Spec, truth, o) -> float:
+    """The tolerance model's bound for the origin's worst element, the exact trace as the
+    baseline (its magnitudes M)."""
+    tol = tolerances(spec, "exact", "exact")
+    m = magnitudes(spec, truth)[-1 if o.step is None else o.step][(o.quantity, o.layer)]
+    m = np.broadcast_to(m, np.shape(value_of(truth, o.step, o.quantity, o.layer)))
+    phase = "forward" if o.quantity in ("d", "h", "outputs", "loss") else "backward"
+    return float(bound(np, m[o.worst_index], tol[phase]))
+
+
+def _installed(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "(not installed here)"
+
+
+def issue(spec: Spec, verdict: Verdict, truth: float, names: list[str]) -> str:
+    """A draft upstream issue: title, versions, the script to run, expected vs actual."""
+    o = verdict.origin
+    acts = ", ".join(dict.fromkeys(layer.activation for layer in spec.layers))
+    wrong = {"a-wrong": verdict.baseline, "b-wrong": verdict.impl}.get(verdict.blame)
+    framework = wrong if wrong in FRAMEWORKS else names[0]
+    actual = o.worst_value if framework == verdict.impl else o.worst_baseline
+    rel = abs(actual - truth) / abs(truth) if truth else float("inf")
+    versions = [f"- {framework} {_installed(framework)}", f"- NumPy {np.__version__}, "
+                f"Python {platform.python_version()}, {platform.system()} {platform.machine()}"]
+    return "\n".join([
+        f"# {framework}: {o.quantity} of a {acts} network is off by {rel:.2g} (relative) in "
+        f"{spec.dtype}", "",
+        "## Versions", "", *versions, "",
+        "## Reproducer", "",
+        f"`python reproduce_{framework}.py` (needs only {framework} and NumPy) prints the value "
+        f"and exits 1 while the error stands.", "",
+        "## Expected vs actual", "",
+        f"- quantity: {o.label}, element {list(o.worst_index)} (in the seed's notation: d "
+        f"pre-activations, h activations, v = dE/dd, g the gradients)",
+        f"- expected (exact, 60 digits rounded to {spec.dtype}): {truth!r}",
+        f"- actual ({framework}): {actual!r}",
+        f"- error: {abs(actual - truth):.3g}, relative {rel:.3g}", "",
+        "## Analysis", "",
+        f"- who is wrong: {verdict.who or 'undecided'} ({verdict.blame_reason})",
+        *([f"- already known: {verdict.known}"] if verdict.known else []),
+        f"- how it was found: backprop-harness compared {verdict.impl} with {verdict.baseline}: "
+        f"{verdict.message}",
+        f"- the accuracy audit measures each activation's and loss's error over its hard "
+        f"regions: `backprop-harness audit --function {' '.join(acts.split(', '))}`", ""])
