@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, metavar="DIR",
                      help="report directory (default: reports/run-<time>)")
     run.add_argument("--force", action="store_true", help="replace an existing --out directory")
+    run.add_argument("--full-json", action="store_true",
+                     help="run.json with every tensor's figures (default: the verdicts, each "
+                          "quantity's worst and the failing tensors)")
     run.add_argument("--xfails", action="append", default=[], metavar="FILE",
                      help="known deviations: '<case glob> <reason>' per line (repeatable)")
     run.add_argument("--strict-xfails", action="store_true",
@@ -192,7 +195,8 @@ def cmd_run(args) -> int:
     for x in run.unused(given):
         print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
               f"failure", file=sys.stderr)
-    out = write_report(run, args.out or default_out_dir(), force=args.force)
+    out = write_report(run, args.out or default_out_dir(), force=args.force,
+                       full=args.full_json)
     _print_summary(run, out)
     return 0 if run.ok else 1
 

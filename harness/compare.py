@@ -79,16 +79,24 @@ class TensorDiff:
         extra = ""
         if self.nan_mismatch or self.inf_mismatch:
             extra = f" ({self.nan_mismatch} NaN and {self.inf_mismatch} Inf on one side only)"
-        value, base = (str(np.dtype(dtype).type(v)) for v in (self.worst_value,
-                                                                 self.worst_baseline))
-        return (f"{what} = {value} ({impl}) vs {base} "
-                f"({baseline}): |diff| {self.max_abs_at_worst:.2e} > tol {self.worst_tol:.2e}; "
-                f"{self.n_bad} of {int(np.prod(self.shape))} elements out{extra} [{case}, {dtype}]")
+        value, base = (_number(v, dtype) for v in (self.worst_value, self.worst_baseline))
+        diff = self.max_abs_at_worst
+        size = f"|diff| {diff:.2e}" if np.isfinite(diff) else "a NaN or Inf on one side"
+        return (f"{what} = {value} ({impl}) vs {base} ({baseline}): {size} > tol "
+                f"{self.worst_tol:.2e}; {self.n_bad} of {int(np.prod(self.shape))} elements "
+                f"out{extra} [{case}, {dtype}]")
 
     @property
     def max_abs_at_worst(self) -> float:
         return abs(self.worst_value - self.worst_baseline) \
             if np.isfinite(self.worst_value) and np.isfinite(self.worst_baseline) else float("inf")
+
+
+def _number(v: float, dtype: str) -> str:
+    """The shortest digits that identify v in the dtype; NaN, Inf and -Inf spelled so."""
+    if not np.isfinite(v):
+        return "NaN" if np.isnan(v) else ("Inf" if v > 0 else "-Inf")
+    return str(np.dtype(dtype).type(v))
 
 
 def quantities(n_layers: int, n_steps: int):
@@ -208,7 +216,8 @@ def diff_tensors(items: list[tuple]) -> list[TensorDiff]:
         stats = {"max_abs": np.maximum.reduceat(err, starts),
                  "max_rel": np.maximum.reduceat(rel, starts),
                  "max_ulp": np.maximum.reduceat(ulp, starts),
-                 "worst_ratio": np.maximum.reduceat(np.nan_to_num(ratio, nan=np.inf), starts),
+                 "worst_ratio": np.maximum.reduceat(np.nan_to_num(ratio, nan=np.inf, posinf=np.inf),
+                                                  starts),
                  "n_bad": np.add.reduceat(bad, starts)}
     out = []
     for k, (_, _, _, _, step, quantity, layer) in enumerate(items):

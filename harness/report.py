@@ -43,11 +43,14 @@ QUANTITY_COLUMNS = ("d", "h", "outputs", "loss", "v", "grad_weights", "grad_bias
 QUANTITY_NAMES = {"d": "d (pre-activation)", "h": "h (activation)", "outputs": "u (output)",
                   "loss": "e (loss)", "v": "v (error signal)", "grad_weights": "∂W",
                   "grad_bias": "∂b", "weights": "updated W", "bias": "updated b"}
-DIVERGENT = ("fail", "error", "xfail")  # the statuses a person has to look at
+DIVERGENT = ("fail", "error", "xfail")  # out of tolerance (or failed), known or not
 STATUS_TEXT = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "unsupported": "not supported",
-               "xfail": "known deviation"}
+               "xfail": "known deviation", "xpass": "unexpected pass"}
+STATUS_CLASS = {"pass": "st-pass", "fail": "st-FAIL", "error": "st-ERROR", "xfail": "st-known",
+                "unsupported": "st-skip", "xpass": "st-xpass"}
 FAILING_TENSOR_ROWS = 12  # per divergent comparison in report.html; summary.csv has them all
-PASSING_CHART_BYTES = 600_000  # inline charts of passing cases, at most, in report.html
+MAX_DIVERGENT_CHARTS = 40  # charts in report.html: the first divergent comparisons,
+PASSING_CHARTS = 8  # and the passing cases closest to their tolerance
 NOTES = {
     "undefined": "— undefined: the baseline value is 0 where the two differ, so there is no "
                  "relative error, and a distance in ULPs from 0 measures nothing.",
@@ -112,6 +115,8 @@ def mismatch_table(run: RunResult) -> pd.DataFrame:
 # ---------------------------------------------------------------- figures as text
 
 def _num(v: float, digits: int = 3) -> str:
+    if not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Inf" if v > 0 else "-Inf")
     return f"{v:.{digits}g}"
 
 
@@ -156,7 +161,7 @@ def figures(tensors) -> dict:
                "rel": "—" if zero_base else _num(max(t.max_rel for t in tensors)),
                "ulp": "—" if zero_base else _num(max(t.max_ulp for t in tensors))}
     out.update(at=worst.label, n_bad=sum(t.n_bad for t in tensors),
-               n=sum(int(np.prod(t.shape)) for t in tensors), notes=notes)
+               n=sum(math.prod(t.shape) for t in tensors), notes=notes)
     return out
 
 
@@ -167,6 +172,12 @@ def _value(v: float, dtype: str) -> str:
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
     return str(np.dtype(dtype).type(v))
+
+
+def _diff_at_worst(t: TensorDiff) -> str:
+    """|diff| at a tensor's worst element (the one measured against its tolerance)."""
+    label = special(t)
+    return _num(t.max_abs_at_worst) if not label or label.startswith("∞") else label
 
 
 def closer_text(closer: str) -> str:
@@ -186,7 +197,7 @@ def case_table(run: RunResult) -> pd.DataFrame:
     """One row per case x implementation, as text: verdict, worst figures, origin."""
     rows = []
     for r in run.results:
-        row = {"case": r.case, "implementation": r.impl, "verdict": STATUS_TEXT[r.status]}
+        row = {"case": r.case, "implementation": r.impl, "verdict": _status(r.status)}
         if r.tensors:
             f = figures(r.tensors)
             row.update({"worst error / tolerance": f["ratio"], "worst at": f["at"],
@@ -210,6 +221,7 @@ def run_document(run: RunResult, full: bool = False) -> dict:
     for r in run.results:
         c = {"case": r.case, "dtype": r.dtype, "impl": r.impl, "baseline": r.baseline,
              "status": r.status, "message": r.message, "closer": r.closer, "known": r.known,
+             "blame": getattr(r, "blame", ""), "blame_reason": getattr(r, "blame_reason", ""),
              "seconds": round(r.seconds, 6),
              "origin": _tensor_doc(r.origin) if r.origin else None,
              "consequences": r.consequences, "quantities": _quantity_docs(r.tensors)}
@@ -274,10 +286,15 @@ def repro_command(r: Verdict, spec_path: Path) -> str:
             f"--baseline {r.baseline}")
 
 
+def _status(status: str) -> str:
+    return STATUS_TEXT.get(status, status)
+
+
 def _divergent(run: RunResult) -> list[Verdict]:
-    """Failures and errors first, then known deviations, each in suite order."""
-    rs = [r for r in run.results if r.status in DIVERGENT]
-    return [r for r in rs if r.status != "xfail"] + [r for r in rs if r.status == "xfail"]
+    """What a person has to look at: failures and errors, then known deviations, then
+    unexpected passes (a known deviation that did not happen), each in suite order."""
+    order = {"fail": 0, "error": 0, "xfail": 1, "xpass": 2}
+    return sorted((r for r in run.results if r.status in order), key=lambda r: order[r.status])
 
 
 def verdict_sentence(run: RunResult) -> tuple[str, str]:
@@ -285,6 +302,13 @@ def verdict_sentence(run: RunResult) -> tuple[str, str]:
     counts = run.counts()
     compared = len(run.results) - counts["unsupported"]
     bad = counts["fail"] + counts["error"]
+    if len({r.baseline for r in run.results}) > 1:  # --pairwise
+        if not run.ok:
+            errors = f" ({counts['error']} of them errors)" if counts["error"] else ""
+            return "FAIL", f"{bad} of {compared} pairs compared disagree{errors}."
+        return "PASS", (f"All {compared} pairs compared agree within tolerance"
+                        + (f", except {counts['xfail']} known deviations." if counts["xfail"]
+                           else "."))
     if not run.ok:
         errors = f" ({counts['error']} of them errors)" if counts["error"] else ""
         return "FAIL", (f"{bad} of {compared} comparisons disagree with the baseline "
@@ -293,6 +317,10 @@ def verdict_sentence(run: RunResult) -> tuple[str, str]:
         return "PASS", (f"Every comparison agrees with the baseline {run.baseline} within "
                         f"tolerance, except {counts['xfail']} known deviation"
                         f"{'s' if counts['xfail'] != 1 else ''} (listed below).")
+    if counts.get("xpass"):
+        return "PASS", (f"All {compared} comparisons agree with the baseline {run.baseline} "
+                        f"within tolerance, {counts['xpass']} of them where a known deviation "
+                        f"was expected (listed below).")
     return "PASS", (f"All {compared} comparisons agree with the baseline {run.baseline} "
                     f"within tolerance.")
 
@@ -304,7 +332,8 @@ def _per_impl(run: RunResult) -> list[str]:
         mine = [r for r in run.results if r.impl == name]
         parts = []
         for status, text in (("fail", "FAIL"), ("error", "ERROR"), ("xfail", "known deviation"),
-                             ("pass", "agree"), ("unsupported", "not supported")):
+                             ("xpass", "unexpected pass"), ("pass", "agree"),
+                             ("unsupported", "not supported")):
             n = sum(r.status == status for r in mine)
             if n:
                 parts.append(f"{n} {text}")
@@ -323,7 +352,8 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
     word, sentence = verdict_sentence(run)
     lines = [f"# backprop-harness run: {word}", "", sentence, "",
              f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-             f"{counts['unsupported']} not supported, {counts['xfail']} known deviations; "
+             f"{counts['unsupported']} not supported, {counts['xfail']} known deviations, "
+             f"{counts.get('xpass', 0)} unexpected passes; "
              f"baseline `{run.baseline}`; {len(run.specs)} cases in {run.wall_seconds:.1f} s "
              f"(started {run.started}). " + "; ".join(_per_impl(run)) + ".", ""]
     lines += ["## Divergences", ""]
@@ -332,7 +362,7 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
         lines.append("None: every implementation is within tolerance on every case it runs.")
     notes = set()
     for r in failing:
-        lines += [f"### {r.case}: {r.impl} vs {r.baseline} ({STATUS_TEXT[r.status]})", "",
+        lines += [f"### {r.case}: {r.impl} vs {r.baseline} ({_status(r.status)})", "",
                   f"- {r.message}"]
         if r.known:
             lines.append(f"- known deviation: {r.known}")
@@ -344,15 +374,18 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
                          f"quantities out of tolerance as consequences")
             lines.append(f"- there: {r.impl} {_value(r.origin.worst_value, r.dtype)}, "
                          f"{r.baseline} {_value(r.origin.worst_baseline, r.dtype)}; |diff| "
-                         f"{f['abs']}, tolerance {_num(r.origin.worst_tol)}, error / tolerance "
-                         f"{f['ratio']}")
+                         f"{_diff_at_worst(r.origin)}, tolerance {_num(r.origin.worst_tol)}, "
+                         f"error / tolerance {f['ratio']}")
+        if getattr(r, "blame", ""):
+            lines.append(f"- who is wrong: {r.who} ({r.blame_reason})")
         if r.closer:
             lines.append(f"- oracle: {closer_text(r.closer)}")
         if (r.case, r.impl, r.baseline) in repros:
             lines.append(f"- reproduce: `{repros[(r.case, r.impl, r.baseline)]}`")
         lines.append("")
     lines += ["## Implementations", "",
-              "| implementation | version | available | seconds | settings |", "|---|---|---|---|---|"]
+              "| implementation | version | available | seconds | settings |",
+              "|---|---|---|---|---|"]
     for name, d in run.impls.items():
         avail = "yes" if d["available"] else f"no: {d['reason']}"
         secs = f"{run.impl_seconds[name]:.2f}" if name in run.impl_seconds else ""
@@ -366,7 +399,7 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
         spec = run.specs[case]
         lines += [f"### {case}", "", _spec_line(spec), ""]
         cols = [c for c in group.columns if c != "case" and any(group[c].astype(str) != "")]
-        lines.append("| " + " | ".join(cols) + " |")
+        lines.append("| " + " | ".join(map(_md_cell, cols)) + " |")
         lines.append("|" + "---|" * len(cols))
         for _, row in group.iterrows():
             lines.append("| " + " | ".join(_md_cell(row[c]) for c in cols) + " |")
@@ -420,20 +453,20 @@ table.t td,table.t th{border:1px solid #d5d5d5;padding:2px 6px;text-align:left;v
 table.t th{background:#f4f4f4;font-weight:600}
 table.t td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .st-pass{color:#2a7a2a}.st-FAIL,.st-ERROR{color:#c00;font-weight:700}
-.st-known{color:#6a51a3;font-weight:700}.st-skip{color:#888}
+.st-known{color:#6a51a3;font-weight:700}.st-skip{color:#888}.st-xpass{color:#b35900}
 td.base{color:#555;font-style:italic}
 tr.more td{border-top:none;color:#444;font-size:12px;padding-bottom:5px}
 tr.more code{word-break:break-all}
 .notes{font-size:12px;color:#555;margin:.2em 0 .8em}
 .hmwrap{max-height:46vh;overflow:auto;border:1px solid #ccc;display:inline-block;max-width:100%}
 table.hm{border-collapse:separate;border-spacing:0;font-size:11px}
-table.hm th{background:#f4f4f4;font-weight:500;padding:0 1px;position:sticky;z-index:1;
- text-align:center;white-space:nowrap;line-height:14px}
+table.hm th{background:#f4f4f4;font-weight:500;padding:0;position:sticky;z-index:1;
+ text-align:center;white-space:nowrap;line-height:14px;font-size:9.5px;letter-spacing:-.3px}
 table.hm thead tr:nth-child(1) th{top:0;height:15px}
 table.hm thead tr:nth-child(2) th{top:15px;height:14px}
 table.hm thead tr:nth-child(3) th{top:29px;height:14px;border-bottom:1px solid #999;color:#666}
 table.hm th.g{border-left:1px solid #999;font-size:10px;color:#444}
-table.hm td{width:15px;min-width:15px;height:15px;padding:0;border-right:1px solid #e4e4e4;
+table.hm td{width:14px;min-width:14px;height:15px;padding:0;border-right:1px solid #e4e4e4;
  border-bottom:1px solid #e4e4e4}
 table.hm td.lab{width:auto;padding:0 6px 0 3px;white-space:nowrap;background:#fff;
  border-bottom:1px solid #eee;font-size:11.5px;text-align:left}
@@ -483,9 +516,7 @@ def _color(b: int, known: bool) -> str:
 
 
 def _status_span(r: Verdict) -> str:
-    cls = {"pass": "st-pass", "fail": "st-FAIL", "error": "st-ERROR", "xfail": "st-known",
-           "unsupported": "st-skip"}[r.status]
-    return f'<span class="{cls}">{E(STATUS_TEXT[r.status])}</span>'
+    return f'<span class="{STATUS_CLASS.get(r.status, "")}">{E(_status(r.status))}</span>'
 
 
 def _anchor(case: str) -> str:
@@ -498,7 +529,8 @@ def _heat_columns(run: RunResult) -> list[tuple[str, int | None]]:
 
 
 def heatmap_html(run: RunResult) -> str:
-    """Rows: case x implementation (suite order); columns: quantity and layer in computation
+    """Rows: case x implementation (cases with divergences first, else in suite order; those
+    not supported left out and counted below); columns: quantity and layer in computation
     order; colour: worst error / tolerance over the steps, by decades. The origin's cell is
     outlined, consequences striped, known deviations purple."""
     cols = _heat_columns(run)
@@ -515,12 +547,14 @@ def heatmap_html(run: RunResult) -> str:
     head3 = "".join(f'<th{" class=gs" if k in starts else ""}>{"" if layer is None else layer}'
                     f'</th>' for k, (_, layer) in enumerate(cols))
     rows = []
-    for case in run.specs:
+    baselines = {r.baseline for r in run.results}
+    for case in _cases_in_order(run):
         rs = [r for r in run.results if r.case == case and r.status != "unsupported"]
         for j, r in enumerate(rs):
             label = (f'<td class="lab" rowspan="{len(rs)}"><a href="#{_anchor(case)}">'
                      f'{E(case)}</a></td>') if j == 0 else ""
-            cells = [label, f'<td class="lab">{E(r.impl)} {_status_span(r)}</td>']
+            who = r.impl if len(baselines) == 1 else f"{r.impl} vs {r.baseline}"
+            cells = [label, f'<td class="lab">{E(who)} {_status_span(r)}</td>']
             if not r.tensors:
                 cells.append(f'<td class="msg gs" colspan="{len(cols)}" title="{E(r.message)}">'
                              f'{E(r.message)}</td>')
@@ -538,8 +572,9 @@ def heatmap_html(run: RunResult) -> str:
     if not rows:
         return "<p>No comparison ran.</p>" + note
     return (_legend() + '<div class="hmwrap"><table class="hm"><thead>'
-            f'<tr><th colspan="2" rowspan="3" style="text-align:left;padding-left:4px">case · '
-            f'implementation</th>{head1}</tr><tr>{head2}</tr><tr>{head3}</tr></thead>'
+            f'<tr><th colspan="2" rowspan="3" style="text-align:left;padding-left:4px;'
+            f'font-size:11px">case · implementation</th>{head1}</tr><tr>{head2}</tr>'
+            f'<tr>{head3}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>' + note)
 
 
@@ -555,6 +590,7 @@ def _heat_cells(r: Verdict, cols, starts) -> list[str]:
         c[2] = c[2] or t is r.origin
     out, blank, blank_starts = [], 0, False
     known = r.status == "xfail"
+    steps = 1 + max((t.step for t in r.tensors if t.step is not None), default=0)
 
     def flush():
         if blank:
@@ -571,21 +607,27 @@ def _heat_cells(r: Verdict, cols, starts) -> list[str]:
         flush()
         blank = 0
         t, failed, origin = cells[key]
-        cls = ["gs"] if k in starts else []
-        what = f"{svg.tensor_tick(t)}: {special(t) or _num(t.worst_ratio, 2)}"
-        if t.step is not None:
-            what += f", worst at step {t.step}"
+        b = _bin(t, failed)
+        cls = [f"{'k' if known and b >= 6 else 'b'}{b}"] + (["gs"] if k in starts else [])
+        what = special(t) or _num(t.worst_ratio, 2)
+        if t.step is not None and steps > 1:
+            what += f", step {t.step}"
         if origin:
             cls.append("o")
-            what += "; the origin"
+            what += ", origin"
         elif failed:
             cls.append("c")
-            what += "; a consequence"
-        cls_attr = f' class="{" ".join(cls)}"' if cls else ""
-        out.append(f'<td{cls_attr} style="background-color:{_color(_bin(t, failed), known)}" '
-                   f'title="{E(what)}"></td>')
+            what += ", consequence"
+        out.append(f'<td class="{" ".join(cls)}" title="{E(what)}"></td>')
     flush()
     return out
+
+
+def _bin_css() -> str:
+    """The heat map's colours as classes: b0-b10 by worst ratio, k6-k10 for known deviations."""
+    rules = [f"table.hm td.b{b}{{background-color:{_color(b, False)}}}" for b in range(11)]
+    rules += [f"table.hm td.k{b}{{background-color:{_color(b, True)}}}" for b in range(6, 11)]
+    return "".join(rules)
 
 
 def _legend() -> str:
@@ -603,8 +645,8 @@ def _legend() -> str:
             '<span><span class="sw" style="background:#f2f2f2"></span>no such layer</span>'
             '</div><p class="notes">Columns in computation order: d, h per layer, u, e, then '
             'v, ∂W, ∂b from the last layer to the first, then the updated W, b; the number '
-            'under each is the layer. Hover a cell for its figure; a case name leads to its '
-            'details.</p>')
+            'under each is the layer. Rows: cases with divergences first. Hover a cell for its '
+            'figure; a case name leads to its details.</p>')
 
 
 def _table(head: list[str], rows: list[str], notes: set, cls: str = "t") -> str:
@@ -624,7 +666,7 @@ def divergences_html(run: RunResult, repros: dict) -> str:
         return "<p>None: every implementation is within tolerance on every case it runs.</p>"
     head = ["case", "implementation", "verdict", "origin (first out of tolerance)",
             "values there", "|diff| vs tolerance", "error / tolerance", "out after it",
-            "oracle"]
+            "oracle's view"]
     rows, notes = [], set()
     for r in failing:
         cells = [f'<td><a href="#{_anchor(r.case)}">{E(r.case)}</a></td>',
@@ -637,15 +679,17 @@ def divergences_html(run: RunResult, repros: dict) -> str:
             cells += [f"<td><b>{E(o.label)}</b>{E(where)}</td>",
                       _td(f"{r.impl} {_value(o.worst_value, r.dtype)}, "
                           f"{r.baseline} {_value(o.worst_baseline, r.dtype)}"),
-                      _td(f"{f['abs']} vs {_num(o.worst_tol)}", True),
+                      _td(f"{_diff_at_worst(o)} vs {_num(o.worst_tol)}", True),
                       _td(f["ratio"], True),
                       _td(f"{r.consequences} tensor{'s' if r.consequences != 1 else ''}"
                           if r.consequences else "none", True),
-                      _td(closer_text(r.closer) or "no oracle ran")]
+                      f"<td>{_oracle_html(r)}</td>"]
         else:
             cells.append(f'<td colspan="6">{E(r.message)}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
         more = []
+        if getattr(r, "blame_reason", ""):
+            more.append(f"who is wrong: {E(r.blame_reason)}")
         if r.known:
             more.append(f"known deviation: {E(r.known)}")
         repro = repros.get((r.case, r.impl, r.baseline))
@@ -657,9 +701,20 @@ def divergences_html(run: RunResult, repros: dict) -> str:
     return _table(head, rows, notes)
 
 
+def _oracle_html(r: Verdict) -> str:
+    """Who is wrong at the origin (Verdict.who, where the judge says) and which side the
+    oracle's value is closer to (Verdict.closer)."""
+    who = r.who if getattr(r, "blame", "") else ""
+    closer = closer_text(r.closer)
+    if not who:
+        return E(closer or "no oracle ran")
+    return f"<b>{E(who)}</b>" + (f"<br>{E(closer)}" if closer else "")
+
+
 def implementations_html(run: RunResult) -> str:
-    head = ["implementation", "version", "available", "pass", "FAIL", "ERROR",
-            "known deviation", "not supported", "seconds", "numerical settings"]
+    statuses = list(run.counts())
+    head = ["implementation", "version", "available", *map(_status, statuses), "seconds",
+            "numerical settings"]
     rows = []
     compared = {r.impl for r in run.results}
     baselines = {r.baseline for r in run.results}
@@ -668,13 +723,12 @@ def implementations_html(run: RunResult) -> str:
         cells = [f"<td><b>{E(name)}</b></td>", _td(d["version"]), _td(avail)]
         if name in compared:
             mine = [r for r in run.results if r.impl == name]
-            cells += [_td(str(sum(r.status == s for r in mine)), True)
-                      for s in ("pass", "fail", "error", "xfail", "unsupported")]
+            cells += [_td(str(sum(r.status == s for r in mine)), True) for s in statuses]
         elif name in baselines:
-            cells.append('<td class="base" colspan="5">the baseline: every other '
-                         'implementation is compared with it</td>')
+            cells.append(f'<td class="base" colspan="{len(statuses)}">the baseline: every '
+                         f'other implementation is compared with it</td>')
         else:
-            cells.append('<td class="base" colspan="5">not run</td>')
+            cells.append(f'<td class="base" colspan="{len(statuses)}">not run</td>')
         secs = f"{run.impl_seconds[name]:.2f}" if name in run.impl_seconds else ""
         settings = ", ".join(f"{k}={v}" for k, v in d["settings"].items())
         cells += [_td(secs, True), f'<td style="font-size:11.5px">{E(settings)}</td>']
@@ -683,53 +737,80 @@ def implementations_html(run: RunResult) -> str:
 
 
 class _Charts:
-    """Draws the charts, or says once why there are none; passing cases' charts stop at
-    PASSING_CHART_BYTES in all."""
+    """Draws the charts, or says why there are none: the first MAX_DIVERGENT_CHARTS divergent
+    comparisons, and the PASSING_CHARTS cases whose passing comparisons came closest to their
+    tolerance (a chart costs ~0.1 s and ~20 kB; the heat map covers every comparison)."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, run: RunResult, enabled: bool):
         self.enabled = enabled and svg.available()
-        self.passing_bytes = 0
-        self.skipped_passing = 0
+        divergent = [r for r in _divergent(run) if r.tensors and r.status in DIVERGENT]
+        self.divergent_ids = {id(r) for r in divergent[:MAX_DIVERGENT_CHARTS]}
+        self.divergent_left = len(divergent) - len(self.divergent_ids)
+        closest: dict[str, float] = {}
+        for r in run.results:
+            if r.status == "pass" and r.tensors:
+                closest[r.case] = max(closest.get(r.case, 0.0), worst_of(r.tensors).worst_ratio)
+        ranked = sorted(closest, key=lambda c: -closest[c])
+        self.passing_cases = set(ranked[:PASSING_CHARTS])
+        self.passing_left = len(ranked) - len(self.passing_cases)
+
+    def note(self) -> str:
+        """What the page says about its charts: missing matplotlib, or which were drawn."""
+        if not self.enabled:
+            return f"<p class='nochart'>{E(svg.MISSING)}</p>"
+        left = []
+        if self.divergent_left:
+            left.append(f"the divergent comparisons after the first {MAX_DIVERGENT_CHARTS} "
+                        f"({self.divergent_left}; each case's reproduce command gives a "
+                        f"report of its own)")
+        if self.passing_left:
+            left.append(f"{self.passing_left} passing cases (charts are drawn for the "
+                        f"{PASSING_CHARTS} passing cases that came closest to tolerance)")
+        return (f"<p class='notes'>Without a chart, to keep this page small: "
+                f"{'; '.join(left)}. The heat map shows every comparison.</p>") if left else ""
 
     def divergent(self, r: Verdict) -> str:
-        if not self.enabled:
+        if not self.enabled or id(r) not in self.divergent_ids:
             return ""
         return svg.error_chart(r.tensors, r.origin, f"{r.case}: {r.impl} vs {r.baseline}",
                                f"{r.case}/{r.impl}/{r.baseline}", known=r.status == "xfail")
 
     def passing(self, case: str, rs: list[Verdict]) -> str:
-        if not self.enabled or not rs:
+        rs = [r for r in rs if r.tensors]
+        if not self.enabled or not rs or case not in self.passing_cases:
             return ""
-        if self.passing_bytes >= PASSING_CHART_BYTES:
-            self.skipped_passing += 1
-            return ("<p class='nochart'>Chart left out to keep this page small (charts of "
-                    "passing cases stop at about 600 kB); the heat map row and summary.csv "
-                    "have its figures.</p>")
         baselines = {r.baseline for r in rs}
         names = {(r.impl if len(baselines) == 1 else f"{r.impl} vs {r.baseline}"): r.tensors
                  for r in rs}
         title = f"{case}: " + (f"vs {rs[0].baseline}, all within tolerance"
                                if len(baselines) == 1 else "every pair, all within tolerance")
-        out = svg.overlay_chart(names, title, f"{case}/passing")
-        self.passing_bytes += len(out)
-        return out
+        return svg.overlay_chart(names, title, f"{case}/passing")
+
+
+def _case_rank(statuses: set) -> int:
+    """0: a failure or error; 1: a known deviation; 2: nothing to look at."""
+    return 0 if statuses & {"fail", "error"} else (1 if statuses & {"xfail", "xpass"} else 2)
+
+
+def _cases_in_order(run: RunResult) -> list[str]:
+    """Cases with failures or errors first, then those with known deviations, then the
+    others, each in suite order."""
+    statuses: dict[str, set] = {case: set() for case in run.specs}
+    for r in run.results:
+        statuses[r.case].add(r.status)
+    return sorted(run.specs, key=lambda case: _case_rank(statuses[case]))
 
 
 def cases_html(run: RunResult, repros: dict, charts: _Charts) -> str:
     """Per case: the spec, a row per comparison, and for a divergent one its failing tensors
     and its chart; failing and known-deviation cases first and open, the others closed."""
     by_case = {case: [r for r in run.results if r.case == case] for case in run.specs}
-
-    def rank(case):
-        st = {r.status for r in by_case[case]}
-        return 0 if st & {"fail", "error"} else (1 if "xfail" in st else 2)
-
     out = []
-    for case in sorted(run.specs, key=rank):
+    for case in _cases_in_order(run):
         rs = by_case[case]
         if not rs:
             continue
-        is_open = rank(case) < 2
+        is_open = _case_rank({r.status for r in rs}) < 2
         tags = " ".join(f'<span class="tag">{E(r.impl)}: {_status_span(r)}</span>' for r in rs)
         body = [f"<p class='msg'>{E(_spec_line(run.specs[case]))}</p>"]
         head = ["implementation", "verdict", "worst error / tolerance", "worst at",
@@ -753,6 +834,9 @@ def cases_html(run: RunResult, repros: dict, charts: _Charts) -> str:
         for r in rs:
             if r.status in DIVERGENT:
                 body.append(_divergent_detail(r, repros, charts))
+            elif r.status not in ("pass", "unsupported"):
+                body.append(f"<h3>{E(r.impl)} vs {E(r.baseline)}: {_status_span(r)}</h3>"
+                            f"<p class='msg'>{E(r.message)}</p>")
         passing = [r for r in rs if r.status == "pass"]
         body.append(charts.passing(case, passing))
         out.append(f'<details id="{_anchor(case)}"{" open" if is_open else ""}><summary>'
@@ -780,14 +864,15 @@ def _divergent_detail(r: Verdict, repros: dict, charts: _Charts) -> str:
             rows.append("<tr>" + "".join([
                 _td(t.label), _td(role), _td(t.where() if t.worst_index else ""),
                 _td(f"{_value(t.worst_value, r.dtype)} vs {_value(t.worst_baseline, r.dtype)}"),
-                _td(f["abs"], True), _td(_num(t.worst_tol), True), _td(f["ratio"], True),
+                _td(_diff_at_worst(t), True), _td(_num(t.worst_tol), True),
+                _td(f["ratio"], True),
                 _td(f["rel"], True), _td(f["ulp"], True),
                 _td(f"{t.n_bad} of {f['n']}", True)]) + "</tr>")
         if len(bad) > FAILING_TENSOR_ROWS:
             rows.append(f'<tr><td colspan="10">… and {len(bad) - FAILING_TENSOR_ROWS} more '
                         f'tensors out of tolerance (summary.csv lists them all)</td></tr>')
         parts.append(_table(["tensor out of tolerance", "role", "worst element",
-                             f"{r.impl} vs {r.baseline} there", "|diff|", "tolerance",
+                             f"{r.impl} vs {r.baseline} there", "|diff| there", "tolerance",
                              "error / tolerance", "relative error", "ULP distance",
                              "elements out"], rows, notes))
     if r.tensors:
@@ -825,37 +910,30 @@ def run_details_html(run: RunResult) -> str:
 def html_report(run: RunResult, repros: dict, charts: bool = True) -> str:
     word, sentence = verdict_sentence(run)
     counts = run.counts()
-    drawer = _Charts(charts)
-    cases = cases_html(run, repros, drawer)  # first: it draws the charts
-    chart_note = ""
-    if charts and not drawer.enabled:
-        chart_note = f"<p class='nochart'>{E(svg.MISSING)}</p>"
-    elif drawer.skipped_passing:
-        chart_note = (f"<p class='notes'>Charts are drawn for every divergent comparison and "
-                      f"for passing cases up to about 600 kB; {drawer.skipped_passing} "
-                      f"passing cases have none.</p>")
+    drawer = _Charts(run, charts)
     body = [
         "<h1>backprop-harness</h1>",
         f'<p class="verdict"><span class="badge {word}">{word}</span>{E(sentence)}</p>',
         f"<p class='sub'>{len(run.specs)} cases; {E('; '.join(_per_impl(run)))}. "
         f"{counts['pass']} pass, {counts['fail']} fail, {counts['error']} errors, "
-        f"{counts['xfail']} known deviations, {counts['unsupported']} not supported; "
+        f"{counts['xfail']} known deviations, {counts['unsupported']} not supported"
+        f"{', %d unexpected passes' % counts['xpass'] if counts.get('xpass') else ''}; "
         f"{run.wall_seconds:.1f} s, started {E(run.started)}.</p>",
         "<h2>Where they differ: worst error / tolerance per quantity and layer</h2>",
         heatmap_html(run),
         f"<h2 id='divergences'>Divergences ({len(_divergent(run))})</h2>",
         divergences_html(run, repros),
         "<h2>Implementations</h2>", implementations_html(run),
-        "<h2>Cases</h2>", chart_note,
+        "<h2>Cases</h2>", drawer.note() if charts else "",
         "<p class='notes'>Each chart: every traced tensor in computation order (per step: d, "
         "h per layer, u, e, then v, ∂W, ∂b from the last layer; then the updated parameters), "
         "its worst error / tolerance on a log scale; above the dashed line is out of "
         "tolerance.</p>",
-        cases,
+        cases_html(run, repros, drawer),
         "<h2>Run details</h2>", run_details_html(run)]
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
-            f"<title>backprop-harness {word}</title><style>{STYLE}</style></head>"
+            f"<title>backprop-harness {word}</title><style>{STYLE}{_bin_css()}</style></head>"
             f"<body>{''.join(body)}</body></html>")
 
 

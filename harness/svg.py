@@ -31,6 +31,7 @@ PHASE_NAME = {"forward": "forward: d, h per layer, u, e",
               "backward": "backward: v, ∂W, ∂b per layer", "update": "updated W, b"}
 IMPL_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#7f7f7f",
                "#bcbd22", "#e6740b")
+EM = 0.62 * 8 / 72  # inches: a generous average width of a DejaVu Sans character at 8 pt
 HUGE = 1e300  # a worst ratio at or above this comes from a NaN, an Inf or a zero tolerance
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -101,7 +102,7 @@ class _Chart:
     """One figure: a log y axis of error / tolerance, tensors in computation order on x."""
 
     def __init__(self, tensors: Sequence[TensorDiff], values: Sequence[float], title: str,
-                 salt: str):
+                 salt: str, legend: Sequence[str]):
         import matplotlib
         from matplotlib.figure import Figure
         from matplotlib.ticker import FixedLocator, NullLocator
@@ -112,9 +113,20 @@ class _Chart:
         self.lo, self.hi = _limits(values)
         n = len(self.xs)
         self.labelled = n <= 48  # every tensor named on the x axis; else only the steps
+        # laid out by hand (one draw, not two as bbox_inches="tight" takes), from generous
+        # estimates of the text's width in DejaVu Sans, the font the page asks for
+        self.rotated = 33 < n <= 48  # tensor names turned upright to fit
+        left, right, top = 0.78, 0.35 + EM * max(map(len, legend)), 0.52
+        bottom = 0.5 if self.rotated else 0.32
+        per = 0.21 if n <= 33 else (0.15 if self.labelled else 0.045)
+        plot_w = min(7.0, max(3.4, per * n))
+        width = max(left + plot_w + right, 0.15 + EM * 9 / 8 * len(title))
+        height = 2.6 + (bottom - 0.32)
         with matplotlib.rc_context(_RC):
-            self.fig = Figure(figsize=(min(8.5, max(5.0, 1.6 + 0.12 * n)), 2.4))
-            self.ax = self.fig.add_subplot()
+            self.fig = Figure(figsize=(width, height))
+            self.ax = self.fig.add_axes([left / width, bottom / height,
+                                         (width - left - right) / width,
+                                         (height - bottom - top) / height])
         ax = self.ax
         ax.set_yscale("log")
         # 0 (identical) one decade below the lowest figure, NaN/Inf one above the highest
@@ -132,7 +144,8 @@ class _Chart:
         ax.xaxis.set_minor_locator(NullLocator())
         if self.labelled:
             ax.set_xticks(self.xs)
-            ax.set_xticklabels([tensor_tick(t) for t in tensors], fontsize=7)
+            ax.set_xticklabels([tensor_tick(t) for t in tensors], fontsize=7,
+                               rotation=90 if self.rotated else 0)
         else:
             ax.set_xticks([(a + b) / 2 for a, b, _ in self.spans])
             ax.set_xticklabels([label.replace("updated parameters", "updated")
@@ -161,9 +174,12 @@ class _Chart:
         with self.matplotlib.rc_context({**_RC, "svg.hashsalt": self.salt}):
             self.ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
                            borderaxespad=0.0, handlelength=1.6)
-            self.fig.savefig(out, format="svg", metadata={"Date": None},
-                             bbox_inches="tight", pad_inches=0.06)
+            self.fig.savefig(out, format="svg", metadata={"Date": None})
         return _inline(out.getvalue())
+
+
+ERROR_LEGEND = ("tolerance (1)", *PHASE_NAME.values(), "NaN or Inf on one side", "identical (0)",
+                "origin (first out of tolerance)", "after the origin: consequences")
 
 
 def error_chart(tensors: Sequence[TensorDiff], origin: TensorDiff | None, title: str,
@@ -171,7 +187,7 @@ def error_chart(tensors: Sequence[TensorDiff], origin: TensorDiff | None, title:
     """One comparison: each tensor's error / tolerance, coloured by phase; the origin ringed,
     everything after it shaded as consequences; NaN/Inf drawn on the top edge, exact (0) on
     the bottom edge."""
-    c = _Chart(tensors, [t.worst_ratio for t in tensors], title, salt)
+    c = _Chart(tensors, [t.worst_ratio for t in tensors], title, salt, ERROR_LEGEND)
     ax = c.ax
     ax.plot(c.xs, [c.y(t.worst_ratio) for t in tensors], color="#cccccc", lw=0.7, zorder=1)
     for phase, color in PHASE_COLOR.items():
@@ -195,7 +211,7 @@ def error_chart(tensors: Sequence[TensorDiff], origin: TensorDiff | None, title:
                    zorder=5, label="origin (first out of tolerance)")
         if i + 1 < len(tensors):
             ax.axvspan(x + 0.5, c.xs[-1] + 0.8, color="#9467bd" if known else "#d62728",
-                       alpha=0.07, lw=0, label="after the origin: consequences")
+                       alpha=0.12, lw=0, label="after the origin: consequences")
     return c.svg()
 
 
@@ -203,27 +219,71 @@ def overlay_chart(series: dict[str, Sequence[TensorDiff]], title: str, salt: str
     """Several comparisons of one case (all within tolerance): one line per implementation."""
     first = next(iter(series.values()))
     values = [t.worst_ratio for ts in series.values() for t in ts]
-    c = _Chart(first, values, title, salt)
+    c = _Chart(first, values, title, salt, ["tolerance (1)", *series])
     for k, (name, tensors) in enumerate(series.items()):
         ys = [c.y(t.worst_ratio) for t in tensors]
-        c.ax.plot(c.xs[:len(ys)], ys, marker="o", ms=2.6, lw=0.9,
+        c.ax.plot(c.xs[:len(ys)], ys, marker="o" if len(ys) <= 24 else None, ms=2.6, lw=0.9,
                   color=IMPL_COLORS[k % len(IMPL_COLORS)], label=name, zorder=3)
     return c.svg()
 
 
 _DROP = re.compile(r'<\?xml[^>]*>\s*|<!DOCTYPE[^>]*>\s*|<metadata>.*?</metadata>\s*', re.S)
 _FONT = re.compile(r"font-family: [^;\"]*(; )?")
-_ID = re.compile(r' id="([^"]+)"')
+_DECIMALS = re.compile(r"(\d\.\d)\d+")
+_ROTATE0 = re.compile(r"\s*rotate\(-?0 [^)]*\)")
+_NS = "{http://www.w3.org/2000/svg}"
+_XLINK = "{http://www.w3.org/1999/xlink}href"
+_GEOMETRY = ("d", "x", "y", "width", "height", "viewBox", "transform", "x1", "x2", "y1", "y2",
+             "points", "style")
 
 
 def _inline(svg: str) -> str:
     """matplotlib's SVG document as an element for the page: no XML prologue, no metadata
     (its links to purl.org and creativecommons.org), no font list (the page's CSS sets the
-    font), no indentation, and only the ids something refers to (matplotlib's salted ids of
-    markers and clip paths, unique per chart; its other ids repeat in every chart)."""
-    svg = _DROP.sub("", svg)
-    svg = _FONT.sub("", svg).replace(' style=""', "")
-    used = set(re.findall(r'#([A-Za-z_][\w.-]*)\)?"', svg)) | set(re.findall(r"url\(#([^)]+)\)", svg))
-    svg = _ID.sub(lambda m: m.group(0) if m.group(1) in used else "", svg)
-    svg = re.sub(r"\n\s*", "\n", svg).strip()
-    return re.sub(r'<svg ', '<svg class="chart" ', svg, count=1)
+    font), coordinates to 0.1 pt, no groups without attributes, and only the ids something
+    refers to (matplotlib's salted ids of markers and clip paths, unique per chart; its
+    other ids repeat in every chart)."""
+    import xml.etree.ElementTree as ET
+
+    ET.register_namespace("", _NS[1:-1])
+    ET.register_namespace("xlink", _XLINK[1:_XLINK.index("}")])
+    root = ET.fromstring(_DROP.sub("", svg))
+    used = set()
+    for el in root.iter():
+        href = el.get(_XLINK)
+        if href:
+            used.add(href[1:])
+        used.update(re.findall(r"url\(#([^)]+)\)", el.get("clip-path", "")))
+    for el in root.iter():
+        if el.get("id") and el.get("id") not in used:
+            del el.attrib["id"]
+        for key in _GEOMETRY:
+            value = el.get(key)
+            if value is not None:
+                value = _DECIMALS.sub(r"\1", " ".join(value.split()))
+                if key == "style":
+                    value = _FONT.sub("", value).strip("; ")
+                elif key == "transform":
+                    value = _ROTATE0.sub("", value)
+                if value:
+                    el.set(key, value)
+                else:
+                    del el.attrib[key]
+        if el.text is not None and not el.text.strip():
+            el.text = None
+        el.tail = None
+    _unwrap(root)
+    root.set("class", "chart")
+    return ET.tostring(root, encoding="unicode")
+
+
+def _unwrap(parent) -> None:
+    """Replace every <g> without attributes by its children."""
+    children = []
+    for child in list(parent):
+        _unwrap(child)
+        if child.tag == _NS + "g" and not child.attrib:
+            children.extend(list(child))
+        else:
+            children.append(child)
+    parent[:] = children
