@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "spec file named after them counts as a spec")
     run.add_argument("--baseline", default="reference", metavar="NAME",
                      help="what every other implementation is compared with")
+    run.add_argument("--all-modes", action="store_true",
+                     help="also every available execution mode of the built-in frameworks "
+                          "(torch-compile, jax-eager, ...; `impls` lists them); --impl also "
+                          "takes globs such as 'torch*'")
     run.add_argument("--pairwise", action="store_true", help="also compare every pair")
     run.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
     run.add_argument("--dtype", choices=("float64", "float32"),
@@ -191,7 +195,8 @@ def cmd_run(args) -> int:
     from .xfails import read_xfails
     given = [x for path in args.xfails for x in read_xfails(path)]
     run = run_suite(specs, args.impl, args.baseline, args.pairwise, args.jobs, args.timeout,
-                    override, progress=progress, xfails=given, strict=args.strict_xfails)
+                    override, progress=progress, xfails=given, strict=args.strict_xfails,
+                    all_modes=args.all_modes)
     for x in run.unused(given):
         print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
               f"failure", file=sys.stderr)
@@ -256,14 +261,15 @@ def cmd_trace(args) -> int:
 
 
 def cmd_impls(args) -> int:
-    from .registry import discover
-    for name, info in discover().items():
+    from .registry import MODES, discover
+    for name, info in discover(modes=True).items():
+        kind = "mode" if name in MODES else "default"
         if info.available:
             sup = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.supports.items()) \
                 or "everything"
-            print(f"{name:<12} {info.version():<28} available   supports {sup}")
+            print(f"{name:<26} {kind:<8} {info.version():<22} available   supports {sup}")
         else:
-            print(f"{name:<12} {'':<28} unavailable ({info.reason})")
+            print(f"{name:<26} {kind:<8} {'':<22} unavailable ({info.reason})")
     return 0
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__
 from .errors import HarnessError
 from .judge import STATUSES, Verdict, judge
-from .registry import ORACLES, ImplInfo, discover, get
+from .registry import ORACLES, ImplInfo, discover, expand, get
 from .runner import Outcome, run_tasks
 from .spec import Spec
 from .trace import Trace
@@ -55,25 +55,34 @@ class RunResult:
         return [x for x in entries if x not in used]
 
 
-def choose_impls(requested: list[str] | None, baseline: str) -> list[ImplInfo]:
-    """The implementations to run, baseline first. Asked-for ones must be available."""
+def choose_impls(requested: list[str] | None, baseline: str,
+                 all_modes: bool = False) -> list[ImplInfo]:
+    """The implementations to run, baseline first. Asked-for ones (globs expanded) must be
+    available; with none asked for, every available one (the opt-in modes too with
+    `all_modes`)."""
     if requested:
-        infos = [get(n) for n in dict.fromkeys([baseline, *requested])]
-        missing = [i for i in infos if not i.available]
+        infos = [get(n) for n in dict.fromkeys([baseline, *expand(requested)])]
+        if all_modes:
+            infos += [i for n, i in discover(modes=True).items()
+                      if i.available and i not in infos]
+        named = {baseline} | {r for r in requested if not any(c in r for c in "*?[")}
+        missing = [i for i in infos if not i.available and i.name in named]
         if missing:
             raise HarnessError(f"implementation {missing[0].name!r} is unavailable: "
                                f"{missing[0].reason}")
-        return infos
+        return [i for i in infos if i.available]
     base = get(baseline)
     if not base.available:
         raise HarnessError(f"baseline {baseline!r} is unavailable: {base.reason}")
-    return [base] + [i for n, i in discover().items() if n != baseline and i.available]
+    return [base] + [i for n, i in discover(modes=all_modes).items()
+                     if n != baseline and i.available]
 
 
 def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str = "reference",
               pairwise: bool = False, jobs: int = 1, timeout: float | None = None,
               tolerance: dict | None = None, progress=None,
-              xfails: list[Xfail] | None = None, strict: bool = False) -> RunResult:
+              xfails: list[Xfail] | None = None, strict: bool = False,
+              all_modes: bool = False) -> RunResult:
     """Trace every spec with every implementation and judge each pair; see RunResult.
 
     `progress(total)` may return a callback that is called with each finished Outcome.
@@ -84,7 +93,7 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
         raise HarnessError(f"two cases are named {dup!r}; case names must be unique")
-    infos = choose_impls(impls, baseline)
+    infos = choose_impls(impls, baseline, all_modes)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     tasks = [(info.name, spec) for spec in specs for info in infos]
@@ -119,7 +128,8 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
         if o.trace is not None:
             traced.setdefault(o.impl, o.trace)
     described = {n: describe(i, traced.get(n)) for n, i in
-                 (discover().items() if not impls else ((i.name, i) for i in infos))}
+                 (discover(modes=all_modes).items() if not impls
+                  else ((i.name, i) for i in infos))}
     return RunResult(results, {s.name: s for s in specs}, described, baseline, started,
                      time.perf_counter() - t0, impl_seconds, tolerance or {})
 

@@ -23,7 +23,8 @@ and may have, each optional:
     trace_stacked(stack) -> Trace   a batched.Stack (networks of one architecture on a leading
                                     axis) traced at once, arrays with that leading axis
 
-`trace` may raise `Unsupported(reason)` when it finds out late. Adapters start no threads or
+`trace` may raise `Unsupported(reason)` when it finds out late; the constructor may raise
+`Unavailable(reason)` when the implementation cannot run on this machine (no GPU). Adapters start no threads or
 processes: the runner owns all concurrency. A plugin that fails to load is listed as
 unavailable with the reason, never a crash. Loading an adapter should be cheap (the torch
 adapter imports torch at its first call), since `impls` and the --jobs parent load them all.
@@ -31,6 +32,7 @@ adapter imports torch at its first call), since `impls` and the --jobs parent lo
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import warnings
 from dataclasses import dataclass, field
@@ -40,8 +42,9 @@ from typing import Any
 
 from .errors import HarnessError
 
-__all__ = ["BUILTINS", "ORACLES", "Unsupported", "ImplInfo", "discover", "get", "names",
-           "unsupported_reason"]
+__all__ = ["BUILTINS", "MODES", "ORACLES", "Unavailable", "Unsupported", "ImplInfo", "discover",
+           "expand",
+           "get", "names", "unsupported_reason"]
 
 GROUP = "backprop_harness.impls"
 BUILTINS = {  # the one list of built-in implementations
@@ -52,10 +55,28 @@ BUILTINS = {  # the one list of built-in implementations
     "exact": "impls.exact:ExactImpl",
 }
 ORACLES = ("exact", "numeric")  # the truths that say which side of a divergence is closer
+MODES = {  # the built-in frameworks run other ways: each its own implementation, opt-in
+    "torch-compile": "impls.torch_autograd:TorchCompileImpl",
+    "torch-forward": "impls.torch_autograd:TorchForwardImpl",
+    "torch-matmul-high": "impls.torch_autograd:TorchMatmulHighImpl",
+    "torch-matmul-medium": "impls.torch_autograd:TorchMatmulMediumImpl",
+    "torch-cuda": "impls.torch_autograd:TorchCudaImpl",
+    "jax-eager": "impls.jax_grad:JaxEagerImpl",
+    "jax-forward": "impls.jax_grad:JaxForwardImpl",
+    "jax-matmul-bfloat16": "impls.jax_grad:JaxMatmulBfloat16Impl",
+    "jax-matmul-tensorfloat32": "impls.jax_grad:JaxMatmulTensorfloat32Impl",
+    "jax-matmul-highest": "impls.jax_grad:JaxMatmulHighestImpl",
+    "jax-gpu": "impls.jax_grad:JaxGpuImpl",
+}
 
 
 class Unsupported(Exception):
     """Raised by an implementation for a spec it cannot run (reported as 'not supported')."""
+
+
+class Unavailable(Exception):
+    """Raised by an adapter's constructor when it cannot run on this machine (no GPU): the
+    implementation is listed as unavailable with this reason."""
 
 
 @dataclass
@@ -77,8 +98,9 @@ class ImplInfo:
 
 
 def _targets() -> dict[str, str]:
-    """Built-ins merged with installed entry points; a clashing one warns, the first wins."""
-    targets = dict(BUILTINS)
+    """Built-ins and modes merged with installed entry points; a clashing one warns, the
+    first wins."""
+    targets = {**BUILTINS, **MODES}
     for ep in entry_points(group=GROUP):
         if ep.name in targets and targets[ep.name] != ep.value:
             warnings.warn(f"implementation {ep.name!r} registered twice "
@@ -93,6 +115,8 @@ def _load(name: str, target: str) -> ImplInfo:
     try:
         factory = getattr(importlib.import_module(module), attr)
         impl = factory()
+    except Unavailable as exc:
+        return ImplInfo(name, target, reason=str(exc))
     except ImportError as exc:
         return ImplInfo(name, target, reason=f"cannot import {exc.name or module}: {exc}")
     except Exception as exc:  # a broken plugin must not take the harness down
@@ -111,16 +135,33 @@ def _info(name: str) -> ImplInfo:
     return _load(name, targets[name])
 
 
-def discover(refresh: bool = False) -> dict[str, ImplInfo]:
-    """Every registered implementation, loaded (this imports each framework)."""
+def discover(refresh: bool = False, modes: bool = False) -> dict[str, ImplInfo]:
+    """Every registered implementation, loaded; the opt-in MODES only with `modes`."""
     if refresh:
         _info.cache_clear()
-    return {name: _info(name) for name in _targets()}
+    return {name: _info(name) for name in _targets() if modes or name not in MODES}
 
 
 def names() -> list[str]:
-    """Registered names, without loading anything."""
+    """Registered names, modes included, without loading anything."""
     return list(_targets())
+
+
+def expand(requested: list[str]) -> list[str]:
+    """Names with shell-style globs ('torch*', 'jax-*') expanded against every registered
+    name, in order, each once; a glob that matches nothing is an error."""
+    known = names()
+    out = []
+    for item in requested:
+        if any(c in item for c in "*?["):
+            matched = [n for n in known if fnmatch.fnmatchcase(n, item)]
+            if not matched:
+                raise HarnessError(f"no implementation matches {item!r} (installed: "
+                                   f"{', '.join(known)})")
+            out += matched
+        else:
+            out.append(item)
+    return list(dict.fromkeys(out))
 
 
 def get(name: str) -> ImplInfo:

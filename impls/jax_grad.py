@@ -11,6 +11,7 @@ jax.nn.leaky_relu takes the identity branch at 0 and would give leaky_relu'(0) =
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import jax.numpy as jnp  # noqa: E402  (after enabling float64)
 import numpy as np  # noqa: E402
 from jax.scipy.special import xlog1py, xlogy  # noqa: E402
 
+from harness.registry import Unavailable  # noqa: E402
 from harness.trace import LayerTrace, StepTrace, Trace  # noqa: E402
 
 ACTIVATIONS = {
@@ -67,8 +69,11 @@ def _forward(acts, params, zs, x):
 
 
 @lru_cache(maxsize=None)
-def step_fn(acts: tuple, loss: str, reduction: str):
-    """A jitted (params, x, y, r) -> (e, ds, hs, g_params, vs, new_params) for one architecture."""
+def step_fn(acts: tuple, loss: str, reduction: str, mode: str = "jit",
+            precision: str | None = None):
+    """(params, x, y, r) -> (e, ds, hs, g_params, vs, new_params) for one architecture:
+    reverse mode (jax.grad) jitted ("jit"), or op by op ("eager"), or forward mode (jax.jacfwd,
+    jitted: "forward"); under jax.default_matmul_precision(precision) when one is given."""
     reduce = jnp.sum if reduction == "sum" else jnp.mean
 
     def objective(params, zs, x, y):
@@ -80,24 +85,24 @@ def step_fn(acts: tuple, loss: str, reduction: str):
 
     def step(params, x, y, r):
         zs = [jnp.zeros(x.shape[:-1] + w.shape[-2:-1], x.dtype) for w, _ in params]
-        (_, (e, ds, hs)), (g_params, vs) = grad(params, zs, x, y)
+        with jax.default_matmul_precision(precision) if precision else nullcontext():
+            if mode == "forward":
+                _, (e, ds, hs) = objective(params, zs, x, y)
+                g_params, vs = jax.jacfwd(lambda p, z: objective(p, z, x, y)[0],
+                                          argnums=(0, 1))(params, zs)
+            else:
+                (_, (e, ds, hs)), (g_params, vs) = grad(params, zs, x, y)
         new = jax.tree_util.tree_map(lambda p, g: p - r * g, params, g_params)
         return e, ds, hs, g_params, vs, new
 
-    return jax.jit(step)
+    return step if mode == "eager" else jax.jit(step)
 
 
-def _step(spec):
-    """The jitted step for spec's architecture."""
-    return step_fn(tuple((layer.activation, layer.slope) for layer in spec.layers), spec.loss,
-                   spec.reduction)
-
-
-def _arguments(spec) -> tuple:
+def _arguments(spec, device=None) -> tuple:
     """The step's arguments on the device. jax.device_put copies the arrays as they are;
     jnp.asarray would compile a conversion for every read-only input shape (~1.5 s cold)."""
     params = [(layer.weights, layer.bias) for layer in spec.layers]
-    return jax.device_put((params, spec.inputs, spec.targets)) + (
+    return jax.device_put((params, spec.inputs, spec.targets), device) + (
         np.dtype(spec.dtype).type(spec.learning_rate),)
 
 
@@ -110,11 +115,11 @@ def _steps(step, n: int, params, x, y, r) -> tuple:
     return states, params
 
 
-def _program(specs: list):
+def _program(specs: list, step):
     """One jitted program that takes one step of every spec: each spec's own jitted step,
-    inlined. Called once per step (a spec's updated parameters fed back), so a 10-step case
-    costs one step's compile, as it does on its own."""
-    fns = [_step(s) for s in specs]
+    inlined (`step(spec)` gives it). Called once per step (a spec's updated parameters fed
+    back), so a 10-step case costs one step's compile, as it does on its own."""
+    fns = [step(s) for s in specs]
 
     def run(all_args):
         return [f(*args) for f, args in zip(fns, all_args)]
@@ -122,9 +127,9 @@ def _program(specs: list):
     return jax.jit(run)
 
 
-def _run_group(specs: list) -> list:
+def _run_group(specs: list, step, device) -> list:
     """Every spec's (states, final params), as _steps gives them, through one _program."""
-    program, args = _program(specs), [_arguments(s) for s in specs]
+    program, args = _program(specs, step), [_arguments(s, device) for s in specs]
     states = [[] for _ in specs]
     for k in range(max(s.steps for s in specs)):
         for i, (spec, (*state, params)) in enumerate(zip(specs, program(args))):
@@ -135,9 +140,13 @@ def _run_group(specs: list) -> list:
 
 
 class JaxImpl:
-    """jax.grad under jit on the CPU, float64 enabled."""
+    """jax.grad under jit on the CPU, float64 enabled. The subclasses below are its execution
+    modes, each an implementation of its own (registry.MODES)."""
 
     name = "jax"
+    mode = "jit"  # "jit", "eager" (op by op) or "forward" (jax.jacfwd under jit)
+    precision = None  # jax.default_matmul_precision for the step; None: JAX's default
+    device = None  # None: JAX's default device (the CPU here)
     xfails = Path(__file__).with_name("jax_xfails.txt")  # its known deviations
     GROUP_LIMIT = 1_000_000  # multiply-adds of a whole run; larger specs compile on their own
     GROUP_SIZE = 16  # specs per program
@@ -147,13 +156,22 @@ class JaxImpl:
         return jax.__version__
 
     def settings(self) -> dict:
-        return {"jax": jax.__version__, "device": str(jax.devices()[0]).lower(),
-                "x64": bool(jax.config.jax_enable_x64),
-                "default_matmul_precision": str(jax.config.jax_default_matmul_precision),
-                "jit": True, "compilation_cache": CACHE}
+        device = self.device or jax.devices()[0]
+        return {"jax": jax.__version__, "mode": self.mode, "device": str(device).lower(),
+                "platform": device.platform, "x64": bool(jax.config.jax_enable_x64),
+                "default_matmul_precision": self.precision
+                or str(jax.config.jax_default_matmul_precision),
+                "jit": self.mode != "eager", "compilation_cache": CACHE,
+                "cpu_flushes_subnormals": device.platform == "cpu"}
+
+    def _step(self, spec):
+        """The step function of spec's architecture in this mode."""
+        return step_fn(tuple((layer.activation, layer.slope) for layer in spec.layers),
+                       spec.loss, spec.reduction, self.mode, self.precision)
 
     def trace(self, spec) -> Trace:
-        return self._trace(spec, _steps(_step(spec), spec.steps, *_arguments(spec)))
+        return self._trace(spec, _steps(self._step(spec), spec.steps,
+                                        *_arguments(spec, self.device)))
 
     def trace_many(self, specs) -> list[Trace]:
         """The small specs a group at a time, each group one XLA program. XLA's cost is
@@ -165,9 +183,9 @@ class JaxImpl:
                         * sum(a * b for a, b in zip(s.sizes, s.sizes[1:])) <= self.GROUP_LIMIT),
                        key=lambda s: s.steps)
         done = {}
-        for i in range(0, len(small), self.GROUP_SIZE):
+        for i in range(0, len(small) if self.mode != "eager" else 0, self.GROUP_SIZE):
             group = small[i:i + self.GROUP_SIZE]
-            for spec, run in zip(group, _run_group(group)):
+            for spec, run in zip(group, _run_group(group, self._step, self.device)):
                 done[id(spec)] = self._trace(spec, run)
         return [done.get(id(spec)) or self.trace(spec) for spec in specs]
 
@@ -186,3 +204,61 @@ class JaxImpl:
         final = [{"weights": np.asarray(w), "bias": np.asarray(b)} for w, b in params]
         return Trace(self.name, self.version(), spec.name, spec.dtype, steps, final,
                      self.settings())
+
+
+class JaxEagerImpl(JaxImpl):
+    """jax.grad op by op, no jit: each primitive dispatched on its own (XLA cannot fuse)."""
+
+    name = "jax-eager"
+    mode = "eager"
+
+
+class JaxForwardImpl(JaxImpl):
+    """Forward-mode AD (jax.jacfwd) under jit: every gradient and v as directional
+    derivatives, one direction per parameter and pre-activation element; small networks."""
+
+    name = "jax-forward"
+    mode = "forward"
+    MAX_DIRECTIONS = 5_000
+
+    def unsupported(self, spec) -> str | None:
+        directions = sum(a * b + b for a, b in zip(spec.sizes, spec.sizes[1:])) + \
+            spec.batch * sum(spec.sizes[1:])
+        if directions > self.MAX_DIRECTIONS:
+            return f"too large for forward mode ({directions:,} directions, limit " \
+                   f"{self.MAX_DIRECTIONS:,})"
+        return None
+
+
+class JaxMatmulBfloat16Impl(JaxImpl):
+    """jax.default_matmul_precision("bfloat16"): one bfloat16 pass where the hardware has it."""
+
+    name = "jax-matmul-bfloat16"
+    precision = "bfloat16"
+
+
+class JaxMatmulTensorfloat32Impl(JaxImpl):
+    """jax.default_matmul_precision("tensorfloat32"): TF32-class products on a GPU."""
+
+    name = "jax-matmul-tensorfloat32"
+    precision = "tensorfloat32"
+
+
+class JaxMatmulHighestImpl(JaxImpl):
+    """jax.default_matmul_precision("highest"): full float32 products everywhere."""
+
+    name = "jax-matmul-highest"
+    precision = "highest"
+
+
+class JaxGpuImpl(JaxImpl):
+    """The jit mode on JAX's first GPU, at JAX's default matmul precision (TF32-class for
+    float32 on Ampere and newer)."""
+
+    name = "jax-gpu"
+
+    def __init__(self):
+        try:
+            self.device = jax.devices("gpu")[0]
+        except RuntimeError as exc:
+            raise Unavailable(f"no GPU backend for jax ({str(exc).splitlines()[0]})") from None

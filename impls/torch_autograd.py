@@ -14,9 +14,11 @@ else.
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 
+from harness.registry import Unavailable
 from harness.trace import LayerTrace, StepTrace, Trace
 
 torch = F = None  # torch and torch.nn.functional, imported by _load()
@@ -53,9 +55,13 @@ def _load():
 
 
 class TorchImpl:
-    """PyTorch autograd on the CPU, in the spec's dtype."""
+    """PyTorch on the CPU, in the spec's dtype. The subclasses below are its execution modes,
+    each an implementation of its own (registry.MODES): the same functions, run another way."""
 
     name = "torch"
+    mode = "eager"  # "eager": autograd; "compile": torch.compile (Inductor); "forward": jacfwd
+    device = "cpu"
+    matmul_precision = None  # torch.set_float32_matmul_precision for the trace; None: as set
 
     def __init__(self):
         if importlib.util.find_spec("torch") is None:
@@ -69,59 +75,199 @@ class TorchImpl:
         """Plain values: torch.__version__ is a TorchVersion, which would import torch wherever
         a trace is unpickled (the parent process under --jobs)."""
         _load()
-        return {"torch": str(torch.__version__), "device": "cpu",
-                "default_dtype": str(torch.get_default_dtype()),
-                "threads": torch.get_num_threads(),
-                "float32_matmul_precision": torch.get_float32_matmul_precision(),
-                "deterministic": torch.are_deterministic_algorithms_enabled()}
+        out = {"torch": str(torch.__version__), "mode": self.mode, "device": self.device,
+               "default_dtype": str(torch.get_default_dtype()),
+               "threads": torch.get_num_threads(),
+               "float32_matmul_precision": self.matmul_precision
+               or torch.get_float32_matmul_precision(),
+               "deterministic": torch.are_deterministic_algorithms_enabled()}
+        if self.mode == "compile":
+            out.update(compile_backend="inductor", fullgraph=True, dynamic=False)
+        if self.device == "cuda":
+            out.update(gpu=torch.cuda.get_device_name(0),
+                       tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
+                       tf32_cudnn=torch.backends.cudnn.allow_tf32)
+        return out
 
     def trace(self, spec) -> Trace:
-        return self._run(spec)
+        _load()
+        previous = torch.get_float32_matmul_precision()
+        if self.matmul_precision:
+            torch.set_float32_matmul_precision(self.matmul_precision)
+        try:
+            return self._run(spec)
+        finally:
+            torch.set_float32_matmul_precision(previous)
 
     def trace_stacked(self, stack) -> Trace:
         """Networks on a leading axis run as batched matmuls; one backward serves them all."""
-        return self._run(stack)
+        return self.trace(stack)
 
     def _run(self, spec) -> Trace:
-        """spec.steps steps of autograd on the CPU in the spec's dtype."""
-        _load()
+        """spec.steps steps in the spec's dtype: each step's d, h, e, v (the gradient of each
+        pre-activation d) and parameter gradients, then p -= r g."""
         dt = getattr(torch, spec.dtype)
         params = []
         for layer in spec.layers:
-            params.append(torch.tensor(np.array(layer.weights), dtype=dt, requires_grad=True))
-            params.append(torch.tensor(np.array(layer.bias), dtype=dt, requires_grad=True))
-        x = torch.tensor(np.array(spec.inputs), dtype=dt)
-        y = torch.tensor(np.array(spec.targets), dtype=dt)
+            params.append(self._tensor(layer.weights, dt, grad=True))
+            params.append(self._tensor(layer.bias, dt, grad=True))
+        x, y = self._tensor(spec.inputs, dt), self._tensor(spec.targets, dt)
         steps = []
         for _ in range(spec.steps):
-            for p in params:
-                p.grad = None  # fresh gradients: _np() may return views
-            h, ds, hs = x, [], []
-            for k, layer in enumerate(spec.layers):
-                d = h @ params[2 * k].transpose(-1, -2) + params[2 * k + 1][..., None, :]
-                d.retain_grad()
-                h = ACTIVATIONS[layer.activation](d, layer.slope)
-                ds.append(d)
-                hs.append(h)
-            per_sample = LOSSES[spec.loss](h, y)
-            e = per_sample.sum(-1) if spec.reduction == "sum" else per_sample.mean(-1)
-            e.sum().backward()  # stacked networks are independent: one backward serves all
-            layers = [LayerTrace(_np(d), _np(h), _np(d.grad), _np(params[2 * k].grad),
-                                 _np(params[2 * k + 1].grad))
-                      for k, (d, h) in enumerate(zip(ds, hs))]
+            e, ds, hs, vs, grads = self._step(spec, params, x, y)
+            layers = [LayerTrace(_np(d), _np(h), _np(v), _np(grads[2 * k]),
+                                 _np(grads[2 * k + 1]))
+                      for k, (d, h, v) in enumerate(zip(ds, hs, vs))]
             steps.append(StepTrace(_np(e)[()] if e.ndim == 0 else _np(e), _np(hs[-1]), layers))
             with torch.no_grad():
-                for p in params:
-                    p.add_(p.grad, alpha=-spec.learning_rate)
+                for p, g in zip(params, grads):
+                    p.add_(g, alpha=-spec.learning_rate)
         final = [{"weights": _np(params[2 * k]), "bias": _np(params[2 * k + 1])}
                  for k in range(len(spec.layers))]
         return Trace(self.name, self.version(), spec.name, spec.dtype, steps, final,
                      self.settings())
 
+    def _tensor(self, array, dt, grad: bool = False):
+        return torch.tensor(np.array(array), dtype=dt, device=self.device, requires_grad=grad)
+
+    def _step(self, spec, params, x, y):
+        """Autograd, eager: v from retain_grad on each d."""
+        for p in params:
+            p.grad = None  # fresh gradients: _np() may return views
+        h, ds, hs = x, [], []
+        for k, layer in enumerate(spec.layers):
+            d = h @ params[2 * k].transpose(-1, -2) + params[2 * k + 1][..., None, :]
+            d.retain_grad()
+            h = ACTIVATIONS[layer.activation](d, layer.slope)
+            ds.append(d)
+            hs.append(h)
+        per_sample = LOSSES[spec.loss](h, y)
+        e = per_sample.sum(-1) if spec.reduction == "sum" else per_sample.mean(-1)
+        e.sum().backward()  # stacked networks are independent: one backward serves all
+        return e, ds, hs, [d.grad for d in ds], [p.grad for p in params]
+
+
+def _objective(params, zs, x, y, acts, loss, reduction):
+    """The summed loss and (e, ds, hs) as a function of the parameters and of perturbations
+    z = 0 added to every pre-activation (its gradient is v), for the functional modes."""
+    h, ds, hs = x, [], []
+    for k, (act, slope) in enumerate(acts):
+        d = h @ params[2 * k].transpose(-1, -2) + params[2 * k + 1][..., None, :] + zs[k]
+        h = ACTIVATIONS[act](d, slope)
+        ds.append(d)
+        hs.append(h)
+    per_sample = LOSSES[loss](h, y)
+    e = per_sample.sum(-1) if reduction == "sum" else per_sample.mean(-1)
+    return e.sum(), (e, ds, hs)
+
+
+def _zeros(spec, x):
+    return [torch.zeros(x.shape[:-1] + (n,), dtype=x.dtype, device=x.device)
+            for n in spec.sizes[1:]]
+
+
+class TorchCompileImpl(TorchImpl):
+    """torch.compile with the Inductor CPU backend, one graph per architecture and shape
+    (fullgraph, no dynamic shapes); the backward through AOTAutograd's compiled graph.
+    The first compile of a case takes seconds; Inductor's cache keeps them between runs."""
+
+    name = "torch-compile"
+    mode = "compile"
+    MAX_CASE = 200_000  # multiply-adds of a step; larger cases are not compiled
+
+    def __init__(self):
+        super().__init__()
+        self._compiled: dict = {}
+
+    def unsupported(self, spec) -> str | None:
+        work = spec.batch * sum(a * b for a, b in zip(spec.sizes, spec.sizes[1:]))
+        if work > self.MAX_CASE:
+            return f"too large to compile in a conformance run ({work:,} multiply-adds a step)"
+        return None
+
+    def _step(self, spec, params, x, y):
+        key = (tuple((layer.activation, layer.slope) for layer in spec.layers), spec.loss,
+               spec.reduction, spec.dtype, tuple(x.shape), tuple(spec.sizes))
+        if key not in self._compiled:
+            config = importlib.import_module("torch._dynamo").config
+            config.cache_size_limit = max(config.cache_size_limit, 4096)  # no eager fallback
+            config.accumulated_cache_size_limit = max(config.accumulated_cache_size_limit, 4096)
+            acts, loss, reduction = key[0], spec.loss, spec.reduction
+
+            def objective(params, zs, x, y):
+                return _objective(params, zs, x, y, acts, loss, reduction)
+
+            self._compiled[key] = torch.compile(objective, backend="inductor", fullgraph=True,
+                                                dynamic=False)
+        zs = [z.requires_grad_() for z in _zeros(spec, x)]
+        total, (e, ds, hs) = self._compiled[key](params, zs, x, y)
+        grads = torch.autograd.grad(total, params + zs)
+        n = len(params)
+        return e.detach(), [d.detach() for d in ds], [h.detach() for h in hs], \
+            list(grads[n:]), list(grads[:n])
+
+
+class TorchForwardImpl(TorchImpl):
+    """Forward-mode AD (torch.func.jacfwd): every gradient and v as directional derivatives,
+    one direction per parameter and per pre-activation element; small networks only."""
+
+    name = "torch-forward"
+    mode = "forward"
+    MAX_DIRECTIONS = 5_000
+
+    def unsupported(self, spec) -> str | None:
+        directions = sum(a * b + b for a, b in zip(spec.sizes, spec.sizes[1:])) + \
+            spec.batch * sum(spec.sizes[1:])
+        if directions > self.MAX_DIRECTIONS:
+            return f"too large for forward mode ({directions:,} directions, limit " \
+                   f"{self.MAX_DIRECTIONS:,})"
+        return None
+
+    def _step(self, spec, params, x, y):
+        from torch.func import jacfwd
+        acts = [(layer.activation, layer.slope) for layer in spec.layers]
+        plain = [p.detach() for p in params]
+        zs = _zeros(spec, x)
+        with torch.no_grad():
+            _, (e, ds, hs) = _objective(plain, zs, x, y, acts, spec.loss, spec.reduction)
+
+        def total(params, zs):
+            return _objective(params, zs, x, y, acts, spec.loss, spec.reduction)[0]
+
+        grads, vs = jacfwd(total, argnums=(0, 1))(plain, zs)
+        return e, ds, hs, list(vs), list(grads)
+
+
+class TorchMatmulHighImpl(TorchImpl):
+    """torch.set_float32_matmul_precision("high"): float32 products may use TF32 or
+    bfloat16x3 where the hardware has them."""
+
+    name = "torch-matmul-high"
+    matmul_precision = "high"
+
+
+class TorchMatmulMediumImpl(TorchImpl):
+    """torch.set_float32_matmul_precision("medium"): float32 products may use bfloat16."""
+
+    name = "torch-matmul-medium"
+    matmul_precision = "medium"
+
+
+class TorchCudaImpl(TorchImpl):
+    """The eager mode on the first CUDA device (PyTorch's defaults: TF32 off for matmuls)."""
+
+    name = "torch-cuda"
+    device = "cuda"
+
+    def __init__(self):
+        super().__init__()
+        if not Path("/dev/nvidia0").exists() and not Path("/dev/nvidiactl").exists():
+            raise Unavailable("no NVIDIA GPU on this machine (/dev/nvidia0 is missing)")
+
 
 def _np(t) -> np.ndarray:
-    """A view, not a copy: every tensor traced is fresh (gradients are set to None before each
-    backward, the update changes the parameters in place only after their step is recorded)
-    and the final parameters are read after the last update. Arrays may share memory where
+    """A view, not a copy, on the CPU: every tensor traced is fresh (gradients are new each
+    step, the update changes the parameters in place only after their step is recorded) and
+    the final parameters are read after the last update. Arrays may share memory where
     torch's tensors do (identity's h is d): a trace is a record, not to be written to."""
-    return t.detach().numpy()
+    return t.detach().cpu().numpy()
