@@ -1,7 +1,9 @@
-"""Shared fixtures: the seed's network, random specs, and test plugins behind entry points."""
+"""Shared fixtures: the seed's network, random specs, test plugins behind entry points, and
+`needs(...)`, the skip mark of tests whose framework or package is not installed."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -9,10 +11,54 @@ import numpy as np
 import pytest
 
 from harness import registry
+from harness.errors import HarnessError
 from harness.spec import spec_from_dict
 from harness.suite import SEED_NETWORK
 
 PLUGINS = Path(__file__).parent / "plugins"
+
+# What a test may need beyond numpy and pandas. A name is an implementation (torch, jax, exact,
+# einsum: harness.registry.get(name).available, so torch and jax are checked as such) or one of
+# MODULES (found with importlib, nothing imported).
+MODULES = ("mpmath", "hypothesis", "dask", "dask.distributed", "matplotlib")
+EXTRAS = {"torch": "torch", "jax": "jax", "exact": "exact", "mpmath": "exact",
+          "hypothesis": "fuzz", "dask": "dask", "dask.distributed": "dask",
+          "matplotlib": "plots"}  # the name's extra: pip install 'backprop-harness[EXTRA]'
+INSTALL = {"einsum": "pip install -e examples/adapter-example"}  # names outside the extras
+LABELS = {"exact": "mpmath for exact", "einsum": "the example adapter einsum"}
+
+
+def _module_found(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # a dotted name whose parent is missing
+        return False
+
+
+def available(name: str) -> bool:
+    """Whether `name`, an implementation or one of MODULES, can be used here."""
+    if name in MODULES:
+        return _module_found(name)
+    try:
+        return registry.get(name).available
+    except HarnessError:  # not registered: a plugin that is not installed
+        return False
+
+
+def needs(*names: str):
+    """A mark that skips a test unless every name is available; its reason names what is
+    missing and how to install it: "needs torch (pip install 'backprop-harness[torch]')"."""
+    missing = [name for name in dict.fromkeys(names) if not available(name)]
+    extras = ",".join(dict.fromkeys(EXTRAS[n] for n in missing if n in EXTRAS))
+    hints = [f"pip install 'backprop-harness[{extras}]'"] if extras else []
+    hints += [INSTALL[n] for n in missing if n in INSTALL]
+    reason = f"needs {', '.join(LABELS.get(n, n) for n in missing)} ({'; '.join(hints)})"
+    return pytest.mark.skipif(bool(missing), reason=reason)
+
+
+def impl_params(*names: str) -> list:
+    """Implementation names as parameters, each skipped where it is unavailable."""
+    return [pytest.param(name, marks=needs(name), id=name) for name in names]
 
 
 @pytest.fixture

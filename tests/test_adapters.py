@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import random_spec
+from conftest import impl_params, needs, random_spec
 from harness.judge import judge
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
 from harness.registry import get
@@ -30,7 +30,7 @@ def assert_agrees(impl, spec):
     return other.trace
 
 
-FRAMEWORKS = ["torch", "jax"]
+FRAMEWORKS = impl_params("torch", "jax")  # each skipped where it is not installed
 
 
 @pytest.mark.parametrize("impl", FRAMEWORKS)
@@ -53,7 +53,7 @@ def test_every_loss_and_reduction(impl, dtype, reduction, loss):
     assert_agrees(impl, spec)
 
 
-@pytest.mark.parametrize("impl", FRAMEWORKS + ["exact"])
+@pytest.mark.parametrize("impl", FRAMEWORKS + impl_params("exact"))
 def test_the_seed_network(impl, seed_spec):
     trace = assert_agrees(impl, seed_spec)
     assert float(trace.steps[0].loss) == pytest.approx(0.298371109, abs=5e-10)
@@ -114,19 +114,21 @@ def test_numeric_refuses_a_kink():
     assert run_one("numeric", spec).status == "unsupported"
 
 
+@needs("exact")
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_exact_agrees_to_the_last_bits(act):
     spec = random_spec([3, 4, 2], act, "mse", seed=31, batch=2, steps=2)
     assert_agrees("exact", spec)
 
 
+@needs("exact")
 def test_exact_refuses_large_networks():
     spec = random_spec([200, 300, 10], "tanh", seed=1, batch=64, steps=2)
     outcome = run_one("exact", spec)
     assert outcome.status == "unsupported" and "too large for the exact oracle" in outcome.message
 
 
-@pytest.mark.parametrize("impl", ["torch", "jax", "numeric", "exact"])
+@pytest.mark.parametrize("impl", impl_params("torch", "jax", "numeric", "exact"))
 def test_trace_from_the_command_line(impl, tmp_path, seed_spec):
     path = tmp_path / "seed.json"
     path.write_text(json.dumps(seed_spec.to_dict()))
@@ -140,6 +142,7 @@ def test_trace_from_the_command_line(impl, tmp_path, seed_spec):
     assert doc["settings"]
 
 
+@needs("torch", "jax")
 def test_settings_record_what_changes_numbers():
     torch_settings = get("torch").impl.settings()
     assert {"torch", "threads", "float32_matmul_precision", "default_dtype"} <= set(torch_settings)
@@ -147,6 +150,7 @@ def test_settings_record_what_changes_numbers():
     assert jax_settings["x64"] is True and "default_matmul_precision" in jax_settings
 
 
+@needs("jax", "torch", "exact")
 def test_jax_elu_gradient_loses_precision_far_below_zero():
     """A finding of the fuzzer: jax.nn.elu is alpha * expm1(d) for d <= 0 and JAX
     differentiates expm1 as expm1(d) + 1, which cancels: at d = -22 the derivative e^-22 keeps
@@ -165,6 +169,7 @@ def test_jax_elu_gradient_loses_precision_far_below_zero():
     assert all(r.status == "pass" for r in run.results if r.impl != "jax")
 
 
+@needs("jax")
 def test_jax_trace_many_runs_cases_in_one_program_with_the_same_bits():
     """trace_many() traces small specs in XLA programs of a few specs each; every array is
     bit for bit what one program per spec gives (a 10-step case, both dtypes, several
@@ -181,6 +186,7 @@ def test_jax_trace_many_runs_cases_in_one_program_with_the_same_bits():
         assert json.dumps(trace.to_dict()) == json.dumps(alone.trace(spec).to_dict()), spec.name
 
 
+@needs("torch")
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_torch_update_is_optim_sgd_bit_for_bit(dtype):
     """The adapter's update (param.add_(grad, alpha=-lr)) against torch.optim.SGD itself over

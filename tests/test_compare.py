@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import pytest
 
-from conftest import random_spec
+from conftest import needs, random_spec
 from harness.compare import compare_traces, diff_tensor, diff_tensors, quantities, ulp_distance
 from harness.registry import get
 from harness.tolerance import Tolerance, magnitudes, resolve
@@ -115,6 +115,7 @@ def test_the_origin_is_the_first_failure_in_computation_order():
     assert order[-2:] == [(None, "weights", 2), (None, "bias", 2)]
 
 
+@needs("torch")
 def test_drift_over_steps_is_judged_from_the_observed_gradients():
     """10 float32 steps: differences that grow out of earlier (in-tolerance) gradient
     differences pass; an unexplained change of the parameters (an update bug) does not."""

@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
+from conftest import needs
 from harness import report as report_module
 from harness.conformance import run_suite
 from harness.errors import HarnessError, SpecError
@@ -51,7 +50,8 @@ def test_bad_spec_files_on_the_command_line(name, expected, tmp_path):
 @pytest.mark.parametrize("args, expected", [
     (["run", "no/such/spec.json"], "no/such/spec.json: no such file"),
     (["run", "tests"], "tests: is a directory"),
-    (["run", "--impl", "tensorflow"], "unknown implementation 'tensorflow' (installed: reference"),
+    (["run", "--impl", "no-such-impl-xyz"],
+     "unknown implementation 'no-such-impl-xyz' (installed: reference"),
     (["run", "--baseline", "nope"], "unknown implementation 'nope'"),
     (["run", "--jobs", "0"], "expected a positive integer, got 0"),
     (["run", "--timeout", "-1"], "expected a positive number"),
@@ -75,6 +75,7 @@ def test_trace_of_a_suite_needs_a_case(tmp_path):
     assert ok.returncode == 0 and json.loads(ok.stdout)["spec"] == "other"
 
 
+@needs("torch")
 def test_existing_report_directory_needs_force(tmp_path):
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "keep.txt").write_text("previous report")
@@ -91,6 +92,7 @@ def test_missing_framework_is_a_clear_error(plugins):
     assert_one_line_exit_2(out, "implementation 'broken-import' is unavailable: cannot import")
 
 
+@needs("torch")
 @pytest.mark.parametrize("impl, jobs, expected", [
     ("fault-raise", 1, "raised RuntimeError: planted failure (planted.py:"),
     ("fault-shape", 1, "malformed trace: step 0 v[layer 0]: shape (1, 4), expected (1, 2)"),
@@ -112,13 +114,15 @@ def test_a_failing_implementation_is_an_error_for_that_case_only(plugins, impl, 
     assert not run.ok
 
 
+@needs("torch")
 def test_cli_exit_code_1_when_an_implementation_fails(plugins, tmp_path):
     out = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "fault-raise", "torch",
               "--out", str(tmp_path / "r"))
     assert out.returncode == 1
     assert "ERROR seed-2-2-2-float64 fault-raise: failed: raised RuntimeError" in out.stdout
     doc = json.loads((tmp_path / "r" / "run.json").read_text())
-    assert doc["counts"] == {"pass": 1, "fail": 0, "error": 1, "unsupported": 0, "xfail": 0}
+    assert doc["counts"] == {"pass": 1, "fail": 0, "error": 1, "unsupported": 0, "xfail": 0,
+                             "xpass": 0}
 
 
 def test_interrupted_run_leaves_no_report(plugins, tmp_path):
@@ -132,6 +136,7 @@ def test_interrupted_run_leaves_no_report(plugins, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the plugins, no report
 
 
+@needs("torch")
 def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
     run = run_suite(default_suite(pattern="seed-2-2-2-float64"), ["torch"])
     out = write_report(run, tmp_path / "r")
@@ -148,6 +153,7 @@ def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
+@needs("torch")
 def test_a_report_killed_while_written_is_marked_incomplete(tmp_path, monkeypatch):
     """A kill -9 mid-write cannot run cleanup: what is left is a hidden directory that says
     INCOMPLETE, never a directory under the report's name."""
@@ -165,60 +171,84 @@ def test_a_report_killed_while_written_is_marked_incomplete(tmp_path, monkeypatc
     assert left[0].name.startswith(".r.incomplete-") and (left[0] / "INCOMPLETE").exists()
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) |
-    st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                               max_size=5),
-    max_leaves=30)
+def json_values():
+    """Any JSON document (a hypothesis strategy; hypothesis is imported only here)."""
+    from hypothesis import strategies as st
+    return st.recursive(
+        st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) |
+        st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                   max_size=5),
+        max_leaves=30)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(json_values)
-def test_random_documents_never_crash_the_loader(doc):
-    try:
-        spec_from_dict(doc)
-    except SpecError:
-        pass
+@needs("hypothesis")
+def test_random_documents_never_crash_the_loader():
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(json_values())
+    def check(doc):
+        try:
+            spec_from_dict(doc)
+        except SpecError:
+            pass
+
+    check()
 
 
 KEYS = ["name", "dtype", "layers", "loss", "reduction", "inputs", "targets", "learning_rate",
         "steps", "tolerance", "generate", "weights", "bias", "activation", "slope", "sizes"]
 
 
-@st.composite
-def mutated_specs(draw):
-    doc = json.loads(json.dumps(SEED_NETWORK))
-    for _ in range(draw(st.integers(1, 4))):
-        target = doc
-        path = draw(st.lists(st.sampled_from(KEYS + [0, 1]), min_size=1, max_size=4))
-        for key in path[:-1]:
-            nxt = target.get(key) if isinstance(target, dict) else (
-                target[key] if isinstance(target, list) and isinstance(key, int)
-                and key < len(target) else None)
-            if not isinstance(nxt, (dict, list)):
-                break
-            target = nxt
-        value = draw(json_values)
-        if isinstance(target, dict) and isinstance(path[-1], str):
-            if draw(st.booleans()):
+def mutated_specs():
+    """The seed network with a few fields replaced by any JSON or removed (a hypothesis
+    strategy)."""
+    from hypothesis import strategies as st
+    json_docs = json_values()
+
+    @st.composite
+    def mutated(draw):
+        doc = json.loads(json.dumps(SEED_NETWORK))
+        for _ in range(draw(st.integers(1, 4))):
+            target = doc
+            path = draw(st.lists(st.sampled_from(KEYS + [0, 1]), min_size=1, max_size=4))
+            for key in path[:-1]:
+                nxt = target.get(key) if isinstance(target, dict) else (
+                    target[key] if isinstance(target, list) and isinstance(key, int)
+                    and key < len(target) else None)
+                if not isinstance(nxt, (dict, list)):
+                    break
+                target = nxt
+            value = draw(json_docs)
+            if isinstance(target, dict) and isinstance(path[-1], str):
+                if draw(st.booleans()):
+                    target[path[-1]] = value
+                else:
+                    target.pop(path[-1], None)
+            elif isinstance(target, list) and isinstance(path[-1], int) and \
+                    path[-1] < len(target):
                 target[path[-1]] = value
-            else:
-                target.pop(path[-1], None)
-        elif isinstance(target, list) and isinstance(path[-1], int) and path[-1] < len(target):
-            target[path[-1]] = value
-    return doc
+        return doc
+
+    return mutated()
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
-@given(mutated_specs())
-def test_mutated_specs_never_crash_the_loader(doc):
-    try:
-        spec = spec_from_dict(doc)
-    except SpecError as exc:
-        assert "\n" not in str(exc)
-    else:
-        assert spec.sizes[0] == spec.inputs.shape[1]
+@needs("hypothesis")
+def test_mutated_specs_never_crash_the_loader():
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(mutated_specs())
+    def check(doc):
+        try:
+            spec = spec_from_dict(doc)
+        except SpecError as exc:
+            assert "\n" not in str(exc)
+        else:
+            assert spec.sizes[0] == spec.inputs.shape[1]
+
+    check()
 
 
 def test_harness_errors_are_one_line():

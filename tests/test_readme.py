@@ -5,13 +5,20 @@ from pathlib import Path
 
 import pytest
 
+from conftest import needs
 from harness.cli import build_parser
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
 
 
-@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+# an example that names an implementation (impls=["torch"]) needs it installed
+IMPLS = ("torch", "jax", "exact", "numeric", "einsum")
+
+
+@pytest.mark.parametrize("code", [
+    pytest.param(code, marks=needs(*[n for n in IMPLS if f'"{n}"' in code]), id=f"block{i}")
+    for i, code in enumerate(BLOCKS)])
 def test_python_examples_run(code):
     exec(compile(code, "README.md", "exec"), {})
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import needs
 from harness import report, svg
 from harness.conformance import RunResult
 from harness.judge import judge
@@ -113,6 +114,7 @@ def non_finite(spec, base_trace, tmp_path_factory):
     return run, out, expected
 
 
+@needs("matplotlib")  # the page's charts are matplotlib's
 def test_every_file_is_written_and_parses_with_nan_and_inf_anywhere(non_finite):
     run, out, expected = non_finite
     assert not (out / "INCOMPLETE").exists()
@@ -275,11 +277,10 @@ def test_without_matplotlib_the_report_says_so_and_writes_the_rest(spec, base_tr
         assert (out / name).stat().st_size > 0
 
 
+@needs("matplotlib")
 def test_charts_put_a_later_step_after_the_origin(spec, base_trace):
     """A chart's x axis is computation order over every step: a consequence at step 1 is
     drawn right of an origin at step 0, never in its place."""
-    if not svg.available():
-        pytest.skip("needs matplotlib (pip install 'backprop-harness[plots]')")
     v = verdict(spec, base_trace, poked(base_trace, 0, "grad_bias", 1, 5.0), "off")
     xs, spans = svg._axis_positions(v.tensors)
     assert [label for *_, label in spans] == ["step 0", "step 1", "updated parameters"]

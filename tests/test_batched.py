@@ -1,111 +1,16 @@
-"""The pytest route and the random-network route: both find planted bugs, shrink, reproduce."""
+"""The batched fuzzer (harness/batched/): stacked networks drawn, traced, judged, in chunks."""
 
-import json
-import subprocess
-import sys
 from argparse import Namespace
 
 import numpy as np
 import pytest
 
+from conftest import needs
 from harness.batched import judge, make_stack, plan, run_batched
 from harness.compare import quantities
-from harness import registry
-from harness.fuzz import find_failure
-from impls.reference import ACTIVATIONS
 from harness.registry import get
 from harness.tolerance import resolve
-
-pytest_plugins = ["pytester"]
-
-# pytester restores sys.modules after each test, dropping what the test imported; torch and
-# jax cannot be imported twice in a process, so every built-in is loaded before any snapshot.
-registry.discover()
-
-
-def run_plugin(pytester, *args):
-    """A separate pytest process: torch cannot be imported twice, which pytester's in-process
-    runs would do (they drop the modules they imported)."""
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", *args, timeout=600)
-
-
-def test_plugin_passes_a_correct_implementation(pytester):
-    res = run_plugin(pytester, "--bp-impl", "torch", "--bp-cases", "seed-*,kinks-*")
-    res.assert_outcomes(passed=6 * 8)  # 2 seed and 4 kink cases, 8 quantities each
-
-
-def test_plugin_reports_what_where_how_much_and_how_to_reproduce(pytester, plugins):
-    res = run_plugin(pytester, "--bp-impl", "bug-sign", "--bp-cases", "seed-2-2-2-float64")
-    res.assert_outcomes(passed=7, failed=1)
-    out = res.stdout.str()
-    assert "test_conformance[seed-2-2-2-float64-v]" in out
-    assert "step 0 v[layer 0][sample 0, neuron 1] = -0.009954254705217202 (bug-sign) vs " \
-           "0.009954254705217202 (reference): |diff| 1.99e-02 > tol 3.78e-15; 2 of 2 " \
-           "elements out [seed-2-2-2-float64, float64]" in out
-    assert "reproduce: backprop-harness run --cases seed-2-2-2-float64 --impl bug-sign" in out
-
-
-@pytest.mark.parametrize("impl, failing", [
-    ("bug-derivative", {"v", "grad_weights", "grad_bias", "params"}),
-    ("bug-bias", {"grad_bias", "params"}),
-    ("bug-transpose", {"d", "h", "u", "e", "v", "grad_weights", "grad_bias", "params"}),
-    ("bug-lr", {"params"}),
-])
-def test_every_planted_bug_is_caught_by_the_pytest_route(pytester, plugins, impl, failing):
-    res = run_plugin(pytester, "--bp-impl", impl, "--bp-cases", "seed-2-2-2-float64", "-rf")
-    res.assert_outcomes(passed=8 - len(failing), failed=len(failing))
-    for group in failing:
-        assert f"test_conformance[seed-2-2-2-float64-{group}]" in res.stdout.str()
-
-
-def test_xfail_file_turns_known_deviations_into_xfail_and_warns_on_unused(pytester, plugins):
-    xf = pytester.path / "xfails.txt"
-    xf.write_text("# known\nseed-2-2-2-float64-v  sign convention of this framework\n"
-                  "seed-2-2-2-float32  the whole case: v fails, the 7 others XPASS\n"
-                  "no-such-case-*  stale entry\n")
-    res = run_plugin(pytester, "--bp-impl", "bug-sign", "--bp-cases", "seed-*",
-                     "--bp-xfails", str(xf), "-W", "default")
-    # float64: v xfails, 7 pass; float32: every quantity marked, v xfails and 7 XPASS
-    res.assert_outcomes(passed=7, xfailed=2, xpassed=7)
-    out = res.stdout.str()
-    assert "'no-such-case-*'" in out and "matches no case" in out
-
-
-def test_plugin_fuzz_option_finds_and_shrinks(pytester, plugins):
-    res = run_plugin(pytester, "--bp-impl", "bug-bias", "--bp-cases", "seed-2-2-2-float64",
-                     "--bp-fuzz", "25", "-k", "fuzz")
-    res.assert_outcomes(failed=1)
-    assert "minimal spec:" in res.stdout.str()
-
-
-def test_fuzzing_torch_finds_no_disagreement():
-    assert find_failure("torch", examples=60, seed=3) is None
-
-
-def test_fuzzing_jax_finds_no_disagreement_apart_from_elu():
-    """JAX's elu loses precision far below 0 (test_adapters pins that finding); elsewhere
-    the fuzzer finds nothing."""
-    acts = [a for a in ACTIVATIONS if a != "elu"]
-    assert find_failure("jax", examples=60, seed=4, activations=acts) is None
-
-
-def test_fuzzing_a_planted_bug_shrinks_to_a_minimal_network(plugins, tmp_path):
-    found = find_failure("bug-bias", examples=60, seed=1)
-    assert found is not None
-    spec, result = found
-    # a bias gradient needs one layer with one neuron and one sample to go wrong
-    assert len(spec.layers) == 1 and spec.sizes == [1, 1] and spec.batch == 1 and spec.steps == 1
-    assert result.origin.quantity == "grad_bias"
-    out = subprocess.run([sys.executable, "-m", "harness", "fuzz", "--impl", "bug-bias",
-                          "--examples", "60", "--seed", "1", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 1, out.stderr
-    written = json.loads((tmp_path / "minimal-bug-bias-vs-reference.json").read_text())
-    assert len(written["layers"]) == 1
-    cmd = out.stdout.split("reproduce: ")[1].split()
-    again = subprocess.run([sys.executable, "-m", "harness", *cmd[1:], "--out",
-                            str(tmp_path / "r")], capture_output=True, text=True, timeout=300)
-    assert again.returncode == 1
+from impls.reference import ACTIVATIONS
 
 
 def _args(**kw):
@@ -116,6 +21,7 @@ def _args(**kw):
     return Namespace(**base)
 
 
+@needs("torch", "jax")
 @pytest.mark.parametrize("loss", ["mse", "softmax_cross_entropy", "binary_cross_entropy"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_batched_fuzz_agrees_for_correct_frameworks(capsys, tmp_path, loss, dtype):
@@ -124,6 +30,7 @@ def test_batched_fuzz_agrees_for_correct_frameworks(capsys, tmp_path, loss, dtyp
     assert "300 networks 4-8-8-2" in out and "PASS" in out
 
 
+@needs("torch")
 def test_shared_magnitudes_equal_the_per_implementation_ones():
     from conftest import random_spec
     from harness.tolerance import magnitudes, with_final_drift
@@ -150,6 +57,7 @@ def test_batched_stack_matches_single_networks():
         assert (one.steps[0].layers[0].v == whole.steps[0].layers[0].v[i]).all()
 
 
+@needs("torch", "jax")
 @pytest.mark.parametrize("use_jax", [False, True], ids=["numpy", "jax-jit"])
 def test_batched_mode_flags_exactly_the_broken_networks(use_jax):
     stack = make_stack([4, 8, 2], 50, 4, "tanh", "mse", "float64", seed=2, chunk=0,
@@ -170,6 +78,7 @@ def test_batched_mode_flags_exactly_the_broken_networks(use_jax):
     assert sorted(np.flatnonzero(origin[0] >= 0).tolist()) == [7, 31]
 
 
+@needs("jax")
 def test_jitted_judge_agrees_with_numpy_on_a_tolerance_boundary():
     """Differences placed at 0.5x and 2x each element's own tolerance: both backends flag
     exactly the networks with a 2x difference, at the same quantity."""
@@ -190,6 +99,7 @@ def test_jitted_judge_agrees_with_numpy_on_a_tolerance_boundary():
     assert flagged.tolist() == list(range(0, 40, 3))
 
 
+@needs("torch", "jax")
 def test_threaded_chunks_report_like_serial_ones(monkeypatch):
     """--workers 2 runs chunks on threads; the merged report is the serial one, chunk order
     kept (a planted judge flags every network whose index is a multiple of 97)."""
@@ -215,6 +125,7 @@ def test_threaded_chunks_report_like_serial_ones(monkeypatch):
     assert sum(r[1]["torch"] for r in strip[1]) == 8 and sum(r[1]["jax"] for r in strip[1]) == 0
 
 
+@needs("torch", "jax")
 def test_batched_plan_splits_into_chunks_and_checks_size():
     jobs = plan(_args(networks=250, chunk=100))
     assert [j["count"] for j in jobs] == [100, 100, 50] and jobs[2]["first"] == 200
@@ -225,6 +136,7 @@ def test_batched_plan_splits_into_chunks_and_checks_size():
         plan(_args(workers=0))
 
 
+@needs("dask.distributed", "torch", "jax")
 def test_dask_executor_on_a_local_cluster_merges_chunk_reports(capsys, tmp_path):
     assert run_batched(_args(networks=2000, chunk=500, executor="dask", workers=2,
                              out=tmp_path)) == 0
@@ -232,19 +144,7 @@ def test_dask_executor_on_a_local_cluster_merges_chunk_reports(capsys, tmp_path)
     assert "2,000 networks 4-8-8-2" in out and "4 chunk(s) on dask" in out
 
 
-def test_pytest_route_traces_each_implementation_once_through_trace_many(plugins):
-    from types import SimpleNamespace
-
-    from harness.pytest_plugin import Session
-    many = type(get("many").impl)  # the class the entry point loaded
-    many.calls.clear()
-    options = {"bp_baseline": "reference", "bp_dtype": "float64", "bp_cases": "seed-*,kinks-*"}
-    session = Session(SimpleNamespace(getoption=options.get), ["many"])
-    assert [session.result("many", case).status for case in session.specs] == \
-        ["pass"] * len(session.specs)
-    assert many.calls == [("trace-many-many", list(session.specs))]
-
-
+@needs("torch", "jax")
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_jitted_judge_matches_numpy_for_every_activation(activation):
     """The tolerance model's activation terms run under jax.numpy too: torch against the
@@ -259,3 +159,4 @@ def test_jitted_judge_matches_numpy_for_every_activation(activation):
     np.testing.assert_array_equal(a, b)
     assert np.flatnonzero(a[0] >= 0).tolist() == [3, 8]
     assert list(quantities(2, 1))[a[0][3]] == (0, "h", 0)
+
