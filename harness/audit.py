@@ -31,7 +31,7 @@ from .errors import HarnessError
 from .registry import get
 from .report import strict_json
 from .runner import Outcome, run_one
-from .spec import DTYPES, Spec, spec_from_dict
+from .spec import DTYPES, Spec, finfo, spec_from_dict
 
 ACCURATE = "reference-accurate"
 LOST_ULPS = 2.0 ** 10  # an implementation off by more than this has lost 10 bits and more
@@ -39,7 +39,7 @@ LOST_ULPS = 2.0 ** 10  # an implementation off by more than this has lost 10 bit
 
 def activation_grid(dtype: str) -> list[tuple[str, float]]:
     """(region, d) points, in increasing d within each region."""
-    tiny = float(np.finfo(dtype).tiny)
+    tiny = float(finfo(dtype).tiny)
     near0 = [10.0 ** k for k in range(-20, 0, 2)]
     moderate = [0.25, 0.5, 1.0, 2.0, 3.0, 5.0]
     saturation = sorted(set(np.round(np.geomspace(10, 800, 16), 1).tolist()))
@@ -54,7 +54,7 @@ def activation_grid(dtype: str) -> list[tuple[str, float]]:
 
 def loss_grid(loss: str, dtype: str) -> list[tuple[str, list[float], list[float]]]:
     """(region, u row, y row) points for a loss on two outputs."""
-    eps = float(np.finfo(dtype).eps)
+    eps = float(finfo(dtype).eps)
     if loss == "binary_cross_entropy":  # u must come out of a sigmoid: given as its d
         ds = [-30.0, -20.0, -12.0, -5.0, -1.0, 0.5, 3.0, 8.0, 15.0, 25.0]
         if dtype == "float32":
@@ -183,8 +183,8 @@ def inaccuracies(points: pd.DataFrame, shared: bool) -> list[dict]:
     findings = []
     for (fn, dtype, quantity), group in points.groupby(["function", "dtype", "quantity"],
                                                        sort=False):
-        tiny = float(np.finfo(dtype).tiny)
-        eps = float(np.finfo(dtype).eps)
+        tiny = float(finfo(dtype).tiny)
+        eps = float(finfo(dtype).eps)
         wide = group.pivot_table(index="x", columns="impl", values="rel", aggfunc="max")
         exact = group.groupby("x")["exact"].first().reindex(wide.index)
         seed_impls = [c for c in wide.columns if c != ACCURATE]
@@ -241,7 +241,7 @@ def _plot(points: pd.DataFrame, fn: str, dtype: str, path: Path) -> bool:
     quantities = list(dict.fromkeys(group.quantity))
     fig, axes = plt.subplots(1, len(quantities), figsize=(5.5 * len(quantities), 3.6),
                              squeeze=False)
-    floor = float(np.finfo(dtype).eps) / 4
+    floor = float(finfo(dtype).eps) / 4
     for ax, q in zip(axes[0], quantities):
         for name, sub in group[group.quantity == q].groupby("impl", sort=False):
             x = np.arange(len(sub)) if fn in LOSSES else sub.x.to_numpy()
@@ -252,7 +252,7 @@ def _plot(points: pd.DataFrame, fn: str, dtype: str, path: Path) -> bool:
         ax.set_xlabel("grid point" if fn in LOSSES else "d")
         ax.set_ylabel("relative error vs exact")
         ax.set_title(f"{fn} ({dtype}): {q}")
-        ax.axhline(LOST_ULPS * float(np.finfo(dtype).eps), color="grey", ls="--", lw=0.8)
+        ax.axhline(LOST_ULPS * float(finfo(dtype).eps), color="grey", ls="--", lw=0.8)
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, format="svg")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import HarnessError
+from .spec import ALL_DTYPES
 
 PROG = "backprop-harness"
 
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "takes globs such as 'torch*'")
     run.add_argument("--pairwise", action="store_true", help="also compare every pair")
     run.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
-    run.add_argument("--dtype", choices=("float64", "float32"),
+    run.add_argument("--dtype", choices=ALL_DTYPES,
                      help="only the cases of this dtype (default: both)")
     run.add_argument("--seed", type=int, metavar="N",
                      help="reseed the default suite's generated cases (default: their own)")
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cs = sub.add_parser("cases", help="list the default suite's cases")
     cs.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
-    cs.add_argument("--dtype", choices=("float64", "float32"), help="only this dtype")
+    cs.add_argument("--dtype", choices=ALL_DTYPES, help="only this dtype")
     cs.add_argument("--export", type=Path, metavar="FILE", help="write them as a suite file")
 
     from .fuzz import add_fuzz_parser
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
                     help="implementations to measure besides the reference's two forms "
                          "(default: every available one but the oracles)")
-    au.add_argument("--dtype", choices=("float64", "float32"), help="only this dtype")
+    au.add_argument("--dtype", choices=ALL_DTYPES, help="only this dtype")
     au.add_argument("--function", nargs="+", action="extend", metavar="NAME",
                     help="only these activations and losses (default: all)")
     au.add_argument("--out", type=Path, metavar="DIR",
@@ -308,7 +309,7 @@ def cmd_audit(args) -> int:
     if unknown:
         raise HarnessError(f"--function: unknown name {unknown[0]!r} (known: "
                            f"{', '.join(ACTIVATIONS + LOSSES)})")
-    audit = run_audit(impls, (args.dtype,) if args.dtype else ("float64", "float32"),
+    audit = run_audit(impls, (args.dtype,) if args.dtype else ALL_DTYPES,
                       [f for f in functions if f in ACTIVATIONS],
                       [f for f in functions if f in LOSSES])
     out = write_audit(audit, args.out or default_out_dir().with_name(

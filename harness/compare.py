@@ -163,7 +163,7 @@ def check_trace(spec, trace) -> None:
 
 def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Number of representable values between a and b (same float dtype), as float64."""
-    itype = {4: np.int32, 8: np.int64}[a.dtype.itemsize]
+    itype = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]
     ia, ib = a.view(itype).astype(np.int64), b.view(itype).astype(np.int64)
     top = np.int64(np.iinfo(itype).min)
     ia = np.where(ia < 0, top - ia, ia)

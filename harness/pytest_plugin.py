@@ -31,7 +31,8 @@ def pytest_addoption(parser):
                 help="run the conformance suite against this implementation (repeatable)")
     g.addoption("--bp-baseline", default="reference", metavar="NAME")
     g.addoption("--bp-cases", default=None, metavar="GLOB", help="only matching cases (a,b,...)")
-    g.addoption("--bp-dtype", default=None, choices=("float64", "float32"))
+    g.addoption("--bp-dtype", default=None,
+                choices=("float64", "float32", "bfloat16", "float16"))
     g.addoption("--bp-xfails", action="append", default=[], metavar="FILE",
                 help="known deviations: '<case glob> <reason>' per line (repeatable)")
     g.addoption("--bp-strict-xfails", action="store_true",

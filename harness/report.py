@@ -21,6 +21,7 @@ import os
 import re
 import shlex
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from bisect import bisect_left
 from datetime import datetime
@@ -282,7 +283,10 @@ def tolerance_document(run: RunResult) -> dict:
 
 
 def repro_command(r: Verdict, spec_path: Path) -> str:
-    return (f"backprop-harness run {shlex.quote(str(spec_path))} --impl {r.impl} "
+    """The command that reproduces a verdict, from any directory and without an activated
+    environment: this Python's harness, the spec's absolute path."""
+    return (f"{shlex.quote(sys.executable)} -m harness run "
+            f"{shlex.quote(str(Path(spec_path).resolve()))} --impl {r.impl} "
             f"--baseline {r.baseline}")
 
 
@@ -1019,12 +1023,28 @@ def _write_files(run: RunResult, tmp: Path, final: Path) -> None:
         (tmp / "failing" / "reproduce.sh").write_text(
             "#!/bin/sh\n# one command per failing case and implementation\n" +
             "\n".join(repros.values()) + "\n")
+        _write_upstream(run, tmp / "failing")
     summary_table(run).to_csv(tmp / "summary.csv", index=False)
     mismatch_table(run).to_csv(tmp / "mismatches.csv", index=False)
     _write_json(run, tmp, repros)
     (tmp / "junit.xml").write_bytes(junit(run))
     (tmp / "summary.md").write_text(markdown(run, case_table(run), repros))
     (tmp / "report.html").write_text(html_report(run, repros))
+
+
+def _write_upstream(run: RunResult, failing: Path) -> None:
+    """failing/<case>-<impl>/: for a failure involving a built-in framework, a script per
+    framework that needs only it and NumPy, and an ISSUE.md draft (harness/reproduce.py)."""
+    from .reproduce import reproducers
+    for r in run.results:
+        if r.status not in ("fail", "error"):
+            continue
+        files = reproducers(run.specs[r.case], r)
+        if files:
+            folder = failing / f"{r.case}-{r.impl}-vs-{r.baseline}"
+            folder.mkdir()
+            for name, text in files.items():
+                (folder / name).write_text(text)
 
 
 def _write_json(run: RunResult, tmp: Path, repros: dict, full: bool = False) -> None:

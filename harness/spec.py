@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
@@ -23,7 +24,9 @@ from .errors import SpecError
 
 __all__ = ["Layer", "Spec", "load_spec", "load_specs", "spec_from_dict", "DEFAULT_REDUCTION"]
 
-DTYPES = ("float64", "float32")
+DTYPES = ("float64", "float32")  # the default suite's; LOW_PRECISION ones are opt-in
+LOW_PRECISION = ("bfloat16", "float16")  # computed as in the frameworks (impls/reference)
+ALL_DTYPES = DTYPES + LOW_PRECISION
 DEFAULT_REDUCTION = "sum"  # the seed's formulas then hold per sample, unchanged (README)
 DEFAULT_SLOPE = 0.01
 MAX_STEPS = 10_000
@@ -36,6 +39,11 @@ TOP_FIELDS = {"name", "description", "dtype", "layers", "loss", "reduction", "in
 LAYER_FIELDS = {"weights", "bias", "activation", "slope"}
 TOLERANCE_FIELDS = {"forward", "backward"}
 TOLERANCE_KINDS = {"rtol", "atol"}
+
+
+def finfo(dtype):
+    """The machine limits of a float dtype, bfloat16 included (NumPy's finfo lacks it)."""
+    return ml_dtypes.finfo(np.dtype(dtype))
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -224,7 +232,7 @@ class _Checker:
         if not np.all(np.isfinite(a64)):
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a64))[0])
             self.fail(fld, f"non-finite number at {list(idx)}")
-        limit = float(np.finfo(dtype).max)
+        limit = float(finfo(dtype).max)
         if np.any(np.abs(a64) > limit):
             idx = tuple(int(i) for i in np.argwhere(np.abs(a64) > limit)[0])
             self.fail(fld, f"number at {list(idx)} is beyond the {dtype} range")
@@ -268,7 +276,7 @@ def spec_from_dict(doc: Any, source: str | None = None, path: str = "",
         c.fail("name", f"{name[:60]!r} is not a safe file name (reports write <name>.json): use "
                f"letters, digits, '.', '_', '+' and '-', at most {MAX_NAME} characters, not "
                f"starting with '.'")
-    dtype = c.choice(doc.get("dtype", "float64"), "dtype", DTYPES)
+    dtype = c.choice(doc.get("dtype", "float64"), "dtype", ALL_DTYPES)
     loss = c.choice(c.require(doc, "loss"), "loss", LOSSES)
     reduction = c.choice(doc.get("reduction", DEFAULT_REDUCTION), "reduction", REDUCTIONS)
     lr = c.number(c.require(doc, "learning_rate"), "learning_rate", positive=True)

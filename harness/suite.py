@@ -14,7 +14,7 @@ import numpy as np
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
 
 from .errors import HarnessError
-from .spec import DTYPES, Spec, spec_from_dict
+from .spec import DTYPES, LOW_PRECISION, Spec, spec_from_dict
 
 SEED_NETWORK = {
     "name": "seed-2-2-2",
@@ -172,6 +172,17 @@ def _docs() -> list[dict]:
             _large_logits(dtype, 206),
         ]
         docs += [_regions(act, dtype) for act in ACTIVATIONS] + [_bce_regions(dtype)]
+    for dtype in LOW_PRECISION:  # computed as the frameworks do (impls/reference/network.py)
+        docs.append({**SEED_NETWORK, "name": f"seed-2-2-2-{dtype}", "dtype": dtype})
+        for k, act in enumerate(("sigmoid", "tanh", "relu", "gelu")):
+            docs.append(_gen(f"act-{act}", dtype, [4, 8, 6, 3], act, seed=301 + k,
+                             description=f"{act} in every layer, in {dtype}"))
+        docs += [_gen("loss-mse-mean", dtype, [5, 8, 4], ["tanh", "identity"], "mse",
+                      seed=305, batch=6, reduction="mean",
+                      description=f"mse, batch reduced by mean, in {dtype}"),
+                 _gen("loss-softmax_cross_entropy-sum", dtype, [5, 8, 4], ["tanh", "identity"],
+                      "softmax_cross_entropy", seed=306, batch=6,
+                      description=f"softmax cross-entropy, in {dtype}")]
     docs.append(_gen("large-logits-binary_cross_entropy", "float64", [3, 4, 2],
                      ["tanh", "sigmoid"], "binary_cross_entropy", seed=207, batch=4,
                      bias_scale=0.0, weight_scale=10.0,

@@ -42,6 +42,8 @@ import numpy as np
 
 from impls.reference import activation, loss
 
+from .spec import finfo
+
 FORWARD_K = 32.0
 BACKWARD_K = 32.0
 PHASES = ("forward", "backward")
@@ -58,7 +60,7 @@ class Tolerance:
 def default_tolerances(dtype: str) -> dict[str, Tolerance]:
     """rtol = K eps; atol = K tiny, the underflow term of the rounding model (it also covers
     subnormals flushed to zero, as XLA does on the CPU)."""
-    info = np.finfo(dtype)
+    info = finfo(dtype)
     eps, tiny = float(info.eps), float(info.tiny)
     return {"forward": Tolerance(FORWARD_K * eps, FORWARD_K * tiny),
             "backward": Tolerance(BACKWARD_K * eps, BACKWARD_K * tiny)}
@@ -176,8 +178,8 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
     drift_w = [xp.zeros_like(a) for a in w]
     drift_b = [xp.zeros_like(a) for a in b]
     batch = x0.shape[-2]
-    eps = float(np.finfo(spec.dtype).eps)
-    under = float(np.finfo(spec.dtype).tiny) / eps  # an underflow, in units of eps (see above)
+    eps = float(finfo(spec.dtype).eps)
+    under = float(finfo(spec.dtype).tiny) / eps  # an underflow, in units of eps (see above)
     scale = 1.0 / batch if spec.reduction == "mean" else 1.0
     r = spec.learning_rate
     out = []
@@ -247,7 +249,7 @@ def with_final_drift(spec, mags: list[dict], base, other, tol: Tolerance, xp=np)
     (the batched fuzzer compares several against one baseline)."""
     if spec.steps != 1:
         raise ValueError("with_final_drift is for one-step runs; use magnitudes(...)")
-    eps = float(np.finfo(spec.dtype).eps)
+    eps = float(finfo(spec.dtype).eps)
     final = dict(mags[-1])
     with np.errstate(all="ignore"):
         for k, (lb, lo) in enumerate(zip(base.steps[0].layers, other.steps[0].layers)):

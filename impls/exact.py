@@ -2,6 +2,8 @@
 
 The spec's numbers (already in its dtype) are taken exactly; every d, h, v, g, e and update is
 computed with 60 significant digits and only the reported values are rounded to the dtype.
+Each step's updated parameters are rounded to the dtype before the next step, as they are in
+every implementation (so a later step is the exact step from the parameters it starts from).
 This is the truth that decides which side of a disagreement is closer. Small networks only.
 """
 
@@ -142,8 +144,9 @@ class ExactImpl:
                       for q in zip(ds, hs, vs, gws, gbs)]
             steps.append(StepTrace(np.dtype(spec.dtype).type(float(per_sample.sum())),
                                    _round(h, spec.dtype), layers))
-            ws = [w - r * g for w, g in zip(ws, gws)]
-            bs = [b - r * g for b, g in zip(bs, gbs)]
+            # each step starts from parameters in the dtype, as every implementation's do
+            ws = [exact(_round(w - r * g, spec.dtype)) for w, g in zip(ws, gws)]
+            bs = [exact(_round(b - r * g, spec.dtype)) for b, g in zip(bs, gbs)]
         params = [{"weights": _round(w, spec.dtype), "bias": _round(b, spec.dtype)}
                   for w, b in zip(ws, bs)]
         return Trace(self.name, self.version(), spec.name, spec.dtype, steps, params,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 
 from harness.registry import Unavailable
@@ -128,7 +129,12 @@ class TorchImpl:
                      self.settings())
 
     def _tensor(self, array, dt, grad: bool = False):
-        return torch.tensor(np.array(array), dtype=dt, device=self.device, requires_grad=grad)
+        """A tensor of the spec's numbers (16-bit ones pass through float32, which holds them
+        exactly: torch does not read NumPy's bfloat16)."""
+        array = np.asarray(array)
+        if array.dtype.itemsize < 4:
+            array = array.astype(np.float32)
+        return torch.tensor(array, dtype=dt, device=self.device, requires_grad=grad)
 
     def _step(self, spec, params, x, y):
         """Autograd, eager: v from retain_grad on each d."""
@@ -269,5 +275,9 @@ def _np(t) -> np.ndarray:
     """A view, not a copy, on the CPU: every tensor traced is fresh (gradients are new each
     step, the update changes the parameters in place only after their step is recorded) and
     the final parameters are read after the last update. Arrays may share memory where
-    torch's tensors do (identity's h is d): a trace is a record, not to be written to."""
-    return t.detach().cpu().numpy()
+    torch's tensors do (identity's h is d): a trace is a record, not to be written to.
+    bfloat16 goes through float32 (exactly) to ml_dtypes' bfloat16."""
+    t = t.detach().cpu()
+    if t.dtype == torch.bfloat16:
+        return t.float().numpy().astype(ml_dtypes.bfloat16)
+    return t.numpy()

@@ -10,6 +10,13 @@ Arrays are (batch, neurons); weights[l][j, i] joins input i to neuron j. No Pyth
 over neurons or samples, and every array stays in the network's dtype. Leading axes stack
 independent networks: weights (..., n_l, n_{l-1}), biases (..., n_l), data (..., batch, n),
 so one call trains thousands of networks of one architecture (the batched fuzzer does).
+
+bfloat16 and float16 (with ml_dtypes, the NumPy dtype package of the JAX project) follow the
+accumulation model the frameworks use (measured: torch and JAX agree bit for bit with it on
+CPU products): a product or a sum is accumulated in float32 and rounded once to the dtype;
+x W^T is rounded before the bias is added; an elementwise function (f, t, fe, te) is computed
+in float32 from the rounded operands and rounded once; every other operation (v = p * t, the
+update) rounds its result, as ml_dtypes' own arithmetic does.
 """
 
 from __future__ import annotations
@@ -17,6 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+try:
+    import ml_dtypes  # noqa: F401  (registers bfloat16 with NumPy; only bfloat16 needs it)
+except ImportError:
+    pass
 
 from .activations import activation
 from .losses import loss as get_loss
@@ -62,8 +74,10 @@ class Network:
         if reduction not in REDUCTIONS:
             raise ValueError(f"unknown reduction {reduction!r} (known: sum, mean)")
         self.dtype = np.dtype(dtype or np.asarray(weights[0]).dtype)
-        if self.dtype.kind != "f":
+        if self.dtype.kind not in "fV" and self.dtype.name != "bfloat16":
             self.dtype = np.dtype(np.float64)
+        # products, sums and elementwise functions of 16-bit floats are computed in float32
+        self.compute = np.dtype(np.float32) if self.dtype.itemsize < 4 else self.dtype
         self.weights = [np.array(w, dtype=self.dtype) for w in weights]
         self.biases = [np.array(b, dtype=self.dtype) for b in biases]
         for k, (w, b) in enumerate(zip(self.weights, self.biases)):
@@ -104,9 +118,9 @@ class Network:
         x = self._batch(x, self.weights[0].shape[-1], "inputs")
         ds, hs, h = [], [], x
         for w, b, act in zip(self.weights, self.biases, self.activations):
-            d = h @ w.swapaxes(-1, -2)
+            d = self._product(h, w.swapaxes(-1, -2))
             d += b[..., None, :]
-            h = act.f(d)
+            h = self._elementwise(act.f, d)
             ds.append(d)
             hs.append(h)
         return Forward(x, ds, hs)
@@ -119,25 +133,43 @@ class Network:
         e, te = self._loss_node(fwd.u, y)
         L = len(self.weights)
         vs: list[Array] = [None] * L
-        v = te * self.activations[-1].t(fwd.d[-1], fwd.h[-1])
+        v = te * self._elementwise(self.activations[-1].t, fwd.d[-1], fwd.h[-1])
         for k in range(L - 1, -1, -1):
             if k < L - 1:
-                v = v @ self.weights[k + 1]
-                v *= self.activations[k].t(fwd.d[k], fwd.h[k])
+                v = self._product(v, self.weights[k + 1])
+                v *= self._elementwise(self.activations[k].t, fwd.d[k], fwd.h[k])
             vs[k] = v
         xs = [fwd.x] + fwd.h[:-1]
-        g_w = [v.swapaxes(-1, -2) @ x for v, x in zip(vs, xs)]
-        g_b = [v.sum(axis=-2) for v in vs]
+        g_w = [self._product(v.swapaxes(-1, -2), x) for v, x in zip(vs, xs)]
+        g_b = [self._sum(v, axis=-2) for v in vs]
         return Backward(e, te, vs, g_w, g_b)
 
     def _loss_node(self, u: Array, y: Array) -> tuple:
         """e reduced over the batch, and te = de/du for that reduced e."""
-        per_sample = self.loss.fe(u, y)
-        te = self.loss.te(u, y)
+        per_sample = self._elementwise(self.loss.fe, u, y)
+        te = self._elementwise(self.loss.te, u, y)
         if self.reduction == "mean":
             te *= self.dtype.type(1 / u.shape[-2])
-            return per_sample.mean(axis=-1), te
-        return per_sample.sum(axis=-1), te
+            if self.compute == self.dtype:
+                return per_sample.mean(axis=-1), te
+            return per_sample.mean(axis=-1, dtype=self.compute).astype(self.dtype), te
+        return self._sum(per_sample, axis=-1), te
+
+    def _product(self, a: Array, b: Array) -> Array:
+        """a @ b in the network's dtype (16-bit: accumulated in float32, rounded once)."""
+        out = a @ b
+        return out if out.dtype == self.dtype else out.astype(self.dtype)
+
+    def _sum(self, a: Array, axis: int) -> Array:
+        if self.compute == self.dtype:
+            return a.sum(axis=axis)
+        return a.sum(axis=axis, dtype=self.compute).astype(self.dtype)
+
+    def _elementwise(self, fn, *arrays: Array) -> Array:
+        """fn of the arrays, computed in float32 and rounded once for a 16-bit dtype."""
+        if self.compute == self.dtype:
+            return fn(*arrays)
+        return fn(*(a.astype(self.compute) for a in arrays)).astype(self.dtype)
 
     def step(self, grads: Backward, r) -> None:
         """w = w - r g and b = b - r g, in place."""
