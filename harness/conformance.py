@@ -100,6 +100,9 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     pairs = [(baseline, i.name) for i in infos if i.name != baseline]
     if pairwise:
         pairs = list(itertools.combinations([i.name for i in infos], 2))
+    if not pairs:
+        raise HarnessError(f"nothing to compare: {baseline} is the baseline and no other "
+                           f"implementation is available or named")
     known = {i.name: (xfails or []) + shipped(i.impl) for i in infos}
     oracles = [i.name for i in infos if i.name in ORACLES]
     by_case: dict[str, dict[str, Outcome]] = {}

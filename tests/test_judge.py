@@ -71,3 +71,22 @@ def test_an_implementation_that_failed_gets_its_message_and_is_covered_whole(see
     v = judge(spec, base, failed)
     assert v.status == "error" and v.message == "failed: raised RuntimeError: x"
     assert judge(spec, base, failed, known=[Xfail("seed*", "r", "s:1")]).status == "xfail"
+
+
+def test_a_difference_at_a_kink_is_a_convention(plugins):
+    """relu'(0) = 1 against the spec's relu'(0) = 0: blamed on neither side, with the reason."""
+    from harness.conformance import run_suite
+    from harness.suite import default_suite
+    run = run_suite(default_suite(pattern="kinks-relu-float64"), ["bug-relu-kink"])
+    verdict = run.results[0]
+    assert verdict.status == "fail" and verdict.origin.quantity == "v"
+    assert verdict.blame == "convention" and "relu'(0) = 0" in verdict.blame_reason
+
+
+def test_without_an_oracle_the_blame_is_undecided_and_says_why(seed):
+    spec, base = seed
+    v = judge(spec, base, _perturbed(base, 2.0))
+    assert v.blame == "undecided" and "no oracle ran" in v.blame_reason
+    failed = Outcome("exact", spec.name, "unsupported", message="too large")
+    v = judge(spec, base, _perturbed(base, 2.0), oracles={"exact": failed})
+    assert v.blame == "undecided" and "exact unsupported: too large" in v.blame_reason

@@ -77,7 +77,7 @@ EXPECTED = {
     "unknown-activation.json": "layers[0].activation: unknown name 'sigmod' (known: identity, "
                                "sigmoid, tanh, relu, leaky_relu, softplus, elu, silu, gelu, "
                                "gelu_tanh)",
-    "unknown-dtype.json": "dtype: unknown name 'float16' (known: float64, float32)",
+    "unknown-dtype.json": "dtype: unknown name 'float128' (known: float64, float32, bfloat16, float16)",
     "unknown-field.json": "unknown field 'lerning_rate' (allowed: description, dtype, generate, "
                           "inputs, layers, learning_rate, loss, name, reduction, steps, "
                           "targets, tolerance)",

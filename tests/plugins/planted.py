@@ -6,6 +6,7 @@ like a real bug's) and fault injectors (raise, wrong shape, NaN, hang, abort the
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -160,6 +161,138 @@ class TracesMany(_Planted):
         return {"many_calls": [[thread, len(names)] for thread, names in TracesMany.calls]}
 
 
+# ---------------------------------------------------------------- numerical defects
+# Each changes one function of one activation or loss the way real frameworks have got it
+# wrong; the default suite's hard-region cases must catch every one.
+
+class _Function(_Planted):
+    """Every layer whose activation is `act` gets f and/or t replaced (None: kept); the loss
+    `loss` gets fe and/or te replaced."""
+
+    act, f, t = None, None, None
+    loss, fe, te = None, None, None
+
+    def network(self, spec):
+        net = super().network(spec)
+        for k, a in enumerate(net.activations):
+            if a.name == self.act:
+                net.activations[k] = replace(a, f=self.f or a.f, t=self.t or a.t)
+        if net.loss.name == self.loss:
+            net.loss = replace(net.loss, fe=self.fe or net.loss.fe, te=self.te or net.loss.te)
+        return net
+
+
+def _naive_tanh(d):
+    e = np.exp(2 * d)
+    return (e - 1) / (e + 1)
+
+
+class TanhThroughExp(_Function):
+    """tanh as (e^2d - 1) / (e^2d + 1): 0 for tiny d (cancels), NaN beyond d ~ 355 (inf/inf)."""
+
+    name = "bug-tanh-exp"
+    act, f = "tanh", staticmethod(_naive_tanh)
+
+
+class NaiveSoftplus(_Function):
+    """softplus as log(1 + e^d): 0 below d ~ -37 (1 + e^d rounds to 1), inf beyond 709."""
+
+    name = "bug-softplus-naive"
+    act, f = "softplus", staticmethod(lambda d: np.log(1 + np.exp(d)))
+
+
+class SigmoidGradientNaN(_Function):
+    """sigmoid's t as e^-d / (1 + e^-d)^2: inf / inf = NaN once e^-d overflows (d < -709)."""
+
+    name = "bug-sigmoid-grad-nan"
+    act = "sigmoid"
+    t = staticmethod(lambda d, h: np.exp(-d) / (1 + np.exp(-d)) ** 2)
+
+
+class EluMaskNaN(_Function):
+    """elu's t as a mask sum, (d > 0) + (d <= 0) e^d: 0 * inf = NaN where e^d overflows."""
+
+    name = "bug-elu-mask"
+    act = "elu"
+    t = staticmethod(lambda d, h: (d > 0) * 1.0 + (d <= 0) * np.exp(d))
+
+
+class GeluTanhConstant(_Function):
+    """gelu_tanh with 0.0447 for 0.044715 (a truncated constant)."""
+
+    name = "bug-gelu-constant"
+    act = "gelu_tanh"
+    f = staticmethod(lambda d: 0.5 * d * (1 + np.tanh(math.sqrt(2 / math.pi)
+                                                      * (d + 0.0447 * d ** 3))))
+
+
+class LeakySlopeIgnored(_Planted):
+    """leaky_relu's derivative uses the default slope 0.01 whatever the layer's slope."""
+
+    name = "bug-leaky-slope"
+
+    def network(self, spec):
+        net = super().network(spec)
+        for k, a in enumerate(net.activations):
+            if a.name == "leaky_relu":
+                net.activations[k] = replace(
+                    a, t=lambda d, h: np.where(d > 0, d.dtype.type(1), d.dtype.type(0.01)))
+        return net
+
+
+class ClippedBCE(_Function):
+    """binary cross-entropy with u clipped to [1e-7, 1 - 1e-7] (a common 'safe' log)."""
+
+    name = "bug-bce-clip"
+    loss = "binary_cross_entropy"
+    fe = staticmethod(lambda u, y: -(y * np.log(np.clip(u, 1e-7, 1 - 1e-7)) + (1 - y)
+                                     * np.log1p(-np.clip(u, 1e-7, 1 - 1e-7))).sum(axis=-1))
+
+
+class SoftmaxNoShift(_Function):
+    """softmax cross-entropy without subtracting the row max: exp overflows at large logits."""
+
+    name = "bug-softmax-noshift"
+    loss = "softmax_cross_entropy"
+    fe = staticmethod(lambda u, y: (y * (np.log(np.exp(u).sum(axis=-1, keepdims=True))
+                                         - u)).sum(axis=-1))
+
+
+class MseMeanOverAll(_Planted):
+    """mse with "mean" taken over every element (torch's reduction="mean"), not per sample."""
+
+    name = "bug-mse-mean"
+
+    def network(self, spec):
+        net = super().network(spec)
+        if net.loss.name == "mse" and net.reduction == "mean":
+            n = spec.targets.shape[-1]
+            net.loss = replace(net.loss, te=lambda u, y: (u - y) * u.dtype.type(2 / n / n))
+        return net
+
+
+class ReluKinkOne(_Function):
+    """relu'(0) = 1 (d >= 0), the other convention: a difference at the kink only."""
+
+    name = "bug-relu-kink"
+    act = "relu"
+    t = staticmethod(lambda d, h: (d >= 0).astype(d.dtype))
+
+
+class _Flushes(Network):
+    def backward(self, fwd, y):
+        grads = super().backward(fwd, y)
+        grads.v = [np.where(np.abs(v) < 1e-30, 0, v).astype(v.dtype) for v in grads.v]
+        return grads
+
+
+class FlushesSmallV(_Planted):
+    """Every |v| below 1e-30 is set to 0: a flush far above any dtype's underflow threshold."""
+
+    name = "bug-flush"
+    engine = _Flushes
+
+
 ENTRY_POINTS = {
     "bug-derivative": "planted:WrongDerivative", "bug-bias": "planted:MissingBiasGradient",
     "bug-transpose": "planted:TransposedWeight", "bug-sign": "planted:SignFlipV",
@@ -167,4 +300,10 @@ ENTRY_POINTS = {
     "fault-shape": "planted:WrongShape", "fault-nan": "planted:ReturnsNaN",
     "fault-sleep": "planted:Hangs", "fault-abort": "planted:Aborts",
     "broken-import": "planted_missing_module:Impl", "many": "planted:TracesMany",
+    "bug-tanh-exp": "planted:TanhThroughExp", "bug-softplus-naive": "planted:NaiveSoftplus",
+    "bug-sigmoid-grad-nan": "planted:SigmoidGradientNaN", "bug-elu-mask": "planted:EluMaskNaN",
+    "bug-gelu-constant": "planted:GeluTanhConstant", "bug-leaky-slope": "planted:LeakySlopeIgnored",
+    "bug-bce-clip": "planted:ClippedBCE", "bug-softmax-noshift": "planted:SoftmaxNoShift",
+    "bug-mse-mean": "planted:MseMeanOverAll", "bug-flush": "planted:FlushesSmallV",
+    "bug-relu-kink": "planted:ReluKinkOne",
 }

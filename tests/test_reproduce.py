@@ -1,0 +1,75 @@
+"""Reproducers to file upstream: scripts that need only their framework, and an issue draft."""
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from conftest import needs
+from harness.conformance import run_suite
+from harness.reproduce import reproducers
+from harness.suite import default_suite
+
+pytestmark = needs("exact")
+PROJECT = ("harness", "impls", "bh_einsum", "planted")
+
+
+def _imports(source: str) -> set:
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _run(tmp_path, name: str, text: str) -> subprocess.CompletedProcess:
+    """A fresh interpreter in an empty directory, isolated from this project (-I)."""
+    path = tmp_path / name
+    path.write_text(text)
+    return subprocess.run([sys.executable, "-I", str(path)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+
+
+@needs("jax")
+def test_the_jax_elu_script_exits_1_with_the_installed_jax(tmp_path):
+    spec = default_suite(pattern="regions-elu-float64")[0]
+    run = run_suite([spec], ["jax", "exact"])
+    verdict = next(r for r in run.results if r.impl == "jax")
+    files = reproducers(spec, verdict)
+    assert set(files) == {"reproduce_jax.py", "ISSUE.md"}
+    assert _imports(files["reproduce_jax.py"]) <= {"sys", "jax", "numpy"}
+    out = _run(tmp_path, "reproduce_jax.py", files["reproduce_jax.py"])
+    assert out.returncode == 1, out.stderr
+    assert "jax 0." in out.stdout and "exact (60 digits" in out.stdout and "relative 1" in out.stdout
+    issue = files["ISSUE.md"]
+    assert issue.startswith("# jax: v of") and "jax wrong" in issue and "39795" in issue
+
+
+@needs("jax")
+def test_the_jax_script_exits_0_where_jax_agrees(tmp_path, plugins):
+    """A planted baseline is wrong; jax agrees with exact, so its script passes."""
+    spec = default_suite(pattern="seed-2-2-2-float64")[0]
+    run = run_suite([spec], ["jax", "exact"], baseline="bug-sign")
+    verdict = next(r for r in run.results if r.impl == "jax")
+    assert verdict.status == "fail" and verdict.blame == "a-wrong"
+    files = reproducers(spec, verdict)
+    out = _run(tmp_path, "reproduce_jax.py", files["reproduce_jax.py"])
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@needs("torch")
+@pytest.mark.parametrize("case", ["loss-softmax_cross_entropy-mean-float32",
+                                  "loss-binary_cross_entropy-sum-float64"])
+def test_the_torch_script_reproduces_the_adapters_numbers(tmp_path, plugins, case):
+    """Against a planted baseline, torch's script computes the adapter's value bit for bit."""
+    spec = default_suite(pattern=case)[0]
+    run = run_suite([spec], ["torch", "exact"], baseline="bug-lr")
+    verdict = next(r for r in run.results if r.impl == "torch")
+    files = reproducers(spec, verdict)
+    assert _imports(files["reproduce_torch.py"]) <= {"sys", "torch", "numpy"}
+    out = _run(tmp_path, "reproduce_torch.py", files["reproduce_torch.py"])
+    assert f"= {verdict.origin.worst_value!r}" in out.stdout or \
+        f"= {float(repr(verdict.origin.worst_value))!r}" in out.stdout, out.stdout + out.stderr
