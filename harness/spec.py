@@ -94,6 +94,13 @@ class Spec:
         return self.inputs.shape[0]
 
     @property
+    def directions(self) -> int:
+        """The inputs a forward-mode AD needs one direction each for: every parameter and
+        every pre-activation element (for v)."""
+        sizes = self.sizes
+        return sum(a * b + b for a, b in zip(sizes, sizes[1:])) + self.batch * sum(sizes[1:])
+
+    @property
     def arch(self) -> str:
         return "-".join(map(str, self.sizes))
 

@@ -223,10 +223,8 @@ class TorchForwardImpl(TorchImpl):
     MAX_DIRECTIONS = 5_000
 
     def unsupported(self, spec) -> str | None:
-        directions = sum(a * b + b for a, b in zip(spec.sizes, spec.sizes[1:])) + \
-            spec.batch * sum(spec.sizes[1:])
-        if directions > self.MAX_DIRECTIONS:
-            return f"too large for forward mode ({directions:,} directions, limit " \
+        if spec.directions > self.MAX_DIRECTIONS:
+            return f"too large for forward mode ({spec.directions:,} directions, limit " \
                    f"{self.MAX_DIRECTIONS:,})"
         return None
 

@@ -90,3 +90,24 @@ def test_without_an_oracle_the_blame_is_undecided_and_says_why(seed):
     failed = Outcome("exact", spec.name, "unsupported", message="too large")
     v = judge(spec, base, _perturbed(base, 2.0), oracles={"exact": failed})
     assert v.blame == "undecided" and "exact unsupported: too large" in v.blame_reason
+
+
+def test_a_partly_known_failure_leads_with_its_real_bug(seed):
+    """A known deviation covers v; a wrong bias gradient beside it is what the line leads with."""
+    import dataclasses as dc
+    spec, base = seed
+    other = _perturbed(base, 2.0)
+    step = other.trace.steps[0]
+    layer = step.layers[0]
+    step.layers[0] = dc.replace(layer, grad_bias=layer.grad_bias + 1.0)
+    v = judge(spec, base, other, known=[Xfail(f"{spec.name}-v", "known", "list:1")])
+    assert v.status == "fail" and v.origin.quantity == "v"
+    assert v.message.startswith("step 0 grad_bias[layer 0]")
+    assert "known deviation" in v.message
+
+
+def test_a_reason_names_what_is_not_supported():
+    from harness.registry import ImplInfo, unsupported_reason
+    info = ImplInfo("x", "x:X", impl=object(), supports={"losses": ["mse"]})
+    spec = spec_from_dict(SEED_NETWORK)
+    assert unsupported_reason(info, spec) == "loss squared_error not supported by x"

@@ -22,7 +22,7 @@ def run_plugin(pytester, *args):
 @needs("torch")
 def test_plugin_passes_a_correct_implementation(pytester):
     res = run_plugin(pytester, "--bp-impl", "torch", "--bp-cases", "seed-*,kinks-*")
-    res.assert_outcomes(passed=6 * 8)  # 2 seed and 4 kink cases, 8 quantities each
+    res.assert_outcomes(passed=8 * 8)  # 4 seed (every dtype) and 4 kink cases, 8 quantities
 
 
 def test_plugin_reports_what_where_how_much_and_how_to_reproduce(pytester, plugins):
@@ -54,8 +54,9 @@ def test_xfail_file_turns_known_deviations_into_xfail_and_warns_on_unused(pytest
     xf.write_text("# known\nseed-2-2-2-float64-v  sign convention of this framework\n"
                   "seed-2-2-2-float32  the whole case: v fails, the 7 others XPASS\n"
                   "no-such-case-*  stale entry\n")
-    res = run_plugin(pytester, "--bp-impl", "bug-sign", "--bp-cases", "seed-*",
-                     "--bp-xfails", str(xf), "-W", "default")
+    res = run_plugin(pytester, "--bp-impl", "bug-sign", "--bp-cases",
+                     "seed-2-2-2-float64,seed-2-2-2-float32", "--bp-xfails", str(xf), "-W",
+                     "default")
     # float64: v xfails, 7 pass; float32: every quantity marked, v xfails and 7 XPASS
     res.assert_outcomes(passed=7, xfailed=2, xpassed=7)
     out = res.stdout.str()

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -35,7 +36,8 @@ def failing_report(tmp_path_factory):
     mp.syspath_prepend(str(PLUGINS))
     mp.setenv("PYTHONPATH", os.pathsep.join([str(site), str(PLUGINS)]))
     registry.discover(refresh=True)
-    specs = default_suite(pattern="seed-*,act-tanh-*,multistep-10-float64")
+    specs = [s for s in default_suite(pattern="seed-*,act-tanh-*,multistep-10-float64")
+             if s.dtype in ("float64", "float32")]
     run = run_suite(specs, ["torch", "bug-sign"])
     out = write_report(run, tmp_path_factory.mktemp("r") / "run")
     yield run, out
@@ -80,10 +82,9 @@ def test_failing_cases_come_with_a_spec_and_a_command_that_reproduces(failing_re
     doc = json.loads((out / "run.json").read_text())
     case = next(c for c in doc["cases"] if c["status"] == "fail")
     assert (out / "failing" / f"{case['case']}.json").exists()
-    cmd = case["reproduce"].split() + ["--out", str(tmp_path / "again")]
-    assert cmd[:2] == ["backprop-harness", "run"]
-    again = subprocess.run([sys.executable, "-m", "harness", *cmd[1:]], capture_output=True,
-                           text=True, timeout=300)
+    cmd = shlex.split(case["reproduce"]) + ["--out", str(tmp_path / "again")]
+    assert cmd[:4] == [sys.executable, "-m", "harness", "run"]
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd="/")
     assert again.returncode == 1, again.stderr
     assert "origin" in (tmp_path / "again" / "summary.md").read_text()
 

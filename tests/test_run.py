@@ -52,7 +52,7 @@ def test_correct_implementations_pass_the_whole_default_suite(tmp_path):
     assert run.ok, bad
     counts = run.counts()
     assert counts["fail"] == counts["error"] == 0 and counts["pass"] >= 4 * 59 - 10
-    assert {s.dtype for s in run.specs.values()} == {"float64", "float32"}
+    assert {s.dtype for s in run.specs.values()} == {"float64", "float32", "bfloat16", "float16"}
 
 
 def test_seed_option_changes_random_cases_only():
@@ -86,15 +86,15 @@ def test_cli_run_end_to_end_writes_a_report_and_exits_0(tmp_path):
                           "--impl", "torch", "jax", "--out", str(tmp_path / "r")],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "PASS: 4 passed" in out.stdout and f"report: {tmp_path / 'r'}" in out.stdout
+    assert "PASS: 8 passed" in out.stdout and f"report: {tmp_path / 'r'}" in out.stdout
     assert out.stderr == ""
 
 
 def test_known_deviations_are_reported_but_not_counted(plugins, tmp_path, capsys):
     xf = tmp_path / "xfails.txt"
     xf.write_text("seed-2-2-2-*  sign of v is this framework's convention\nnothing-*  stale\n")
-    code = main(["run", "--cases", "seed-*", "--impl", "bug-sign", "--xfails", str(xf),
-                 "--out", str(tmp_path / "r")])
+    code = main(["run", "--cases", "seed-2-2-2-float64,seed-2-2-2-float32", "--impl",
+                 "bug-sign", "--xfails", str(xf), "--out", str(tmp_path / "r")])
     out, err = capsys.readouterr()
     assert code == 0 and "PASS: 0 passed, 0 failed, 0 errors, 0 not supported, 2 known" in out
     assert "XFAIL seed-2-2-2-float64 bug-sign: known deviation: sign of v" in out
