@@ -27,6 +27,7 @@ from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
 from .conformance import choose_impls
 from .errors import HarnessError
 from .judge import Verdict, judge
+from .registry import get
 from .runner import run_one
 from .spec import DTYPES, Spec, spec_from_dict
 from .xfails import read_xfails, shipped
@@ -230,7 +231,8 @@ def _drop_idle_layers(spec: Spec, verdict: Verdict, impl: str, baseline: str, kn
 
 
 def write_failure(spec: Spec, result: Verdict, out_dir: Path, index: int = 0) -> tuple[Path, str]:
-    """The minimal failing spec as JSON, and the command that reproduces it."""
+    """The minimal failing spec as JSON, and the command that reproduces it; beside it, for a
+    built-in framework, the scripts and issue draft of harness/reproduce.py."""
     out_dir.mkdir(parents=True, exist_ok=True)
     suffix = f"-{index + 1}" if index else ""
     path = out_dir / f"minimal-{result.impl}-vs-{result.baseline}{suffix}.json"
@@ -238,6 +240,13 @@ def write_failure(spec: Spec, result: Verdict, out_dir: Path, index: int = 0) ->
     doc["name"] = f"{spec.name}-minimal-{result.impl}{suffix}"
     doc["description"] = f"shrunk by hypothesis: {result.message}"
     path.write_text(json.dumps(doc, indent=1))
+    from .reproduce import reproducers  # scripts for a built-in framework, and ISSUE.md
+    files = reproducers(spec, result) if get("exact").available else {}
+    if files:
+        folder = path.with_suffix("")
+        folder.mkdir(exist_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(text)
     return path, (f"backprop-harness run {shlex.quote(str(path))} --impl {result.impl} "
                   f"--baseline {result.baseline}")
 

@@ -91,6 +91,34 @@ def _regions(act: str, dtype: str) -> dict:
             "inputs": [[1.0]], "targets": [[0.25]], "learning_rate": 1e-6, "steps": 1}
 
 
+def _subnormal(dtype: str) -> dict:
+    """Subnormal inputs and weights (a fraction of the dtype's smallest normal number) that
+    products lift into the normal range: where subnormals are treated as zero (XLA on the CPU),
+    d is lost."""
+    tiny = 2.0 ** -1022 if dtype == "float64" else 2.0 ** -126
+    big = 2.0 ** 100 if dtype == "float64" else 2.0 ** 60
+    return {"name": f"subnormal-{dtype}", "dtype": dtype, "loss": "squared_error",
+            "description": "subnormal inputs and weights, lifted to normal d by large factors "
+                           "(denormals flushed to zero lose them)",
+            "layers": [{"weights": [[big, tiny / 8], [tiny / 4, 1.0]], "bias": [0.0, 0.0],
+                        "activation": "tanh"},
+                       {"weights": [[1.0, big]], "bias": [0.0], "activation": "identity"}],
+            "inputs": [[tiny / 16, big], [1.0, tiny / 2]], "targets": [[0.5], [0.25]],
+            "learning_rate": 1e-3, "steps": 1}
+
+
+def _fma(dtype: str) -> dict:
+    """x w + b where x w rounds to 1 and b = -1: the result is 0 without a fused multiply-add
+    and -2^-2p with one (a compiler may contract under jit); the tolerance counts the
+    cancellation."""
+    p = 30 if dtype == "float64" else 12
+    return {"name": f"fma-{dtype}", "dtype": dtype, "loss": "squared_error",
+            "description": "x w + b that cancels: contracting it into an FMA changes d",
+            "layers": [{"weights": [[1.0 - 2.0 ** -p]], "bias": [-1.0], "activation": "tanh"}],
+            "inputs": [[1.0 + 2.0 ** -p]], "targets": [[0.0]], "learning_rate": 0.5,
+            "steps": 1}
+
+
 def _bce_regions(dtype: str) -> dict:
     """Binary cross-entropy with outputs u near 0 and near 1 (log u, log1p(-u), 1 - u)."""
     ds = [-25.0, -15.0, -5.0, -0.5, 0.5, 5.0, 15.0, 25.0] if dtype == "float64" else \
@@ -172,6 +200,7 @@ def _docs() -> list[dict]:
             _large_logits(dtype, 206),
         ]
         docs += [_regions(act, dtype) for act in ACTIVATIONS] + [_bce_regions(dtype)]
+        docs += [_subnormal(dtype), _fma(dtype)]
     for dtype in LOW_PRECISION:  # computed as the frameworks do (impls/reference/network.py)
         docs.append({**SEED_NETWORK, "name": f"seed-2-2-2-{dtype}", "dtype": dtype})
         for k, act in enumerate(("sigmoid", "tanh", "relu", "gelu")):

@@ -204,7 +204,7 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
             mts.append(mt + dtb * md + under)
             xs.append(h)
             mxs.append(mh)
-        mfe, mte = loss(spec.loss).rounding(xp, xs[-1], y, mxs[-1])
+        mfe, mte = loss(spec.loss).rounding(xp, xs[-1], y, mxs[-1], eps)
         m[("outputs", None)] = mxs[-1]
         m[("loss", None)] = xp.asarray(scale * (mfe.sum(axis=-1)
                                                 + math.sqrt(batch) * xp.abs(fe).sum(axis=-1)))

@@ -48,6 +48,12 @@ class NumericImpl:
                 "dtype": "float64"}
 
     def unsupported(self, spec) -> str | None:
+        numbers = np.concatenate([np.abs(np.ravel(a)).astype(np.float64) for a in
+                                  [spec.inputs] + [x for la in spec.layers
+                                                   for x in (la.weights, la.bias)]])
+        if np.any(numbers > 1e12) or np.any((numbers > 0) & (numbers < 1e-300)):
+            return "finite differences need moderate magnitudes (a number beyond 1e12 or " \
+                   "below 1e-300 in the spec)"
         sizes = spec.sizes
         work = max(a * b * spec.batch * max(sizes[1:]) * 4 for a, b in zip(sizes, sizes[1:]))
         if work > MAX_WORK:

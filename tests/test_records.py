@@ -71,7 +71,7 @@ def test_every_loss_has_a_whole_record(name):
     y = np.array([[0.0, 1.0], [1.0, 0.0]])
     fe, te = record.fe(u, y), record.te(u, y)
     assert fe.shape == (2,) and te.shape == (2, 2)
-    mfe, mte = record.rounding(np, u, y, np.abs(u))
+    mfe, mte = record.rounding(np, u, y, np.abs(u), 2.0 ** -52)
     assert mfe.shape == (2,) and mte.shape == (2, 2)
     assert np.all(np.isfinite(mfe)) and np.all(mfe >= 0) and np.all(mte >= 0)
     assert record.formula

@@ -19,9 +19,9 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class Loss:
-    """e_s = fe(u, y) per sample s; te(u, y) = de_s/du. rounding(xp, u, y, mu) gives the
-    per-sample M(fe) (..., batch) and M(te) (..., batch, n) given M(u), in float64 on the
-    array namespace xp, for the tolerance model. formula: the definition, as the README
+    """e_s = fe(u, y) per sample s; te(u, y) = de_s/du. rounding(xp, u, y, mu, eps) gives the
+    per-sample M(fe) (..., batch) and M(te) (..., batch, n) given M(u) and the dtype's eps, in
+    float64 on the array namespace xp, for the tolerance model. formula: the definition, as the README
     states it."""
 
     name: str
@@ -52,23 +52,27 @@ def _bce(u: Array, y: Array) -> Array:
 
 # ---------------------------------------------------------------- rounding on absolute values
 
-def _round_squared_error(xp, u, y, mu):
+def _round_squared_error(xp, u, y, mu, eps):
+    """The second-order eps M(u)^2 / 2 counts an error in u that is all of u - y (a d that
+    cancelled to 0 in one implementation and not in another, say)."""
     diff = u - y
     md = mu + xp.abs(diff)
     fe = 0.5 * (diff * diff).sum(axis=-1)
-    return (xp.abs(diff) * md).sum(axis=-1) + math.sqrt(u.shape[-1]) * fe, md
+    return ((xp.abs(diff) * md).sum(axis=-1) + math.sqrt(u.shape[-1]) * fe
+            + 0.5 * eps * (mu * mu).sum(axis=-1)), md
 
 
-def _round_mse(xp, u, y, mu):
+def _round_mse(xp, u, y, mu, eps):
     n = u.shape[-1]
     diff = u - y
     md = mu + xp.abs(diff)
     fe = (diff * diff).mean(axis=-1)
-    mfe = (2 / n) * (xp.abs(diff) * md).sum(axis=-1) + math.sqrt(n) * fe
+    mfe = (2 / n) * (xp.abs(diff) * md).sum(axis=-1) + math.sqrt(n) * fe \
+        + eps * (mu * mu).mean(axis=-1)
     return mfe, (2 / n) * md + xp.abs(2 * diff / n)
 
 
-def _round_softmax_cross_entropy(xp, u, y, mu):
+def _round_softmax_cross_entropy(xp, u, y, mu, eps):
     """Log-sum-exp shifted by the row max, and softmax times the target mass."""
     m = u.max(axis=-1, keepdims=True)
     ex = xp.exp(u - m)
@@ -82,7 +86,7 @@ def _round_softmax_cross_entropy(xp, u, y, mu):
     return mfe, mp * sy + p * sy + ay
 
 
-def _round_binary_cross_entropy(xp, u, y, mu):
+def _round_binary_cross_entropy(xp, u, y, mu, eps):
     """log u and log1p(-u), and 1 - u in te, which keeps eps / (1 - u) relative precision."""
     diff = u - y
     md = mu + xp.abs(diff)
