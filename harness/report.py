@@ -51,7 +51,7 @@ STATUS_CLASS = {"pass": "st-pass", "fail": "st-FAIL", "error": "st-ERROR", "xfai
                 "unsupported": "st-skip", "xpass": "st-xpass"}
 FAILING_TENSOR_ROWS = 12  # per divergent comparison in report.html; summary.csv has them all
 MAX_DIVERGENT_CHARTS = 40  # charts in report.html: the first divergent comparisons,
-PASSING_CHARTS = 8  # and the passing cases closest to their tolerance
+PASSING_CHARTS = 3  # and the passing cases closest to their tolerance
 NOTES = {
     "undefined": "— undefined: the baseline value is 0 where the two differ, so there is no "
                  "relative error, and a distance in ULPs from 0 measures nothing.",
