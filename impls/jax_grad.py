@@ -220,6 +220,7 @@ class JaxForwardImpl(JaxImpl):
     name = "jax-forward"
     mode = "forward"
     MAX_DIRECTIONS = 5_000
+    trace_stacked = None  # a direction per parameter of every stacked network: not batched
 
     def unsupported(self, spec) -> str | None:
         if spec.directions > self.MAX_DIRECTIONS:

@@ -221,6 +221,7 @@ class TorchForwardImpl(TorchImpl):
     name = "torch-forward"
     mode = "forward"
     MAX_DIRECTIONS = 5_000
+    trace_stacked = None  # a direction per parameter of every stacked network: not batched
 
     def unsupported(self, spec) -> str | None:
         if spec.directions > self.MAX_DIRECTIONS:
