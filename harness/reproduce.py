@@ -22,11 +22,14 @@ import numpy as np
 
 from .compare import value_of
 from .judge import Verdict, tolerances
+from .errors import HarnessError
+from .registry import get
 from .runner import run_one
 from .spec import Spec
 from .tolerance import bound, magnitudes
 
 FRAMEWORKS = {"torch": ("impls.torch_autograd", "torch"), "jax": ("impls.jax_grad", "jax")}
+# (the adapter module of each framework whose implementations, modes included, get scripts)
 
 
 def _table_sources(module: str, table: str, names) -> str:
@@ -56,46 +59,82 @@ def _data(spec: Spec) -> str:
 
 
 TORCH = '''
+def values(t):
+    t = t.detach().cpu()
+    return (t.double() if t.dtype == torch.bfloat16 else t).numpy().copy()
+
+
+def objective(params, zs, x, y):
+    h, ds, hs = x, [], []
+    for k, (_, _, act, slope) in enumerate(LAYERS):
+        d = h @ params[2 * k].transpose(-1, -2) + params[2 * k + 1][..., None, :]
+        if zs is not None:
+            d = d + zs[k]
+        h = ACTIVATIONS[act](d, slope)
+        ds.append(d)
+        hs.append(h)
+    per_sample = LOSSES[LOSS](h, y)
+    return (per_sample.sum(-1) if REDUCTION == "sum" else per_sample.mean(-1)), ds, hs
+
+
+def step(params, x, y):
+    """e, ds, hs, v and the gradients, the way the mode computes them: eager autograd (v
+    from retain_grad on d), torch.compile (v the gradient of zero perturbations of d), or
+    forward mode (torch.func.jacfwd)."""
+    if MODE == "eager":
+        for p in params:
+            p.grad = None
+        e, ds, hs = objective(params, None, x, y)
+        for d in ds:
+            d.retain_grad()
+        e.backward()
+        return e, ds, hs, [d.grad for d in ds], [p.grad for p in params]
+    zs = [torch.zeros(x.shape[:-1] + (len(b),), dtype=x.dtype, device=x.device)
+          for _, b, _, _ in LAYERS]
+    if MODE == "compile":
+        compiled = torch.compile(objective, backend="inductor", fullgraph=True, dynamic=False)
+        zs = [z.requires_grad_() for z in zs]
+        e, ds, hs = compiled(params, zs, x, y)
+        grads = torch.autograd.grad(e, params + zs)
+        return e, ds, hs, grads[len(params):], grads[:len(params)]
+    plain = [p.detach() for p in params]
+    with torch.no_grad():
+        e, ds, hs = objective(plain, zs, x, y)
+    g, vs = torch.func.jacfwd(lambda p, z: objective(p, z, x, y)[0], argnums=(0, 1))(plain, zs)
+    return e, ds, hs, vs, g
+
+
 def run():
-    """The adapter's steps: torch's functions forward, autograd backward (v is the gradient
-    of each pre-activation d), then p -= r * grad (torch.optim.SGD's arithmetic)."""
+    """The adapter's steps, then p -= r g (torch.optim.SGD's arithmetic)."""
+    if MATMUL_PRECISION:
+        torch.set_float32_matmul_precision(MATMUL_PRECISION)
     dt = getattr(torch, DTYPE)
     params = []
     for w, b, _, _ in LAYERS:
-        params += [torch.tensor(w, dtype=dt, requires_grad=True),
-                   torch.tensor(b, dtype=dt, requires_grad=True)]
-    x, y = torch.tensor(X, dtype=dt), torch.tensor(Y, dtype=dt)
+        params += [torch.tensor(w, dtype=dt, device=DEVICE, requires_grad=True),
+                   torch.tensor(b, dtype=dt, device=DEVICE, requires_grad=True)]
+    x = torch.tensor(X, dtype=dt, device=DEVICE)
+    y = torch.tensor(Y, dtype=dt, device=DEVICE)
     steps = []
     for _ in range(STEPS):
-        for p in params:
-            p.grad = None
-        h, ds, hs = x, [], []
-        for k, (_, _, act, slope) in enumerate(LAYERS):
-            d = h @ params[2 * k].transpose(-1, -2) + params[2 * k + 1][..., None, :]
-            d.retain_grad()
-            h = ACTIVATIONS[act](d, slope)
-            ds.append(d)
-            hs.append(h)
-        per_sample = LOSSES[LOSS](h, y)
-        e = per_sample.sum(-1) if REDUCTION == "sum" else per_sample.mean(-1)
-        e.backward()
-        steps.append({"loss": e.item(), "outputs": h.detach().numpy().copy(), "layers": [
-            {"d": d.detach().numpy().copy(), "h": hh.detach().numpy().copy(),
-             "v": d.grad.numpy().copy(), "grad_weights": params[2 * k].grad.numpy().copy(),
-             "grad_bias": params[2 * k + 1].grad.numpy().copy()}
-            for k, (d, hh) in enumerate(zip(ds, hs))]})
+        e, ds, hs, vs, grads = step(params, x, y)
+        steps.append({"loss": values(e), "outputs": values(hs[-1]), "layers": [
+            {"d": values(d), "h": values(h), "v": values(v), "grad_weights": values(gw),
+             "grad_bias": values(gb)}
+            for d, h, v, gw, gb in zip(ds, hs, vs, grads[0::2], grads[1::2])]})
         with torch.no_grad():
-            for p in params:
-                p.add_(p.grad, alpha=-LEARNING_RATE)
-    final = [{"weights": params[2 * k].detach().numpy(),
-              "bias": params[2 * k + 1].detach().numpy()} for k in range(len(LAYERS))]
+            for p, g in zip(params, grads):
+                p.add_(g, alpha=-LEARNING_RATE)
+    final = [{"weights": values(params[2 * k]), "bias": values(params[2 * k + 1])}
+             for k in range(len(LAYERS))]
     return steps, final
 '''
 
 JAX = '''
 def run():
-    """The adapter's steps: one jitted step, v as JAX's gradient with respect to zero
-    perturbations z of every pre-activation d, then p - r * g."""
+    """The adapter's steps: v as JAX's gradient with respect to zero perturbations z of every
+    pre-activation d (reverse mode, or jax.jacfwd in forward mode), under jit unless eager,
+    under jax.default_matmul_precision when one is set; then p - r * g."""
     reduce = jnp.sum if REDUCTION == "sum" else jnp.mean
 
     def objective(params, zs, x, y):
@@ -110,18 +149,28 @@ def run():
 
     grad = jax.value_and_grad(objective, argnums=(0, 1), has_aux=True)
 
-    @jax.jit
     def step(params, x, y, r):
         zs = [jnp.zeros(x.shape[:-1] + w.shape[-2:-1], x.dtype) for w, _ in params]
-        (_, (e, ds, hs)), (g, vs) = grad(params, zs, x, y)
+        with jax.default_matmul_precision(PRECISION) if PRECISION else nullcontext():
+            if MODE == "forward":
+                _, (e, ds, hs) = objective(params, zs, x, y)
+                g, vs = jax.jacfwd(lambda p, z: objective(p, z, x, y)[0],
+                                   argnums=(0, 1))(params, zs)
+            else:
+                (_, (e, ds, hs)), (g, vs) = grad(params, zs, x, y)
         return e, ds, hs, g, vs, jax.tree_util.tree_map(lambda p, q: p - r * q, params, g)
 
-    params = [(np.array(w, DTYPE), np.array(b, DTYPE)) for w, b, _, _ in LAYERS]
-    x, y, r = np.array(X, DTYPE), np.array(Y, DTYPE), np.dtype(DTYPE).type(LEARNING_RATE)
+    if MODE != "eager":
+        step = jax.jit(step)
+    device = jax.devices(DEVICE)[0] if DEVICE else None
+    params = jax.device_put([(np.array(w, DTYPE), np.array(b, DTYPE))
+                             for w, b, _, _ in LAYERS], device)
+    x, y = jax.device_put((np.array(X, DTYPE), np.array(Y, DTYPE)), device)
+    r = np.dtype(DTYPE).type(LEARNING_RATE)
     steps = []
     for _ in range(STEPS):
         e, ds, hs, g, vs, params = step(params, x, y, r)
-        steps.append({"loss": float(e), "outputs": np.asarray(hs[-1]), "layers": [
+        steps.append({"loss": np.asarray(e), "outputs": np.asarray(hs[-1]), "layers": [
             {"d": np.asarray(d), "h": np.asarray(h), "v": np.asarray(v),
              "grad_weights": np.asarray(gw), "grad_bias": np.asarray(gb)}
             for d, h, v, (gw, gb) in zip(ds, hs, vs, g)]})
@@ -131,7 +180,8 @@ def run():
 
 HEADERS = {
     "torch": "import numpy as np\nimport torch\nimport torch.nn.functional as F\n",
-    "jax": ("import jax\n\njax.config.update(\"jax_enable_x64\", True)\n\n"
+    "jax": ("from contextlib import nullcontext\n\nimport jax\n\n"
+            "jax.config.update(\"jax_enable_x64\", True)\n\n"
             "import jax.numpy as jnp  # noqa: E402\nimport numpy as np  # noqa: E402\n"
             "from jax.scipy.special import xlog1py, xlogy  # noqa: E402,F401\n"),
 }
@@ -160,24 +210,26 @@ if __name__ == "__main__":
 '''
 
 
-def script(framework: str, spec: Spec, verdict: Verdict, exact_value: float,
+def script(name: str, spec: Spec, verdict: Verdict, exact_value: float,
            allowed: float) -> str:
-    """The self-contained reproducer of verdict's origin for one framework."""
-    module, _ = FRAMEWORKS[framework]
+    """The self-contained reproducer of verdict's origin for the implementation `name` (torch,
+    jax or one of their modes)."""
+    framework, module, settings = _framework(name)
     o = verdict.origin
     acts = {layer.activation for layer in spec.layers}
     what = o.label + (f"[{', '.join(map(str, o.worst_index))}]" if o.worst_index else "")
     return "\n".join([
-        f'"""{framework}: {what} of case {spec.name} ({spec.dtype}) against the exact value.',
+        f'"""{name}: {what} of case {spec.name} ({spec.dtype}) against the exact value.',
         "",
         "Written by backprop-harness; needs only " + framework + " and NumPy. Exit 1 while the",
         'error exceeds the allowed one (the harness\'s tolerance for this element), else 0."""',
-        "", "import sys", "", HEADERS[framework],
+        "", "import sys", HEADERS[framework],
         _data(spec),
+        "\n".join(f"{key} = {value!r}" for key, value in settings.items()), "",
         _table_sources(module, "ACTIVATIONS", acts), "",
         _table_sources(module, "LOSSES", {spec.loss}),
         TEMPLATES[framework],
-        f"FRAMEWORK, VERSION_TEXT = {framework!r}, {VERSION[framework]}",
+        f"FRAMEWORK, VERSION_TEXT = {name!r}, {VERSION[framework]}",
         f"WHAT = {what!r}",
         f"STEP, QUANTITY, LAYER = {o.step!r}, {o.quantity!r}, {o.layer!r}",
         f"INDEX = {tuple(o.worst_index)!r}",
@@ -186,9 +238,30 @@ def script(framework: str, spec: Spec, verdict: Verdict, exact_value: float,
         CHECK.replace("{{", "{").replace("}}", "}")])
 
 
+def _framework(name: str) -> tuple[str, str, dict]:
+    """(framework, its adapter module, the mode's settings for the template) of a built-in
+    implementation, from its adapter object."""
+    impl = get(name).impl
+    module = type(impl).__module__
+    if module == FRAMEWORKS["torch"][0]:
+        return "torch", module, {"MODE": impl.mode, "MATMUL_PRECISION": impl.matmul_precision,
+                                 "DEVICE": impl.device}
+    device = None if impl.device is None else impl.device.platform
+    return "jax", module, {"MODE": impl.mode, "PRECISION": impl.precision, "DEVICE": device}
+
+
 def frameworks_of(verdict: Verdict) -> list[str]:
-    """The built-in frameworks on either side of a verdict."""
-    return [n for n in (verdict.impl, verdict.baseline) if n in FRAMEWORKS]
+    """The implementations of either side that are torch, jax or one of their modes."""
+    modules = {module for module, _ in FRAMEWORKS.values()}
+    out = []
+    for name in (verdict.impl, verdict.baseline):
+        try:
+            info = get(name)
+        except HarnessError:
+            continue
+        if info.available and type(info.impl).__module__ in modules:
+            out.append(name)
+    return out
 
 
 def reproducers(spec: Spec, verdict: Verdict) -> dict[str, str]:
@@ -231,23 +304,25 @@ def issue(spec: Spec, verdict: Verdict, truth: float, names: list[str]) -> str:
     o = verdict.origin
     acts = ", ".join(dict.fromkeys(layer.activation for layer in spec.layers))
     wrong = {"a-wrong": verdict.baseline, "b-wrong": verdict.impl}.get(verdict.blame)
-    framework = wrong if wrong in FRAMEWORKS else names[0]
-    actual = o.worst_value if framework == verdict.impl else o.worst_baseline
+    name = wrong if wrong in names else names[0]
+    framework, _, settings = _framework(name)
+    actual = o.worst_value if name == verdict.impl else o.worst_baseline
     rel = abs(actual - truth) / abs(truth) if truth else float("inf")
-    versions = [f"- {framework} {_installed(framework)}", f"- NumPy {np.__version__}, "
+    how = ", ".join(f"{k.lower()} {v}" for k, v in settings.items() if v)
+    versions = [f"- {framework} {_installed(framework)} ({how})", f"- NumPy {np.__version__}, "
                 f"Python {platform.python_version()}, {platform.system()} {platform.machine()}"]
     return "\n".join([
-        f"# {framework}: {o.quantity} of a {acts} network is off by {rel:.2g} (relative) in "
+        f"# {name}: {o.quantity} of a {acts} network is off by {rel:.2g} (relative) in "
         f"{spec.dtype}", "",
         "## Versions", "", *versions, "",
         "## Reproducer", "",
-        f"`python reproduce_{framework}.py` (needs only {framework} and NumPy) prints the value "
+        f"`python reproduce_{name}.py` (needs only {framework} and NumPy) prints the value "
         f"and exits 1 while the error stands.", "",
         "## Expected vs actual", "",
         f"- quantity: {o.label}, element {list(o.worst_index)} (in the seed's notation: d "
         f"pre-activations, h activations, v = dE/dd, g the gradients)",
         f"- expected (exact, 60 digits rounded to {spec.dtype}): {truth!r}",
-        f"- actual ({framework}): {actual!r}",
+        f"- actual ({name}): {actual!r}",
         f"- error: {abs(actual - truth):.3g}, relative {rel:.3g}", "",
         "## Analysis", "",
         f"- who is wrong: {verdict.who or 'undecided'} ({verdict.blame_reason})",

@@ -40,7 +40,7 @@ def test_the_jax_elu_script_exits_1_with_the_installed_jax(tmp_path):
     verdict = next(r for r in run.results if r.impl == "jax")
     files = reproducers(spec, verdict)
     assert set(files) == {"reproduce_jax.py", "ISSUE.md"}
-    assert _imports(files["reproduce_jax.py"]) <= {"sys", "jax", "numpy"}
+    assert _imports(files["reproduce_jax.py"]) <= {"sys", "contextlib", "jax", "numpy"}
     out = _run(tmp_path, "reproduce_jax.py", files["reproduce_jax.py"])
     assert out.returncode == 1, out.stderr
     assert "jax 0." in out.stdout and "exact (60 digits" in out.stdout and "relative 1" in out.stdout
@@ -73,3 +73,18 @@ def test_the_torch_script_reproduces_the_adapters_numbers(tmp_path, plugins, cas
     out = _run(tmp_path, "reproduce_torch.py", files["reproduce_torch.py"])
     assert f"= {verdict.origin.worst_value!r}" in out.stdout or \
         f"= {float(repr(verdict.origin.worst_value))!r}" in out.stdout, out.stdout + out.stderr
+
+
+@needs("torch", "jax")
+def test_a_mode_gets_a_script_that_runs_that_mode(tmp_path):
+    """torch-compile's elu near 0 (pytorch#189803) and jax-eager's elu far below it: each
+    script runs the mode (Inductor, op by op) and exits 1 with the installed versions."""
+    spec = default_suite(pattern="regions-elu-float32")[0]
+    run = run_suite([spec], ["torch-compile", "jax-eager", "exact"])
+    for verdict in (r for r in run.results if r.impl != "exact"):
+        files = reproducers(spec, verdict)
+        name = f"reproduce_{verdict.impl}.py"
+        assert f'MODE = {"compile" if "torch" in verdict.impl else "eager"!r}' in files[name]
+        out = _run(tmp_path, name, files[name])
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert files["ISSUE.md"].startswith(f"# {verdict.impl}: ")
