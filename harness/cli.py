@@ -209,13 +209,15 @@ def cmd_run(args) -> int:
 
 def _print_summary(run, out: Path) -> None:
     counts = run.counts()
-    print(f"{'impl':<16} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'xfail':>5} "
+    width = max([16] + [len(name) + 1 for name in run.impl_seconds])
+    print(f"{'impl':<{width}} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'xfail':>5} "
           f"{'xpass':>5} {'seconds':>8}")
     for name in run.impl_seconds:
         rs = [r for r in run.results if r.impl == name]
         c = {s: sum(r.status == s for r in rs) for s in counts}
-        print(f"{name:<16} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} {c['unsupported']:>5} "
-              f"{c['xfail']:>5} {c['xpass']:>5} {run.impl_seconds[name]:>8.2f}")
+        print(f"{name:<{width}} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} "
+              f"{c['unsupported']:>5} {c['xfail']:>5} {c['xpass']:>5} "
+              f"{run.impl_seconds[name]:>8.2f}")
     bad = [r for r in run.results if not r.ok]
     for r in bad[:20]:
         blame = f" [blame: {r.blame}, {r.who}: {r.blame_reason}]" if r.blame else ""

@@ -36,7 +36,8 @@ from .compare import TensorDiff, quantities
 from .conformance import RunResult, environment
 from .errors import HarnessError
 from .judge import Verdict
-from .tolerance import BACKWARD_K, FORWARD_K, default_tolerances
+from .spec import ALL_DTYPES
+from .tolerance import BACKWARD_K, FORWARD_K, LOW_PRECISION_K, default_tolerances
 
 MAX_MISMATCH_ROWS = 10_000
 QUANTITY_COLUMNS = ("d", "h", "outputs", "loss", "v", "grad_weights", "grad_bias", "weights",
@@ -275,10 +276,11 @@ def _quantity_docs(tensors) -> dict:
 
 def tolerance_document(run: RunResult) -> dict:
     defaults = {dt: {p: {"rtol": t.rtol, "atol": t.atol} for p, t in default_tolerances(dt).items()}
-                for dt in ("float64", "float32")}
+                for dt in ALL_DTYPES}
     return {"model": "|a - b| <= atol + rtol * M (M: magnitudes by the running error analysis "
                      "of harness/tolerance.py)",
-            "forward_k": FORWARD_K, "backward_k": BACKWARD_K, "defaults": defaults,
+            "forward_k": FORWARD_K, "backward_k": BACKWARD_K,
+            "low_precision_k": LOW_PRECISION_K, "defaults": defaults,
             "override": run.tolerance_override}
 
 
@@ -903,7 +905,8 @@ def run_details_html(run: RunResult) -> str:
     return (f'<dl class="kv">{dl}</dl><h3>Tolerances</h3><p>An element passes when '
             f'|a − b| ≤ atol + rtol · M, M being the magnitude from the running error analysis '
             f'(README, “How tolerances are computed”); rtol = {FORWARD_K:g} eps forward and '
-            f'{BACKWARD_K:g} eps backward and for the update. Defaults:</p>'
+            f'{BACKWARD_K:g} eps backward and for the update ({LOW_PRECISION_K:g} eps in bfloat16 '
+            f'and float16). Defaults:</p>'
             + _table(["dtype", "phase", "rtol", "atol"], tol_rows, set()) + over +
             "<h3>Files of this report</h3><p>summary.md (this page in Markdown), summary.csv "
             "(one row per traced tensor), mismatches.csv (out-of-tolerance elements), "
@@ -952,9 +955,10 @@ def junit(run: RunResult) -> bytes:
     for r in run.results:
         tc = ET.SubElement(suite, "testcase", classname=f"backprop_harness.{r.impl}",
                            name=f"{r.case}[vs {r.baseline}]", time=f"{r.seconds:.3f}")
-        if r.status == "fail":
+        if r.status == "fail":  # (a strict XPASS fails without an origin)
             ET.SubElement(tc, "failure", message=r.message).text = \
-                f"origin: {r.origin.label}; {r.consequences} consequences; {r.closer}"
+                f"origin: {r.origin.label}; {r.consequences} consequences; {r.closer}" \
+                if r.origin else r.message
         elif r.status == "error":
             ET.SubElement(tc, "error", message=r.message)
         elif r.status == "unsupported":
@@ -1008,9 +1012,18 @@ def write_report(run: RunResult, out_dir: Path, force: bool = False, full: bool 
 
 
 def _repros(run: RunResult, final: Path) -> dict:
-    """(case, impl, baseline) -> the command that reproduces it, for every divergent verdict."""
-    return {(r.case, r.impl, r.baseline): repro_command(r, final / "failing" / f"{r.case}.json")
-            for r in run.results if r.status in DIVERGENT}
+    """(case, impl, baseline) -> the command that reproduces it, for every divergent verdict:
+    with the run's tolerance overrides, writing its report inside this one (failing/rerun-*)."""
+    flags = [f"--{kind}-{phase} {value!r}" for phase, values in run.tolerance_override.items()
+             for kind, value in values.items()]
+    out = {}
+    for r in run.results:
+        if r.status in DIVERGENT:
+            rerun = Path(final).resolve() / "failing" / f"rerun-{r.case}-{r.impl}"
+            out[(r.case, r.impl, r.baseline)] = " ".join(
+                [repro_command(r, final / "failing" / f"{r.case}.json"), *flags,
+                 "--out", shlex.quote(str(rerun)), "--force"])
+    return out
 
 
 def _write_files(run: RunResult, tmp: Path, final: Path) -> None:

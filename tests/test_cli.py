@@ -114,3 +114,31 @@ def test_pytest_bp_impl_from_the_repository_collects_only_the_conformance_suite(
     assert out.returncode == 0, out.stdout + out.stderr
     collected = [line for line in out.stdout.splitlines() if "::" in line]
     assert collected and all("test_conformance.py::" in line for line in collected)
+
+
+def test_strict_xfails_fail_an_unexpected_pass_and_still_write_the_report(tmp_path):
+    xf = tmp_path / "xfails.txt"
+    xf.write_text("seed-2-2-2-float64 url=https://example.org/3 expected to fail\n")
+    out = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "numeric", "--xfails", str(xf),
+              "--strict-xfails", "--out", str(tmp_path / "r"))
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "XPASS: conforms although a known deviation expected it" in out.stdout
+    assert (tmp_path / "r" / "junit.xml").exists()
+    loose = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "numeric", "--xfails",
+                str(xf), "--out", str(tmp_path / "r2"))
+    assert loose.returncode == 0 and "1 unexpected passes" in loose.stdout
+
+
+@needs("torch")
+def test_reproduce_sh_keeps_the_runs_tolerance_and_writes_inside_the_report(tmp_path):
+    out = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "torch", "--rtol-forward",
+              "0", "--atol-forward", "0", "--rtol-backward", "0", "--atol-backward", "0",
+              "--out", str(tmp_path / "r"))
+    assert out.returncode == 1
+    line = (tmp_path / "r" / "failing" / "reproduce.sh").read_text().splitlines()[-1]
+    assert "--rtol-forward 0.0" in line and "--atol-backward 0.0" in line
+    assert f"--out {tmp_path / 'r' / 'failing'}/rerun-seed-2-2-2-float64-torch" in line
+    again = subprocess.run(["sh", str(tmp_path / "r" / "failing" / "reproduce.sh")], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert "FAIL seed-2-2-2-float64 torch" in again.stdout, again.stderr
+    assert not (tmp_path / "reports").exists()
