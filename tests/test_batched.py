@@ -160,3 +160,16 @@ def test_jitted_judge_matches_numpy_for_every_activation(activation):
     assert np.flatnonzero(a[0] >= 0).tolist() == [3, 8]
     assert list(quantities(2, 1))[a[0][3]] == (0, "h", 0)
 
+
+
+def test_an_implementation_that_raises_on_a_chunk_is_a_finding_not_a_crash(plugins, capsys,
+                                                                          tmp_path):
+    """fault-raise cannot trace stacked networks: each chunk reports it, the run exits 1."""
+    from harness.batched import executing
+    from harness.registry import get
+    impl = get("fault-raise").impl
+    impl.trace_stacked = lambda stack: (_ for _ in ()).throw(RuntimeError("planted"))
+    job = plan(_args(networks=100, chunk=100, impl=["fault-raise"]))[0]
+    report = executing.fuzz_chunk(job)
+    assert report["mismatches"] == {"fault-raise": 100}
+    assert report["failures"][0]["origin"] == "raised RuntimeError: planted"

@@ -23,15 +23,16 @@ def run_batched(args) -> int:
           f"{total / wall:,.0f} networks/s end to end (imports and JAX compile included); "
           f"{judged:,} judged, {total - judged:,} outside the domain (the baseline "
           f"overflowed, or BCE ill-conditioned)")
-    print(f"{'impl':<12} {'seconds':>9} {'mismatches':>11} {'known':>9}   (seconds summed over "
-          f"chunks; the first chunk's include imports and compiles; known: covered by the "
-          f"implementation's known deviations)")
+    width = max([12] + [len(name) + 1 for name in impls])
+    print(f"{'impl':<{width}} {'seconds':>9} {'mismatches':>11} {'known':>9}   (seconds summed "
+          f"over chunks; the first chunk's include imports and compiles; known: covered by "
+          f"the implementation's known deviations)")
     for name in impls + ["compare"]:
         secs = sum(r["seconds"].get(name, 0.0) for r in reports)
         bad = sum(r["mismatches"].get(name, 0) for r in reports)
         known = sum(r["known"].get(name, 0) for r in reports)
         quiet = name in ("compare", args.baseline)
-        print(f"{name:<12} {secs:>9.2f} {'' if quiet else f'{bad:,}':>11} "
+        print(f"{name:<{width}} {secs:>9.2f} {'' if quiet else f'{bad:,}':>11} "
               f"{'' if quiet or not known else f'{known:,}':>9}")
     failures = [f for r in reports for f in r["failures"]]
     if not failures:
@@ -41,7 +42,8 @@ def run_batched(args) -> int:
     for f in failures[:20]:
         path = Path(args.out) / f"{f['spec']['name']}-{f['impl']}.json"
         path.write_text(json.dumps(f["spec"], indent=1))
-        print(f"FAIL network {f['network']} {f['impl']}: first out of tolerance at "
-              f"{f['origin']}; reproduce: backprop-harness run {path} --impl {f['impl']} "
-              f"--baseline {args.baseline}")
+        what = f['origin'] if f['origin'].startswith("raised ") else \
+            f"first out of tolerance at {f['origin']}"
+        print(f"FAIL network {f['network']} {f['impl']}: {what}; reproduce: backprop-harness "
+              f"run {path} --impl {f['impl']} --baseline {args.baseline}")
     return 1

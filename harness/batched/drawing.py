@@ -38,6 +38,11 @@ class Stack:
     def count(self) -> int:
         return self.inputs.shape[0]
 
+    @property
+    def sizes(self) -> list[int]:
+        """Layer widths, input first, as Spec.sizes."""
+        return [self.inputs.shape[-1]] + [layer.bias.shape[-1] for layer in self.layers]
+
     def spec(self, i: int) -> Spec:
         """Network i of this stack as an ordinary spec (to reproduce it alone)."""
         return spec_from_dict({

@@ -30,15 +30,23 @@ def fuzz_chunk(job: dict) -> dict:
                        job["loss"], job["dtype"], job["seed"], job["chunk"], job["first"])
     traces, seconds = {}, {}
     t_all = time.perf_counter()
-    others = [name for name in job["impls"] if name != job["baseline"]]
-    for name in [job["baseline"]] + others:
+    errors = {}  # an implementation that raised: its one line
+    for name in [job["baseline"]] + [n for n in job["impls"] if n != job["baseline"]]:
         t0 = time.perf_counter()
-        with np.errstate(all="ignore"):  # overflow in a tail is a finding, not a warning
-            traces[name] = get(name).impl.trace_stacked(stack)
+        try:
+            with np.errstate(all="ignore"):  # overflow in a tail is a finding, not a warning
+                traces[name] = get(name).impl.trace_stacked(stack)
+        except Exception as exc:  # an implementation's bug is a finding, not a crash
+            if name == job["baseline"]:
+                raise HarnessError(f"the baseline {name} failed on chunk {job['chunk']}: "
+                                   f"{type(exc).__name__}: {exc}") from None
+            errors[name] = f"raised {type(exc).__name__}: {exc}"
         seconds[name] = time.perf_counter() - t0
+    others = [name for name in job["impls"] if name != job["baseline"] and name in traces]
     t0 = time.perf_counter()
     base = traces[job["baseline"]]
-    origins = judge(stack, base, [traces[name] for name in others], resolve(stack.dtype))
+    origins = judge(stack, base, [traces[name] for name in others],
+                    resolve(stack.dtype)) if others else []
     judged = domain_mask(stack.loss, base, stack.count)
     seconds["compare"] = time.perf_counter() - t0
     mismatches, known, failures = {}, {}, []
@@ -52,6 +60,10 @@ def fuzz_chunk(job: dict) -> dict:
                              "origin": label(stack, int(origin[i])),
                              "spec": stack.spec(int(i)).to_dict()})
     seconds["total"] = time.perf_counter() - t_all
+    for name, error in errors.items():
+        mismatches[name] = stack.count
+        failures.append({"network": stack.first_index, "impl": name, "origin": error,
+                         "spec": stack.spec(0).to_dict()})
     return {"networks": stack.count, "judged": int(judged.sum()), "mismatches": mismatches,
             "known": known, "failures": failures, "seconds": seconds}
 
