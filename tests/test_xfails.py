@@ -60,6 +60,6 @@ def test_a_known_deviation_that_conforms_is_an_unexpected_pass(tmp_path):
 @needs("jax")
 def test_jax_ships_its_elu_entry_with_links_and_range():
     entries = read_xfails(get("jax").impl.xfails)
-    elu = [x for x in entries if x.pattern == "regions-elu-*"]
+    elu = [x for x in entries if x.pattern.startswith("regions-elu-*")]
     assert elu and elu[0].url.endswith("jax-ml/jax/issues/39795") and elu[0].versions
     assert elu[0].applies()
