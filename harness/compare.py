@@ -223,8 +223,8 @@ def diff_tensors(items: list[tuple]) -> list[TensorDiff]:
     for k, (_, _, _, _, step, quantity, layer) in enumerate(items):
         cut = slice(starts[k], ends[k])
         fb, shape = finite_b[cut], shapes[k]
-        norm_b = np.sqrt(fb.dot(fb))
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):  # squares of 1e20 overflow float64's dot: inf
+            norm_b = np.sqrt(fb.dot(fb))
             norm_rel = float(np.sqrt(finite_err[cut].dot(finite_err[cut])) / norm_b) \
                 if norm_b else float(np.max(err[cut], initial=0.0))
         flat = starts[k] + int(np.argmax(worst[cut]))

@@ -119,6 +119,18 @@ def _fma(dtype: str) -> dict:
             "steps": 1}
 
 
+def _overflow_silu(dtype: str) -> dict:
+    """silu at d = -1e20 (-1e200) under a large upstream gradient p: the derivative is 0, but a
+    reverse mode that forms p * d before multiplying by sigmoid'(d) = 0 overflows into NaN."""
+    d, big = (-1e20, 1e19) if dtype == "float32" else (-1e200, 1e150)
+    return {"name": f"overflow-silu-{dtype}", "dtype": dtype, "loss": "squared_error",
+            "description": "silu far below zero under a large upstream gradient: p * d "
+                           "overflows where the derivative is 0 (found by the fuzzer in jax)",
+            "layers": [{"weights": [[d]], "bias": [0.0], "activation": "silu"},
+                       {"weights": [[big]], "bias": [big], "activation": "identity"}],
+            "inputs": [[1.0]], "targets": [[0.0]], "learning_rate": 1e-40, "steps": 1}
+
+
 def _bce_regions(dtype: str) -> dict:
     """Binary cross-entropy with outputs u near 0 and near 1 (log u, log1p(-u), 1 - u)."""
     ds = [-25.0, -15.0, -5.0, -0.5, 0.5, 5.0, 15.0, 25.0] if dtype == "float64" else \
@@ -200,7 +212,8 @@ def _docs() -> list[dict]:
             _large_logits(dtype, 206),
         ]
         docs += [_regions(act, dtype) for act in ACTIVATIONS] + [_bce_regions(dtype)]
-        docs += [_subnormal(dtype), _fma(dtype)]
+        docs += [_subnormal(dtype)]
+    docs += [_fma("float64"), _overflow_silu("float32")]  # float64's FMA, float32's overflow
     for dtype in LOW_PRECISION:  # computed as the frameworks do (impls/reference/network.py)
         docs += [{**SEED_NETWORK, "name": f"seed-2-2-2-{dtype}", "dtype": dtype},
                  _gen("act-tanh", dtype, [4, 8, 6, 3], "tanh", seed=301,
