@@ -95,8 +95,9 @@ class ConformanceItem:
             pytest.skip(r.message)
         repro = (f"reproduce: backprop-harness run --cases {self.case} --impl {self.impl} "
                  f"--baseline {r.baseline}")
-        if r.status == "error":
+        if r.status == "error" and not r.tensors:  # it failed outright: every quantity fails
             pytest.fail(f"{r.message}\n{repro}", pytrace=False)
+        # NaN or Inf where the baseline has numbers fails the quantities that hold them
         bad = [t for t in r.tensors if t.quantity in QUANTITY_GROUPS[self.group] and not t.passed]
         if bad:
             t = bad[0]

@@ -41,6 +41,7 @@ def test_plugin_reports_what_where_how_much_and_how_to_reproduce(pytester, plugi
     ("bug-bias", {"grad_bias", "params"}),
     ("bug-transpose", {"d", "h", "u", "e", "v", "grad_weights", "grad_bias", "params"}),
     ("bug-lr", {"params"}),
+    ("fault-nan", {"v"}),  # NaN in v only: the other seven quantities pass
 ])
 def test_every_planted_bug_is_caught_by_the_pytest_route(pytester, plugins, impl, failing):
     res = run_plugin(pytester, "--bp-impl", impl, "--bp-cases", "seed-2-2-2-float64", "-rf")
