@@ -314,8 +314,7 @@ def cmd_audit(args) -> int:
     audit = run_audit(impls, (args.dtype,) if args.dtype else ALL_DTYPES,
                       [f for f in functions if f in ACTIVATIONS],
                       [f for f in functions if f in LOSSES])
-    out = write_audit(audit, args.out or default_out_dir().with_name(
-        default_out_dir().name.replace("run-", "audit-")))
+    out = write_audit(audit, args.out or default_out_dir(kind="audit"))
     print(f"{len(audit.points):,} measurements of {', '.join(audit.implementations)} "
           f"against exact in {audit.seconds:.1f} s; {len(audit.findings)} shared "
           f"inaccuracies, {len(audit.alone)} of one implementation alone")

@@ -27,7 +27,6 @@ from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
 from .conformance import choose_impls
 from .errors import HarnessError
 from .judge import Verdict, judge
-from .registry import get
 from .runner import run_one
 from .spec import DTYPES, Spec, spec_from_dict
 from .xfails import read_xfails, shipped
@@ -241,7 +240,7 @@ def write_failure(spec: Spec, result: Verdict, out_dir: Path, index: int = 0) ->
     doc["description"] = f"shrunk by hypothesis: {result.message}"
     path.write_text(json.dumps(doc, indent=1))
     from .reproduce import reproducers  # scripts for a built-in framework, and ISSUE.md
-    files = reproducers(spec, result) if get("exact").available else {}
+    files = reproducers(spec, result)
     if files:
         folder = path.with_suffix("")
         folder.mkdir(exist_ok=True)

@@ -91,10 +91,12 @@ def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None =
     if non_finite:
         status = "error"
         message = f"returned NaN or Inf where {base.impl} has numbers ({non_finite}); {message}"
-    blame, reason = _blame(spec, origin, base, other, oracles or {}, tolerance)
+    oracle, why = _oracle(base, other, oracles or {})
+    blame, reason = _blame(spec, origin, base, other, oracle, why, tolerance)
+    closer = f"{closer_side(origin, base.trace, other.trace, oracle.trace)} (closer to " \
+             f"{oracle.impl})" if oracle else ""
     verdict = Verdict(status=status, message=message, tensors=tensors, origin=origin,
-                      consequences=len(failing) - 1,
-                      closer=_closer(origin, base, other, oracles or {}), blame=blame,
+                      consequences=len(failing) - 1, closer=closer, blame=blame,
                       blame_reason=reason, **head)
     return _known(verdict, known, failing)
 
@@ -162,32 +164,40 @@ def _lead_with_uncovered(verdict: Verdict, entries: Sequence[Xfail],
     return replace(verdict, message=message)
 
 
+def _oracle(base: Outcome, other: Outcome,
+            oracles: dict[str, Outcome]) -> tuple[Outcome | None, str]:
+    """The first oracle (exact, then numeric) that traced the case, neither side being it;
+    otherwise None and why none could judge."""
+    why = []
+    for name in ORACLES:
+        oracle = oracles.get(name)
+        if oracle is None or name in (base.impl, other.impl):
+            continue
+        if oracle.status == "ok":
+            return oracle, ""
+        why.append(f"{name} {oracle.status}: {oracle.message}")
+    return None, "; ".join(why) or "no oracle ran (add exact or numeric to the run)"
+
+
 def _blame(spec: Spec, origin: TensorDiff, base: Outcome, other: Outcome,
-           oracles: dict[str, Outcome], tolerance: dict | None) -> tuple[str, str]:
-    """Who is wrong at the divergence origin: each side judged against the first oracle
-    (exact, then numeric) that ran, with the same tolerance model; "convention" where the
-    origin sits on an activation's kink, where the derivative is a convention, not a limit."""
+           oracle: Outcome | None, why: str, tolerance: dict | None) -> tuple[str, str]:
+    """Who is wrong at the divergence origin: each side judged against the oracle with the
+    same tolerance model; "convention" where the origin sits on an activation's kink, where
+    the derivative is a convention, not a limit."""
     kink = _at_kink(spec, origin, base.trace)
     if kink:
         return "convention", kink
     for side, blame in ((base, "b-wrong"), (other, "a-wrong")):
         if side.impl == ORACLES[0]:
             return blame, f"{side.impl} is the oracle"
-    why = []
-    for name in ORACLES:
-        oracle = oracles.get(name)
-        if oracle is None or name in (base.impl, other.impl):
-            continue
-        if oracle.status != "ok":
-            why.append(f"{name} {oracle.status}: {oracle.message}")
-            continue
-        wrong = [_off_at(spec, origin, side, oracle, tolerance) for side in (base, other)]
-        parts = [f"{side.impl} {'out of' if bad else 'within'} tolerance of {name}"
-                 for side, bad in zip((base, other), wrong)]
-        blame = {(True, False): "a-wrong", (False, True): "b-wrong",
-                 (True, True): "both-wrong"}.get(tuple(wrong), "undecided")
-        return blame, f"at {origin.label}: {', '.join(parts)}"
-    return "undecided", "; ".join(why) or "no oracle ran (add exact or numeric to the run)"
+    if oracle is None:
+        return "undecided", why
+    wrong = [_off_at(spec, origin, side, oracle, tolerance) for side in (base, other)]
+    parts = [f"{side.impl} {'out of' if bad else 'within'} tolerance of {oracle.impl}"
+             for side, bad in zip((base, other), wrong)]
+    blame = {(True, False): "a-wrong", (False, True): "b-wrong",
+             (True, True): "both-wrong"}.get(tuple(wrong), "undecided")
+    return blame, f"at {origin.label}: {', '.join(parts)}"
 
 
 def _off_at(spec: Spec, origin: TensorDiff, side: Outcome, oracle: Outcome,
@@ -219,16 +229,6 @@ def _at_kink(spec: Spec, origin: TensorDiff, trace) -> str:
     if not hit.size:
         return ""
     return f"{record.convention}: d = {column[hit[0]]:g} at neuron {neuron} is on the kink"
-
-
-def _closer(origin: TensorDiff, base: Outcome, other: Outcome,
-            oracles: dict[str, Outcome]) -> str:
-    """Which of the two is closer to the first oracle (exact, then numeric) that ran."""
-    for name in ORACLES:
-        o = oracles.get(name)
-        if o is not None and o.status == "ok" and name not in (base.impl, other.impl):
-            return f"{closer_side(origin, base.trace, other.trace, o.trace)} (closer to {name})"
-    return ""
 
 
 def _non_finite_only_in(other, base, tensors) -> str:

@@ -223,7 +223,7 @@ def run_document(run: RunResult, full: bool = False) -> dict:
     for r in run.results:
         c = {"case": r.case, "dtype": r.dtype, "impl": r.impl, "baseline": r.baseline,
              "status": r.status, "message": r.message, "closer": r.closer, "known": r.known,
-             "blame": getattr(r, "blame", ""), "blame_reason": getattr(r, "blame_reason", ""),
+             "blame": r.blame, "blame_reason": r.blame_reason,
              "seconds": round(r.seconds, 6),
              "origin": _tensor_doc(r.origin) if r.origin else None,
              "consequences": r.consequences, "quantities": _quantity_docs(r.tensors)}
@@ -382,7 +382,7 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
                          f"{r.baseline} {_value(r.origin.worst_baseline, r.dtype)}; |diff| "
                          f"{_diff_at_worst(r.origin)}, tolerance {_num(r.origin.worst_tol)}, "
                          f"error / tolerance {f['ratio']}")
-        if getattr(r, "blame", ""):
+        if r.blame:
             lines.append(f"- who is wrong: {r.who} ({r.blame_reason})")
         if r.closer:
             lines.append(f"- oracle: {closer_text(r.closer)}")
@@ -693,24 +693,31 @@ def divergences_html(run: RunResult, repros: dict) -> str:
         else:
             cells.append(f'<td colspan="6">{E(r.message)}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
-        more = []
-        if getattr(r, "blame_reason", ""):
-            more.append(f"who is wrong: {E(r.blame_reason)}")
-        if r.known:
-            more.append(f"known deviation: {E(r.known)}")
-        repro = repros.get((r.case, r.impl, r.baseline))
-        if repro:
-            more.append(f"reproduce: <code>{E(repro)}</code>")
+        more = _notes_html(r, repros)
         if more:
             rows.append(f'<tr class="more"><td></td><td colspan="{len(head) - 1}">'
                         f'{"<br>".join(more)}</td></tr>')
     return _table(head, rows, notes)
 
 
+def _notes_html(r: Verdict, repros: dict) -> list[str]:
+    """What follows a divergence, in the summary table and in the case's details: who is
+    wrong and why, the known deviation, the command that reproduces it."""
+    notes = []
+    if r.blame_reason:
+        notes.append(f"who is wrong: {E(r.blame_reason)}")
+    if r.known:
+        notes.append(f"known deviation: {E(r.known)}")
+    repro = repros.get((r.case, r.impl, r.baseline))
+    if repro:
+        notes.append(f"reproduce: <code>{E(repro)}</code>")
+    return notes
+
+
 def _oracle_html(r: Verdict) -> str:
     """Who is wrong at the origin (Verdict.who, where the judge says) and which side the
     oracle's value is closer to (Verdict.closer)."""
-    who = r.who if getattr(r, "blame", "") else ""
+    who = r.who if r.blame else ""
     closer = closer_text(r.closer)
     if not who:
         return E(closer or "no oracle ran")
@@ -853,13 +860,9 @@ def cases_html(run: RunResult, repros: dict, charts: _Charts) -> str:
 def _divergent_detail(r: Verdict, repros: dict, charts: _Charts) -> str:
     parts = [f"<h3>{E(r.impl)} vs {E(r.baseline)}: {_status_span(r)}</h3>",
              f"<p class='msg'>{E(r.message)}</p>"]
-    if r.known:
-        parts.append(f"<p class='msg'>Known deviation: {E(r.known)}</p>")
     if r.closer:
         parts.append(f"<p class='msg'>Oracle: {E(closer_text(r.closer))}.</p>")
-    repro = repros.get((r.case, r.impl, r.baseline))
-    if repro:
-        parts.append(f"<p class='msg'>Reproduce: <code>{E(repro)}</code></p>")
+    parts += [f"<p class='msg'>{note}</p>" for note in _notes_html(r, repros)]
     bad = [t for t in r.tensors if not t.passed]
     if bad:
         rows, notes = [], set()
@@ -971,9 +974,10 @@ def junit(run: RunResult) -> bytes:
 
 # ---------------------------------------------------------------- writing
 
-def default_out_dir(root: Path = Path("reports")) -> Path:
-    """reports/run-<local time>, with a numeric suffix if that name is taken."""
-    base = root / datetime.now().strftime("run-%Y%m%d-%H%M%S")
+def default_out_dir(root: Path = Path("reports"), kind: str = "run") -> Path:
+    """reports/<kind>-<local time> (run-..., audit-...), with a numeric suffix if that name
+    is taken."""
+    base = root / datetime.now().strftime(f"{kind}-%Y%m%d-%H%M%S")
     out, n = base, 1
     while out.exists():
         n += 1

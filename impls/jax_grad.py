@@ -36,6 +36,7 @@ from jax.scipy.special import xlog1py, xlogy  # noqa: E402
 
 from harness.registry import Unavailable  # noqa: E402
 from harness.trace import LayerTrace, StepTrace, Trace  # noqa: E402
+from impls.forward_mode import ForwardMode  # noqa: E402
 
 ACTIVATIONS = {
     "identity": lambda d, s: d,
@@ -213,20 +214,11 @@ class JaxEagerImpl(JaxImpl):
     mode = "eager"
 
 
-class JaxForwardImpl(JaxImpl):
+class JaxForwardImpl(ForwardMode, JaxImpl):
     """Forward-mode AD (jax.jacfwd) under jit: every gradient and v as directional
     derivatives, one direction per parameter and pre-activation element; small networks."""
 
     name = "jax-forward"
-    mode = "forward"
-    MAX_DIRECTIONS = 5_000
-    trace_stacked = None  # a direction per parameter of every stacked network: not batched
-
-    def unsupported(self, spec) -> str | None:
-        if spec.directions > self.MAX_DIRECTIONS:
-            return f"too large for forward mode ({spec.directions:,} directions, limit " \
-                   f"{self.MAX_DIRECTIONS:,})"
-        return None
 
 
 class JaxMatmulBfloat16Impl(JaxImpl):

@@ -21,6 +21,7 @@ import numpy as np
 
 from harness.registry import Unavailable
 from harness.trace import LayerTrace, StepTrace, Trace
+from impls.forward_mode import ForwardMode
 
 torch = F = None  # torch and torch.nn.functional, imported by _load()
 
@@ -214,20 +215,11 @@ class TorchCompileImpl(TorchImpl):
             list(grads[n:]), list(grads[:n])
 
 
-class TorchForwardImpl(TorchImpl):
+class TorchForwardImpl(ForwardMode, TorchImpl):
     """Forward-mode AD (torch.func.jacfwd): every gradient and v as directional derivatives,
     one direction per parameter and per pre-activation element; small networks only."""
 
     name = "torch-forward"
-    mode = "forward"
-    MAX_DIRECTIONS = 5_000
-    trace_stacked = None  # a direction per parameter of every stacked network: not batched
-
-    def unsupported(self, spec) -> str | None:
-        if spec.directions > self.MAX_DIRECTIONS:
-            return f"too large for forward mode ({spec.directions:,} directions, limit " \
-                   f"{self.MAX_DIRECTIONS:,})"
-        return None
 
     def _step(self, spec, params, x, y):
         from torch.func import jacfwd
