@@ -210,25 +210,25 @@ def _off_at(spec: Spec, origin: TensorDiff, side: Outcome, oracle: Outcome,
 
 
 def _at_kink(spec: Spec, origin: TensorDiff, trace) -> str:
-    """The convention, when the origin is a backward quantity of a layer whose pre-activation
-    there (the worst element's neuron, and its sample for v) lies on its activation's kink."""
+    """The convention, when the origin is a backward quantity of a layer and every element
+    out of tolerance there sits on its activation's kink (the element's sample and neuron for
+    v; some sample of its neuron for a gradient): a difference elsewhere is not a convention."""
     if origin.step is None or origin.quantity not in ("v", "grad_weights", "grad_bias"):
         return ""
     layer = spec.layers[origin.layer]
     record = activation(layer.activation, layer.slope)
-    if not record.kinks:
+    rows = [tuple(m["index"]) for m in origin.mismatches]
+    if not record.kinks or not rows or len(rows) < origin.n_bad:
         return ""
     d = np.asarray(trace.steps[origin.step].layers[origin.layer].d, dtype=np.float64)
-    if origin.quantity == "v":
-        sample, neuron = origin.worst_index
-        column = d[sample:sample + 1, neuron]
-    else:
-        neuron = origin.worst_index[0]
-        column = d[:, neuron]
-    hit = np.flatnonzero(np.isin(column, record.kinks))
-    if not hit.size:
-        return ""
-    return f"{record.convention}: d = {column[hit[0]]:g} at neuron {neuron} is on the kink"
+    on_kink = np.isin(d, record.kinks)
+    for index in rows:
+        hit = on_kink[index] if origin.quantity == "v" else on_kink[:, index[0]].any()
+        if not hit:
+            return ""
+    neuron = rows[0][1] if origin.quantity == "v" else rows[0][0]
+    return f"{record.convention}: every element out of tolerance has d on the kink " \
+           f"(first: neuron {neuron})"
 
 
 def _non_finite_only_in(other, base, tensors) -> str:

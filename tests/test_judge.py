@@ -111,3 +111,13 @@ def test_a_reason_names_what_is_not_supported():
     info = ImplInfo("x", "x:X", impl=object(), supports={"losses": ["mse"]})
     spec = spec_from_dict(SEED_NETWORK)
     assert unsupported_reason(info, spec) == "loss squared_error not supported by x"
+
+
+def test_a_bug_whose_worst_element_sits_on_a_kink_is_not_a_convention(plugins):
+    """bug-sign flips every v of layer 0; its worst element is on leaky_relu's kink, but
+    elements off the kink differ too, so the exact oracle blames it."""
+    from harness.conformance import run_suite
+    from harness.suite import default_suite
+    run = run_suite(default_suite(pattern="kinks-leaky_relu-float64"), ["bug-sign", "exact"])
+    verdict = next(r for r in run.results if r.impl == "bug-sign")
+    assert verdict.blame == "b-wrong", verdict.blame_reason
