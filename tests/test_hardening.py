@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import needs
-from harness import report as report_module
+from harness.report import writing as report_module
 from harness.conformance import run_suite
 from harness.errors import HarnessError, SpecError
 from harness.report import write_report
