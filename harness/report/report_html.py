@@ -326,6 +326,7 @@ def html_report(run: RunResult, repros: dict, charts: bool = True) -> str:
         f"{counts['xfail']} known deviations, {counts['unsupported']} not supported"
         f"{', %d unexpected passes' % counts['xpass'] if counts.get('xpass') else ''}; "
         f"{run.wall_seconds:.1f} s, started {E(run.started)}.</p>",
+        "".join(f"<p class='sub'>Note: {E(n)}</p>" for n in run.notes),
         "<h2>Where they differ: worst error / tolerance per quantity and layer</h2>",
         heatmap_html(run),
         f"<h2 id='divergences'>Divergences ({len(_divergent(run))})</h2>",

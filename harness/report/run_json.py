@@ -41,7 +41,7 @@ def run_document(run: RunResult, full: bool = False) -> dict:
             "impl_seconds": {k: round(v, 3) for k, v in run.impl_seconds.items()},
             "environment": environment(), "baseline": run.baseline,
             "implementations": run.impls, "tolerance": tolerance_document(run),
-            "detail": "full" if full else "compact", "cases": cases}
+            "detail": "full" if full else "compact", "notes": run.notes, "cases": cases}
 
 
 def _tensor_doc(t: TensorDiff) -> dict:

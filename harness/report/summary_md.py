@@ -24,6 +24,7 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
              f"{counts.get('xpass', 0)} unexpected passes; "
              f"baseline `{run.baseline}`; {len(run.specs)} cases in {run.wall_seconds:.1f} s "
              f"(started {run.started}). " + "; ".join(_per_impl(run)) + ".", ""]
+    lines += [f"Note: {_md_cell(n)}" for n in run.notes] + ([""] if run.notes else [])
     lines += ["## Divergences", ""]
     failing = _divergent(run)
     if not failing:
