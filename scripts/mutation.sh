@@ -3,6 +3,7 @@
 #
 #   bash scripts/mutation.sh                      # every module below, one after another
 #   bash scripts/mutation.sh harness/judge.py     # one module (or several)
+#   bash scripts/mutation.sh --survivors harness/judge.py   # retest only its last survivors
 #   .venv/bin/mutmut results                      # then: the survivors; `mutmut show NAME`
 #
 # mutmut 3 (pip install -e ".[mutation]"), configured in pyproject.toml's [tool.mutmut]: it
@@ -11,8 +12,9 @@
 # (the test files of these modules' areas) call each function, and runs every mutant against
 # those tests alone, stopping at the first failure. mutmut mutates code inside functions,
 # not module-level statements. One worker (--max-children 1): the runs are CPU-heavy.
-# mutmut keeps its results in mutants/, so a second run tests only the mutants whose function
-# changed; remove mutants/ to start over.
+# mutmut keeps its results in mutants/; each run here retests every mutant of the modules
+# named, or with --survivors only those that survived (or had no test) last time: a test
+# added since cannot revive a killed mutant. Remove mutants/ after changing the code.
 #
 # Prints, per module, killed / mutants tested and the score; a timeout counts as killed.
 # Exits non-zero when a module scores below MIN_SCORE percent (default 90).
@@ -23,6 +25,8 @@ cd "$(dirname "$0")/.."
 MUTMUT=${MUTMUT:-.venv/bin/mutmut}
 PYTHON=${PYTHON:-.venv/bin/python}
 MIN_SCORE=${MIN_SCORE:-90}
+survivors=0
+if [ "${1:-}" = --survivors ]; then survivors=1; shift; fi
 if [ $# -eq 0 ]; then
     set -- impls/reference/activations.py impls/reference/losses.py \
         impls/reference/network.py harness/tolerance.py harness/judge.py harness/compare.py \
@@ -32,8 +36,15 @@ mkdir -p mutants
 for path in "$@"; do
     module=${path%.py}
     module=${module//\//.}
-    echo "== $path"
-    "$MUTMUT" run --max-children 1 "$module.*" > "mutants/${module}.log" 2>&1 \
+    names=("$module.*")
+    if [ $survivors = 1 ]; then
+        mapfile -t names < <("$PYTHON" -c 'import json, sys
+codes = json.load(open(f"mutants/{sys.argv[1]}.meta"))["exit_code_by_key"]
+print("\n".join(k for k, c in codes.items() if c in (0, 5, 33)))' "$path")
+        [ ${#names[@]} -gt 0 ] || { echo "== $path: no survivors"; continue; }
+    fi
+    echo "== $path (${#names[@]} names)"
+    "$MUTMUT" run --max-children 1 "${names[@]}" > "mutants/${module}.log" 2>&1 \
         || { tail -20 "mutants/${module}.log"; exit 1; }
 done
 "$PYTHON" - "$MIN_SCORE" "$@" <<'EOF'
