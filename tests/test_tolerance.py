@@ -1,7 +1,8 @@
 """The tolerance model against a worked case: a 1-1-1 tanh network with squared error, one
 sample, two steps, whose magnitudes M are the recurrences of harness/tolerance.py's docstring
 written out by hand on scalars. Then each quantity moved to just inside and just outside its
-tolerance atol + rtol * M: the first must pass, the second fail."""
+tolerance atol + rtol * M: the first must pass, the second fail. Last, each activation's own
+rounding terms at worked points, and against float32's actual rounding."""
 
 import copy
 import math
@@ -13,6 +14,7 @@ from harness.compare import compare_traces, quantities
 from harness.registry import get
 from harness.spec import spec_from_dict
 from harness.tolerance import Tolerance, magnitudes
+from impls.reference import ACTIVATIONS, activation
 
 EPS = 2.0 ** -52
 X, W, B, Y, R = 0.5, (0.8, -1.5), (0.1, 0.3), 0.25, 0.1
@@ -140,3 +142,79 @@ def test_just_inside_the_tolerance_passes_and_just_outside_fails(trace, step, qu
         assert diff.worst_tol == pytest.approx(allowed, rel=1e-9)
         assert diff.worst_ratio == pytest.approx(abs(factor), rel=1e-6)
         assert diff.n_bad == (0 if passed else 1)
+
+
+# Each activation's rounding terms (m_f, m_t, the bound on |t'|) at d = -3, -0.5, 0.5, 3 with
+# no underflow term, to 10 digits. By hand, for tanh at d = 0.5 (h = 0.4621171573,
+# t = 0.7864477329): m_f = 2|h| = 0.9242343145, m_t = 1 + h^2 = 1.213552267, |t'| <= 2t =
+# 1.572895466; for sigmoid (h = 0.6224593312, t = 0.2350037122): m_f = 2h = 1.244918662,
+# m_t = h(1 + h) + t = 1.244918662, |t'| <= t.
+POINTS = np.array([-3.0, -0.5, 0.5, 3.0])
+ROUNDING = {
+    "identity": ([0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]),
+    "sigmoid": ([0.09485174636, 0.7550813376, 1.244918662, 1.905148254],
+                [0.09485174636, 0.7550813376, 1.244918662, 1.905148254],
+                [0.04517665973, 0.2350037122, 0.2350037122, 0.04517665973]),
+    "tanh": ([1.990109507, 0.9242343145, 0.9242343145, 1.990109507],
+             [1.990133963, 1.213552267, 1.213552267, 1.990133963],
+             [0.01973207433, 1.572895466, 1.572895466, 0.01973207433]),
+    "relu": ([0, 0, 0.5, 3], [0, 0, 0, 0], [0, 0, 0, 0]),
+    "leaky_relu": ([0.3, 0.05, 0.5, 3], [0, 0, 0, 0], [0, 0, 0, 0]),
+    "softplus": ([0.09717470315, 0.9481539684, 1.948153968, 6.097174703],
+                 [0.09485174636, 0.7550813376, 1.244918662, 1.905148254],
+                 [0.04742587318, 0.3775406688, 0.6224593312, 0.9525741268]),
+    "elu": ([1.900425863, 0.7869386806, 1, 6], [0.04978706837, 0.6065306597, 1, 1],
+            [0.04978706837, 0.6065306597, 0, 0]),
+    "silu": ([0.2845552391, 0.3775406688, 0.6224593312, 5.715444761],
+             [0.2845552391, 0.8976182942, 1.867377994, 7.620593015],
+             [0.2258832987, 0.5875092805, 0.5875092805, 0.2258832987]),
+    "gelu": ([3.004049694, 0.6542687694, 0.8457312306, 5.995950306],
+             [1.025241192, 1.308537539, 2.043527788, 2.025241192],
+             [0.04875033253, 0.7921469852, 0.7921469852, 0.04875033253]),
+    "gelu_tanh": ([5.996362608, 0.8457140098, 1.037142029, 8.989087824],
+                  [6.281098813, 1.060437541, 1.795177348, 7.281098813],
+                  [0.1165428839, 2.033563561, 2.033563561, 0.1165428839]),
+}
+
+
+def _rounding(name, d, under, slope=0.1):
+    act = activation(name, slope=slope)
+    h = act.f(d)
+    t = np.abs(act.t(d, h))
+    return [np.broadcast_to(term, d.shape) for term in act.rounding(np, d, h, t, under)]
+
+
+def test_every_activation_has_worked_rounding_terms():
+    assert sorted(ROUNDING) == sorted(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(ROUNDING))
+def test_rounding_terms_at_worked_points(name):
+    for term, got, want in zip(("m_f", "m_t", "|t'|"), _rounding(name, POINTS, 0.0),
+                               ROUNDING[name]):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=0, err_msg=term)
+
+
+@pytest.mark.parametrize("name", sorted(ROUNDING))
+def test_the_underflow_term_enters_where_an_intermediate_may_underflow(name):
+    """silu's sigmoid(d) may underflow and is then multiplied by d: |d| (in h) and 1 + |d|
+    (in t) underflows; no other activation scales one."""
+    zero, one = _rounding(name, POINTS, 0.0), _rounding(name, POINTS, 1.0)
+    extra = [np.abs(POINTS), 1 + np.abs(POINTS), 0 * POINTS] if name == "silu" else [0 * POINTS] * 3
+    for a, b, want in zip(one, zero, extra):
+        np.testing.assert_allclose(a - b, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(ROUNDING))
+def test_rounding_terms_bound_float32s_rounding(name):
+    """The terms are what they claim: f and t evaluated in float32 at float32 points stay
+    within 2 eps M of the float64 values (first order, M(d) = 0 for an exact d; the harness
+    allows 32 eps M)."""
+    d32 = np.linspace(-20, 20, 4001, dtype=np.float32)
+    d = d32.astype(np.float64)
+    act = activation(name, slope=0.5)  # a slope exact in both dtypes
+    mf, mt, _ = _rounding(name, d, 0.0, slope=0.5)
+    h32 = act.f(d32)
+    eps = float(np.finfo(np.float32).eps)
+    assert np.all(np.abs(h32 - act.f(d)) <= 2 * eps * mf)
+    assert np.all(np.abs(act.t(d32, h32) - act.t(d, act.f(d))) <= 2 * eps * mt)
