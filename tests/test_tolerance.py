@@ -14,7 +14,7 @@ from harness.compare import compare_traces, quantities
 from harness.registry import get
 from harness.spec import spec_from_dict
 from harness.tolerance import Tolerance, magnitudes
-from impls.reference import ACTIVATIONS, activation
+from impls.reference import ACTIVATIONS, LOSSES, activation, loss
 
 EPS = 2.0 ** -52
 X, W, B, Y, R = 0.5, (0.8, -1.5), (0.1, 0.3), 0.25, 0.1
@@ -218,3 +218,24 @@ def test_rounding_terms_bound_float32s_rounding(name):
     eps = float(np.finfo(np.float32).eps)
     assert np.all(np.abs(h32 - act.f(d)) <= 2 * eps * mf)
     assert np.all(np.abs(act.t(d32, h32) - act.t(d, act.f(d))) <= 2 * eps * mt)
+
+
+# Each loss's M(fe) and M(te) at u = (0.2, 0.7, 0.4), y = (0, 1, 0.5), M(u) = (1, 2, 0.5) and an
+# eps of 0.01 (large, so that the second-order terms show), to 10 digits. By hand, for squared
+# error: u - y = (0.2, -0.3, -0.1), M(te) = M(u) + |u - y| = (1.2, 2.3, 0.6); M(fe) =
+# sum |u - y| M(te) + sqrt 3 fe + eps sum M(u)^2 / 2 = 0.99 + 0.1212435565 + 0.02625.
+LOSS_ROUNDING = {
+    "squared_error": (1.137493557, [1.2, 2.3, 0.6]),
+    "mse": (0.7583290377, [0.9333333333, 1.733333333, 0.4666666667]),
+    "softmax_cross_entropy": (11.21218006, [3.031492051, 6.637104199, 3.965974378]),
+    "binary_cross_entropy": (7.02551953, [18.125, 30.74829932, 4.479166667]),
+}
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_rounding_terms_at_a_worked_point(name):
+    u, y, mu = np.array([[0.2, 0.7, 0.4]]), np.array([[0.0, 1.0, 0.5]]), np.array([[1.0, 2, 0.5]])
+    mfe, mte = loss(name).rounding(np, u, y, mu, 0.01)
+    want_fe, want_te = LOSS_ROUNDING[name]
+    assert mfe.shape == (1,) and mfe[0] == pytest.approx(want_fe, rel=1e-9)
+    np.testing.assert_allclose(mte, [want_te], rtol=1e-9)
