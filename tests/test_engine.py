@@ -1,6 +1,8 @@
 """The reference engine against independent truths: central differences and the VJP identity."""
 
 import itertools
+import math
+import warnings
 
 import numpy as np
 import pytest
@@ -94,6 +96,28 @@ def test_loss_derivative_is_central_difference(name, kind, rng):
     # central differences lose about eps |fe| / h = 2e-10 |fe| to rounding (|fe| reaches 1e4)
     atol = 1e-9 * max(1.0, np.abs(lf.fe(u, y)).max())
     np.testing.assert_allclose(lf.te(u, y), fd, rtol=1e-7, atol=atol)
+
+
+def test_loss_values_at_a_worked_point():
+    u = np.array([[0.25, 0.5, 0.75]])
+    lse = math.log(math.exp(0.25) + math.exp(0.5) + math.exp(0.75))
+    want = {"squared_error": ([[1.0, -1.0, 0.5]], 0.5 * (0.5625 + 2.25 + 0.0625)),
+            "mse": ([[1.0, -1.0, 0.5]], (0.5625 + 2.25 + 0.0625) / 3),
+            "softmax_cross_entropy": ([[0.0, 2.0, 0.5]], 2 * (lse - 0.5) + 0.5 * (lse - 0.75)),
+            "binary_cross_entropy": ([[0.0, 1.0, 0.5]], -(math.log(0.75) + math.log(0.5)
+                                                          + 0.5 * math.log(0.75 * 0.25)))}
+    for name, (y, e) in want.items():
+        got = loss(name).fe(u, np.array(y))
+        assert got.shape == (1,) and got[0] == pytest.approx(e, rel=1e-14), name
+
+
+def test_binary_cross_entropy_of_saturated_outputs_on_matching_targets_is_zero():
+    """u = 0 or 1 exactly (a saturated sigmoid) where the target agrees: the terms weighted 0
+    contribute 0, with no NaN and no warning from log(0)."""
+    u, y = np.array([[0.0, 1.0, 0.0], [1.0, 1.0, 0.0]]), np.array([[0.0, 1.0, 0.0], [1.0, 1, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(loss("binary_cross_entropy").fe(u, y), [0.0, 0.0])
 
 
 def test_softmax_cross_entropy_with_huge_logits_is_finite():

@@ -234,8 +234,10 @@ LOSS_ROUNDING = {
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_loss_rounding_terms_at_a_worked_point(name):
-    u, y, mu = np.array([[0.2, 0.7, 0.4]]), np.array([[0.0, 1.0, 0.5]]), np.array([[1.0, 2, 0.5]])
+    """One sample of one network of a stack (leading axis), so that the axes are checked too."""
+    u, y, mu = (np.array([[row]]) for row in ([0.2, 0.7, 0.4], [0.0, 1.0, 0.5], [1.0, 2, 0.5]))
     mfe, mte = loss(name).rounding(np, u, y, mu, 0.01)
     want_fe, want_te = LOSS_ROUNDING[name]
-    assert mfe.shape == (1,) and mfe[0] == pytest.approx(want_fe, rel=1e-9)
-    np.testing.assert_allclose(mte, [want_te], rtol=1e-9)
+    assert mfe.shape == (1, 1) and mfe[0, 0] == pytest.approx(want_fe, rel=1e-9)
+    assert mte.shape == (1, 1, 3)
+    np.testing.assert_allclose(mte[0, 0], want_te, rtol=1e-9)
