@@ -40,6 +40,7 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from . import metadata
 from .errors import HarnessError
 
 __all__ = ["BUILTINS", "MODES", "ORACLES", "Unavailable", "Unsupported", "ImplInfo", "discover",
@@ -94,7 +95,9 @@ class ImplInfo:
         return self.impl is not None
 
     def version(self) -> str:
-        return str(self.impl.version()) if self.impl is not None else ""
+        """Its framework's version; '' when unavailable or when version() misbehaves
+        (metadata.read says how)."""
+        return metadata.read(self.impl)[0] if self.impl is not None else ""
 
 
 def _targets() -> dict[str, str]:
@@ -111,20 +114,29 @@ def _targets() -> dict[str, str]:
 
 
 def _load(name: str, target: str) -> ImplInfo:
+    why = metadata.unsafe_name(name)
+    if why:
+        return ImplInfo(name, target, reason=why)
     module, _, attr = target.partition(":")
     try:
         factory = getattr(importlib.import_module(module), attr)
         impl = factory()
+        missing = [a for a in ("name", "version", "trace") if not hasattr(impl, a)]
+        supports = getattr(impl, "supports", None)
     except Unavailable as exc:
         return ImplInfo(name, target, reason=str(exc))
     except ImportError as exc:
         return ImplInfo(name, target, reason=f"cannot import {exc.name or module}: {exc}")
-    except Exception as exc:  # a broken plugin must not take the harness down
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a broken plugin (sys.exit too) must not take us down
         return ImplInfo(name, target, reason=f"failed to load: {type(exc).__name__}: {exc}")
-    missing = [a for a in ("name", "version", "trace") if not hasattr(impl, a)]
     if missing:
         return ImplInfo(name, target, reason=f"not an implementation: no {', '.join(missing)}")
-    return ImplInfo(name, target, impl=impl, supports=dict(getattr(impl, "supports", {}) or {}))
+    why = metadata.supports_problem(supports)
+    if why:
+        return ImplInfo(name, target, reason=why)
+    return ImplInfo(name, target, impl=impl, supports=dict(supports or {}))
 
 
 @lru_cache(maxsize=None)
