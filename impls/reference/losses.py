@@ -101,25 +101,30 @@ def _round_binary_cross_entropy(xp, u, y, mu, eps):
 
 # ---------------------------------------------------------------- the table
 
-LOSS_RECORDS = {loss.name: loss for loss in (
-    Loss("squared_error", lambda u, y: u.dtype.type(0.5) * ((u - y) ** 2).sum(axis=-1),
-         lambda u, y: u - y, _round_squared_error, "½ Σ_j (u_j − y_j)²"),
-    Loss("mse", lambda u, y: ((u - y) ** 2).mean(axis=-1),
-         lambda u, y: (u - y) * u.dtype.type(2 / u.shape[-1]), _round_mse,
-         "(1/n) Σ_j (u_j − y_j)²"),
-    Loss("softmax_cross_entropy",
-         lambda u, y: (y * (logsumexp(u)[..., None] - u)).sum(axis=-1),
-         lambda u, y: softmax(u) * y.sum(axis=-1, keepdims=True) - y,
-         _round_softmax_cross_entropy, "Σ_j y_j (log Σ_k e^{u_k} − u_j)"),
-    Loss("binary_cross_entropy", _bce, lambda u, y: (u - y) / (u * (1 - u)),
-         _round_binary_cross_entropy, "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]"),
-)}
+def _records() -> dict[str, Loss]:
+    """Every loss by name, built per lookup as activations' table is (four small records): the
+    formulas are then code that runs on each call, where mutation testing reaches them."""
+    return {loss.name: loss for loss in (
+        Loss("squared_error", lambda u, y: u.dtype.type(0.5) * ((u - y) ** 2).sum(axis=-1),
+             lambda u, y: u - y, _round_squared_error, "½ Σ_j (u_j − y_j)²"),
+        Loss("mse", lambda u, y: ((u - y) ** 2).mean(axis=-1),
+             lambda u, y: (u - y) * u.dtype.type(2 / u.shape[-1]), _round_mse,
+             "(1/n) Σ_j (u_j − y_j)²"),
+        Loss("softmax_cross_entropy",
+             lambda u, y: (y * (logsumexp(u)[..., None] - u)).sum(axis=-1),
+             lambda u, y: softmax(u) * y.sum(axis=-1, keepdims=True) - y,
+             _round_softmax_cross_entropy, "Σ_j y_j (log Σ_k e^{u_k} − u_j)"),
+        Loss("binary_cross_entropy", _bce, lambda u, y: (u - y) / (u * (1 - u)),
+             _round_binary_cross_entropy, "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]"),
+    )}
 
-LOSSES = tuple(LOSS_RECORDS)
+
+LOSSES = tuple(_records())
 
 
 def loss(name: str) -> Loss:
     """The record of the loss called `name`."""
-    if name not in LOSS_RECORDS:
+    records = _records()
+    if name not in records:
         raise ValueError(f"unknown loss {name!r} (known: {', '.join(LOSSES)})")
-    return LOSS_RECORDS[name]
+    return records[name]
