@@ -18,6 +18,8 @@ and may have, each optional:
     accuracy: dict                  {"forward": {"rtol", "atol"}, "backward": {...}}: looser
                                     tolerances of an approximate method (finite differences)
     xfails: str | Path              a shipped list of known deviations (harness/xfails.py)
+    shared_with_reference: tuple    quantity groups ("d", "h", "u", "e") computed with the
+                                    reference's own functions, so not compared under pytest
     trace_many(specs) -> [Trace]    trace() of every spec at once, in order, the same numbers
                                     (how an implementation that compiles ahead gets its speed)
     trace_stacked(stack) -> Trace   a batched.Stack (networks of one architecture on a leading

@@ -1,13 +1,14 @@
 """Test-only implementations registered through entry points by tests/conftest.py.
 
 Planted bugs (each a one-line change to the reference engine, so its consequences propagate
-like a real bug's) and fault injectors (raise, wrong shape, NaN, hang, abort the process).
+like a real bug's) and fault injectors (raise, wrong shape, NaN, hang, abort the process, segfault).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import signal
 import threading
 import time
 from dataclasses import replace
@@ -136,6 +137,13 @@ class Aborts(_Planted):
 
     def trace(self, spec):
         os.abort()
+
+
+class Segfaults(_Planted):
+    name = "fault-segv"
+
+    def trace(self, spec):
+        os.kill(os.getpid(), signal.SIGSEGV)
 
 
 class TracesMany(_Planted):
@@ -299,6 +307,7 @@ ENTRY_POINTS = {
     "bug-lr": "planted:LearningRateSlip", "fault-raise": "planted:Raises",
     "fault-shape": "planted:WrongShape", "fault-nan": "planted:ReturnsNaN",
     "fault-sleep": "planted:Hangs", "fault-abort": "planted:Aborts",
+    "fault-segv": "planted:Segfaults",
     "broken-import": "planted_missing_module:Impl", "many": "planted:TracesMany",
     "bug-tanh-exp": "planted:TanhThroughExp", "bug-softplus-naive": "planted:NaiveSoftplus",
     "bug-sigmoid-grad-nan": "planted:SigmoidGradientNaN", "bug-elu-mask": "planted:EluMaskNaN",
