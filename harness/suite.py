@@ -152,10 +152,9 @@ def _overflow_silu(dtype: str) -> dict:
 
 def _bce_regions(dtype: str) -> dict:
     """Binary cross-entropy with outputs u near 0 and near 1 (log u, log1p(-u), 1 - u), out to
-    u below eps / 2 (1 - u rounds to 1) and u one ulp below 1, each against targets 0, 1 and
-    in between."""
-    ds = [-40.0, -25.0, -15.0, -5.0, -0.5, 0.5, 5.0, 15.0, 25.0, 36.5] if dtype == "float64" \
-        else [-17.0, -12.0, -8.0, -3.0, -0.5, 0.5, 3.0, 8.0, 12.0, 16.0]
+    u below eps / 2 (1 - u rounds to 1), each against targets 0, 1 and in between."""
+    ds = [-40.0, -25.0, -15.0, -5.0, -0.5, 0.5, 5.0, 15.0, 25.0] if dtype == "float64" \
+        else [-17.0, -12.0, -8.0, -3.0, -0.5, 0.5, 3.0, 8.0, 12.0]
     return {"name": f"regions-binary_cross_entropy-{dtype}", "dtype": dtype,
             "loss": "binary_cross_entropy",
             "description": f"binary cross-entropy with u from sigmoid({ds[0]:g}) to "
@@ -163,10 +162,23 @@ def _bce_regions(dtype: str) -> dict:
             "layers": [{"weights": [[d] for d in ds], "bias": [0.0] * len(ds),
                         "activation": "sigmoid"}],
             "inputs": [[1.0], [1.0], [1.0]],
-            "targets": [[1.0, 1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 0.0, 1.0, 0.0],
-                        [0.0, 0.0, 1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0],
-                        [0.25, 0.75, 0.5, 0.125, 0.25, 0.75, 0.5, 0.875, 0.5, 0.25]],
+            "targets": [[1.0, 1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 0.0, 1.0],
+                        [0.0, 0.0, 1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 0.0],
+                        [0.25, 0.75, 0.5, 0.125, 0.25, 0.75, 0.5, 0.875, 0.5]],
             "learning_rate": 1e-6, "steps": 1}
+
+
+def _bce_top(dtype: str) -> dict:
+    """Binary cross-entropy at u one ulp below 1, against targets 0, 1 and in between: a case
+    of its own, since log(1 - u) there is as uncertain as u's last bit, and so is the loss's
+    tolerance (which would hide a wrong loss in regions-binary_cross_entropy)."""
+    d = 36.5 if dtype == "float64" else 16.0
+    return {"name": f"top-binary_cross_entropy-mean-{dtype}", "dtype": dtype,
+            "loss": "binary_cross_entropy", "reduction": "mean",
+            "description": f"binary cross-entropy at u = sigmoid({d:g}), one ulp below 1",
+            "layers": [{"weights": [[d], [0.5]], "bias": [0.0, 0.0], "activation": "sigmoid"}],
+            "inputs": [[1.0], [1.0], [1.0]],
+            "targets": [[0.0, 1.0], [0.25, 0.0], [1.0, 0.5]], "learning_rate": 1e-6, "steps": 1}
 
 
 SOFT_TARGETS = [[0.25, 0.5, 0.25, 0.0], [1.0, 0.0, 0.5, 0.5], [0.0, 0.25, 0.125, 0.0],
@@ -241,7 +253,7 @@ def _docs() -> list[dict]:
             _large_logits(dtype, 206),
         ]
         docs += [_regions(act, dtype, *(("mse", "mean") if act == "relu" else ()))
-                 for act in ACTIVATIONS] + [_bce_regions(dtype)]
+                 for act in ACTIVATIONS] + [_bce_regions(dtype), _bce_top(dtype)]
         docs += [_subnormal(dtype)]
     docs += [_fma("float64"), _overflow_silu("float32")]  # float64's FMA, float32's overflow
     for dtype in LOW_PRECISION:  # computed as the frameworks do (impls/reference/network.py)
