@@ -11,15 +11,17 @@ shapes and settings have it. Cases are judged by what they compute, not by their
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, Network, activation, loss
+from impls.reference.points import finfo
 
 from .spec import DTYPES, Spec
-
-SIDES = ("-1 ulp", "at", "+1 ulp")
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Structure:
     needs in order to show."""
 
     name: str
-    holds: object  # (Spec) -> bool
+    holds: Callable[[Spec], bool]
 
 
 STRUCTURES = (
@@ -68,17 +70,12 @@ def point_values(value: float, dtype: str) -> dict[str, np.ndarray]:
     dt = np.dtype(dtype)
     at = np.array(value, dtype=dt)
     if value == 0:
-        from impls.reference.points import finfo
         tiny = finfo(dt).smallest_normal
         below, above = np.array(-tiny, dtype=dt), np.array(tiny, dtype=dt)
     else:
         below = np.nextafter(at, np.array(-np.inf, dtype=dt))
         above = np.nextafter(at, np.array(np.inf, dtype=dt))
     return {"-1 ulp": below, "at": at, "+1 ulp": above}
-
-
-def _hits(d: np.ndarray, value: np.ndarray) -> bool:
-    return bool((d == value).any())
 
 
 @dataclass
@@ -122,7 +119,7 @@ def _activation_rows(seen: list[_Seen]) -> list[Row]:
             for point in activation(name).points:
                 values = point_values(point.where(np.dtype(dtype)), dtype)
                 cells = {side: [s.spec.name for s in mine
-                                if any(_hits(d, v) for d in s.d[name])]
+                                if any((d == v).any() for d in s.d[name])]
                          for side, v in values.items()}
                 rows.append(Row("activation", name, point.name, dtype, cells))
     return rows
@@ -174,15 +171,14 @@ def markdown(rows: list[Row]) -> str:
         sides = list(mine[0].cells)
         lines += [f"## {title}", "", "| function | point | dtype | " + " | ".join(sides) + " |",
                   "|" + "---|" * (3 + len(sides))]
-        lines += [f"| {r.function} | {r.point} | {r.dtype} | "
+        lines += [f"| {r.function} | {r.point.replace('|', '&#124;')} | {r.dtype} | "
                   + " | ".join(_cell(r.cells[side]) for side in sides) + " |" for r in mine]
         lines.append("")
     return "\n".join(lines)
 
 
-def write_coverage(rows: list[Row], out) -> None:
+def write_coverage(rows: list[Row], out: Path) -> None:
     """coverage.md (the tables) and coverage.json (every row with every case) into out."""
-    import json
     out.mkdir(parents=True, exist_ok=True)
     (out / "coverage.md").write_text(markdown(rows))
     doc = {"gaps": gaps(rows), "rows": [{"kind": r.kind, "function": r.function,

@@ -13,6 +13,7 @@ import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, activation
 
+from .coverage import point_values
 from .errors import HarnessError
 from .spec import DTYPES, LOW_PRECISION, Spec, spec_from_dict
 
@@ -78,7 +79,6 @@ REGIONS = {  # pre-activations that probe each activation's hard regions, per dt
 def region_points(act: str, dtype: str) -> list[float]:
     """REGIONS and the record's special points (impls/reference), each exactly and one ulp to
     either side in the dtype (harness/coverage.py), once each."""
-    from .coverage import point_values
     ds = list(REGIONS[dtype])
     for point in activation(act).points:
         ds += [float(v) for v in point_values(point.where(np.dtype(dtype)), dtype).values()]

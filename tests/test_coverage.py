@@ -86,9 +86,9 @@ def test_loss_points_classify_samples():
     u[0, 0], y[0, 0] = -800.0, 0.5
     assert loss("softmax_cross_entropy").points[-1].holds(u, y, f64).tolist()[0]
     bce = {p.name: p for p in loss("binary_cross_entropy").points}
-    top = np.array([[1 - 2.0 ** -53, 0.5]])
-    assert bce["1 - u <= eps with y = 0"].holds(top, np.array([[0.0, 1.0]]), f64).tolist() == [True]
-    assert bce["1 - u <= eps with y = 0"].holds(top, np.array([[1.0, 0.0]]), f64).tolist() == [False]
+    top, at_top = np.array([[1 - 2.0 ** -53, 0.5]]), bce["1 - u <= eps with y = 0"]
+    assert at_top.holds(top, np.array([[0.0, 1.0]]), f64).tolist() == [True]
+    assert at_top.holds(top, np.array([[1.0, 0.0]]), f64).tolist() == [False]
 
 
 def test_the_coverage_command_prints_and_writes_the_table(tmp_path, capsys):

@@ -23,9 +23,9 @@ Array = np.ndarray
 class Loss:
     """e_s = fe(u, y) per sample s; te(u, y) = de_s/du. rounding(xp, u, y, mu, eps) gives the
     per-sample M(fe) (..., batch) and M(te) (..., batch, n) given M(u) and the dtype's eps, in
-    float64 on the array namespace xp, for the tolerance model. formula: the definition, as the README
-    states it. points: the kinds of target and the extremes of u (points.Rows) that the default
-    suite must visit (harness/coverage.py), each under both reductions."""
+    float64 on the array namespace xp, for the tolerance model. formula: the definition, as the
+    README states it. points: the kinds of target and the extremes of u (points.Rows) that the
+    default suite must visit (harness/coverage.py)."""
 
     name: str
     fe: Callable[[Array, Array], Array]
@@ -179,7 +179,8 @@ LOSS_RECORDS = {loss.name: loss for loss in (
          lambda u, y: softmax(u) * y.sum(axis=-1, keepdims=True) - y,
          _round_softmax_cross_entropy, "Σ_j y_j (log Σ_k e^{u_k} − u_j)", _SOFTMAX),
     Loss("binary_cross_entropy", _bce, lambda u, y: (u - y) / (u * (1 - u)),
-         _round_binary_cross_entropy, "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]", _BINARY),
+         _round_binary_cross_entropy, "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]",
+         _BINARY),
 )}
 
 LOSSES = tuple(LOSS_RECORDS)

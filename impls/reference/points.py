@@ -2,9 +2,10 @@
 
 A Point names one such d (or u) as a function of the dtype, so that the same record serves
 float64, float32 and the 16-bit dtypes. Points are found two ways: from the dtype's limits
-(exp overflows above log(max) and is subnormal below log(tiny)) or, where the edge is a property of f itself (sigmoid rounds to 1, softplus(d)
-rounds to d), by bisection over the dtype's representable numbers, with f computed as the
-engine computes it (16-bit: in float32, rounded once).
+(exp overflows above log(max) and is subnormal below log(tiny)) or, where the edge is a
+property of f itself (sigmoid rounds to 1, softplus(d) rounds to d), by bisection over the
+dtype's representable numbers, with f computed as the engine computes it (16-bit: in
+float32, rounded once). Loss points (Rows) are kinds of sample (u, y).
 """
 
 from __future__ import annotations
