@@ -124,6 +124,7 @@ class AutogradImpl:
 
     def __init__(self):
         require("autograd", "autograd")
+        require("scipy", "autograd")  # autograd.scipy.special wraps SciPy's
 
     def version(self) -> str:
         from importlib.metadata import version
