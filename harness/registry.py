@@ -56,6 +56,10 @@ BUILTINS = {  # the one list of built-in implementations
     "jax": "impls.jax_grad:JaxImpl",
     "numeric": "impls.numeric:NumericImpl",
     "exact": "impls.exact:ExactImpl",
+    "autograd": "impls.autograd_impl:AutogradImpl",
+    "mygrad": "impls.mygrad_impl:MygradImpl",
+    "tensorflow": "impls.tensorflow_impl:TensorflowImpl",
+    "tinygrad": "impls.tinygrad_impl:TinygradImpl",
 }
 ORACLES = ("exact", "numeric")  # the truths that say which side of a divergence is closer
 MODES = {  # the built-in frameworks run other ways: each its own implementation, opt-in
@@ -70,6 +74,7 @@ MODES = {  # the built-in frameworks run other ways: each its own implementation
     "jax-matmul-tensorfloat32": "impls.jax_grad:JaxMatmulTensorfloat32Impl",
     "jax-matmul-highest": "impls.jax_grad:JaxMatmulHighestImpl",
     "jax-gpu": "impls.jax_grad:JaxGpuImpl",
+    "tensorflow-xla": "impls.tensorflow_impl:TensorflowXlaImpl",
 }
 
 
