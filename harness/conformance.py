@@ -20,6 +20,7 @@ from . import __version__
 from .errors import HarnessError
 from .judge import STATUSES, Verdict, judge
 from .registry import ORACLES, ImplInfo, discover, expand, get
+from .rootcause import explain
 from .runner import Outcome, run_tasks
 from .spec import Spec
 from .trace import Trace
@@ -38,6 +39,7 @@ class RunResult:
     wall_seconds: float
     impl_seconds: dict[str, float]
     tolerance_override: dict
+    oracle: bool = True  # divergences judged by an oracle traced for them (not --no-oracle)
 
     @property
     def ok(self) -> bool:
@@ -47,6 +49,15 @@ class RunResult:
         out = dict.fromkeys(STATUSES, 0)
         for r in self.results:
             out[r.status] += 1
+        return out
+
+    def findings(self) -> dict:
+        """Distinct causes: signature -> the verdicts (failures, errors, known deviations)
+        whose root causes have it. One cause, one finding, however many cases show it."""
+        out: dict = {}
+        for r in self.results:
+            for sig in r.signatures:
+                out.setdefault(sig, []).append(r)
         return out
 
     def unused(self, entries: list[Xfail]) -> list[Xfail]:
@@ -82,13 +93,15 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
               pairwise: bool = False, jobs: int = 1, timeout: float | None = None,
               tolerance: dict | None = None, progress=None,
               xfails: list[Xfail] | None = None, strict: bool = False,
-              all_modes: bool = False) -> RunResult:
+              all_modes: bool = False, oracle: bool = True) -> RunResult:
     """Trace every spec with every implementation and judge each pair; see RunResult.
 
     `progress(total)` may return a callback that is called with each finished Outcome.
     A failure that `xfails` (or the implementation's shipped list) names is a known
     deviation: status "xfail", reported but not counted against the run; a pass that one
-    expected to fail is "xpass" (with `strict`, a failure)."""
+    expected to fail is "xpass" (with `strict`, a failure). With `oracle`, each divergence
+    is judged by an oracle (traced for the diverging cases alone when the run holds none)
+    and reduced to its root causes (harness/rootcause.py)."""
     names = [s.name for s in specs]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
@@ -124,6 +137,13 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
             shown(o)
 
     outcomes = run_tasks(tasks, jobs, timeout, done)
+    if oracle:
+        cache: dict = {}
+        for (case, a, b), v in verdicts.items():
+            outs = by_case[case]
+            verdicts[(case, a, b)] = explain(spec_of[case], outs[a], outs[b], v,
+                                             known=known[b], tolerance=tolerance,
+                                             strict=strict, oracles=outs, cache=cache)
     results = [verdicts[(spec.name, a, b)] for spec in specs for a, b in pairs]
     impl_seconds = {i.name: sum(o.seconds for o in outcomes if o.impl == i.name) for i in infos}
     traced = {}
@@ -134,7 +154,7 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
                  (discover(modes=all_modes).items() if not impls
                   else ((i.name, i) for i in infos))}
     return RunResult(results, {s.name: s for s in specs}, described, baseline, started,
-                     time.perf_counter() - t0, impl_seconds, tolerance or {})
+                     time.perf_counter() - t0, impl_seconds, tolerance or {}, oracle)
 
 
 def describe(info: ImplInfo, trace: Trace | None = None) -> dict:

@@ -1,7 +1,7 @@
 """The pytest plugin (entry point pytest11): the conformance suite as ordinary pytest tests.
 
     pytest --bp-impl NAME [--bp-baseline NAME] [--bp-cases GLOB] [--bp-dtype float64]
-           [--bp-xfails FILE] [--bp-fuzz N]
+           [--bp-xfails FILE] [--bp-fuzz N] [--bp-no-oracle]
 
 collects harness/testing/test_conformance.py: one test per implementation, case and quantity
 (`test_conformance[seed-2-2-2-float64-v]`; the implementation leads the id when several are
@@ -10,10 +10,15 @@ A test module can import `test_conformance` and name its implementations in `BP_
 (the project's own tests do). An xfail file holds one case glob (or case-quantity glob) and
 a reason per line; matching tests
 are xfail (XPASS once they conform); an implementation may ship its own list as `xfails`.
+Every divergence is judged by the exact oracle (numeric where exact cannot run; traced for
+the diverging cases alone unless the session names an oracle) and reduced to its root causes
+at one neuron; a signature entry of a ledger that names them makes its tests xfail, and the
+terminal summary counts distinct root causes by signature. --bp-no-oracle turns this off.
 """
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +44,9 @@ def pytest_addoption(parser):
                 help="a test that passes where a known deviation expected a failure fails")
     g.addoption("--bp-fuzz", type=int, default=0, metavar="N",
                 help="also search N random networks per implementation (hypothesis)")
+    g.addoption("--bp-no-oracle", action="store_true",
+                help="do not judge divergences by the exact oracle nor reduce them to a root "
+                     "cause at one neuron")
 
 
 def pytest_configure(config):
@@ -65,20 +73,39 @@ class Session:
                                                        config.getoption("bp_cases"))}
         self.results: dict = {}
         self.outcomes: dict = {}  # implementation: {case: Outcome}
+        self.oracle = not config.getoption("bp_no_oracle")
+        self.oracle_cache: dict = {}  # case: the oracle outcomes traced for its divergences
+        given = [x for f in config.getoption("bp_xfails") for x in read_xfails(f)]
+        self.known = {name: [x for x in _xfails(name, given) if x.signature]
+                      for name in self.impls}
+
+    def _traced(self, name: str) -> dict:
+        from harness.runner import run_tasks
+        if name not in self.outcomes:
+            outs = run_tasks([(name, s) for s in self.specs.values()])
+            self.outcomes[name] = {o.case: o for o in outs}
+        return self.outcomes[name]
 
     def result(self, impl: str, case: str):
+        """The verdict of impl on case: an oracle the session names is traced before any
+        verdict (so the order of --bp-impl options never matters); without one, the
+        diverging cases get exact's (rootcause.explain)."""
         from harness.judge import judge
-        from harness.runner import run_tasks
+        from harness.registry import ORACLES
+        from harness.rootcause import explain
         key = (impl, case)
         if key not in self.results:
-            for name in (self.baseline, impl):
-                if name not in self.outcomes:
-                    specs = list(self.specs.values())
-                    outs = run_tasks([(name, s) for s in specs])
-                    self.outcomes[name] = {o.case: o for o in outs}
-            oracles = {name: outs[case] for name, outs in self.outcomes.items()}
-            self.results[key] = judge(self.specs[case], self.outcomes[self.baseline][case],
-                                      self.outcomes[impl][case], oracles=oracles)
+            named = [n for n in dict.fromkeys([self.baseline, *self.impls]) if n in ORACLES]
+            for name in (self.baseline, impl, *(named if self.oracle else ())):
+                self._traced(name)
+            oracles = {n: self.outcomes[n][case] for n in named if n in self.outcomes}
+            spec, base = self.specs[case], self.outcomes[self.baseline][case]
+            other = self.outcomes[impl][case]
+            verdict = judge(spec, base, other, oracles=oracles)
+            if self.oracle:
+                verdict = explain(spec, base, other, verdict, known=self.known[impl],
+                                  oracles=oracles, cache=self.oracle_cache)
+            self.results[key] = verdict
         return self.results[key]
 
 
@@ -93,8 +120,10 @@ class ConformanceItem:
         r = self.session.result(self.impl, self.case)
         if r.status == "unsupported":
             pytest.skip(r.message)
-        repro = (f"reproduce: backprop-harness run --cases {self.case} --impl {self.impl} "
-                 f"--baseline {r.baseline}")
+        flags = [] if self.session.oracle else ["--no-oracle"]
+        repro = "reproduce: " + shlex.join(["backprop-harness", "run", "--cases", self.case,
+                                            "--impl", self.impl, "--baseline", r.baseline,
+                                            *flags])
         if r.status == "error" and not r.tensors:  # it failed outright: every quantity fails
             pytest.fail(f"{r.message}\n{repro}", pytrace=False)
         # NaN or Inf where the baseline has numbers fails the quantities that hold them
@@ -106,8 +135,27 @@ class ConformanceItem:
                 lines.append(f"divergence origin: {r.origin.label} (this is a consequence)")
             if r.blame:
                 lines.append(f"blame: {r.blame} ({r.who}): {r.blame_reason}")
+            if r.why:
+                lines.append(f"why: {r.why}")
             lines.append(repro)
+            if r.status == "xfail" and any(x.signature for x in r.known_by):
+                pytest.xfail(f"known: {r.known}; " + "\n".join(lines))
             pytest.fail("\n".join(lines), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Distinct findings of the session's conformance tests, counted by root-cause
+    signature: one cause, one line, however many cases and quantities show it."""
+    found: dict = {}
+    for session in config.__dict__.get("_bp_sessions", {}).values():
+        for r in session.results.values():
+            for sig in r.signatures:
+                found.setdefault(sig, set()).add(r.case)
+    if found:
+        terminalreporter.section("backprop-harness root causes")
+        terminalreporter.write_line(f"{len(found)} distinct root cause(s) by signature:")
+        for sig, cases in found.items():
+            terminalreporter.write_line(f"  {sig} ({len(cases)} case(s))")
 
 
 def _session(config, impls) -> Session:
