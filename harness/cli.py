@@ -242,9 +242,11 @@ def _print_summary(run, out: Path) -> None:
           f"{counts['xpass']} unexpected passes in {run.wall_seconds:.1f} s")
     findings = run.findings()
     if findings:
+        from .rootcause import describe
         print(f"{len(findings)} distinct root cause(s) by signature:")
-        for sig, rs in findings.items():
-            print(f"  {sig} ({len(rs)} case(s))")
+        for seen in findings.values():
+            cases = len({r.case for _, r in seen})
+            print(f"  {describe([sig for sig, _ in seen])} ({cases} case(s))")
     print(f"report: {out}")
 
 

@@ -52,12 +52,13 @@ class RunResult:
         return out
 
     def findings(self) -> dict:
-        """Distinct causes: signature -> the verdicts (failures, errors, known deviations)
-        whose root causes have it. One cause, one finding, however many cases show it."""
+        """Distinct causes (rootcause.Signature.cause) -> [(signature, verdict)] of the
+        failures, errors and known deviations whose root causes have it: one cause, one
+        finding, however many cases, dtypes and symptoms show it."""
         out: dict = {}
         for r in self.results:
             for sig in r.signatures:
-                out.setdefault(sig, []).append(r)
+                out.setdefault(sig.cause, []).append((sig, r))
         return out
 
     def unused(self, entries: list[Xfail]) -> list[Xfail]:

@@ -150,12 +150,14 @@ def pytest_terminal_summary(terminalreporter, config):
     for session in config.__dict__.get("_bp_sessions", {}).values():
         for r in session.results.values():
             for sig in r.signatures:
-                found.setdefault(sig, set()).add(r.case)
+                found.setdefault(sig.cause, []).append((sig, r.case))
     if found:
+        from harness.rootcause import describe
         terminalreporter.section("backprop-harness root causes")
         terminalreporter.write_line(f"{len(found)} distinct root cause(s) by signature:")
-        for sig, cases in found.items():
-            terminalreporter.write_line(f"  {sig} ({len(cases)} case(s))")
+        for seen in found.values():
+            cases = len({case for _, case in seen})
+            terminalreporter.write_line(f"  {describe([s for s, _ in seen])} ({cases} case(s))")
 
 
 def _session(config, impls) -> Session:

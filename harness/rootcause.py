@@ -66,6 +66,21 @@ class Signature:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    @property
+    def cause(self) -> tuple:
+        """The unit of counting: who, which function and part, which region. The same cause
+        seen in two dtypes, or as zero at one input and as lost digits at the next, is one
+        finding, however many cases show it."""
+        return (self.impl, self.function, self.part, self.region)
+
+
+def describe(signatures) -> str:
+    """One finding in words: "jax: elu's t, d in (-100, -10]: zero (float64, float32)"."""
+    first = signatures[0]
+    seen = ", ".join(f"{sym} ({', '.join(dict.fromkeys(s.dtype for s in signatures if s.symptom == sym))})"
+                     for sym in dict.fromkeys(s.symptom for s in signatures))
+    return f"{first.impl}: {_what(first.function, first.part)}, {first.region}: {seen}"
+
 
 @dataclass(frozen=True)
 class RootCause:
