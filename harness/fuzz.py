@@ -454,10 +454,10 @@ def run_fuzz(args) -> int:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         count = [0]
 
-        def report(finding: Finding, count=count, name=info.name) -> None:
+        def report(finding: Finding, count=count) -> None:
             from .report import strict_json
             spec, verdict = finding
-            path, cmd = write_failure(spec, verdict, args.out / name, count[0])
+            path, cmd = write_failure(spec, verdict, args.out, count[0])
             count[0] += 1
             with open(findings_file, "a", encoding="utf-8") as out:
                 out.write(json.dumps(strict_json(finding_record(finding, path, cmd))) + "\n")

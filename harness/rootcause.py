@@ -284,7 +284,7 @@ def _implied_t(y: float):
         u = float(tr.steps[0].layers[0].h[0, 0])
         v = float(tr.steps[0].layers[0].v[0, 0])
         te = u - y
-        return v / te if te else v
+        return (v / te if te else v) + 0.0  # a zero t has no sign
     return value
 
 

@@ -1,6 +1,7 @@
 """Reproducers to file upstream: scripts that need only their framework, and an issue draft."""
 
 import ast
+import json
 import subprocess
 import sys
 
@@ -39,13 +40,16 @@ def test_the_jax_elu_script_exits_1_with_the_installed_jax(tmp_path):
     run = run_suite([spec], ["jax", "exact"])
     verdict = next(r for r in run.results if r.impl == "jax")
     files = reproducers(spec, verdict)
-    assert set(files) == {"reproduce_jax.py", "ISSUE.md"}
+    assert set(files) == {"reproduce_jax.py", "ISSUE.md", "smallest.json"}
     assert _imports(files["reproduce_jax.py"]) <= {"sys", "contextlib", "jax", "numpy"}
+    smallest = json.loads(files["smallest.json"])  # one neuron at jax's own d = -40
+    assert smallest["layers"][0]["weights"] == [[1.0]] and smallest["inputs"] == [[-40.0]]
     out = _run(tmp_path, "reproduce_jax.py", files["reproduce_jax.py"])
     assert out.returncode == 1, out.stderr
     assert "jax 0." in out.stdout and "exact (60 digits" in out.stdout and "relative 1" in out.stdout
     issue = files["ISSUE.md"]
-    assert issue.startswith("# jax: v of") and "jax wrong" in issue and "39795" in issue
+    assert issue.startswith("# jax: elu's t at d = -40: 0 (jax), exact 4.2483542552915889953e-18")
+    assert "jax wrong" in issue and "39795" in issue and "jax: elu's t, float64" in issue
 
 
 @needs("jax")
