@@ -181,12 +181,16 @@ def ulp(x: float, dtype: str) -> float:
 
 def region(x: float, dtype: str, operands=(), part: str = "") -> str:
     """The input region of a claim: "subnormal operand" when a factor is subnormal in the
-    dtype; otherwise the sign and band of the principal input, "d in [-100, -10)"."""
+    dtype; otherwise "normal operands" for the arithmetic of a layer (product, gradient,
+    update), and the sign and band of the principal input for a function, "d in (-100,
+    -10]"."""
     bits, emin = FORMATS[dtype]
     tiny = math.ldexp(1.0, emin)
     if any(0 < abs(o) < tiny for o in operands):
         return "subnormal operand"
-    name = {"fe": "u", "te": "u", "product": "d", "gradient": "g", "update": "p"}.get(part, "d")
+    if part in ("product", "gradient", "update"):  # arithmetic: its operands' size is no cause
+        return "normal operands"
+    name = {"fe": "u", "te": "u"}.get(part, "d")
     if not math.isfinite(x):
         return f"{name} = {x}"
     if x == 0:

@@ -98,6 +98,13 @@ class LearningRateSlip(_Planted):
     engine = _LrSlip
 
 
+class LearningRateSlipUnstacked(LearningRateSlip):
+    """bug-lr without trace_stacked: the batched fuzzer traces it network by network."""
+
+    name = "bug-lr-unstacked"
+    trace_stacked = None
+
+
 class Raises(_Planted):
     name = "fault-raise"
 
@@ -326,5 +333,5 @@ ENTRY_POINTS = {
     "bug-bce-clip": "planted:ClippedBCE", "bug-softmax-noshift": "planted:SoftmaxNoShift",
     "bug-mse-mean": "planted:MseMeanOverAll", "bug-flush": "planted:FlushesSmallV",
     "bug-relu-kink": "planted:ReluKinkOne", "bug-elu-exp": "planted:EluExpMinusOne",
-    "bug-elu-two": "planted:EluExpAndHPlusOne",
+    "bug-elu-two": "planted:EluExpAndHPlusOne", "bug-lr-unstacked": "planted:LearningRateSlipUnstacked",
 }
