@@ -39,6 +39,7 @@ from .trace import Trace
 
 MAX_TENSORS = 6  # failing tensors examined per divergence (the origin first)
 MAX_SAMPLES = 4  # samples tried for a loss's value
+WIDE = 16  # neurons of an activation's second probe: wide enough for vectorized code
 DIGITS = 20  # mpmath digits shown in a claim
 SYMPTOMS = ("NaN", "Inf", "zero", "lost relative precision", "wrong value")
 PARTS = {"f": "f", "t": "t = f'", "fe": "fe", "te": "te = dfe/du", "product": "x W^T + b",
@@ -101,6 +102,7 @@ class RootCause:
     spec: dict | None = None
     note: str = ""
     operands: tuple = field(default=(), compare=False)  # for the region: subnormal operands
+    width: int = 1  # 1: one neuron; more: one input on that many neurons (vectorized code)
 
     @property
     def rel_error(self) -> float:
@@ -140,15 +142,18 @@ class RootCause:
         if not self.reproduced:
             return f"{self.note}"
         args = ", ".join(f"{k} = {_short(v)}" for k, v in self.inputs.items())
+        where = "at one neuron" if self.width == 1 else \
+            f"at one input on {self.width} neurons, not on one (a vectorized code path)"
         return (f"{_what(self.function, self.part)} at {args}: {self.value:.17g} "
                 f"({self.impl}), exact {self.exact}: relative error {self.rel_error:.2g}, "
-                f"{self.ulps:.3g} ulp (reproduced at one neuron)")
+                f"{self.ulps:.3g} ulp (reproduced {where})")
 
     def to_dict(self) -> dict:
         return {"function": self.function, "part": self.part, "dtype": self.dtype,
                 "input": self.inputs, "value": self.value, "exact": self.exact,
                 "rel_error": self.rel_error, "ulps": self.ulps, "reproduced": self.reproduced,
                 "explains": self.explains, "signature": self.signature.to_dict(),
+                "width": self.width,
                 "text": self.text, "spec": self.spec}
 
 
@@ -223,6 +228,7 @@ class Probe:
     value: object  # (trace) -> float: the implementation's value of the function
     operands: tuple = ()
     spec: Spec | None = None
+    width: int = 1  # neurons in the probe's layer, every one at the same input
 
 
 def _doc(name: str, dtype: str, act: str, slope: float, loss: str, w, b, x, y,
@@ -246,20 +252,25 @@ def _mp():
 
 def _activation_probes(k: int, spec: Spec, trace: Trace, step: int, layer: int, s: int,
                        j: int, parts: tuple, upstream: float) -> list[Probe]:
-    """f and/or t of layer `layer`'s activation at the implementation's own d[s, j]."""
+    """f and/or t of layer `layer`'s activation at the implementation's own d[s, j]: one
+    neuron, then the same input on WIDE neurons at once (a vectorized code path that a
+    single element never takes, as Inductor's exp(x) - 1 for expm1)."""
     mp, E = _mp()
     la = spec.layers[layer]
     d = float(trace.steps[step].layers[layer].d[s, j])
     f_mp, t_mp = E.activations(la.slope)[la.activation]
     out = []
-    for part in parts:
-        if part == "f":
-            doc = _doc(f"rootcause-{la.activation}-f", spec.dtype, la.activation, la.slope,
-                       "squared_error", [[1.0]], [0.0], [d], [0.0])
-            out.append(Probe(k, la.activation, "f", doc, (0, "h", 0), {"d": d}, d,
-                             _exact(lambda: f_mp(mp.mpf(d))),
-                             lambda tr: float(tr.steps[0].layers[0].h[0, 0])))
-        else:
+    for width in (1, WIDE):
+        ones, zeros = [[1.0]] * width, [0.0] * width
+        for part in parts:
+            if part == "f":
+                doc = _doc(f"rootcause-{la.activation}-f", spec.dtype, la.activation,
+                           la.slope, "squared_error", ones, zeros, [d], zeros)
+                out.append(Probe(k, la.activation, "f", doc, (0, "h", 0), {"d": d}, d,
+                                 _exact(lambda: f_mp(mp.mpf(d))),
+                                 lambda tr: float(tr.steps[0].layers[0].h[0, 0]),
+                                 width=width))
+                continue
             with mp.workdps(60):
                 fu = float(f_mp(mp.mpf(d)))
             p = upstream if math.isfinite(upstream) and upstream != 0 else 1.0
@@ -268,9 +279,9 @@ def _activation_probes(k: int, spec: Spec, trace: Trace, step: int, layer: int, 
             if not math.isfinite(y):
                 y = float(np.asarray(fu - 1.0, dtype=spec.dtype))
             doc = _doc(f"rootcause-{la.activation}-t", spec.dtype, la.activation, la.slope,
-                       "squared_error", [[1.0]], [0.0], [d], [y])
+                       "squared_error", ones, zeros, [d], [y] * width)
             out.append(Probe(k, la.activation, "t", doc, (0, "v", 0), {"d": d}, d,
-                             _exact(lambda: t_mp(mp.mpf(d))), _implied_t(y)))
+                             _exact(lambda: t_mp(mp.mpf(d))), _implied_t(y), width=width))
     return out
 
 
@@ -495,7 +506,7 @@ def _claim(probe: Probe, impl: str, dtype: str, own: Outcome, explains: str) -> 
         digits = mp.nstr(exact(), DIGITS)
     return RootCause(impl, probe.function, probe.part, dtype, probe.inputs, probe.at,
                      probe.value(own.trace), digits, True, explains, probe.doc,
-                     operands=probe.operands)
+                     operands=probe.operands, width=probe.width)
 
 
 def not_reduced(impl: str, spec: Spec, origin: TensorDiff, tried: list[Probe],
