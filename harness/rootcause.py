@@ -195,7 +195,7 @@ def region(x: float, dtype: str, operands=(), part: str = "") -> str:
         return "subnormal operand"
     if part in ("product", "gradient", "update"):  # arithmetic: its operands' size is no cause
         return "normal operands"
-    name = {"fe": "u", "te": "u"}.get(part, "d")
+    name = {"f": "d", "t": "d", "fe": "u", "te": "u"}.get(part, part or "d")
     if not math.isfinite(x):
         return f"{name} = {x}"
     if x == 0:
