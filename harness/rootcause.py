@@ -595,8 +595,6 @@ def explain(spec: Spec, base: Outcome, other: Outcome, verdict, *, known=(),
                         strict=strict)
         if verdict.status not in DIVERGENT or verdict.origin is None:
             return verdict
-    if verdict.blame == "convention":
-        return verdict
     side = base if verdict.blame == "a-wrong" else other
     failing = [t for t in verdict.tensors if not t.passed]
     return with_causes(verdict, root_causes(spec, failing, side, tolerance), known)
