@@ -92,3 +92,34 @@ def test_a_mode_gets_a_script_that_runs_that_mode(tmp_path):
         out = _run(tmp_path, name, files[name])
         assert out.returncode == 1, out.stdout + out.stderr
         assert files["ISSUE.md"].startswith(f"# {verdict.impl}: ")
+
+
+def test_a_hostile_implementation_name_never_executes_in_a_rerun_command(tmp_path):
+    """Every word of a generated command is quoted: the name is an argument, not code."""
+    from harness.reproduce import rerun_command
+    pwned = tmp_path / "pwned"
+    name = f"h-$(touch${{IFS}}{pwned})"
+    script = tmp_path / "reproduce.sh"
+    (tmp_path / "case.json").write_text(json.dumps(default_suite(pattern="seed-2-2-2-float64")[0]
+                                                   .to_dict()))
+    script.write_text("#!/bin/sh\n" + rerun_command(tmp_path / "case.json", name, "reference",
+                                                    {"forward": {"rtol": 1e-3}}) + "\n")
+    out = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)
+    assert not pwned.exists()
+    assert out.returncode == 2 and "h-$(touch${IFS}" in out.stderr  # an unknown name, verbatim
+
+
+def test_the_rerun_command_works_from_a_folder_that_shadows_a_plugin(tmp_path, plugins):
+    """A folder holding a package named like a plugin's module (planted) is the current
+    directory: the command still loads the real plugin (not `python -m` with cwd first)."""
+    from harness.reproduce import rerun_command
+    (tmp_path / "planted").mkdir()
+    (tmp_path / "planted" / "__init__.py").write_text("raise ImportError('shadowed')\n")
+    spec = tmp_path / "case.json"
+    spec.write_text(json.dumps(default_suite(pattern="seed-2-2-2-float64")[0].to_dict()))
+    cmd = rerun_command(spec, "bug-sign", "reference", None, True,
+                        ["--out", str(tmp_path / "r")])
+    out = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)
+    assert out.returncode == 1 and "FAIL seed-2-2-2-float64 bug-sign" in out.stdout, out.stderr
