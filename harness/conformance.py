@@ -20,7 +20,7 @@ from . import __version__
 from .errors import HarnessError
 from .judge import STATUSES, Verdict, judge
 from .registry import ORACLES, ImplInfo, discover, expand, get
-from .rootcause import explain
+from .rootcause import explain_all
 from .runner import Outcome, run_tasks
 from .spec import Spec
 from .trace import Trace
@@ -139,12 +139,10 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
 
     outcomes = run_tasks(tasks, jobs, timeout, done)
     if oracle:
-        cache: dict = {}
-        for (case, a, b), v in verdicts.items():
-            outs = by_case[case]
-            verdicts[(case, a, b)] = explain(spec_of[case], outs[a], outs[b], v,
-                                             known=known[b], tolerance=tolerance,
-                                             strict=strict, oracles=outs, cache=cache)
+        keys = list(verdicts)
+        items = [(spec_of[case], by_case[case][a], by_case[case][b], verdicts[(case, a, b)],
+                  known[b], by_case[case]) for case, a, b in keys]
+        verdicts.update(zip(keys, explain_all(items, tolerance=tolerance, strict=strict)))
     results = [verdicts[(spec.name, a, b)] for spec in specs for a, b in pairs]
     impl_seconds = {i.name: sum(o.seconds for o in outcomes if o.impl == i.name) for i in infos}
     traced = {}

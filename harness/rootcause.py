@@ -478,9 +478,9 @@ def run_probes(impl: str, probes: list[Probe]) -> dict[int, tuple[Outcome, Outco
     """id(probe) -> (exact's outcome, the implementation's) on each probe's spec; the
     implementation through trace_many when it has it (one call), else trace."""
     valid = []
-    for p in probes:
-        try:
-            p.spec = spec_from_dict(p.doc)
+    for i, p in enumerate(probes):
+        try:  # each its own name: one trace_many call holds them all
+            p.spec = spec_from_dict(dict(p.doc, name=f"{p.doc['name']}-{i + 1}"))
         except HarnessError:  # an input the spec format cannot hold (beyond the dtype): no probe
             continue
         valid.append(p)
@@ -576,25 +576,45 @@ def oracle_outcomes(spec: Spec) -> dict[str, Outcome]:
 def explain(spec: Spec, base: Outcome, other: Outcome, verdict, *, known=(),
             tolerance: dict | None = None, strict: bool = False, oracles: dict | None = None,
             cache: dict | None = None):
-    """A divergent verdict judged by an oracle (exact, else numeric; traced here, for this
-    case only, when the run holds none) and given its root causes (rootcause.root_causes,
-    run on the side the oracle blames), known deviations by signature applied. `cache`
-    keeps each case's oracle outcomes across the pairs of a run. Any other verdict is
-    returned as it is: nothing is traced when nothing diverges."""
+    """explain_all() of one verdict."""
+    return explain_all([(spec, base, other, verdict, known, oracles)], tolerance=tolerance,
+                       strict=strict, cache=cache)[0]
+
+
+def explain_all(items: list, *, tolerance: dict | None = None, strict: bool = False,
+                cache: dict | None = None) -> list:
+    """Each divergent verdict of `items` ((spec, base, other, verdict, known, oracles) each)
+    judged by an oracle (exact, else numeric; traced here, for that case only, when the run
+    holds none) and given its root causes (root_causes(), run on the side the oracle blames),
+    known deviations by signature applied; every other verdict as it is: nothing is traced
+    when nothing diverges. The probes of all of them run in one call per implementation (one
+    XLA program for jax's). `cache` keeps each case's oracle outcomes across calls."""
     from .judge import judge, with_causes
-    if verdict.status not in DIVERGENT or verdict.origin is None:
-        return verdict
-    oracles = dict(oracles or {})
-    if not any(o.status == "ok" and n not in (base.impl, other.impl)
-               for n, o in oracles.items() if n in ORACLES):
-        cache = {} if cache is None else cache
-        if spec.name not in cache:
-            cache[spec.name] = oracle_outcomes(spec)
-        oracles.update(cache[spec.name])
-        verdict = judge(spec, base, other, tolerance=tolerance, oracles=oracles, known=known,
-                        strict=strict)
-        if verdict.status not in DIVERGENT or verdict.origin is None:
-            return verdict
-    side = base if verdict.blame == "a-wrong" else other
-    failing = [t for t in verdict.tensors if not t.passed]
-    return with_causes(verdict, root_causes(spec, failing, side, tolerance), known)
+    cache = {} if cache is None else cache
+    out, todo = [], []
+    for spec, base, other, verdict, known, oracles in items:
+        if verdict.status in DIVERGENT and verdict.origin is not None:
+            oracles = dict(oracles or {})
+            if not any(o.status == "ok" and n not in (base.impl, other.impl)
+                       for n, o in oracles.items() if n in ORACLES):
+                if spec.name not in cache:
+                    cache[spec.name] = oracle_outcomes(spec)
+                oracles.update(cache[spec.name])
+                verdict = judge(spec, base, other, tolerance=tolerance, oracles=oracles,
+                                known=known, strict=strict)
+        out.append(verdict)
+        if verdict.status in DIVERGENT and verdict.origin is not None:
+            side = base if verdict.blame == "a-wrong" else other
+            failing = [t for t in verdict.tensors if not t.passed]
+            todo.append((len(out) - 1, spec, side, failing, known))
+    if not todo or not get("exact").available:
+        return out
+    plans = {k: plan(spec, failing, side) for k, spec, side, failing, _ in todo}
+    results: dict = {}
+    for impl in dict.fromkeys(side.impl for _, _, side, _, _ in todo):
+        results.update(run_probes(impl, [p for k, _, side, _, _ in todo if side.impl == impl
+                                         for p in plans[k]]))
+    for k, spec, side, failing, known in todo:
+        causes = root_causes(spec, failing, side, tolerance, plans[k], results)
+        out[k] = with_causes(out[k], causes, known)
+    return out
