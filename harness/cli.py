@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "(torch-compile, jax-eager, ...; `impls` lists them); --impl also "
                           "takes globs such as 'torch*'")
     run.add_argument("--pairwise", action="store_true", help="also compare every pair")
+    run.add_argument("--no-oracle", action="store_true",
+                     help="do not judge divergences by the exact oracle (numeric where exact "
+                          "cannot run) nor reduce them to a root cause at one neuron")
     run.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
     run.add_argument("--dtype", choices=ALL_DTYPES,
                      help="only the cases of this dtype (default: both)")
@@ -210,7 +213,7 @@ def cmd_run(args) -> int:
     given = [x for path in args.xfails for x in read_xfails(path)]
     run = run_suite(specs, args.impl, args.baseline, args.pairwise, args.jobs, args.timeout,
                     override, progress=progress, xfails=given, strict=args.strict_xfails,
-                    all_modes=args.all_modes)
+                    all_modes=args.all_modes, oracle=not args.no_oracle)
     for x in run.unused(given):
         print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
               f"failure", file=sys.stderr)
@@ -234,11 +237,13 @@ def _print_summary(run, out: Path) -> None:
     bad = [r for r in run.results if not r.ok]
     for r in bad[:20]:
         blame = f" [blame: {r.blame}, {r.who}: {r.blame_reason}]" if r.blame else ""
-        print(f"{r.status.upper()} {r.case} {r.impl}: {r.message}{blame}")
+        why = f" [why: {r.why}]" if r.why else ""
+        print(f"{r.status.upper()} {r.case} {r.impl}: {r.message}{blame}{why}")
     if len(bad) > 20:
         print(f"... and {len(bad) - 20} more (see the report)")
     for r in [r for r in run.results if r.status == "xfail"][:20]:
-        print(f"XFAIL {r.case} {r.impl}: known deviation: {r.known}")
+        why = f" [why: {r.why}]" if r.why else ""
+        print(f"XFAIL {r.case} {r.impl}: known deviation: {r.known}{why}")
     for r in [r for r in run.results if r.status == "xpass"][:20]:
         print(f"XPASS {r.case} {r.impl}: {r.message}")
     for note in run.notes:
@@ -250,6 +255,13 @@ def _print_summary(run, out: Path) -> None:
     print(f"{verdict}: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
           f"{counts['unsupported']} not supported, {counts['xfail']} known deviations, "
           f"{counts['xpass']} unexpected passes in {run.wall_seconds:.1f} s")
+    findings = run.findings()
+    if findings:
+        from .rootcause import describe
+        print(f"{len(findings)} distinct root cause(s) by signature:")
+        for seen in findings.values():
+            cases = len({r.case for _, r in seen})
+            print(f"  {describe([sig for sig, _ in seen])} ({cases} case(s))")
     print(f"report: {out}")
 
 

@@ -20,6 +20,7 @@ from . import __version__, metadata
 from .errors import HarnessError
 from .judge import STATUSES, Verdict, judge
 from .registry import ORACLES, ImplInfo, discover, expand, get
+from .rootcause import explain_all
 from .runner import Outcome, run_tasks
 from .spec import Spec
 from .trace import Trace
@@ -38,6 +39,7 @@ class RunResult:
     wall_seconds: float
     impl_seconds: dict[str, float]
     tolerance_override: dict
+    oracle: bool = True  # divergences judged by an oracle traced for them (not --no-oracle)
     notes: list[str] = field(default_factory=list)  # how the run went, where worth a word
 
     @property
@@ -48,6 +50,16 @@ class RunResult:
         out = dict.fromkeys(STATUSES, 0)
         for r in self.results:
             out[r.status] += 1
+        return out
+
+    def findings(self) -> dict:
+        """Distinct causes (rootcause.Signature.cause) -> [(signature, verdict)] of the
+        failures, errors and known deviations whose root causes have it: one cause, one
+        finding, however many cases, dtypes and symptoms show it."""
+        out: dict = {}
+        for r in self.results:
+            for sig in r.signatures:
+                out.setdefault(sig.cause, []).append((sig, r))
         return out
 
     def unused(self, entries: list[Xfail]) -> list[Xfail]:
@@ -83,13 +95,15 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
               pairwise: bool = False, jobs: int = 1, timeout: float | None = None,
               tolerance: dict | None = None, progress=None,
               xfails: list[Xfail] | None = None, strict: bool = False,
-              all_modes: bool = False) -> RunResult:
+              all_modes: bool = False, oracle: bool = True) -> RunResult:
     """Trace every spec with every implementation and judge each pair; see RunResult.
 
     `progress(total)` may return a callback that is called with each finished Outcome.
     A failure that `xfails` (or the implementation's shipped list) names is a known
     deviation: status "xfail", reported but not counted against the run; a pass that one
-    expected to fail is "xpass" (with `strict`, a failure)."""
+    expected to fail is "xpass" (with `strict`, a failure). With `oracle`, each divergence
+    is judged by an oracle (traced for the diverging cases alone when the run holds none)
+    and reduced to its root causes (harness/rootcause.py)."""
     names = [s.name for s in specs]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
@@ -125,6 +139,11 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
             shown(o)
 
     outcomes = run_tasks(tasks, jobs, timeout, done)
+    if oracle:
+        keys = list(verdicts)
+        items = [(spec_of[case], by_case[case][a], by_case[case][b], verdicts[(case, a, b)],
+                  known[b], by_case[case]) for case, a, b in keys]
+        verdicts.update(zip(keys, explain_all(items, tolerance=tolerance, strict=strict)))
     results = [verdicts[(spec.name, a, b)] for spec in specs for a, b in pairs]
     impl_seconds = {i.name: sum(o.seconds for o in outcomes if o.impl == i.name) for i in infos}
     traced = {}
@@ -137,7 +156,7 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     notes = list(dict.fromkeys(f"{o.impl}: {o.note}" for o in outcomes if o.note))
     notes += [f"{n}: {d['problem']}" for n, d in described.items() if d.get("problem")]
     return RunResult(results, {s.name: s for s in specs}, described, baseline, started,
-                     time.perf_counter() - t0, impl_seconds, tolerance or {}, notes)
+                     time.perf_counter() - t0, impl_seconds, tolerance or {}, oracle, notes)
 
 
 def describe(info: ImplInfo, trace: Trace | None = None) -> dict:

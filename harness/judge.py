@@ -50,6 +50,7 @@ class Verdict:
     known_by: tuple[Xfail, ...] = ()
     blame: str = ""  # for a divergence: one of BLAMES (a is the baseline, b the impl)
     blame_reason: str = ""
+    root_causes: tuple = ()  # rootcause.RootCause: the origin's first, then independent ones
 
     @property
     def who(self) -> str:
@@ -60,6 +61,15 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return self.status in ("pass", "unsupported", "xfail", "xpass")
+
+    @property
+    def why(self) -> str:
+        """The root causes in words, "" when none was sought."""
+        return "; ".join(c.text for c in self.root_causes)
+
+    @property
+    def signatures(self) -> tuple:
+        return tuple(c.signature for c in self.root_causes)
 
 
 def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None = None,
@@ -134,6 +144,24 @@ def _known(verdict: Verdict, entries: Sequence[Xfail], failing: list[TensorDiff]
         by_reason.setdefault(x.cited, []).append(x.source)
     known = "; ".join(f"{reason} ({', '.join(sources)})" for reason, sources in by_reason.items())
     return replace(verdict, status="xfail", known=known, known_by=tuple(used))
+
+
+def with_causes(verdict: Verdict, causes: tuple, known: Sequence[Xfail] = ()) -> Verdict:
+    """The verdict with its root causes; a failure or error whose every root cause, each
+    reproduced at one neuron, a signature entry of `known` names is a known deviation."""
+    verdict = replace(verdict, root_causes=tuple(causes))
+    if verdict.status not in ("fail", "error") or not causes:
+        return verdict
+    used = [next((x for x in known if x.covers(c)), None) for c in causes]
+    if None in used:
+        return verdict
+    by_reason: dict[str, list[str]] = {}
+    for x in dict.fromkeys(used):
+        by_reason.setdefault(x.cited, []).append(x.source)
+    known_text = "; ".join(f"{reason} ({', '.join(sources)})"
+                           for reason, sources in by_reason.items())
+    return replace(verdict, status="xfail", known=known_text,
+                   known_by=tuple(dict.fromkeys(used)))
 
 
 def _unexpected_pass(verdict: Verdict, entries: Sequence[Xfail], strict: bool) -> Verdict:

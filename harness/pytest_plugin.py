@@ -2,6 +2,7 @@
 
     pytest --bp-impl NAME [--bp-baseline NAME] [--bp-cases GLOB] [--bp-dtype float64]
            [--bp-xfails FILE] [--bp-fuzz N] [--bp-timeout SECONDS] [--bp-jobs N]
+           [--bp-no-oracle]
 
 collects harness/testing/test_conformance.py: one test per implementation, case and quantity
 (`test_conformance[seed-2-2-2-float64-v]`; the implementation leads the id when several are
@@ -17,10 +18,16 @@ tests, and one that runs past --bp-timeout fails them with "timed out", while th
 goes on. pytest-timeout's --timeout bounds a whole test; the first test of a session traces
 every case, so --bp-timeout is the bound that names the case. Under pytest-xdist the
 conformance tests form one xdist_group (--dist loadgroup keeps them on one worker).
+
+Every divergence is judged by the exact oracle (numeric where exact cannot run; traced for
+the diverging cases alone unless the session names an oracle) and reduced to its root causes
+at one neuron; a signature entry of a ledger that names them makes its tests xfail, and the
+terminal summary counts distinct root causes by signature. --bp-no-oracle turns this off.
 """
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +76,9 @@ def _positive(kind, zero=False):
         return value
     parse.__name__ = f"{'non-negative' if zero else 'positive'} {kind.__name__}"
     return parse
+    g.addoption("--bp-no-oracle", action="store_true",
+                help="do not judge divergences by the exact oracle nor reduce them to a root "
+                     "cause at one neuron")
 
 
 def pytest_configure(config):
@@ -105,6 +115,11 @@ class Session:
                                                        config.getoption("bp_cases"))}
         self.results: dict = {}
         self.outcomes: dict = {}  # implementation: {case: Outcome}
+        self.oracle = not config.getoption("bp_no_oracle")
+        self.oracle_cache: dict = {}  # case: the oracle outcomes traced for its divergences
+        given = [x for f in config.getoption("bp_xfails") for x in read_xfails(f)]
+        self.known = {name: [x for x in _xfails(name, given) if x.signature]
+                      for name in self.impls}
 
     def _trace(self) -> None:
         from harness.runner import run_parallel, run_tasks
@@ -116,14 +131,25 @@ class Session:
             self.outcomes.setdefault(o.impl, {})[o.case] = o
 
     def result(self, impl: str, case: str):
+        """The verdict of impl on case: every implementation the session names, oracles
+        included, is traced before any verdict (so the order of --bp-impl options never
+        matters); without a named oracle, the diverging cases get exact's
+        (rootcause.explain)."""
         from harness.judge import judge
+        from harness.registry import ORACLES
+        from harness.rootcause import explain
         key = (impl, case)
         if key not in self.results:
             if not self.outcomes:
                 self._trace()
-            oracles = {name: outs[case] for name, outs in self.outcomes.items()}
-            self.results[key] = judge(self.specs[case], self.outcomes[self.baseline][case],
-                                      self.outcomes[impl][case], oracles=oracles)
+            oracles = {n: outs[case] for n, outs in self.outcomes.items() if n in ORACLES}
+            spec, base = self.specs[case], self.outcomes[self.baseline][case]
+            other = self.outcomes[impl][case]
+            verdict = judge(spec, base, other, oracles=oracles)
+            if self.oracle:
+                verdict = explain(spec, base, other, verdict, known=self.known[impl],
+                                  oracles=oracles, cache=self.oracle_cache)
+            self.results[key] = verdict
         return self.results[key]
 
 
@@ -138,8 +164,10 @@ class ConformanceItem:
         r = self.session.result(self.impl, self.case)
         if r.status == "unsupported":
             pytest.skip(r.message)
-        repro = (f"reproduce: backprop-harness run --cases {self.case} --impl {self.impl} "
-                 f"--baseline {r.baseline}")
+        flags = [] if self.session.oracle else ["--no-oracle"]
+        repro = "reproduce: " + shlex.join(["backprop-harness", "run", "--cases", self.case,
+                                            "--impl", self.impl, "--baseline", r.baseline,
+                                            *flags])
         if r.status == "error" and not r.tensors:  # it failed outright: every quantity fails
             pytest.fail(f"{r.message}\n{repro}", pytrace=False)
         # NaN or Inf where the baseline has numbers fails the quantities that hold them
@@ -151,8 +179,29 @@ class ConformanceItem:
                 lines.append(f"divergence origin: {r.origin.label} (this is a consequence)")
             if r.blame:
                 lines.append(f"blame: {r.blame} ({r.who}): {r.blame_reason}")
+            if r.why:
+                lines.append(f"why: {r.why}")
             lines.append(repro)
+            if r.status == "xfail" and any(x.signature for x in r.known_by):
+                pytest.xfail(f"known: {r.known}; " + "\n".join(lines))
             pytest.fail("\n".join(lines), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Distinct findings of the session's conformance tests, counted by root-cause
+    signature: one cause, one line, however many cases and quantities show it."""
+    found: dict = {}
+    for session in config.__dict__.get("_bp_sessions", {}).values():
+        for r in session.results.values():
+            for sig in r.signatures:
+                found.setdefault(sig.cause, []).append((sig, r.case))
+    if found:
+        from harness.rootcause import describe
+        terminalreporter.section("backprop-harness root causes")
+        terminalreporter.write_line(f"{len(found)} distinct root cause(s) by signature:")
+        for seen in found.values():
+            cases = len({case for _, case in seen})
+            terminalreporter.write_line(f"  {describe([s for s, _ in seen])} ({cases} case(s))")
 
 
 def _session(config, impls) -> Session:
@@ -241,7 +290,7 @@ def _conformance_params(config, impls) -> list:
                 params.append(pytest.param(ConformanceItem(session, impl, case, group),
                                            marks=marks, id=full_id))
     for x in given:  # a shipped list covers cases a --bp-cases selection may leave out
-        if x not in used:
+        if x not in used and not x.signature:  # a signature entry names no case
             warnings.warn(f"xfail pattern {x.pattern!r} ({x.source}) matches no case",
                           pytest.PytestConfigWarning, stacklevel=1)
     return params

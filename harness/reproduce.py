@@ -1,5 +1,7 @@
-"""Reproducers to file upstream: for a failing case, a script per built-in framework that
-imports only that framework and NumPy, and an ISSUE.md draft.
+"""Reproducers to file upstream: for every failing case of any implementation, an ISSUE.md
+draft (the root cause at one neuron with mpmath's digits, the versions, the signature, the
+smallest spec and the one command that reruns it through the adapter) beside that smallest
+spec; for torch and jax also a script per framework that imports only it and NumPy.
 
 A script inlines the case's numbers, computes the failing quantity (the divergence origin)
 the way the adapter does (the adapter's own activation and loss expressions are copied from
@@ -15,6 +17,8 @@ import importlib.util
 import inspect
 import json
 import platform
+import shlex
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -219,10 +223,9 @@ def script(name: str, spec: Spec, verdict: Verdict, exact_value: float,
     acts = {layer.activation for layer in spec.layers}
     what = o.label + (f"[{', '.join(map(str, o.worst_index))}]" if o.worst_index else "")
     return "\n".join([
-        f'"""{name}: {what} of case {spec.name} ({spec.dtype}) against the exact value.',
-        "",
-        "Written by backprop-harness; needs only " + framework + " and NumPy. Exit 1 while the",
-        'error exceeds the allowed one (the harness\'s tolerance for this element), else 0."""',
+        f"# {name!r}: {what} of case {spec.name!r} ({spec.dtype}) against the exact value.",
+        "# Written by backprop-harness; needs only " + framework + " and NumPy. Exit 1 while the",
+        "# error exceeds the allowed one (the harness's tolerance for this element), else 0.",
         "", "import sys", HEADERS[framework],
         _data(spec),
         "\n".join(f"{key} = {value!r}" for key, value in settings.items()), "",
@@ -264,21 +267,60 @@ def frameworks_of(verdict: Verdict) -> list[str]:
     return out
 
 
-def reproducers(spec: Spec, verdict: Verdict) -> dict[str, str]:
-    """{file name: text}: a script per framework involved and ISSUE.md, for a failure whose
-    origin an exact value can pin (the exact oracle runs on it); {} otherwise."""
-    names = frameworks_of(verdict)
-    if verdict.origin is None or not names:
+def harness_command() -> list[str]:
+    """How to start this harness from any directory, never with the current directory first
+    on the import path (a folder there named like a plugin's package would shadow it): the
+    console script beside this Python, else this Python with -P."""
+    script = Path(sys.executable).with_name("backprop-harness")
+    return [str(script)] if script.is_file() else [sys.executable, "-P", "-m", "harness"]
+
+
+def tolerance_flags(override: dict | None) -> list[str]:
+    """A run's tolerance overrides as its command-line options."""
+    return [x for phase, values in (override or {}).items() for kind, value in values.items()
+            for x in (f"--{kind}-{phase}", repr(value))]
+
+
+def rerun_command(spec_path: Path, impl: str, baseline: str, tolerance: dict | None = None,
+                  oracle: bool = True, extra=()) -> str:
+    """The shell command that runs a spec file through `impl` against `baseline` with a
+    run's tolerance and oracle choice, every word quoted."""
+    words = [*harness_command(), "run", str(Path(spec_path).resolve()), "--impl", impl,
+             "--baseline", baseline, *tolerance_flags(tolerance),
+             *([] if oracle else ["--no-oracle"]), *extra]
+    return shlex.join(words)
+
+
+def reproducers(spec: Spec, verdict: Verdict, tolerance: dict | None = None,
+                folder: Path | None = None) -> dict[str, str]:
+    """{file name: text} for a failure: ISSUE.md and, per root cause reproduced at one
+    neuron, its smallest spec (smallest.json, smallest-2.json, ...), for any implementation;
+    for torch and jax (and their modes) also a framework-only script, when the exact oracle
+    pins the origin. `folder` is where the files will lie (for the rerun commands)."""
+    if verdict.origin is None and not verdict.root_causes:
         return {}
-    exact = run_one("exact", spec)
-    if exact.status != "ok":
-        return {}
-    o = verdict.origin
-    truth = float(value_of(exact.trace, o.step, o.quantity, o.layer)[o.worst_index])
-    allowed = _element_tolerance(spec, exact.trace, o)
-    files = {f"reproduce_{name}.py": script(name, spec, verdict, truth, allowed)
-             for name in names}
-    files["ISSUE.md"] = issue(spec, verdict, truth, names)
+    folder = Path(folder or ".")
+    files: dict[str, str] = {}
+    smallest = []
+    for k, cause in enumerate(c for c in verdict.root_causes if c.reproduced):
+        name = "smallest.json" if k == 0 else f"smallest-{k + 1}.json"
+        doc = dict(cause.spec, name=f"{spec.name}-root-cause{'' if k == 0 else f'-{k + 1}'}")
+        files[name] = json.dumps(doc, indent=1)
+        smallest.append((cause, name, rerun_command(folder / name, cause.impl, "exact",
+                                                    tolerance)))
+    names = frameworks_of(verdict) if verdict.origin is not None else []
+    truth = None
+    if names:
+        exact = run_one("exact", spec)
+        if exact.status == "ok":
+            o = verdict.origin
+            truth = float(value_of(exact.trace, o.step, o.quantity, o.layer)[o.worst_index])
+            allowed = _element_tolerance(spec, exact.trace, o)
+            files.update({f"reproduce_{name}.py": script(name, spec, verdict, truth, allowed)
+                          for name in names})
+        else:
+            names = []
+    files["ISSUE.md"] = issue(spec, verdict, truth, names, smallest)
     return files
 
 
@@ -299,35 +341,67 @@ def _installed(package: str) -> str:
         return "(not installed here)"
 
 
-def issue(spec: Spec, verdict: Verdict, truth: float, names: list[str]) -> str:
-    """A draft upstream issue: title, versions, the script to run, expected vs actual."""
+def _version_of(name: str) -> str:
+    try:
+        return get(name).version()
+    except Exception:  # an adapter's version() is its own code: any failure is "unknown"
+        return "(unknown)"
+
+
+def issue(spec: Spec, verdict: Verdict, truth: float | None, names: list[str],
+          smallest: list) -> str:
+    """A draft upstream issue: the root cause at one neuron (or why it does not reduce),
+    versions, signature, the smallest spec and the command that reruns it, then the case."""
+    wrong = {"a-wrong": verdict.baseline}.get(verdict.blame, verdict.impl)
+    causes = verdict.root_causes
+    first = causes[0] if causes else None
+    if first is not None and first.reproduced:
+        title = (f"{wrong}: {first.text.split(': relative')[0]} in {spec.dtype}")
+    else:
+        title = f"{wrong}: {verdict.origin.label if verdict.origin else verdict.status} " \
+                f"of case {spec.name} differs ({spec.dtype})"
+    lines = [f"# {title}", "", "## Root cause at one neuron", ""]
+    if not causes:
+        lines.append("- not sought (run without an oracle, or mpmath missing)")
+    for k, c in enumerate(causes, 1):
+        lines += [f"{k}. {c.text}", f"   - signature: {c.signature}"]
+        if c.reproduced:
+            lines += [f"   - exact value (mpmath, 60-digit arithmetic): {c.exact}",
+                      f"   - relative error {c.rel_error:.3g}, {c.ulps:.3g} ulp in {c.dtype}",
+                      f"   - explains: {c.explains} of case {spec.name}"]
+    versions = [f"- {wrong} {_version_of(wrong)}"]
+    for name in names:
+        framework, _, settings = _framework(name)
+        how = ", ".join(f"{k.lower()} {v}" for k, v in settings.items() if v)
+        versions.append(f"- {framework} {_installed(framework)} ({how})")
+    from . import __version__
+    versions += [f"- backprop-harness {__version__}, NumPy {np.__version__}, Python "
+                 f"{platform.python_version()}, {platform.system()} {platform.machine()}"]
+    lines += ["", "## Versions", "", *versions, "", "## Smallest spec and rerun", ""]
+    for cause, name, command in smallest:
+        lines += [f"- `{name}` (a 1-1 network, batch 1, one step: {cause.function}'s "
+                  f"{cause.part} alone), rerun through {cause.impl} against the exact oracle:",
+                  "", "  ```sh", f"  {command}", "  ```", ""]
+    if not smallest:
+        lines += [f"- the case itself ({spec.name}.json beside this folder) is the smallest "
+                  f"spec: the divergence needs the network", ""]
+    for name in names:
+        framework, _, _ = _framework(name)
+        lines.append(f"- `python reproduce_{name}.py` (needs only {framework} and NumPy) "
+                     f"prints the value and exits 1 while the error stands.")
     o = verdict.origin
-    acts = ", ".join(dict.fromkeys(layer.activation for layer in spec.layers))
-    wrong = {"a-wrong": verdict.baseline, "b-wrong": verdict.impl}.get(verdict.blame)
-    name = wrong if wrong in names else names[0]
-    framework, _, settings = _framework(name)
-    actual = o.worst_value if name == verdict.impl else o.worst_baseline
-    rel = abs(actual - truth) / abs(truth) if truth else float("inf")
-    how = ", ".join(f"{k.lower()} {v}" for k, v in settings.items() if v)
-    versions = [f"- {framework} {_installed(framework)} ({how})", f"- NumPy {np.__version__}, "
-                f"Python {platform.python_version()}, {platform.system()} {platform.machine()}"]
-    return "\n".join([
-        f"# {name}: {o.quantity} of a {acts} network is off by {rel:.2g} (relative) in "
-        f"{spec.dtype}", "",
-        "## Versions", "", *versions, "",
-        "## Reproducer", "",
-        f"`python reproduce_{name}.py` (needs only {framework} and NumPy) prints the value "
-        f"and exits 1 while the error stands.", "",
-        "## Expected vs actual", "",
-        f"- quantity: {o.label}, element {list(o.worst_index)} (in the seed's notation: d "
-        f"pre-activations, h activations, v = dE/dd, g the gradients)",
-        f"- expected (exact, 60 digits rounded to {spec.dtype}): {truth!r}",
-        f"- actual ({name}): {actual!r}",
-        f"- error: {abs(actual - truth):.3g}, relative {rel:.3g}", "",
-        "## Analysis", "",
-        f"- who is wrong: {verdict.who or 'undecided'} ({verdict.blame_reason})",
-        *([f"- already known: {verdict.known}"] if verdict.known else []),
-        f"- how it was found: backprop-harness compared {verdict.impl} with {verdict.baseline}: "
-        f"{verdict.message}",
-        f"- the accuracy audit measures each activation's and loss's error over its hard "
-        f"regions: `backprop-harness audit --function {' '.join(acts.split(', '))}`", ""])
+    lines += ["", "## In the case", ""]
+    if o is not None:
+        actual = o.worst_value if wrong == verdict.impl else o.worst_baseline
+        lines += [f"- quantity: {o.label}, element {list(o.worst_index)} (in the seed's "
+                  f"notation: d pre-activations, h activations, v = dE/dd, g the gradients)",
+                  f"- actual ({wrong}): {actual!r}"]
+        if truth is not None:
+            rel = abs(actual - truth) / abs(truth) if truth else float("inf")
+            lines += [f"- expected (exact, 60 digits rounded to {spec.dtype}): {truth!r}",
+                      f"- error: {abs(actual - truth):.3g}, relative {rel:.3g}"]
+    lines += [f"- who is wrong: {verdict.who or 'undecided'} ({verdict.blame_reason})",
+              *([f"- already known: {verdict.known}"] if verdict.known else []),
+              f"- how it was found: backprop-harness compared {verdict.impl} with "
+              f"{verdict.baseline}: {verdict.message}", ""]
+    return "\n".join(lines)

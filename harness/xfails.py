@@ -1,11 +1,21 @@
-"""Known deviations, a ledger: '<case glob> [versions=REQ] [url=URL] <reason>' lines.
+"""Known deviations, a ledger of lines of two kinds:
+
+    <case glob> [versions=REQ] [url=URL] <reason>
+    signature [function=F] [part=P] [input=LO..HI] [dtype=D,...] [region=R] [symptom=S,...]
+              [versions=REQ] [url=URL] <reason>
 
 A glob matches a case name (every quantity of it) or '<case>-<group>' for one quantity group
-(d, h, u, e, v, grad_weights, grad_bias, params). `versions=jax>=0.4,<0.11` (a requirement
-on an installed package) limits the entry to the framework versions it applies to: outside
-them it covers nothing, so a failure there fails. `url=` names the upstream report. An
-implementation may ship its own list as the attribute `xfails` (a path); the files given on
-the command line apply to every one. `run`, the pytest plugin and the fuzzers apply them.
+(d, h, u, e, v, grad_weights, grad_bias, params). A signature entry matches a root cause
+(harness/rootcause.py) by what it is, whatever the case is called: the function (an
+activation, a loss, or `layer`), the part (f, t, fe, te, product, gradient, update), the
+principal input in [LO, HI] (d for an activation; `inf` and `-inf` allowed), the dtypes, a word of
+the region (region=subnormal) and the symptoms (nan, inf, zero, precision, wrong); a failure
+whose every root cause one names is a known deviation. `versions=jax>=0.4,<0.11` (a
+requirement on an installed package) limits an entry to the framework versions it applies
+to: outside them it covers nothing, so a failure there fails. `url=` names the upstream
+report. An implementation may ship its own list as the attribute `xfails` (a path); the
+files given on the command line apply to every one. `run`, the pytest plugin and the fuzzers
+apply them.
 """
 
 from __future__ import annotations
@@ -24,6 +34,10 @@ QUANTITY_GROUPS = {"d": ("d",), "h": ("h",), "u": ("outputs",), "e": ("loss",), 
                    "grad_weights": ("grad_weights",), "grad_bias": ("grad_bias",),
                    "params": ("weights", "bias")}
 GROUP_OF = {q: g for g, qs in QUANTITY_GROUPS.items() for q in qs}
+SIGNATURE = "signature"  # the first word of a signature entry
+SIGNATURE_KEYS = ("function", "part", "input", "dtype", "region", "symptom")
+SYMPTOM_WORDS = {"nan": "NaN", "inf": "Inf", "zero": "zero",
+                 "precision": "lost relative precision", "wrong": "wrong value"}
 
 
 @dataclass(frozen=True)
@@ -35,14 +49,37 @@ class Xfail:
     source: str
     versions: str = ""  # a requirement such as "jax>=0.4,<0.11"; empty: every version
     url: str = ""
+    signature: tuple = ()  # a signature entry's (key, value) pairs; () for a case glob
 
     def applies(self) -> bool:
         """Whether the installed version of the package `versions` names is in its range."""
         return not self.versions or _installed_in(self.versions)
 
     def matches(self, case: str, group: str | None = None) -> bool:
-        return self.applies() and (fnmatch.fnmatchcase(case, self.pattern) or (
+        return not self.signature and self.applies() and (fnmatch.fnmatchcase(case, self.pattern) or (
             group is not None and fnmatch.fnmatchcase(f"{case}-{group}", self.pattern)))
+
+    def covers(self, cause) -> bool:
+        """Whether this signature entry names a reproduced root cause (rootcause.RootCause)."""
+        if not self.signature or not cause.reproduced or not self.applies():
+            return False
+        for key, value in self.signature:
+            if key == "input":
+                lo, hi = (float(v) for v in value.split(".."))
+                if not lo <= cause.at <= hi:
+                    return False
+            elif key == "symptom":
+                if cause.symptom not in {SYMPTOM_WORDS[w] for w in value.split(",")}:
+                    return False
+            elif key == "dtype":
+                if cause.dtype not in value.split(","):
+                    return False
+            elif key == "region":
+                if value not in cause.region:  # region=subnormal: "subnormal operand" too
+                    return False
+            elif str(getattr(cause, key)) != value:
+                return False
+        return True
 
     @property
     def cited(self) -> str:
@@ -72,11 +109,15 @@ def read_xfails(path: str | Path) -> list[Xfail]:
         if not line or line.startswith("#"):
             continue
         pattern, _, rest = line.partition(" ")
-        fields = {}
+        fields, sig = {}, {}
         words = rest.split()
-        while words and words[0].split("=", 1)[0] in ("versions", "url") and "=" in words[0]:
+        keys = ("versions", "url") + (SIGNATURE_KEYS if pattern == SIGNATURE else ())
+        while words and words[0].split("=", 1)[0] in keys and "=" in words[0]:
             key, value = words.pop(0).split("=", 1)
-            fields[key] = value
+            (sig if key in SIGNATURE_KEYS else fields)[key] = value
+        if pattern == SIGNATURE:
+            _check_signature(sig, f"{path}:{n}")
+            fields["signature"] = tuple(sig.items())
         if "versions" in fields:
             try:
                 Requirement(fields["versions"])
@@ -85,6 +126,24 @@ def read_xfails(path: str | Path) -> list[Xfail]:
         out.append(Xfail(pattern, " ".join(words) or "known deviation", f"{path}:{n}",
                          **fields))
     return out
+
+
+def _check_signature(sig: dict, where: str) -> None:
+    """One clear error for a signature entry that names nothing or holds a bad value."""
+    if not sig:
+        raise HarnessError(f"{where}: a signature entry needs at least one of "
+                           f"{', '.join(k + '=' for k in SIGNATURE_KEYS)}")
+    if "input" in sig:
+        try:
+            lo, hi = (float(v) for v in sig["input"].split(".."))
+        except ValueError:
+            lo = hi = None
+        if lo is None or not lo <= hi:
+            raise HarnessError(f"{where}: input={sig['input']}: expected LO..HI with LO <= HI")
+    bad = [w for w in sig.get("symptom", "").split(",") if w and w not in SYMPTOM_WORDS]
+    if bad:
+        raise HarnessError(f"{where}: symptom={bad[0]}: expected one of "
+                           f"{', '.join(SYMPTOM_WORDS)}")
 
 
 def shipped(impl) -> list[Xfail]:

@@ -173,3 +173,15 @@ def test_an_implementation_that_raises_on_a_chunk_is_a_finding_not_a_crash(plugi
     report = executing.fuzz_chunk(job)
     assert report["mismatches"] == {"fault-raise": 100}
     assert report["failures"][0]["origin"] == "raised RuntimeError: planted"
+
+
+def test_batched_fuzz_runs_an_adapter_without_trace_stacked(capsys, tmp_path, plugins):
+    """Network by network through the ordinary contract, with how much slower it is; every
+    network that fails is the one cause (the update's 1.1 r), one finding, reduced."""
+    args = _args(arch="2-3-1", networks=60, chunk=30, impl=["bug-lr-unstacked"], out=tmp_path)
+    assert run_batched(args) == 1
+    out = capsys.readouterr().out
+    assert "note: bug-lr-unstacked has no trace_stacked: traced network by network" in out
+    assert "x slower than reference stacked" in out
+    assert "1 distinct finding(s) by root-cause signature" in out
+    assert "FAIL bug-lr-unstacked: a layer's p - r g, float64, normal operands" in out

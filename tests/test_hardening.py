@@ -61,7 +61,7 @@ def test_bad_spec_files_on_the_command_line(name, expected, tmp_path):
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["trace", "tests/malformed/../../harness/cases.json"], "no such file"),
     (["fuzz", "--arch", "4-x-2"], "--arch: expected widths joined by '-'"),
-    (["fuzz", "--arch", "4-8-2", "--impl", "numeric"], "cannot run stacked networks"),
+    (["fuzz", "--max-time", "0"], "--max-time must be a positive number of seconds"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(args, expected):
     assert_one_line_exit_2(cli(*args), expected)

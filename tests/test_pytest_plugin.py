@@ -142,3 +142,36 @@ def test_pytest_route_traces_each_implementation_once_through_trace_many(plugins
         ["pass"] * len(session.specs)
     assert many.calls == [("trace-many-many", list(session.specs))]
 
+
+
+@needs("exact")
+@pytest.mark.parametrize("order", [("bug-sign", "exact"), ("exact", "bug-sign")])
+def test_the_blame_does_not_depend_on_the_order_of_the_options(pytester, plugins, order):
+    args = [x for name in order for x in ("--bp-impl", name)]
+    res = run_plugin(pytester, *args, "--bp-cases", "seed-2-2-2-float64", "-rf")
+    out = res.stdout.str()
+    assert "blame: b-wrong (bug-sign wrong)" in out and "undecided" not in out
+
+
+@needs("exact")
+def test_without_an_oracle_named_the_divergence_is_blamed_and_reduced(pytester, plugins):
+    res = run_plugin(pytester, "--bp-impl", "bug-bias", "--bp-cases", "seed-2-2-2-float64",
+                     "-rf")
+    res.assert_outcomes(passed=6, failed=2)
+    out = res.stdout.str()
+    assert "blame: b-wrong (bug-bias wrong)" in out
+    assert "why: a layer's g = v x at v = " in out and "(reproduced at one neuron)" in out
+    assert "1 distinct root cause(s) by signature:" in out  # grad_bias and params: one cause
+    off = run_plugin(pytester, "--bp-impl", "bug-bias", "--bp-cases", "seed-2-2-2-float64",
+                     "-rf", "--bp-no-oracle")
+    assert "blame: undecided" in off.stdout.str() and "why:" not in off.stdout.str()
+    assert "--no-oracle" in off.stdout.str()  # the reproduce command keeps the choice
+
+
+@needs("exact", "jax")
+def test_a_signature_entry_makes_the_tests_it_covers_xfail(pytester):
+    """jax's ledger names elu's tail by signature, not by case: the tests it covers xfail."""
+    res = run_plugin(pytester, "--bp-impl", "jax", "--bp-cases", "regions-elu-float64", "-rx")
+    outcomes = res.parseoutcomes()
+    assert outcomes.get("failed", 0) == 0 and outcomes["xfailed"] >= 1, res.stdout.str()
+    assert "39795" in res.stdout.str()

@@ -1,6 +1,7 @@
 """Reproducers to file upstream: scripts that need only their framework, and an issue draft."""
 
 import ast
+import json
 import subprocess
 import sys
 
@@ -39,13 +40,16 @@ def test_the_jax_elu_script_exits_1_with_the_installed_jax(tmp_path):
     run = run_suite([spec], ["jax", "exact"])
     verdict = next(r for r in run.results if r.impl == "jax")
     files = reproducers(spec, verdict)
-    assert set(files) == {"reproduce_jax.py", "ISSUE.md"}
+    assert set(files) == {"reproduce_jax.py", "ISSUE.md", "smallest.json"}
     assert _imports(files["reproduce_jax.py"]) <= {"sys", "contextlib", "jax", "numpy"}
+    smallest = json.loads(files["smallest.json"])  # one neuron at jax's own d = -40
+    assert smallest["layers"][0]["weights"] == [[1.0]] and smallest["inputs"] == [[-40.0]]
     out = _run(tmp_path, "reproduce_jax.py", files["reproduce_jax.py"])
     assert out.returncode == 1, out.stderr
     assert "jax 0." in out.stdout and "exact (60 digits" in out.stdout and "relative 1" in out.stdout
     issue = files["ISSUE.md"]
-    assert issue.startswith("# jax: v of") and "jax wrong" in issue and "39795" in issue
+    assert issue.startswith("# jax: elu's t at d = -40: 0 (jax), exact 4.2483542552915889953e-18")
+    assert "jax wrong" in issue and "39795" in issue and "jax: elu's t, float64" in issue
 
 
 @needs("jax")
@@ -88,3 +92,34 @@ def test_a_mode_gets_a_script_that_runs_that_mode(tmp_path):
         out = _run(tmp_path, name, files[name])
         assert out.returncode == 1, out.stdout + out.stderr
         assert files["ISSUE.md"].startswith(f"# {verdict.impl}: ")
+
+
+def test_a_hostile_implementation_name_never_executes_in_a_rerun_command(tmp_path):
+    """Every word of a generated command is quoted: the name is an argument, not code."""
+    from harness.reproduce import rerun_command
+    pwned = tmp_path / "pwned"
+    name = f"h-$(touch${{IFS}}{pwned})"
+    script = tmp_path / "reproduce.sh"
+    (tmp_path / "case.json").write_text(json.dumps(default_suite(pattern="seed-2-2-2-float64")[0]
+                                                   .to_dict()))
+    script.write_text("#!/bin/sh\n" + rerun_command(tmp_path / "case.json", name, "reference",
+                                                    {"forward": {"rtol": 1e-3}}) + "\n")
+    out = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)
+    assert not pwned.exists()
+    assert out.returncode == 2 and "h-$(touch${IFS}" in out.stderr  # an unknown name, verbatim
+
+
+def test_the_rerun_command_works_from_a_folder_that_shadows_a_plugin(tmp_path, plugins):
+    """A folder holding a package named like a plugin's module (planted) is the current
+    directory: the command still loads the real plugin (not `python -m` with cwd first)."""
+    from harness.reproduce import rerun_command
+    (tmp_path / "planted").mkdir()
+    (tmp_path / "planted" / "__init__.py").write_text("raise ImportError('shadowed')\n")
+    spec = tmp_path / "case.json"
+    spec.write_text(json.dumps(default_suite(pattern="seed-2-2-2-float64")[0].to_dict()))
+    cmd = rerun_command(spec, "bug-sign", "reference", None, True,
+                        ["--out", str(tmp_path / "r")])
+    out = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)
+    assert out.returncode == 1 and "FAIL seed-2-2-2-float64 bug-sign" in out.stdout, out.stderr

@@ -7,6 +7,7 @@ import pytest
 from harness.errors import HarnessError
 from harness.judge import judge
 from harness.registry import get
+from harness.rootcause import RootCause
 from harness.runner import run_one
 from harness.spec import spec_from_dict
 from harness.suite import SEED_NETWORK
@@ -85,8 +86,43 @@ def test_a_known_deviation_that_conforms_is_an_unexpected_pass(tmp_path):
 
 
 @needs("jax")
-def test_jax_ships_its_elu_entry_with_links_and_range():
+def test_jax_ships_its_elu_entry_as_a_signature_with_links_and_range():
     entries = read_xfails(get("jax").impl.xfails)
-    elu = [x for x in entries if x.pattern.startswith("regions-elu-*")]
+    elu = [x for x in entries if ("function", "elu") in x.signature]
     assert elu and elu[0].url.endswith("jax-ml/jax/issues/39795") and elu[0].versions
-    assert elu[0].applies()
+    assert elu[0].applies() and dict(elu[0].signature) == {"function": "elu", "part": "t",
+                                                           "input": "-inf..-1"}
+    assert all(x.signature for x in entries)  # no entry names a case
+
+
+def _cause(**kw):
+    fields = dict(impl="x", function="elu", part="t", dtype="float64", inputs={"d": -30.0},
+                  at=-30.0, value=0.0, exact="9.3576229688401746049e-14", reproduced=True,
+                  explains="step 0 v[layer 0]")
+    return RootCause(**{**fields, **kw})
+
+
+def test_a_signature_entry_matches_a_root_cause_by_what_it_is(tmp_path):
+    x, = _entries(tmp_path, "signature function=elu part=t input=-inf..-10 dtype=float64,"
+                            "float32 symptom=zero,precision url=https://example.org/3 tail\n")
+    assert x.signature and not x.matches("anything") and x.url == "https://example.org/3"
+    assert x.covers(_cause())  # zero at d = -30
+    assert x.covers(_cause(dtype="float32", value=9.3e-14))  # lost precision
+    assert not x.covers(_cause(at=-5.0, inputs={"d": -5.0}))  # outside the input range
+    assert not x.covers(_cause(part="f"))
+    assert not x.covers(_cause(dtype="bfloat16"))
+    assert not x.covers(_cause(value=float("nan")))  # symptom NaN is not listed
+    assert not x.covers(_cause(reproduced=False))  # an unreduced claim is never "known"
+    sub, = _entries(tmp_path, "signature part=product region=subnormal flush\n")
+    assert sub.covers(_cause(function="layer", part="product", at=5e-279,
+                             operands=(1.4e-309, 1.3e30)))
+
+
+@pytest.mark.parametrize("line, message", [
+    ("signature a reason", "needs at least one of function="),
+    ("signature input=3..-3 r", "input=3..-3: expected LO..HI"),
+    ("signature symptom=odd r", "symptom=odd: expected one of nan"),
+])
+def test_a_bad_signature_entry_is_one_error_line(tmp_path, line, message):
+    with pytest.raises(HarnessError, match=message):
+        _entries(tmp_path, line + "\n")

@@ -6,7 +6,12 @@ import json
 import time
 from pathlib import Path
 
-from .executing import execute, plan
+from ..fuzz import describe_key, explained, signature
+from ..registry import get
+from ..reproduce import rerun_command
+from ..spec import SAFE_NAME_CHARS, spec_from_dict
+from ..xfails import shipped
+from .executing import execute, plan, stacks
 
 
 def run_batched(args) -> int:
@@ -34,16 +39,54 @@ def run_batched(args) -> int:
         quiet = name in ("compare", args.baseline)
         print(f"{name:<{width}} {secs:>9.2f} {'' if quiet else f'{bad:,}':>11} "
               f"{'' if quiet or not known else f'{known:,}':>9}")
+    _slower(impls, reports, total, args.baseline)
     failures = [f for r in reports for f in r["failures"]]
     if not failures:
         print(f"PASS: every network within tolerance of {args.baseline}")
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
-    for f in failures[:20]:
-        path = Path(args.out) / f"{f['spec']['name']}-{f['impl']}.json"
-        path.write_text(json.dumps(f["spec"], indent=1))
+    found = _by_signature(failures[:20], args)
+    print(f"{len(found)} distinct finding(s) by root-cause signature among the first "
+          f"{min(20, len(failures))} failing network(s):")
+    for key, group in found.items():
+        f, verdict, path = group[0]
+        known = " (known: " + verdict.known + ")" if verdict is not None and verdict.known \
+            else ""
         what = f['origin'] if f['origin'].startswith("raised ") else \
             f"first out of tolerance at {f['origin']}"
-        print(f"FAIL network {f['network']} {f['impl']}: {what}; reproduce: backprop-harness "
-              f"run {path} --impl {f['impl']} --baseline {args.baseline}")
+        print(f"FAIL {describe_key(key, verdict)}{known}: {len(group)} network(s), first "
+              f"network {f['network']} {f['impl']}: {what}")
+        if verdict is not None and verdict.why:
+            print(f"  why: {verdict.why}")
+        print(f"  reproduce: {rerun_command(path, f['impl'], args.baseline)}")
     return 1
+
+
+def _by_signature(failures: list[dict], args) -> dict:
+    """Each failing network written out, judged alone (blame and root cause, known
+    deviations by signature), grouped by fuzz.signature(): one cause, one finding."""
+    out: dict = {}
+    for f in failures:
+        path = Path(args.out) / f"{f['spec']['name']}-{SAFE_NAME_CHARS.sub('-', f['impl'])}.json"
+        path.write_text(json.dumps(f["spec"], indent=1))
+        spec = spec_from_dict(f["spec"])
+        verdict = None
+        if not f["origin"].startswith("raised "):
+            verdict = explained(spec, f["impl"], args.baseline, shipped(get(f["impl"]).impl))
+        key = signature(spec, verdict) if verdict is not None and not verdict.ok else \
+            (f["impl"], f["origin"].split(":")[0])
+        out.setdefault(key, []).append((f, verdict, path))
+    return out
+
+
+def _slower(impls: list[str], reports: list[dict], total: int, baseline: str) -> None:
+    """A line for each implementation without trace_stacked: how much slower it ran,
+    network by network, than the fastest stacked one."""
+    rate = {n: total / max(1e-9, sum(r["seconds"].get(n, 0.0) for r in reports))
+            for n in impls}
+    fast = [n for n in impls if stacks(n)]
+    for name in (n for n in impls if not stacks(n)):
+        ref = max(fast, key=rate.get) if fast else None
+        than = f", {rate[ref] / rate[name]:.0f}x slower than {ref} stacked" if ref else ""
+        print(f"note: {name} has no trace_stacked: traced network by network (trace_many or "
+              f"trace), {rate[name]:,.0f} networks/s{than}")

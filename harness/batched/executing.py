@@ -12,7 +12,9 @@ import numpy as np
 from ..errors import HarnessError
 from ..fuzz_domain import domain_mask
 from ..registry import get
+from ..runner import run_many, run_one, traces_many
 from ..tolerance import resolve
+from ..trace import LAYER_FIELDS, LayerTrace, StepTrace, Trace
 from ..xfails import shipped
 from .drawing import make_stack
 from .judging import judge, label
@@ -35,7 +37,7 @@ def fuzz_chunk(job: dict) -> dict:
         t0 = time.perf_counter()
         try:
             with np.errstate(all="ignore"):  # overflow in a tail is a finding, not a warning
-                traces[name] = get(name).impl.trace_stacked(stack)
+                traces[name] = trace_networks(name, stack)
         except Exception as exc:  # an implementation's bug is a finding, not a crash
             if name == job["baseline"]:
                 raise HarnessError(f"the baseline {name} failed on chunk {job['chunk']}: "
@@ -68,6 +70,42 @@ def fuzz_chunk(job: dict) -> dict:
             "known": known, "failures": failures, "seconds": seconds}
 
 
+def stacks(name: str) -> bool:
+    """Whether the implementation runs stacked networks at once (trace_stacked)."""
+    return callable(getattr(get(name).impl, "trace_stacked", None))
+
+
+def trace_networks(name: str, stack) -> Trace:
+    """The stack's trace: from trace_stacked where the implementation has it; otherwise
+    network by network through the ordinary contract (trace_many in one call, else trace),
+    the traces stacked on the networks' axis. A network it fails on raises, with its line."""
+    if stacks(name):
+        return get(name).impl.trace_stacked(stack)
+    specs = [stack.spec(i) for i in range(stack.count)]
+    outcomes = (run_many(name, specs) if traces_many(name) else None) or \
+        [run_one(name, spec) for spec in specs]
+    bad = next((o for o in outcomes if o.status != "ok"), None)
+    if bad is not None:
+        raise RuntimeError(f"{bad.case}: {bad.status}: {bad.message}")
+    return stacked([o.trace for o in outcomes], stack)
+
+
+def stacked(traces: list[Trace], stack) -> Trace:
+    """One trace of networks on a leading axis from one trace per network."""
+    def pile(arrays):
+        return np.stack([np.asarray(a) for a in arrays])
+    steps = [StepTrace(pile(t.steps[k].loss for t in traces),
+                       pile(t.steps[k].outputs for t in traces),
+                       [LayerTrace(*(pile(getattr(t.steps[k].layers[j], f) for t in traces)
+                                     for f in LAYER_FIELDS)) for j in range(len(stack.layers))])
+             for k in range(stack.steps)]
+    params = [{key: pile(t.params[j][key] for t in traces) for key in ("weights", "bias")}
+              for j in range(len(stack.layers))]
+    first = traces[0]
+    return Trace(first.impl, first.impl_version, stack.name, stack.dtype, steps, params,
+                 first.settings)
+
+
 def plan(args) -> list[dict]:
     """The chunk jobs for a batched campaign."""
     try:
@@ -92,9 +130,6 @@ def plan(args) -> list[dict]:
         info = get(name)
         if not info.available:
             raise HarnessError(f"implementation {name!r} is unavailable: {info.reason}")
-        if not callable(getattr(info.impl, "trace_stacked", None)):
-            raise HarnessError(f"implementation {name!r} cannot run stacked networks "
-                               f"(batched fuzzing needs reference, torch or jax)")
     dtype = args.dtype or "float64"
     jobs, first = [], 0
     for chunk in range(math.ceil(args.networks / args.chunk)):

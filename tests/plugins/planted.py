@@ -99,6 +99,13 @@ class LearningRateSlip(_Planted):
     engine = _LrSlip
 
 
+class LearningRateSlipUnstacked(LearningRateSlip):
+    """bug-lr without trace_stacked: the batched fuzzer traces it network by network."""
+
+    name = "bug-lr-unstacked"
+    trace_stacked = None
+
+
 class Raises(_Planted):
     name = "fault-raise"
 
@@ -223,6 +230,26 @@ class EluMaskNaN(_Function):
     name = "bug-elu-mask"
     act = "elu"
     t = staticmethod(lambda d, h: (d > 0) * 1.0 + (d <= 0) * np.exp(d))
+
+
+def _elu_exp(d):
+    return np.where(d > 0, d, np.exp(np.minimum(d, 0)) - 1)
+
+
+class EluExpMinusOne(_Function):
+    """elu's f as exp(d) - 1 (not expm1): near 0 it cancels, 0 at d = -1e-20."""
+
+    name = "bug-elu-exp"
+    act, f = "elu", staticmethod(_elu_exp)
+
+
+class EluExpAndHPlusOne(_Function):
+    """Two independent defects: elu's f as exp(d) - 1 (wrong near 0) and its t as h + 1
+    (which cancels far below zero, where f itself is right)."""
+
+    name = "bug-elu-two"
+    act, f = "elu", staticmethod(_elu_exp)
+    t = staticmethod(lambda d, h: np.where(d > 0, d.dtype.type(1), h + 1))
 
 
 class GeluTanhConstant(_Function):
@@ -436,7 +463,8 @@ ENTRY_POINTS = {
     "bug-gelu-constant": "planted:GeluTanhConstant", "bug-leaky-slope": "planted:LeakySlopeIgnored",
     "bug-bce-clip": "planted:ClippedBCE", "bug-softmax-noshift": "planted:SoftmaxNoShift",
     "bug-mse-mean": "planted:MseMeanOverAll", "bug-flush": "planted:FlushesSmallV",
-    "bug-relu-kink": "planted:ReluKinkOne",
+    "bug-relu-kink": "planted:ReluKinkOne", "bug-elu-exp": "planted:EluExpMinusOne",
+    "bug-elu-two": "planted:EluExpAndHPlusOne", "bug-lr-unstacked": "planted:LearningRateSlipUnstacked",
     "bug-softmax-normalized": "planted:SoftmaxAssumesDistribution",
     "bug-softmax-log": "planted:LogOfSoftmax",
     "bug-bce-denominator": "planted:BceClampedDenominator",
