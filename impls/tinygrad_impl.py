@@ -1,0 +1,124 @@
+"""tinygrad adapter: tinygrad's Tensor methods forward, Tensor.gradient backward, on its CPU
+device (C code compiled by clang).
+
+v is tinygrad's gradient with respect to zero perturbations z added to every pre-activation d,
+as in the jax adapter. tinygrad is imported at the first call; without clang its CPU device
+cannot run, so the implementation is then unavailable. Every activation and loss is tinygrad's
+own Tensor method (sigmoid, tanh, relu, leaky_relu, softplus, elu, silu, gelu,
+cross_entropy, binary_crossentropy); the one mapping: tinygrad's leaky_relu'(0) is 1, the
+spec's convention the slope, so (slope - 1) d (d == 0) is added (0 forward; settings() says so).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from harness.registry import Unavailable
+from impls.framework_trace import build_trace, require
+
+Tensor = None  # tinygrad.Tensor, imported by _load()
+
+
+def _at_zero(d, value):
+    """value * d where d == 0, else 0: a constant mask of d's dtype times d."""
+    return (d.detach() == 0).where(value, 0.0).cast(d.dtype) * d
+
+
+ACTIVATIONS = {  # name: f(d, slope)
+    "identity": lambda d, s: d,
+    "sigmoid": lambda d, s: d.sigmoid(),
+    "tanh": lambda d, s: d.tanh(),
+    "relu": lambda d, s: d.relu(),
+    "leaky_relu": lambda d, s: d.leaky_relu(s) + _at_zero(d, s - 1.0),
+    "softplus": lambda d, s: d.softplus(),
+    "elu": lambda d, s: d.elu(),
+    "silu": lambda d, s: d.silu(),
+    "gelu": lambda d, s: d.gelu(approximate="none"),
+    "gelu_tanh": lambda d, s: d.gelu(approximate="tanh"),
+}
+
+
+def _cross_entropy(u, y):
+    """Tensor.cross_entropy takes its classes on axis 1: stacked networks go through 2-D."""
+    flat = u.reshape(-1, u.shape[-1]).cross_entropy(y.reshape(-1, u.shape[-1]), reduction="none")
+    return flat.reshape(u.shape[:-1])
+
+
+LOSSES = {  # per-sample losses
+    "squared_error": lambda u, y: 0.5 * (u - y).square().sum(-1),
+    "mse": lambda u, y: (u - y).square().mean(-1),
+    "softmax_cross_entropy": _cross_entropy,
+    "binary_cross_entropy": lambda u, y: u.binary_crossentropy(y, reduction="none").sum(-1),
+}
+
+
+def _load():
+    """Import tinygrad once, at the first call."""
+    global Tensor
+    if Tensor is None:
+        from tinygrad import Tensor
+
+
+class TinygradImpl:
+    """tinygrad on its CPU device, in the spec's dtype."""
+
+    name = "tinygrad"
+    supports = {"dtypes": ["float64", "float32"]}
+    xfails = Path(__file__).with_name("tinygrad_xfails.txt")  # its known deviations
+
+    def __init__(self):
+        require("tinygrad", "tinygrad")
+        if shutil.which("clang") is None:
+            raise Unavailable("tinygrad's CPU device compiles with clang, which is not on PATH "
+                              "(apt-get install clang)")
+
+    def version(self) -> str:
+        from importlib.metadata import version
+        return version("tinygrad")
+
+    def settings(self) -> dict:
+        _load()
+        from tinygrad import Device
+        return {"tinygrad": self.version(), "device": Device.DEFAULT,
+                "leaky_relu": "Tensor.leaky_relu(slope) + (slope - 1) d (d == 0): its "
+                              "leaky_relu'(0) is 1, the spec's convention the slope"}
+
+    def trace(self, spec):
+        _load()
+        params = [(Tensor(np.array(layer.weights)), Tensor(np.array(layer.bias)))
+                  for layer in spec.layers]
+        x, y = Tensor(np.array(spec.inputs)), Tensor(np.array(spec.targets))
+        states = []
+        for _ in range(spec.steps):
+            e, ds, hs, vs, grads = self._step(spec, params, x, y)
+            params = [(w - spec.learning_rate * gw, b - spec.learning_rate * gb)
+                      for (w, b), (gw, gb) in zip(params, grads)]
+            Tensor.realize(e, *ds, *hs, *vs, *(t for g in grads + params for t in g))  # at once
+            states.append((e.numpy(), [t.numpy() for t in ds], [t.numpy() for t in hs],
+                           [t.numpy() for t in vs],
+                           [(gw.numpy(), gb.numpy()) for gw, gb in grads]))
+        return build_trace(self, spec, states, [(w.numpy(), b.numpy()) for w, b in params])
+
+    def trace_stacked(self, stack):
+        """Networks on a leading axis: tinygrad's batched matmul, one gradient for them all."""
+        return self.trace(stack)
+
+    def _step(self, spec, params, x, y):
+        """(e, ds, hs, vs, grads) of one step, as tinygrad tensors."""
+        zs = [Tensor.zeros(*x.shape[:-1], w.shape[-2], dtype=x.dtype) for w, _ in params]
+        ds, hs, h = [], [], x
+        for (w, b), z, layer in zip(params, zs, spec.layers):
+            d = h.matmul(w.transpose(-1, -2)) + b.unsqueeze(-2) + z
+            h = ACTIVATIONS[layer.activation](d, layer.slope)
+            ds.append(d)
+            hs.append(h)
+        per_sample = LOSSES[spec.loss](h, y)
+        e = per_sample.mean(-1) if spec.reduction == "mean" else per_sample.sum(-1)
+        flat = [t for p in params for t in p]
+        grads = e.sum().gradient(*flat, *zs)  # stacked networks are independent: one serves
+        n = len(flat)
+        return (e, ds, hs, grads[n:],
+                [(grads[2 * k], grads[2 * k + 1]) for k in range(len(params))])
