@@ -110,6 +110,31 @@ def _regions(act: str, dtype: str, loss: str = "squared_error", reduction: str =
             "steps": 1}
 
 
+def _regions_chain(acts: list[str], dtype: str) -> dict:
+    """The regions of several activations in one case, a layer each (one program to compile
+    where the suite's time is tight): the first layer as in _regions; each later one has a
+    neuron per probed d, fed by the previous layer's neuron at d = 40, whose h is exactly 1
+    (so d = w exactly), and a neuron per previous neuron with d = h / 2, which passes v back
+    to it (so every layer's t is compared)."""
+    layers, width = [], 1
+    for act in acts:
+        ds = region_points(act, dtype)
+        if not layers:
+            rows = [[d] for d in ds]
+        else:
+            one = REGIONS[dtype].index(40.0)
+            rows = [[d if j == one else 0.0 for j in range(width)] for d in ds]
+            rows += [[0.5 if j == i else 0.0 for j in range(width)] for i in range(width)]
+        layers.append({"weights": rows, "bias": [0.0] * len(rows), "activation": act})
+        width = len(rows)
+    doc = _regions(acts[0], dtype)
+    return {**doc, "name": f"regions-{'-'.join(acts)}-{dtype}",
+            "description": f"{', '.join(acts)} at their special points and regions, "
+                           f"a layer each",
+            "layers": layers + [{**doc["layers"][1], "weights": [
+                [w[0]] * width for w in doc["layers"][1]["weights"]]}]}
+
+
 def _subnormal(dtype: str) -> dict:
     """Subnormal inputs and weights (a fraction of the dtype's smallest normal number) that
     products lift into the normal range: where subnormals are treated as zero (XLA on the CPU),
@@ -263,7 +288,7 @@ def _docs() -> list[dict]:
                  _gen("loss-softmax_cross_entropy-mean", dtype, [5, 8, 4], ["gelu", "identity"],
                       "softmax_cross_entropy", seed=302, batch=6, reduction="mean",
                       description=f"gelu then softmax cross-entropy, mean, in {dtype}"),
-                 _regions("sigmoid", dtype), _regions("tanh", dtype), _regions("gelu", dtype)]
+                 _regions_chain(["sigmoid", "tanh", "gelu"], dtype)]
     docs.append(_gen("large-logits-binary_cross_entropy", "float64", [3, 4, 2],
                      ["tanh", "sigmoid"], "binary_cross_entropy", seed=207, batch=4,
                      bias_scale=0.0, weight_scale=10.0,
