@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import random_spec
+from conftest import needs, random_spec
 from impls.reference import ACTIVATIONS, LOSSES
 from harness.registry import get
 from impls.reference import Network, activation, loss
@@ -267,3 +267,73 @@ def test_train_step_is_forward_backward_step_bit_for_bit(act, lossname, reductio
     for wa, wb in zip(a.weights + a.biases, b.weights + b.biases):
         np.testing.assert_array_equal(wa, wb)
         assert wb.dtype == np.dtype(dtype)
+
+
+def _exact_activations(mp):
+    """f of every activation that has an accurate form, in mpmath (50 digits)."""
+    s = lambda d: 1 / (1 + mp.exp(-d))  # noqa: E731
+    z = lambda d: mp.sqrt(2 / mp.pi) * (d + mp.mpf("0.044715") * d ** 3)  # noqa: E731
+    return {"sigmoid": s, "tanh": mp.tanh, "silu": lambda d: d * s(d),
+            "gelu": lambda d: d * mp.ncdf(d), "gelu_tanh": lambda d: d * (1 + mp.tanh(z(d))) / 2}
+
+
+@needs("mpmath")
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "silu", "gelu", "gelu_tanh"])
+def test_accurate_forms_match_mpmath_in_the_tails(name):
+    """form="accurate": f and t within 1e-12 relative of mpmath's f and its derivative, at
+    points where the seed forms cancel (t = h(1 - h) loses digits as h nears 1): there the
+    seed forms are off by 0.1% (sigmoid's t, gelu's t) to 100% (tanh's t, gelu's f). gelu's Phi(-30) = erfc(30 / sqrt 2) / 2 amplifies the rounding of
+    its argument 2 z^2 = 900 times, which is the 1e-13 seen."""
+    import mpmath as mp
+    mp.mp.dps = 50
+    exact = _exact_activations(mp)[name]
+    act = activation(name, form="accurate")
+    d = np.array([-30.0, -8.0, -0.7, 0.7, 8.0, 30.0])
+    h = act.f(d)
+    np.testing.assert_allclose(h, [float(exact(mp.mpf(x))) for x in d], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(act.t(d, h), [float(mp.diff(exact, mp.mpf(x))) for x in d],
+                               rtol=1e-12, atol=0)
+
+
+def test_an_unknown_form_raises():
+    with pytest.raises(ValueError, match=r"unknown form 'exact' \(known: seed, accurate\)"):
+        activation("tanh", form="exact")
+    assert activation("relu", form="accurate").t is not None  # no accurate form: the seed's
+
+
+@pytest.mark.parametrize("args, message", [
+    (([np.zeros((2, 2))], [np.zeros(2), np.zeros(2)], "tanh"), "1 weight matrices but 2 bias"),
+    (([np.zeros((2, 2))], [np.zeros(2)], ["tanh", "relu"]), "1 layers but 2 activations"),
+    (([np.zeros((2, 2))], [np.zeros(3)], "tanh"), r"layer 0: weights \(2, 2\) and bias \(3,\)"),
+    (([np.zeros(2)], [np.zeros(2)], "tanh"), r"layer 0: weights \(2,\) and bias \(2,\)"),
+])
+def test_network_rejects_inconsistent_layers(args, message):
+    with pytest.raises(ValueError, match=message):
+        Network(*args)
+    with pytest.raises(ValueError, match="unknown reduction 'avg'"):
+        Network([np.zeros((2, 2))], [np.zeros(2)], "tanh", reduction="avg")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_16_bit_networks_accumulate_in_float32_and_round_once(dtype):
+    """The accumulation model of the module's docstring, step by step on one layer: x W^T
+    in float32 rounded, plus b rounded; f in float32 rounded; the mean loss accumulated in
+    float32 and rounded once; the gradient x^T v in float32 rounded."""
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.normal(size=s).astype(dt) for s in ((5, 7), (3, 7), (3,)))
+    y = rng.normal(size=(5, 3)).astype(dt)
+    net = Network([w], [b], "tanh", "mse", "mean", dtype=dtype)
+    fwd = net.forward(x)
+    f32 = np.float32
+    d = (x.astype(f32) @ w.astype(f32).T).astype(dt) + b
+    h = np.tanh(d.astype(f32)).astype(dt)
+    np.testing.assert_array_equal(fwd.d[0], d)
+    np.testing.assert_array_equal(fwd.h[0], h)
+    grads = net.backward(fwd, y)
+    per_sample = ((h.astype(f32) - y.astype(f32)) ** 2).mean(axis=-1).astype(dt)
+    assert grads.e.dtype == dt and grads.e == per_sample.astype(f32).mean().astype(dt)
+    assert grads.g_weights[0].dtype == dt
+    np.testing.assert_array_equal(
+        grads.g_weights[0], (grads.v[0].astype(f32).T @ x.astype(f32)).astype(dt))
+    np.testing.assert_array_equal(grads.g_bias[0], grads.v[0].astype(f32).sum(axis=0).astype(dt))

@@ -121,3 +121,42 @@ def test_a_bug_whose_worst_element_sits_on_a_kink_is_not_a_convention(plugins):
     run = run_suite(default_suite(pattern="kinks-leaky_relu-float64"), ["bug-sign", "exact"])
     verdict = next(r for r in run.results if r.impl == "bug-sign")
     assert verdict.blame == "b-wrong", verdict.blame_reason
+
+
+def test_the_blame_names_the_side_out_of_tolerance_of_the_oracle(seed):
+    """v of layer 0 scaled by 2 in `other`: an oracle that agrees with the baseline blames
+    other; one that agrees with other blames the baseline; one off from both blames both."""
+    spec, base = seed
+    other = _perturbed(base, 2.0)
+    for oracle, blame, who, sides in [
+            (base, "b-wrong", "other wrong", ("within", "out of")),
+            (other, "a-wrong", "reference wrong", ("out of", "within")),
+            (_perturbed(base, 3.0), "both-wrong", "both wrong", ("out of", "out of"))]:
+        exact = dataclasses.replace(oracle, impl="exact")
+        v = judge(spec, base, other, oracles={"exact": exact})
+        assert (v.blame, v.who) == (blame, who)
+        assert v.blame_reason == (f"at step 0 v[layer 0]: reference {sides[0]} tolerance of "
+                                  f"exact, other {sides[1]} tolerance of exact")
+
+
+def test_an_oracle_on_one_side_is_right_by_definition(seed):
+    spec, base = seed
+    exact = dataclasses.replace(base, impl="exact")
+    v = judge(spec, exact, _perturbed(base, 2.0))
+    assert (v.blame, v.who, v.blame_reason) == ("b-wrong", "other wrong", "exact is the oracle")
+    v = judge(spec, base, _perturbed(base, 2.0, impl="exact"))
+    assert (v.blame, v.who, v.blame_reason) == ("a-wrong", "reference wrong", "exact is the oracle")
+
+
+def test_a_declared_accuracy_loosens_the_pair_tolerance(seed):
+    """numeric declares rtol 1e-7 and atol 1e-9 forward: a pair with it gets the looser of
+    those and the dtype's defaults (32 eps, 32 tiny) in each field; a pair without keeps the
+    defaults."""
+    from harness.judge import tolerances
+    spec, _ = seed
+    eps, tiny = np.finfo(float).eps, np.finfo(float).tiny
+    with_numeric = tolerances(spec, "reference", "numeric")["forward"]
+    assert (with_numeric.rtol, with_numeric.atol) == (1e-7, 1e-9)
+    plain = tolerances(spec, "reference", "torch")["forward"]
+    assert (plain.rtol, plain.atol) == (32 * eps, 32 * tiny)
+    assert tolerances(spec, "numeric", "not-registered")["forward"] == with_numeric

@@ -13,19 +13,20 @@ import pytest
 from harness.compare import compare_traces, quantities
 from harness.registry import get
 from harness.spec import spec_from_dict
-from harness.tolerance import Tolerance, magnitudes
+from harness.tolerance import Tolerance, loosest, magnitudes, with_final_drift
 from impls.reference import ACTIVATIONS, LOSSES, activation, loss
 
 EPS = 2.0 ** -52
 X, W, B, Y, R = 0.5, (0.8, -1.5), (0.1, 0.3), 0.25, 0.1
-SPEC = spec_from_dict({
+WORKED_DOC = {
     "name": "worked", "loss": "squared_error", "learning_rate": R, "steps": 2,
     "inputs": [[X]], "targets": [[Y]],
     "layers": [{"weights": [[W[0]]], "bias": [B[0]], "activation": "tanh"},
-               {"weights": [[W[1]]], "bias": [B[1]], "activation": "tanh"}]})
+               {"weights": [[W[1]]], "bias": [B[1]], "activation": "tanh"}]}
+SPEC = spec_from_dict(WORKED_DOC)
 
 
-def hand_magnitudes():
+def hand_magnitudes(steps=2):
     """M of every quantity, step by step, on scalars. tanh's rounding: m_f = 2|h|,
     m_t = 1 + h^2, |t'| <= 2t. One input and one neuron per layer: sqrt(n_in + 1) = sqrt 2,
     sqrt(batch) = sqrt(n') = 1. The underflow terms (tiny / eps = 1e-292) are below these
@@ -34,7 +35,7 @@ def hand_magnitudes():
     rw, rb = [0.0, 0.0], [0.0, 0.0]  # the rounding of the updates so far: |W| + r|g| each
     c = math.sqrt(2)
     out = []
-    for step in range(2):
+    for step in range(steps):
         m = {}
         # forward: M(d) = M(x)|W| + |x|M(W) + M(b) + c(|x||W| + |b|), M(h) = t M(d) + m_f
         x, mx, mts = X, 0.0, []
@@ -241,3 +242,33 @@ def test_loss_rounding_terms_at_a_worked_point(name):
     assert mfe.shape == (1, 1) and mfe[0, 0] == pytest.approx(want_fe, rel=1e-9)
     assert mte.shape == (1, 1, 3)
     np.testing.assert_allclose(mte[0, 0], want_te, rtol=1e-9)
+
+
+def test_the_drift_of_the_final_parameters_is_the_clipped_gradient_difference():
+    """One step; the other trace's gradient of W[0] off by half its tolerance, of b[1] by three
+    times its tolerance: the final M(W[0]) grows by r (half the tolerance) / eps, M(b[1]) by
+    r (the whole tolerance) / eps, the clip; with_final_drift adds the same to one-step
+    magnitudes computed without the other trace."""
+    spec = spec_from_dict({**WORKED_DOC, "steps": 1})
+    base = get("reference").impl.trace(spec)
+    hand = hand_magnitudes(steps=1)
+    tol = TOL["backward"]
+    allowed = {k: tol.atol + tol.rtol * hand[0][k] for k in (("grad_weights", 0), ("grad_bias", 1))}
+    other = _moved(_moved(base, 0, "grad_weights", 0, 0.5 * allowed["grad_weights", 0]),
+                   0, "grad_bias", 1, 3 * allowed["grad_bias", 1])
+    want = dict(hand[-1])
+    want["weights", 0] += R * 0.5 * allowed["grad_weights", 0] / EPS
+    want["bias", 1] += R * allowed["grad_bias", 1] / EPS
+    for final in (magnitudes(spec, base, other, tol)[-1],
+                  with_final_drift(spec, magnitudes(spec, base), base, other, tol)[-1]):
+        assert {k: float(np.ravel(v)[0]) for k, v in final.items()} == pytest.approx(want,
+                                                                                     rel=1e-9)
+    with pytest.raises(ValueError, match="with_final_drift is for one-step runs"):
+        with_final_drift(SPEC, magnitudes(SPEC, base), base, other, tol)
+
+
+def test_loosest_takes_the_larger_rtol_and_atol_per_phase():
+    a = {"forward": Tolerance(1e-9, 1e-30), "backward": Tolerance(1e-12, 1e-20)}
+    b = {"forward": Tolerance(1e-10, 1e-25), "backward": Tolerance(1e-6, 1e-40)}
+    assert loosest(a, b) == {"forward": Tolerance(1e-9, 1e-25), "backward": Tolerance(1e-6, 1e-20)}
+    assert loosest(a, None) is a and loosest(a, {}) is a
