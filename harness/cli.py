@@ -1,4 +1,4 @@
-"""backprop-harness: run | trace | impls | cases | fuzz.
+"""backprop-harness: run | trace | impls | cases | fuzz | audit | coverage.
 
 Exit codes: 0 all conform; 1 a comparison is out of tolerance or an implementation failed;
 2 bad usage or bad input (one line on stderr, no traceback); 130 interrupted.
@@ -39,8 +39,12 @@ def _number(kind, ok, wanted: str):
     return parse
 
 
+MAX_TIMEOUT = 1e6  # seconds (11.6 days): beyond what a timer or a wait can be set to hold
+
 _positive_int = _number(int, lambda v: v >= 1, "a positive integer")
-_positive_float = _number(float, lambda v: 0 < v < float("inf"), "a positive number")
+seed_number = _number(int, lambda v: 0 <= v < 2**63, "an integer from 0 to 2**63 - 1")
+_timeout = _number(float, lambda v: 0 < v <= MAX_TIMEOUT,
+                   f"a number of seconds above 0, at most {MAX_TIMEOUT:g}")
 _tolerance_value = _number(float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
 
 
@@ -70,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
     run.add_argument("--dtype", choices=ALL_DTYPES,
                      help="only the cases of this dtype (default: both)")
-    run.add_argument("--seed", type=int, metavar="N",
+    run.add_argument("--seed", type=seed_number, metavar="N",
                      help="reseed the default suite's generated cases (default: their own)")
     run.add_argument("--out", type=Path, metavar="DIR",
                      help="report directory (default: reports/run-<time>)")
@@ -85,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(XPASS: fixed upstream?) fails the run")
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                      help="worker processes (isolates crashes and enforces --timeout)")
-    run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+    run.add_argument("--timeout", type=_timeout, metavar="SECONDS",
                      help="per case and implementation (default 300)")
     for phase in ("forward", "backward"):
         for kind in ("rtol", "atol"):
@@ -118,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--out", type=Path, metavar="DIR",
                     help="where audit.md, audit.csv, audit.json and the plots go "
                          "(default: reports/audit-<time>)")
+
+    cv = sub.add_parser("coverage", help="which cases visit each special point of the input "
+                                         "domain (the records' points, target kinds, sizes)")
+    cv.add_argument("specs", nargs="*", metavar="SPEC_OR_SUITE",
+                    help="spec or suite JSON files (default: the built-in suite)")
+    cv.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
+    cv.add_argument("--out", type=Path, metavar="DIR",
+                    help="where coverage.md and coverage.json go "
+                         "(default: reports/coverage-<time>)")
     return p
 
 
@@ -233,6 +246,8 @@ def _print_summary(run, out: Path) -> None:
         print(f"XFAIL {r.case} {r.impl}: known deviation: {r.known}{why}")
     for r in [r for r in run.results if r.status == "xpass"][:20]:
         print(f"XPASS {r.case} {r.impl}: {r.message}")
+    for note in run.notes:
+        print(f"note: {note}")
     missing = {n: d["reason"] for n, d in run.impls.items() if not d["available"]}
     for name, reason in missing.items():
         print(f"not run: {name} is unavailable ({reason})")
@@ -276,13 +291,16 @@ def cmd_trace(args) -> int:
 
 
 def cmd_impls(args) -> int:
+    from .metadata import read
     from .registry import MODES, discover
     for name, info in discover(modes=True).items():
         kind = "mode" if name in MODES else "default"
         if info.available:
             sup = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.supports.items()) \
                 or "everything"
-            print(f"{name:<26} {kind:<8} {info.version():<22} available   supports {sup}")
+            version, _, problem = read(info.impl)
+            note = f" (but {problem})" if problem else ""
+            print(f"{name:<26} {kind:<8} {version:<22} available   supports {sup}{note}")
         else:
             print(f"{name:<26} {kind:<8} {'':<22} unavailable ({info.reason})")
     return 0
@@ -294,7 +312,10 @@ def cmd_cases(args) -> int:
     if args.export:
         keep = {s.name for s in specs}
         docs = [d for d in default_suite_docs() if d["name"] in keep]
-        args.export.write_text(json.dumps(docs, indent=1))
+        try:
+            args.export.write_text(json.dumps(docs, indent=1))
+        except OSError as exc:
+            raise HarnessError(f"cannot write {args.export}: {exc.strerror}") from None
         print(f"wrote {len(docs)} cases to {args.export}")
         return 0
     for s in specs:
@@ -343,10 +364,23 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_coverage(args) -> int:
+    from .coverage import coverage, gaps, markdown, write_coverage
+    from .report import default_out_dir
+    rows = coverage(_load_specs(args.specs, pattern=args.cases))
+    out = args.out or default_out_dir(kind="coverage")
+    write_coverage(rows, out)
+    print(markdown(rows))
+    for line in gaps(rows):
+        print(f"GAP {line}")
+    print(f"report: {out / 'coverage.md'}")
+    return 1 if gaps(rows) else 0
+
+
 def cmd_fuzz(args) -> int:
     from .fuzz import run_fuzz
     return run_fuzz(args)
 
 
 COMMANDS = {"run": cmd_run, "trace": cmd_trace, "impls": cmd_impls, "cases": cmd_cases,
-            "fuzz": cmd_fuzz, "audit": cmd_audit}
+            "fuzz": cmd_fuzz, "audit": cmd_audit, "coverage": cmd_coverage}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import metadata
 from .tolerance import Tolerance, bound, magnitudes, passes
 from .trace import Trace
 
@@ -145,6 +146,9 @@ def check_trace(spec, trace) -> None:
     """Raise TraceError unless the trace has the spec's steps, layers, shapes and dtype."""
     if not isinstance(trace, Trace):
         raise TraceError(f"trace() returned {type(trace).__name__}, not a Trace")
+    why = metadata.problem(trace.impl_version, trace.settings)
+    if why:
+        raise TraceError(why)
     if len(trace.steps) != spec.steps:
         raise TraceError(f"{len(trace.steps)} steps traced, the spec has {spec.steps}")
     if len(trace.params) != len(spec.layers) or any(

@@ -11,12 +11,12 @@ import itertools
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
 
-from . import __version__
+from . import __version__, metadata
 from .errors import HarnessError
 from .judge import STATUSES, Verdict, judge
 from .registry import ORACLES, ImplInfo, discover, expand, get
@@ -40,6 +40,7 @@ class RunResult:
     impl_seconds: dict[str, float]
     tolerance_override: dict
     oracle: bool = True  # divergences judged by an oracle traced for them (not --no-oracle)
+    notes: list[str] = field(default_factory=list)  # how the run went, where worth a word
 
     @property
     def ok(self) -> bool:
@@ -152,8 +153,10 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     described = {n: describe(i, traced.get(n)) for n, i in
                  (discover(modes=all_modes).items() if not impls
                   else ((i.name, i) for i in infos))}
+    notes = list(dict.fromkeys(f"{o.impl}: {o.note}" for o in outcomes if o.note))
+    notes += [f"{n}: {d['problem']}" for n, d in described.items() if d.get("problem")]
     return RunResult(results, {s.name: s for s in specs}, described, baseline, started,
-                     time.perf_counter() - t0, impl_seconds, tolerance or {}, oracle)
+                     time.perf_counter() - t0, impl_seconds, tolerance or {}, oracle, notes)
 
 
 def describe(info: ImplInfo, trace: Trace | None = None) -> dict:
@@ -162,12 +165,12 @@ def describe(info: ImplInfo, trace: Trace | None = None) -> dict:
     --jobs, so that describing the run imports no framework into this process)."""
     out = {"available": info.available, "reason": info.reason, "target": info.target,
            "version": "", "settings": {}, "supports": info.supports}
-    if info.available and trace is not None and trace.settings:
+    if info.available and trace is not None and trace.settings:  # checked by check_trace
         out["version"], out["settings"] = trace.impl_version, dict(trace.settings)
     elif info.available:
-        out["version"] = info.version()
-        settings = getattr(info.impl, "settings", None)
-        out["settings"] = settings() if settings else {}
+        out["version"], out["settings"], problem = metadata.read(info.impl)
+        if problem:
+            out["problem"] = problem
     return out
 
 

@@ -28,13 +28,12 @@ from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
 
 from .conformance import choose_impls
 from .errors import HarnessError
+from .fuzz_domain import domain_mask
 from .judge import Verdict, judge
 from .rootcause import explain
 from .runner import run_one
 from .spec import ALL_DTYPES, DTYPES, SAFE_NAME_CHARS, Spec, spec_from_dict
 from .xfails import read_xfails, shipped
-
-BCE_MARGIN = 1e-11  # BCE on probabilities is ill-conditioned (and clamped by torch) below this
 
 
 def _strategies():
@@ -99,23 +98,6 @@ def spec_docs(dtypes=DTYPES, max_depth: int = 3, max_width: int = 5, max_batch: 
 def in_domain(spec: Spec, baseline_trace) -> bool:
     """Whether the baseline computed finite numbers (and BCE stays well-conditioned)."""
     return bool(domain_mask(spec.loss, baseline_trace, 1)[0])
-
-
-def domain_mask(loss: str, baseline_trace, networks: int) -> np.ndarray:
-    """Per network (a leading axis of `networks`, 1 for one spec): whether the baseline's
-    numbers are finite and, for BCE, u(1 - u) stays above BCE_MARGIN. Outside, frameworks
-    legitimately differ (overflow, torch's clamps), so a fuzzer does not judge there."""
-    ok = np.ones(networks, dtype=bool)
-    for step in baseline_trace.steps:
-        arrays = [np.asarray(step.loss), step.outputs] + [
-            getattr(layer, q) for layer in step.layers for q in ("d", "h", "v", "grad_weights")]
-        for a in arrays:
-            ok &= np.isfinite(np.reshape(a, (networks, -1))).all(axis=1)
-        if loss == "binary_cross_entropy":
-            u = np.reshape(step.outputs, (networks, -1)).astype(np.float64)
-            with np.errstate(invalid="ignore"):
-                ok &= (u * (1 - u) >= BCE_MARGIN).all(axis=1)
-    return ok
 
 
 def check(spec: Spec, impl: str, baseline: str, known=()) -> Verdict | None:

@@ -18,6 +18,8 @@ and may have, each optional:
     accuracy: dict                  {"forward": {"rtol", "atol"}, "backward": {...}}: looser
                                     tolerances of an approximate method (finite differences)
     xfails: str | Path              a shipped list of known deviations (harness/xfails.py)
+    shared_with_reference: tuple    quantity groups ("d", "h", "u", "e") computed with the
+                                    reference's own functions, so not compared under pytest
     trace_many(specs) -> [Trace]    trace() of every spec at once, in order, the same numbers
                                     (how an implementation that compiles ahead gets its speed)
     trace_stacked(stack) -> Trace   a batched.Stack (networks of one architecture on a leading
@@ -40,6 +42,7 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from . import metadata
 from .errors import HarnessError
 
 __all__ = ["BUILTINS", "MODES", "ORACLES", "Unavailable", "Unsupported", "ImplInfo", "discover",
@@ -53,6 +56,10 @@ BUILTINS = {  # the one list of built-in implementations
     "jax": "impls.jax_grad:JaxImpl",
     "numeric": "impls.numeric:NumericImpl",
     "exact": "impls.exact:ExactImpl",
+    "autograd": "impls.autograd_impl:AutogradImpl",
+    "mygrad": "impls.mygrad_impl:MygradImpl",
+    "tensorflow": "impls.tensorflow_impl:TensorflowImpl",
+    "tinygrad": "impls.tinygrad_impl:TinygradImpl",
 }
 ORACLES = ("exact", "numeric")  # the truths that say which side of a divergence is closer
 MODES = {  # the built-in frameworks run other ways: each its own implementation, opt-in
@@ -67,6 +74,7 @@ MODES = {  # the built-in frameworks run other ways: each its own implementation
     "jax-matmul-tensorfloat32": "impls.jax_grad:JaxMatmulTensorfloat32Impl",
     "jax-matmul-highest": "impls.jax_grad:JaxMatmulHighestImpl",
     "jax-gpu": "impls.jax_grad:JaxGpuImpl",
+    "tensorflow-xla": "impls.tensorflow_impl:TensorflowXlaImpl",
 }
 
 
@@ -94,7 +102,9 @@ class ImplInfo:
         return self.impl is not None
 
     def version(self) -> str:
-        return str(self.impl.version()) if self.impl is not None else ""
+        """Its framework's version; '' when unavailable or when version() misbehaves
+        (metadata.read says how)."""
+        return metadata.read(self.impl)[0] if self.impl is not None else ""
 
 
 def _targets() -> dict[str, str]:
@@ -111,20 +121,29 @@ def _targets() -> dict[str, str]:
 
 
 def _load(name: str, target: str) -> ImplInfo:
+    why = metadata.unsafe_name(name)
+    if why:
+        return ImplInfo(name, target, reason=why)
     module, _, attr = target.partition(":")
     try:
         factory = getattr(importlib.import_module(module), attr)
         impl = factory()
+        missing = [a for a in ("name", "version", "trace") if not hasattr(impl, a)]
+        supports = getattr(impl, "supports", None)
     except Unavailable as exc:
         return ImplInfo(name, target, reason=str(exc))
     except ImportError as exc:
         return ImplInfo(name, target, reason=f"cannot import {exc.name or module}: {exc}")
-    except Exception as exc:  # a broken plugin must not take the harness down
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a broken plugin (sys.exit too) must not take us down
         return ImplInfo(name, target, reason=f"failed to load: {type(exc).__name__}: {exc}")
-    missing = [a for a in ("name", "version", "trace") if not hasattr(impl, a)]
     if missing:
         return ImplInfo(name, target, reason=f"not an implementation: no {', '.join(missing)}")
-    return ImplInfo(name, target, impl=impl, supports=dict(getattr(impl, "supports", {}) or {}))
+    why = metadata.supports_problem(supports)
+    if why:
+        return ImplInfo(name, target, reason=why)
+    return ImplInfo(name, target, impl=impl, supports=dict(supports or {}))
 
 
 @lru_cache(maxsize=None)

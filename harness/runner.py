@@ -8,13 +8,21 @@ process (a segfault, os.abort()): the worker is replaced and the case is an erro
 An implementation with `trace_many` gets its cases in one call: in this process on a thread
 of its own, started first, while the others trace on the main thread (jax compiles while
 torch imports and traces: XLA releases the GIL); under --jobs as one batch per worker. If
-that call raises, overruns or dies, its cases are traced one by one, so that one case takes
-the blame. This module owns all the concurrency; adapters start none.
+that call raises, overruns its bound (--timeout for the whole call) or dies, its cases are
+traced one by one, so that one case takes the blame, and their outcomes say so (`note`).
+This module owns all the concurrency; adapters start none.
+
+Guards against an adapter that defeats them, in this process: the timeout is a BaseException
+raised again every second until the trace gives up (an adapter that catches every Exception
+and retries still stops); SystemExit from a trace is an error of that case; os._exit() is
+turned into an error while implementations run. What only a process boundary stops (a
+segfault, os.abort(), a signal that kills the process) needs --jobs.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
 import sys
 import threading
@@ -34,6 +42,7 @@ from .trace import Trace
 
 DEFAULT_TIMEOUT = 300.0  # seconds per case and implementation
 STARTUP_TIMEOUT = 300.0  # seconds for a worker to import its frameworks
+REPEAT = 1.0  # seconds between a timeout and the next, for an adapter that swallowed it
 
 
 @dataclass
@@ -46,29 +55,72 @@ class Outcome:
     trace: Trace | None = None
     message: str = ""
     seconds: float = 0.0  # the trace's (a share of trace_many's, for a case traced there)
+    note: str = ""  # how it was traced, where that is worth a reader's word (a fallback)
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(BaseException):
+    """The case's time is up: a BaseException, so that `except Exception` in an adapter does
+    not swallow it."""
+
+
+class _ExitCalled(BaseException):
+    """An implementation called os._exit() while tracing in this process."""
+
+
+class _time_limit:
+    """Raise _Timeout in this (main) thread after `seconds`, and again every REPEAT seconds
+    until the block is left (an adapter that swallowed it); a no-op on other threads (a signal
+    handler runs on the main thread)."""
+
+    def __init__(self, seconds: float | None):
+        on_main = threading.current_thread() is threading.main_thread()
+        self.seconds = seconds if on_main else None
+        self.active = False
+
+    def _alarm(self, signum, frame):
+        if self.active:
+            raise _Timeout()
+
+    def __enter__(self):
+        if self.seconds:
+            self.old = signal.signal(signal.SIGALRM, self._alarm)
+            self.active = True
+            signal.setitimer(signal.ITIMER_REAL, self.seconds, REPEAT)
+        return self
+
+    def __exit__(self, *exc):
+        if self.seconds:
+            self.active = False  # first, so that an alarm from here on does nothing
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old)
+        return False
 
 
 @contextmanager
-def _time_limit(seconds: float | None):
-    """Raise _Timeout in this (main) thread after `seconds`; a no-op elsewhere."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _exit_guard():
+    """os._exit() raises _ExitCalled while implementations run in this process: a plugin
+    must not end the run (with exit code 0, a pass to CI) before any verdict is written."""
+    real = os._exit
 
-    def on_alarm(signum, frame):
-        raise _Timeout()
+    def refuse(code=0):
+        raise _ExitCalled(code)
 
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    os._exit = refuse
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        os._exit = real
+
+
+def _raised(exc: BaseException) -> str:
+    """'raised ValueError: why (adapter.py:12)', for an error outcome."""
+    where = traceback.extract_tb(exc.__traceback__)
+    at = f" ({where[-1].filename.rsplit('/', 1)[-1]}:{where[-1].lineno})" if where else ""
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r}){at}"
+    if isinstance(exc, _ExitCalled):
+        return f"called os._exit({exc.args[0]!r}){at}"
+    return f"raised {type(exc).__name__}: {exc}{at}"
 
 
 def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome:
@@ -93,19 +145,23 @@ def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome
     except TraceError as exc:
         return Outcome(impl_name, spec.name, "error", message=f"malformed trace: {exc}",
                        seconds=time.perf_counter() - start)
-    except Exception as exc:  # an implementation's bug is a finding, not a crash
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        return Outcome(impl_name, spec.name, "error",
-                       message=f"raised {type(exc).__name__}: {exc} "
-                               f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # an implementation's bug (sys.exit too) is a finding
+        return Outcome(impl_name, spec.name, "error", message=_raised(exc),
                        seconds=time.perf_counter() - start)
     return Outcome(impl_name, spec.name, "ok", trace=trace, seconds=time.perf_counter() - start)
 
 
-def run_many(impl_name: str, specs: list[Spec]) -> list[Outcome] | None:
+class ManyFailed(Exception):
+    """trace_many() gave no usable answer; the message says why (its cases are then traced
+    one by one)."""
+
+
+def run_many(impl_name: str, specs: list[Spec]) -> list[Outcome]:
     """trace_many() of the specs the implementation supports, each trace checked; an equal
-    share of the call's time per case. None when the call raised or returned the wrong
-    number of traces (the caller then traces case by case)."""
+    share of the call's time per case. Raises ManyFailed when the call raised or returned
+    the wrong number of traces."""
     info = get(impl_name)
     reasons = [unsupported_reason(info, s) for s in specs]
     todo = [s for s, why in zip(specs, reasons) if not why]
@@ -113,10 +169,12 @@ def run_many(impl_name: str, specs: list[Spec]) -> list[Outcome] | None:
     try:
         with np.errstate(all="ignore"):
             traces = list(info.impl.trace_many(todo)) if todo else []
-    except Exception:
-        return None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        raise ManyFailed(f"trace_many {_raised(exc)}") from None
     if len(traces) != len(todo):
-        return None
+        raise ManyFailed(f"trace_many returned {len(traces)} traces for {len(todo)} cases")
     share = (time.perf_counter() - start) / max(1, len(todo))
     traced = iter(traces)
     out = []
@@ -127,7 +185,7 @@ def run_many(impl_name: str, specs: list[Spec]) -> list[Outcome] | None:
         trace = next(traced)
         try:
             check_trace(spec, trace)
-        except TraceError as exc:
+        except Exception as exc:  # TraceError, or whatever a broken object raises when read
             out.append(Outcome(impl_name, spec.name, "error", message=f"malformed trace: {exc}",
                                seconds=share))
             continue
@@ -149,12 +207,7 @@ def _worker_main(conn, impl_names: list[str]) -> None:
     timeout) tasks and send back a list of Outcomes until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     for name in impl_names:
-        info = get(name)
-        if info.available:
-            try:
-                info.version()
-            except Exception:
-                pass  # its traces will say what is wrong
+        get(name).version()  # never raises: a misbehaving one's traces will say what is wrong
     conn.send("ready")
     while True:
         try:
@@ -165,8 +218,28 @@ def _worker_main(conn, impl_names: list[str]) -> None:
             return
         impl_name, docs, many, timeout = task
         specs = [spec_from_dict(doc) for doc in docs]
-        outcomes = run_many(impl_name, specs) if many else None
-        conn.send(outcomes or [run_one(impl_name, spec, timeout) for spec in specs])
+        outcomes = _many_or_each(impl_name, specs, timeout) if many else \
+            [run_one(impl_name, spec, timeout) for spec in specs]
+        try:
+            conn.send(outcomes)
+        except Exception as exc:  # a trace that cannot be pickled back
+            conn.send([Outcome(impl_name, spec.name, "error",
+                               message=f"its trace cannot be sent back from the worker: "
+                                       f"{type(exc).__name__}: {exc}") for spec in specs])
+
+
+def _many_or_each(impl_name: str, specs: list[Spec], timeout: float) -> list[Outcome]:
+    """run_many(), or, where it fails, each case by run_one() with a note saying why."""
+    try:
+        return run_many(impl_name, specs)
+    except ManyFailed as exc:
+        return [_noted(run_one(impl_name, spec, timeout), f"{exc}; traced case by case")
+                for spec in specs]
+
+
+def _noted(outcome: Outcome, note: str) -> Outcome:
+    outcome.note = note
+    return outcome
 
 
 class _Worker:
@@ -220,6 +293,7 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
     ctx = mp.get_context("spawn")
     timeout = timeout or DEFAULT_TIMEOUT
     results: dict[int, Outcome] = {}
+    retried: dict[int, str] = {}  # task index -> why its batch was retried case by case
     names = list(dict.fromkeys(name for name, _ in tasks))
     many = {n for n in names if traces_many(n)}
     units = []
@@ -274,10 +348,13 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
                     continue
                 w.task = None
                 if lost and batch:  # retried case by case, so that one case takes the blame
+                    why = "crashed its worker" if w.conn in ready else \
+                        f"did not return within {timeout * (len(idx) + 1):g} s"
+                    retried.update({i: f"trace_many {why}; traced case by case" for i in idx})
                     pending.extend((False, [i]) for i in reversed(idx))
                     continue
                 for i, outcome in zip(idx, outcomes):
-                    finish(i, outcome)
+                    finish(i, _noted(outcome, retried[i]) if i in retried else outcome)
     finally:
         for w in workers:
             if w.task is not None:
@@ -290,36 +367,41 @@ def run_parallel(tasks: list[tuple[str, Spec]], jobs: int, timeout: float | None
 # ---------------------------------------------------------------- in this process
 
 class _Ahead:
-    """run_many(name, specs) on a daemon thread. result() waits for it, at most the timeout
-    per case, and gives its outcomes, or None (the caller traces case by case)."""
+    """run_many(name, specs) on a daemon thread. result() waits for it, at most `bound`
+    seconds for the whole call, and gives its outcomes, or None and why (the caller then
+    traces case by case)."""
 
-    def __init__(self, name: str, specs: list[Spec], timeout: float):
-        self.limit = timeout * max(1, len(specs))
-        self.outcomes = None
+    def __init__(self, name: str, specs: list[Spec], bound: float):
+        self.bound = bound
+        self.outcomes, self.failure = None, ""
         self.thread = threading.Thread(target=self._run, args=(name, specs),
                                        name=f"trace-many-{name}", daemon=True)
         self.thread.start()
 
     def _run(self, name: str, specs: list[Spec]) -> None:
-        self.outcomes = run_many(name, specs)
+        try:
+            self.outcomes = run_many(name, specs)
+        except ManyFailed as exc:
+            self.failure = str(exc)
 
-    def result(self) -> list[Outcome] | None:
-        self.thread.join(self.limit)
-        return None if self.thread.is_alive() else self.outcomes
+    def result(self) -> tuple[list[Outcome] | None, str]:
+        self.thread.join(self.bound)
+        if self.thread.is_alive():  # left running: a thread cannot be stopped
+            return None, f"trace_many did not return within {self.bound:g} s"
+        return self.outcomes, self.failure
 
 
 def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | None = None,
               on_done=None) -> list[Outcome]:
     """All (impl, spec) tasks, in this process when jobs == 1, else on worker processes.
     In this process, each implementation with trace_many() traces its cases on a thread of
-    its own, started first; the other tasks run on this thread meanwhile (under the timeout),
-    then those implementations' outcomes are collected in turn."""
+    its own, started first, bounded by the timeout for the whole call; the other tasks run on
+    this thread meanwhile (each under the timeout), then those implementations' outcomes are
+    collected in turn."""
     if jobs > 1:
         return run_parallel(tasks, jobs, timeout, on_done)
     timeout = timeout or DEFAULT_TIMEOUT
     names = list(dict.fromkeys(n for n, _ in tasks))
-    ahead = {n: _Ahead(n, [s for m, s in tasks if m == n], timeout)
-             for n in names if traces_many(n)}
     out: list[Outcome | None] = [None] * len(tasks)
 
     def finish(i: int, outcome: Outcome) -> None:
@@ -327,14 +409,23 @@ def run_tasks(tasks: list[tuple[str, Spec]], jobs: int = 1, timeout: float | Non
         if on_done:
             on_done(outcome)
 
-    for i, (name, spec) in enumerate(tasks):
-        if name not in ahead:
-            finish(i, run_one(name, spec, timeout))
-    for name, started in ahead.items():
-        outcomes = iter(started.result() or [])
-        for i, (n, spec) in enumerate(tasks):
-            if n == name:
-                finish(i, next(outcomes, None) or run_one(name, spec, timeout))
+    with _exit_guard():
+        ahead = {n: _Ahead(n, [s for m, s in tasks if m == n], timeout)
+                 for n in names if traces_many(n)}
+        for name in names:
+            if name not in ahead:  # its framework's import, outside the first case's timeout
+                get(name).version()
+        for i, (name, spec) in enumerate(tasks):
+            if name not in ahead:
+                finish(i, run_one(name, spec, timeout))
+        for name, started in ahead.items():
+            outcomes, failure = started.result()
+            outcomes = iter(outcomes or [])
+            for i, (n, spec) in enumerate(tasks):
+                if n == name:
+                    outcome = next(outcomes, None) or _noted(
+                        run_one(name, spec, timeout), f"{failure}; traced case by case")
+                    finish(i, outcome)
     return out
 
 

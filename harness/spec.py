@@ -132,6 +132,8 @@ def load_specs(path: str | Path) -> list[Spec]:
     if isinstance(doc, dict) and "specs" in doc and "layers" not in doc and "generate" not in doc:
         doc = doc["specs"]
         prefix = "specs"
+        if not isinstance(doc, list):
+            raise SpecError(prefix, f"expected a list of specs, got {_kind(doc)}", str(path))
     else:
         prefix = ""
     if isinstance(doc, list):
@@ -165,7 +167,8 @@ def _read_json(path: str | Path) -> Any:
     if not text.strip():
         raise SpecError("", "file is empty", str(path))
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int,
+                          object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise SpecError("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
                         str(path)) from None
@@ -177,6 +180,38 @@ def _read_json(path: str | Path) -> Any:
 
 def _reject_constant(name: str):
     raise ValueError(f"non-finite number {name} in JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object whose keys are all different: a repeated key (the last would silently
+    win) is refused, named."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r} in one JSON object")
+        out[key] = value
+    return out
+
+
+class HugeInteger:
+    """An integer literal beyond the float range, kept as its digit count so that the check of
+    the field it stands in names that field (float() would raise OverflowError, int() refuses
+    over 4,300 digits)."""
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+
+def _parse_int(text: str) -> int | HugeInteger:
+    digits = len(text.lstrip("-"))
+    if digits > 400:  # past the float range (309 digits), short of int()'s 4,300-digit limit
+        return HugeInteger(digits)
+    value = int(text)
+    try:
+        float(value)
+    except OverflowError:
+        return HugeInteger(digits)
+    return value
 
 
 # ---------------------------------------------------------------- validation
@@ -264,6 +299,8 @@ class _Checker:
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
+    if isinstance(value, HugeInteger):
+        return f"an integer of {value.digits} digits, beyond the float range"
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
             list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
@@ -276,7 +313,13 @@ def spec_from_dict(doc: Any, source: str | None = None, path: str = "",
     if "generate" in doc:
         from .generate import expand  # generated form -> explicit form
         doc = expand(doc, c)
-    name = c.string(doc.get("name", SAFE_NAME_CHARS.sub("-", default_name)), "name")
+    if "name" in doc:
+        name = c.string(doc["name"], "name")
+    else:  # named after its file: made safe, or refused naming the file, not a "name" field
+        name = SAFE_NAME_CHARS.sub("-", default_name).lstrip(".")[:MAX_NAME]
+        if not name.strip("-"):
+            c.fail("", f"no \"name\" field, and the file name {default_name[:60]!r} gives no "
+                   f"usable case name: add a \"name\"")
     if not name.strip():
         c.fail("name", "must not be empty")
     if SAFE_NAME_CHARS.search(name) or name.startswith(".") or len(name) > MAX_NAME:

@@ -2,7 +2,7 @@
 the report stays one self-contained file that opens offline.
 
 matplotlib is optional (the `plots` extra): `available()` says whether it can be imported, and
-report.py writes a note in place of the charts where it cannot. matplotlib is imported here
+report_html.py writes a note in place of the charts where it cannot. matplotlib is imported here
 only when a chart is drawn, never at import time.
 
 Every chart plots error / tolerance (the worst over a tensor's elements) on a log axis against

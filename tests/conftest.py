@@ -22,6 +22,8 @@ PLUGINS = Path(__file__).parent / "plugins"
 # MODULES (found with importlib, nothing imported).
 MODULES = ("mpmath", "hypothesis", "dask", "dask.distributed", "matplotlib")
 EXTRAS = {"torch": "torch", "jax": "jax", "exact": "exact", "mpmath": "exact",
+          "autograd": "autograd", "mygrad": "mygrad", "tensorflow": "tensorflow",
+          "tensorflow-xla": "tensorflow", "tinygrad": "tinygrad",
           "hypothesis": "fuzz", "dask": "dask", "dask.distributed": "dask",
           "matplotlib": "plots"}  # the name's extra: pip install 'backprop-harness[EXTRA]'
 INSTALL = {"einsum": "pip install -e examples/adapter-example"}  # names outside the extras
@@ -84,16 +86,15 @@ def rng():
     return np.random.default_rng(1234)
 
 
-@pytest.fixture
-def plugins(tmp_path, monkeypatch):
-    """Register tests/plugins/planted.py's implementations through a real entry-point group
-    (a .dist-info on sys.path and PYTHONPATH), for this process and its subprocesses."""
-    from plugins.planted import ENTRY_POINTS
+def register(tmp_path, monkeypatch, entry_points: dict[str, str]):
+    """Register implementations through a real entry-point group (a .dist-info on sys.path
+    and PYTHONPATH, beside tests/plugins), for this process and its subprocesses; yields the
+    site folder, then unregisters them."""
     site = tmp_path / "site"
     dist = site / "planted_plugins-0.0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: planted-plugins\nVersion: 0.0\n")
-    lines = [f"{k} = {v}" for k, v in ENTRY_POINTS.items()]
+    lines = [f"{k} = {v}" for k, v in entry_points.items()]
     (dist / "entry_points.txt").write_text("[backprop_harness.impls]\n" + "\n".join(lines) + "\n")
     for p in (str(site), str(PLUGINS)):
         monkeypatch.syspath_prepend(p)
@@ -104,3 +105,9 @@ def plugins(tmp_path, monkeypatch):
     monkeypatch.undo()
     registry.discover(refresh=True)
 
+
+@pytest.fixture
+def plugins(tmp_path, monkeypatch):
+    """tests/plugins/planted.py's implementations, registered (see register())."""
+    from plugins.planted import ENTRY_POINTS
+    yield from register(tmp_path, monkeypatch, ENTRY_POINTS)

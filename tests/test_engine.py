@@ -1,6 +1,8 @@
 """The reference engine against independent truths: central differences and the VJP identity."""
 
 import itertools
+import math
+import warnings
 
 import numpy as np
 import pytest
@@ -56,11 +58,33 @@ def test_gelu_and_gelu_tanh_are_distinct_and_right():
     np.testing.assert_allclose(approx, exact, atol=2e-3)
 
 
-@pytest.mark.parametrize("name", LOSSES)
-def test_loss_derivative_is_central_difference(name, rng):
+# Targets of every shape the spec format allows for each loss (harness/spec.py checks only
+# softmax cross-entropy's y >= 0 and binary cross-entropy's 0 <= y <= 1): rows that do not sum
+# to 1, all-zero rows, negative targets and targets above 1, the end points 0 and 1.
+TARGETS = {
+    "squared_error": {"normal": lambda rng: rng.normal(0, 3, (3, 4)),
+                      "beyond-outputs": lambda rng: rng.uniform(5, 50, (3, 4))
+                      * rng.choice([-1, 1], (3, 4))},
+    "softmax_cross_entropy": {
+        "one-hot": lambda rng: np.eye(4)[[0, 3, 1]],
+        "sums-not-1": lambda rng: rng.dirichlet(np.ones(4), 3) * [[0.3], [2.5], [7.0]],
+        "zeros": lambda rng: np.array([[0.0, 0, 0, 0], [0, 2, 0, 0], [0.5, 0, 0.25, 0]])},
+    "binary_cross_entropy": {"soft": lambda rng: rng.uniform(0, 1, (3, 4)),
+                             "end-points": lambda rng: np.array([[0.0, 1, 0, 1], [1, 1, 1, 1],
+                                                                 [0, 0.5, 1, 0]])},
+}
+TARGETS["mse"] = TARGETS["squared_error"]
+TARGET_CASES = [(name, kind) for name in LOSSES for kind in TARGETS[name]]
+
+
+def test_every_loss_has_targets_for_its_gradient_test():
+    assert sorted(TARGETS) == sorted(LOSSES)
+
+
+@pytest.mark.parametrize("name, kind", TARGET_CASES, ids=[f"{n}-{k}" for n, k in TARGET_CASES])
+def test_loss_derivative_is_central_difference(name, kind, rng):
     u = rng.uniform(0.05, 0.95, (3, 4)) if name == "binary_cross_entropy" else rng.normal(0, 3, (3, 4))
-    y = {"softmax_cross_entropy": rng.dirichlet(np.ones(4), 3),
-         "binary_cross_entropy": rng.uniform(0, 1, (3, 4))}.get(name, rng.normal(0, 1, (3, 4)))
+    y = TARGETS[name][kind](rng)
     lf = loss(name)
     fd = np.zeros_like(u)
     for i, j in itertools.product(range(3), range(4)):
@@ -69,7 +93,31 @@ def test_loss_derivative_is_central_difference(name, rng):
             uu[i, j] = x
             return lf.fe(uu, y)[i]
         fd[i, j] = central(e, u[i, j], 1e-6)
-    np.testing.assert_allclose(lf.te(u, y), fd, rtol=1e-7, atol=1e-9)
+    # central differences lose about eps |fe| / h = 2e-10 |fe| to rounding (|fe| reaches 1e4)
+    atol = 1e-9 * max(1.0, np.abs(lf.fe(u, y)).max())
+    np.testing.assert_allclose(lf.te(u, y), fd, rtol=1e-7, atol=atol)
+
+
+def test_loss_values_at_a_worked_point():
+    u = np.array([[0.25, 0.5, 0.75]])
+    lse = math.log(math.exp(0.25) + math.exp(0.5) + math.exp(0.75))
+    want = {"squared_error": ([[1.0, -1.0, 0.5]], 0.5 * (0.5625 + 2.25 + 0.0625)),
+            "mse": ([[1.0, -1.0, 0.5]], (0.5625 + 2.25 + 0.0625) / 3),
+            "softmax_cross_entropy": ([[0.0, 2.0, 0.5]], 2 * (lse - 0.5) + 0.5 * (lse - 0.75)),
+            "binary_cross_entropy": ([[0.0, 1.0, 0.5]], -(math.log(0.75) + math.log(0.5)
+                                                          + 0.5 * math.log(0.75 * 0.25)))}
+    for name, (y, e) in want.items():
+        got = loss(name).fe(u, np.array(y))
+        assert got.shape == (1,) and got[0] == pytest.approx(e, rel=1e-14), name
+
+
+def test_binary_cross_entropy_of_saturated_outputs_on_matching_targets_is_zero():
+    """u = 0 or 1 exactly (a saturated sigmoid) where the target agrees: the terms weighted 0
+    contribute 0, with no NaN and no warning from log(0)."""
+    u, y = np.array([[0.0, 1.0, 0.0], [1.0, 1.0, 0.0]]), np.array([[0.0, 1.0, 0.0], [1.0, 1, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(loss("binary_cross_entropy").fe(u, y), [0.0, 0.0])
 
 
 def test_softmax_cross_entropy_with_huge_logits_is_finite():

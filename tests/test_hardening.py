@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import needs
-from harness import report as report_module
+from harness.report import writing as report_module
 from harness.conformance import run_suite
 from harness.errors import HarnessError, SpecError
 from harness.report import write_report
@@ -54,7 +54,7 @@ def test_bad_spec_files_on_the_command_line(name, expected, tmp_path):
      "unknown implementation 'no-such-impl-xyz' (installed: reference"),
     (["run", "--baseline", "nope"], "unknown implementation 'nope'"),
     (["run", "--jobs", "0"], "expected a positive integer, got 0"),
-    (["run", "--timeout", "-1"], "expected a positive number"),
+    (["run", "--timeout", "-1"], "expected a number of seconds above 0"),
     (["run", "--dtype", "int8"], "invalid choice: 'int8'"),
     (["run", "--cases", "no-such-case*"], "no case matches 'no-such-case*'"),
     (["run", "--rtol-forward", "nan"], "expected a finite number >= 0"),

@@ -13,10 +13,11 @@ pytest_plugins = ["pytester"]
 registry.discover()
 
 
-def run_plugin(pytester, *args):
+def run_plugin(pytester, *args, timeout=300):
     """A separate pytest process: torch cannot be imported twice, which pytester's in-process
     runs would do (they drop the modules they imported)."""
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", *args, timeout=600)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", *args,
+                                         timeout=timeout)
 
 
 @needs("torch")
@@ -62,6 +63,62 @@ def test_xfail_file_turns_known_deviations_into_xfail_and_warns_on_unused(pytest
     res.assert_outcomes(passed=7, xfailed=2, xpassed=7)
     out = res.stdout.str()
     assert "'no-such-case-*'" in out and "matches no case" in out
+    # strict (--bp-strict-xfails, or the ini's xfail_strict): each unexpected pass fails
+    for strict in (["--bp-strict-xfails"], ["-o", "xfail_strict=true"]):
+        res = run_plugin(pytester, "--bp-impl", "bug-sign", "--bp-cases", "seed-2-2-2-float32",
+                         "--bp-xfails", str(xf), *strict)
+        res.assert_outcomes(xfailed=1, failed=7)
+        assert "[XPASS(strict)]" in res.stdout.str()
+
+
+@pytest.mark.parametrize("jobs", ["1", "0"])
+def test_a_hanging_adapter_fails_its_case_after_bp_timeout(pytester, plugins, jobs):
+    """fault-sleep sleeps 600 s in trace(): with --bp-timeout 2 each of its two cases fails
+    its eight tests after 2 s, in a worker process (--bp-jobs 1) or in pytest's own (the
+    run's own timeout, 120 s, is far below the 1,200 s that sleeping through would take)."""
+    res = run_plugin(pytester, "--bp-impl", "fault-sleep", "--bp-cases",
+                     "seed-2-2-2-float64,seed-2-2-2-float32", "--bp-timeout", "2", "--bp-jobs",
+                     jobs, timeout=120)
+    res.assert_outcomes(failed=2 * 8)
+    assert res.stdout.str().count("timed out after 2 s") >= 2 * 8
+
+
+def test_a_segfaulting_adapter_fails_its_cases_and_the_session_goes_on(pytester, plugins):
+    """fault-segv kills its process with SIGSEGV in trace(): under the default --bp-jobs 1
+    each case's tests fail and pytest ends normally (exit 1, not 139)."""
+    res = run_plugin(pytester, "--bp-impl", "fault-segv", "--bp-cases",
+                     "seed-2-2-2-float64,seed-2-2-2-float32", timeout=120)
+    res.assert_outcomes(failed=2 * 8)
+    assert res.ret == pytest.ExitCode.TESTS_FAILED
+    assert res.stdout.str().count("crashed its process (exit code -11)") >= 2 * 8
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--bp-impl", "no-such-impl"],
+     "ERROR: --bp-impl no-such-impl: unknown implementation 'no-such-impl' (installed: "),
+    (["--bp-impl", "numeric", "--bp-baseline", "nope"],
+     "ERROR: --bp-baseline nope: unknown implementation 'nope'"),
+    (["--bp-impl", "numeric", "--bp-cases", "no-such-case*"],
+     "ERROR: no case matches 'no-such-case*'"),
+    (["--bp-impl", "numeric", "--bp-timeout", "0"], "--bp-timeout: invalid positive float"),
+    (["--bp-impl", "numeric", "--bp-jobs", "-1"], "--bp-jobs: invalid non-negative int"),
+])
+def test_a_bad_option_is_a_short_usage_error(pytester, args, expected):
+    res = run_plugin(pytester, *args, timeout=120)
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    err = res.stderr.str()
+    assert expected in err and "Traceback" not in err and "def " not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 or lines[0].startswith("ERROR: usage:"), err  # or argparse's four
+
+
+def test_numeric_forward_quantities_are_skipped_as_not_independent(pytester):
+    """numeric's d, h, u and e are the reference's own f and fe: skipped, saying why; its
+    finite-difference v, gradients and parameters are compared."""
+    res = run_plugin(pytester, "--bp-impl", "numeric", "--bp-cases", "seed-2-2-2-float64",
+                     "-rs", timeout=120)
+    res.assert_outcomes(passed=4, skipped=4)
+    assert "numeric computes d with the reference's own functions" in res.stdout.str()
 
 
 @needs("hypothesis")
@@ -78,7 +135,8 @@ def test_pytest_route_traces_each_implementation_once_through_trace_many(plugins
     from harness.pytest_plugin import Session
     many = type(get("many").impl)  # the class the entry point loaded
     many.calls.clear()
-    options = {"bp_baseline": "reference", "bp_dtype": "float64", "bp_cases": "seed-*,kinks-*"}
+    options = {"bp_baseline": "reference", "bp_dtype": "float64", "bp_cases": "seed-*,kinks-*",
+               "bp_jobs": 0, "bp_timeout": None}  # in this process, where calls is seen
     session = Session(SimpleNamespace(getoption=options.get), ["many"])
     assert [session.result("many", case).status for case in session.specs] == \
         ["pass"] * len(session.specs)

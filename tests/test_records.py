@@ -31,11 +31,24 @@ def _exact_tables():
     return exact.activations(0.01), exact.LOSSES
 
 
+def _module_tables(module: str):
+    """The ACTIVATIONS and LOSSES tables of one of the outside-framework adapters."""
+    def load():
+        import importlib
+        adapter = importlib.import_module(f"impls.{module}")
+        return adapter.ACTIVATIONS, adapter.LOSSES
+    return load
+
+
 def _adapter_tables():
     """(implementation, activation table, loss table) of each built-in adapter with tables
     of its own; an implementation that is not installed is a skipped parameter."""
     tables = []
-    for impl, load in (("torch", _torch_tables), ("jax", _jax_tables), ("exact", _exact_tables)):
+    for impl, load in (("torch", _torch_tables), ("jax", _jax_tables), ("exact", _exact_tables),
+                       ("autograd", _module_tables("autograd_impl")),
+                       ("mygrad", _module_tables("mygrad_impl")),
+                       ("tensorflow", _module_tables("tensorflow_impl")),
+                       ("tinygrad", _module_tables("tinygrad_impl"))):
         if available(impl):
             tables.append(pytest.param(impl, *load()))
         else:
@@ -77,7 +90,7 @@ def test_every_loss_has_a_whole_record(name):
     assert record.formula
 
 
-@pytest.mark.parametrize("impl, acts, losses", _adapter_tables(), ids=lambda v: str(v)[:8])
+@pytest.mark.parametrize("impl, acts, losses", _adapter_tables(), ids=lambda v: str(v)[:10])
 def test_every_name_is_in_every_builtin_adapter_table_or_declared_unsupported(impl, acts,
                                                                              losses):
     for names, table, key in ((ACTIVATIONS, acts, "activations"), (LOSSES, losses, "losses")):
@@ -89,7 +102,8 @@ def test_every_name_is_in_every_builtin_adapter_table_or_declared_unsupported(im
 
 def test_the_builtin_list_is_the_one_the_registry_serves():
     """BUILTINS is the one list: each name loads from its target, no entry point needed."""
-    assert list(BUILTINS) == ["reference", "torch", "jax", "numeric", "exact"]
+    assert list(BUILTINS) == ["reference", "torch", "jax", "numeric", "exact", "autograd",
+                              "mygrad", "tensorflow", "tinygrad"]
     for name, target in BUILTINS.items():
         info = get(name)
         assert info.target == target and (info.available or info.reason)

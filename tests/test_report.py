@@ -1,4 +1,4 @@
-"""Reports (harness/report.py): every file parses and holds the run; failures reproduce."""
+"""Reports (harness/report/): every file parses and holds the run; failures reproduce."""
 
 import json
 import re

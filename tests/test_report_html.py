@@ -1,4 +1,4 @@
-"""Reports for a person and reports that survive NaN and Inf (harness/report.py, svg.py).
+"""Reports for a person and reports that survive NaN and Inf (harness/report/, svg.py).
 
 The runs here are built by hand: the reference's traces, copied and given a NaN or an Inf in
 one quantity on one side, judged by harness.judge.judge into a RunResult, then written with
@@ -21,6 +21,7 @@ import pytest
 
 from conftest import needs
 from harness import report, svg
+from harness.report import tables
 from harness.conformance import RunResult
 from harness.judge import judge
 from harness.registry import get
@@ -159,7 +160,7 @@ def test_non_finite_figures_read_as_words(spec, base_trace):
     assert f["ratio"] == f["abs"] == f["rel"] == f["ulp"] == "NaN"
     v = verdict(spec, base_trace, poked(base_trace, 0, "d", 0, -math.inf), "x")
     assert report.figures([v.origin])["ratio"] == "Inf on one side"
-    assert report.special(v.origin) and report._diff_at_worst(v.origin) == "Inf on one side"
+    assert report.special(v.origin) and tables._diff_at_worst(v.origin) == "Inf on one side"
 
 
 def test_a_zero_baseline_gives_a_dash_and_a_footnote(spec, base_trace, tmp_path):

@@ -20,6 +20,8 @@ EXPECTED = {
     "batch-mismatch.json": "targets: expected 1 rows (the batch size of inputs), got 2",
     "bce-needs-sigmoid.json": "layers[1].activation: binary_cross_entropy needs outputs in "
                               "(0, 1): the last activation must be sigmoid, got relu",
+    "bce-negative-target.json": "targets: binary_cross_entropy needs targets >= 0",
+    "bce-target-above-1.json": "targets: binary_cross_entropy needs targets in [0, 1]",
     "beyond-float32.json": "inputs: number at [0, 1] is beyond the float32 range",
     "bias-length.json": "layers[0].bias: expected 2 entries (one per row of weights), got 1",
     "bool-for-list.json": "inputs: expected a 2-d array (nested lists), got a boolean",
@@ -151,6 +153,17 @@ def test_generated_float32_is_the_float64_draw_rounded_once():
 ])
 def test_generated_targets_suit_the_loss(loss, check):
     assert check(random_spec([3, 4], "tanh", loss, seed=1, batch=20).targets)
+
+
+@pytest.mark.parametrize("loss, targets", [
+    ("binary_cross_entropy", [[0.0, 1.0]]), ("softmax_cross_entropy", [[0.0, 0.0]]),
+    ("softmax_cross_entropy", [[0.0, 3.5]]), ("mse", [[-2.0, 7.5]])])
+def test_targets_at_the_edges_of_their_range_load(loss, targets):
+    """The range checks' edges are inside: binary cross-entropy's 0 and 1, softmax
+    cross-entropy's 0 (rows need not sum to 1), anything at all for mse."""
+    doc = json.loads((MALFORMED / "bce-target-above-1.json").read_text())
+    spec = spec_from_dict({**doc, "loss": loss, "targets": targets})
+    np.testing.assert_array_equal(spec.targets, targets)
 
 
 def test_trace_round_trips_and_has_the_design_keys(seed_spec):

@@ -11,7 +11,7 @@ from harness.rootcause import RootCause
 from harness.runner import run_one
 from harness.spec import spec_from_dict
 from harness.suite import SEED_NETWORK
-from harness.xfails import read_xfails
+from harness.xfails import read_xfails, shipped
 from conftest import needs
 
 
@@ -40,6 +40,33 @@ def test_an_entry_whose_range_excludes_the_installed_version_does_not_apply(tmp_
     verdict = judge(spec, base, broken.__class__(**{**broken.__dict__, "impl": "other"}),
                     known=[x, y])
     assert verdict.status == "fail"  # neither entry covers it here
+
+
+def test_the_list_format_line_by_line(tmp_path):
+    """Comments and blank lines skipped; each entry's source is its file and line; a word with
+    '=' that is not versions= or url= belongs to the reason; no reason is 'known deviation'."""
+    entries = _entries(tmp_path, "# a comment\n\n  seed-* tol=1e-9 too loose  \n"
+                                 "#not-an-entry x\nkinks-*-v\n")
+    path = tmp_path / "xfails.txt"
+    assert [(x.pattern, x.reason, x.source, x.versions, x.url) for x in entries] == [
+        ("seed-*", "tol=1e-9 too loose", f"{path}:3", "", ""),
+        ("kinks-*-v", "known deviation", f"{path}:5", "", "")]
+    assert entries[1].cited == "known deviation" and entries[1].matches("kinks-relu", "v")
+
+
+def test_an_unreadable_list_is_one_error_line(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"seed* caf\xe9\n")
+    with pytest.raises(HarnessError, match=rf"^cannot read the xfail list {path}: .*utf-8"):
+        read_xfails(path)
+
+
+def test_an_implementation_ships_its_list_as_an_attribute(tmp_path):
+    path = tmp_path / "xfails.txt"
+    path.write_text("seed-* shipped reason\n")
+    x, = shipped(type("Impl", (), {"xfails": str(path)})())
+    assert (x.pattern, x.reason) == ("seed-*", "shipped reason")
+    assert shipped(object()) == [] and shipped(type("Impl", (), {"xfails": None})()) == []
 
 
 def test_a_bad_version_range_is_one_error_line(tmp_path):

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..errors import HarnessError
-from ..fuzz import domain_mask
+from ..fuzz_domain import domain_mask
 from ..registry import get
 from ..runner import run_many, run_one, traces_many
 from ..tolerance import resolve

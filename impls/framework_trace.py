@@ -1,0 +1,30 @@
+"""What the outside-framework adapters (autograd, mygrad, tensorflow, tinygrad) share: their
+step's results as a Trace, and the check that a framework is installed without importing it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+
+from harness.registry import Unavailable
+from harness.trace import LayerTrace, StepTrace, Trace
+
+
+def require(module: str, extra: str) -> None:
+    """Unavailable, with the install line, unless `module` is installed (nothing imported)."""
+    if importlib.util.find_spec(module) is None:
+        raise Unavailable(f"{module} is not installed "
+                          f"(pip install 'backprop-harness[{extra}]')")
+
+
+def build_trace(impl, spec, states, params) -> Trace:
+    """A Trace from each step's (e, ds, hs, vs, grads) and the final [(w, b), ...], all NumPy
+    arrays in the spec's dtype; grads is [(g_w, g_b), ...] a layer."""
+    steps = []
+    for e, ds, hs, vs, grads in states:
+        layers = [LayerTrace(d, h, v, gw, gb) for d, h, v, (gw, gb) in zip(ds, hs, vs, grads)]
+        steps.append(StepTrace(np.asarray(e)[()], hs[-1], layers))
+    final = [{"weights": w, "bias": b} for w, b in params]
+    return Trace(impl.name, impl.version(), spec.name, spec.dtype, steps, final,
+                 impl.settings())

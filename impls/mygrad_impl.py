@@ -1,0 +1,148 @@
+"""mygrad adapter: mygrad's tensors and mygrad.nnet forward, Tensor.backward() backward.
+
+v is the .grad that mygrad's backward leaves on every pre-activation d. mygrad is imported at
+the first call, not when the adapter loads. mygrad.nnet has sigmoid, tanh, relu, leaky_relu,
+elu and logsoftmax, mygrad itself logaddexp (softplus); silu, gelu_tanh and the
+cross-entropies are composed (settings() names each composition). mygrad has no erf, so gelu
+is declared unsupported.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from impls.framework_trace import build_trace, require
+
+mg = nnet = None  # mygrad and mygrad.nnet, imported by _load()
+GELU_K, GELU_C = math.sqrt(2 / math.pi), 0.044715
+
+ACTIVATIONS = {  # name: f(d, slope)
+    "identity": lambda d, s: d,
+    "sigmoid": lambda d, s: nnet.sigmoid(d),
+    "tanh": lambda d, s: mg.tanh(d),
+    "relu": lambda d, s: nnet.relu(d),
+    "leaky_relu": lambda d, s: nnet.leaky_relu(d, s) + _c(d, s) * _c(d, d.data == 0) * d,
+    "softplus": lambda d, s: mg.logaddexp(d, _c(d, 0)),
+    "elu": lambda d, s: nnet.elu(d, 1.0),
+    "silu": lambda d, s: _silu(d),
+    "gelu_tanh": lambda d, s: _c(d, 0.5) * d * (
+        _c(d, 1) + mg.tanh(_c(d, GELU_K) * (d + _c(d, GELU_C) * d * d * d))),
+}
+
+COMPOSED = {  # the functions mygrad has no built-in for, as the adapter writes them
+    "leaky_relu": "mygrad.nnet.leaky_relu(d, slope) + slope * d * (d == 0): mygrad's "
+                  "leaky_relu'(0) is 0, the spec's convention the slope",
+    "silu": "composed d * sigmoid(d), its derivative sigmoid(d) (1 + d sigmoid(-d)) by an "
+            "Operation",
+    "gelu_tanh": "composed d (1 + tanh(sqrt(2/pi) (d + 0.044715 d^3))) / 2",
+    "softmax_cross_entropy": "composed -sum(y * logsoftmax(u))",
+    "binary_cross_entropy": "composed -sum(y log u + (1 - y) log1p(-u)), a zero weight's term 0",
+}
+
+
+def _c(d, value):
+    """A constant in d's dtype: mygrad turns a Python number into a float64 array, which
+    would make float32 arithmetic float64 (docs/findings/mygrad.md)."""
+    return np.asarray(value, dtype=d.dtype)
+
+
+def _silu(d):
+    """silu as a mygrad Operation: written as the product d * sigmoid(d), the backward forms
+    p * d before multiplying by sigmoid'(d) and overflows into inf * 0 = NaN where the
+    derivative is 0 (overflow-silu-float32)."""
+    from mygrad.operation_base import Operation
+
+    def sigmoid(x):
+        return nnet.sigmoid(x, constant=True).data
+
+    class SiLU(Operation):
+        def __call__(self, a):
+            self.variables = (a,)
+            return a.data * sigmoid(a.data)
+
+        def backward_var(self, grad, index, **kwargs):
+            x = self.variables[index].data
+            return grad * sigmoid(x) * (_c(x, 1) + x * sigmoid(-x))
+
+    return mg.Tensor._op(SiLU, d)
+
+
+def _xlogy(y, u, log):
+    """y * log(u), 0 where y == 0 (u there replaced by 1 through a mask, so no 0 * inf)."""
+    zero = (y == 0).astype(y.dtype)
+    return y * log(u * (1 - zero) + zero)
+
+
+LOSSES = {  # per-sample losses
+    "squared_error": lambda u, y: _c(u, 0.5) * mg.sum((u - y) ** 2, axis=-1),
+    "mse": lambda u, y: mg.mean((u - y) ** 2, axis=-1),
+    "softmax_cross_entropy": lambda u, y: -mg.sum(y * nnet.logsoftmax(u, axis=-1), axis=-1),
+    "binary_cross_entropy": lambda u, y: -mg.sum(
+        _xlogy(y, u, mg.log) + _xlogy(_c(y, 1) - y, -u, mg.log1p), axis=-1),
+}
+
+
+def _load():
+    """Import mygrad once, at the first call."""
+    global mg, nnet
+    if mg is None:
+        import mygrad as mg
+        import mygrad.nnet as nnet
+
+
+class MygradImpl:
+    """mygrad's reverse mode on NumPy arrays, in the spec's dtype."""
+
+    name = "mygrad"
+    supports = {"dtypes": ["float64", "float32"], "activations": sorted(ACTIVATIONS)}
+    xfails = Path(__file__).with_name("mygrad_xfails.txt")  # its known deviations
+
+    def __init__(self):
+        require("mygrad", "mygrad")
+
+    def unsupported(self, spec) -> str | None:
+        if spec.dtype != "float64" and any(layer.activation == "leaky_relu"
+                                           for layer in spec.layers):
+            return (f"mygrad.nnet.leaky_relu returns float64 for {spec.dtype} input "
+                    "(docs/findings/mygrad.md)")
+        return None
+
+    def version(self) -> str:
+        from importlib.metadata import version
+        return version("mygrad")
+
+    def settings(self) -> dict:
+        return {"mygrad": self.version(), "numpy": np.__version__, **COMPOSED}
+
+    def trace(self, spec):
+        _load()
+        dtype = np.dtype(spec.dtype)
+        params = [(np.array(layer.weights), np.array(layer.bias)) for layer in spec.layers]
+        x, y, r = np.asarray(spec.inputs), np.asarray(spec.targets), dtype.type(spec.learning_rate)
+        states = []
+        for _ in range(spec.steps):
+            states.append(self._step(spec, params, x, y))
+            params = [(w - r * gw, b - r * gb) for (w, b), (gw, gb) in zip(params, states[-1][4])]
+        return build_trace(self, spec, states, params)
+
+    def trace_stacked(self, stack):
+        """Networks on a leading axis: mygrad's batched matmul, one backward for them all."""
+        return self.trace(stack)
+
+    def _step(self, spec, params, x, y):
+        """(e, ds, hs, vs, grads) of one step: mygrad's backward from the summed loss."""
+        tensors = [(mg.Tensor(w), mg.Tensor(b)) for w, b in params]
+        ds, hs, h = [], [], mg.Tensor(x, constant=True)
+        for (w, b), layer in zip(tensors, spec.layers):
+            d = mg.matmul(h, mg.swapaxes(w, -1, -2)) + b[..., None, :]
+            h = ACTIVATIONS[layer.activation](d, layer.slope)
+            ds.append(d)
+            hs.append(h)
+        reduce = mg.mean if spec.reduction == "mean" else mg.sum
+        e = reduce(LOSSES[spec.loss](h, y), axis=-1)
+        mg.sum(e).backward()  # stacked networks are independent: one backward serves all
+        return (e.data, [d.data for d in ds], [h.data for h in hs], [d.grad for d in ds],
+                [(w.grad, b.grad) for w, b in tensors])

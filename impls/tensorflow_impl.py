@@ -1,0 +1,137 @@
+"""TensorFlow adapter: tf.nn and tf.math forward, tf.GradientTape backward, eager or compiled
+by XLA (tf.function(jit_compile=True), the mode tensorflow-xla).
+
+v is the tape's gradient with respect to zero perturbations z added to every pre-activation
+d, as in the jax adapter. TensorFlow (3 to 5 s) is imported at the first call, not when the
+adapter loads. Every activation and loss is TensorFlow's own (tf.nn.relu, leaky_relu, softplus,
+elu, silu, gelu; softmax_cross_entropy_with_logits; tf.math.xlogy and xlog1py for binary
+cross-entropy); nothing is composed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from impls.framework_trace import build_trace, require
+
+tf = None  # imported by _load()
+
+ACTIVATIONS = {  # name: f(d, slope)
+    "identity": lambda d, s: d,
+    "sigmoid": lambda d, s: tf.math.sigmoid(d),
+    "tanh": lambda d, s: tf.math.tanh(d),
+    "relu": lambda d, s: tf.nn.relu(d),
+    "leaky_relu": lambda d, s: tf.nn.leaky_relu(d, alpha=s),
+    "softplus": lambda d, s: tf.math.softplus(d),
+    "elu": lambda d, s: tf.nn.elu(d),
+    "silu": lambda d, s: tf.nn.silu(d),
+    "gelu": lambda d, s: tf.nn.gelu(d, approximate=False),
+    "gelu_tanh": lambda d, s: tf.nn.gelu(d, approximate=True),
+}
+
+LOSSES = {  # per-sample losses
+    "squared_error": lambda u, y: 0.5 * tf.reduce_sum(tf.math.squared_difference(u, y), -1),
+    "mse": lambda u, y: tf.reduce_mean(tf.math.squared_difference(u, y), -1),
+    "softmax_cross_entropy": lambda u, y: tf.nn.softmax_cross_entropy_with_logits(y, u),
+    "binary_cross_entropy": lambda u, y: -tf.reduce_sum(
+        tf.math.xlogy(y, u) + tf.math.xlog1py(1 - y, -u), -1),
+}
+
+
+def _load():
+    """Import TensorFlow once, at the first call (its C++ log and its retracing warnings, one
+    trace per architecture being the design here, quiet unless asked for)."""
+    global tf
+    if tf is None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow as tf
+        tf.get_logger().setLevel("ERROR")
+
+
+def _step(acts: tuple, loss: str, reduction: str):
+    """(params, x, y, r) -> (e, ds, hs, grads, vs, new params) for one architecture."""
+    reduce = tf.reduce_mean if reduction == "mean" else tf.reduce_sum
+
+    def step(params, x, y, r):
+        zs = [tf.zeros(tf.concat([tf.shape(x)[:-1], tf.shape(w)[-2:-1]], 0), x.dtype)
+              for w, _ in params]
+        with tf.GradientTape() as tape:
+            tape.watch([params, zs])
+            ds, hs, h = [], [], x
+            for (w, b), z, (act, slope) in zip(params, zs, acts):
+                d = tf.matmul(h, w, transpose_b=True) + b[..., None, :] + z
+                h = ACTIVATIONS[act](d, slope)
+                ds.append(d)
+                hs.append(h)
+            e = reduce(LOSSES[loss](h, y), -1)
+            total = tf.reduce_sum(e)  # stacked networks are independent: their sum serves
+        grads, vs = tape.gradient(total, [params, zs])
+        new = [(w - r * gw, b - r * gb) for (w, b), (gw, gb) in zip(params, grads)]
+        return e, ds, hs, grads, vs, new
+
+    return step
+
+
+class TensorflowImpl:
+    """TensorFlow eager on the CPU, in the spec's dtype. TensorflowXlaImpl below is its XLA
+    mode, an implementation of its own (registry.MODES)."""
+
+    name = "tensorflow"
+    jit = False
+    xfails = Path(__file__).with_name("tensorflow_xfails.txt")  # its known deviations
+
+    def __init__(self):
+        require("tensorflow", "tensorflow")
+        self._steps: dict = {}
+
+    def version(self) -> str:
+        _load()
+        return tf.__version__
+
+    def settings(self) -> dict:
+        _load()
+        return {"tensorflow": tf.__version__, "mode": "xla" if self.jit else "eager",
+                "jit_compile": self.jit, "device": "cpu",
+                "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+                "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")}
+
+    def _step_fn(self, spec):
+        key = (tuple((layer.activation, layer.slope) for layer in spec.layers), spec.loss,
+               spec.reduction)
+        if key not in self._steps:
+            step = _step(*key)
+            self._steps[key] = tf.function(step, jit_compile=True) if self.jit else step
+        return self._steps[key]
+
+    def trace(self, spec):
+        _load()
+        with tf.device("/CPU:0"):
+            step = self._step_fn(spec)
+            params = [(tf.constant(layer.weights), tf.constant(layer.bias))
+                      for layer in spec.layers]
+            x, y = tf.constant(spec.inputs), tf.constant(spec.targets)
+            r = tf.constant(spec.learning_rate, dtype=x.dtype)
+            states = []
+            for _ in range(spec.steps):
+                e, ds, hs, grads, vs, params = step(params, x, y, r)
+                states.append((e.numpy(), [t.numpy() for t in ds], [t.numpy() for t in hs],
+                               [t.numpy() for t in vs],
+                               [(gw.numpy(), gb.numpy()) for gw, gb in grads]))
+            final = [(w.numpy(), b.numpy()) for w, b in params]
+        return build_trace(self, spec, states, final)
+
+    def trace_stacked(self, stack):
+        """Networks on a leading axis: tf.matmul's batched products, one tape for them all."""
+        return self.trace(stack)
+
+
+class TensorflowXlaImpl(TensorflowImpl):
+    """The same step under tf.function(jit_compile=True): XLA compiles it (and fuses) once per
+    architecture and shape."""
+
+    name = "tensorflow-xla"
+    jit = True
+    xfails = Path(__file__).with_name("tensorflow_xla_xfails.txt")

@@ -1,0 +1,243 @@
+"""The tolerance model against a worked case: a 1-1-1 tanh network with squared error, one
+sample, two steps, whose magnitudes M are the recurrences of harness/tolerance.py's docstring
+written out by hand on scalars. Then each quantity moved to just inside and just outside its
+tolerance atol + rtol * M: the first must pass, the second fail. Last, each activation's own
+rounding terms at worked points, and against float32's actual rounding."""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+
+from harness.compare import compare_traces, quantities
+from harness.registry import get
+from harness.spec import spec_from_dict
+from harness.tolerance import Tolerance, magnitudes
+from impls.reference import ACTIVATIONS, LOSSES, activation, loss
+
+EPS = 2.0 ** -52
+X, W, B, Y, R = 0.5, (0.8, -1.5), (0.1, 0.3), 0.25, 0.1
+SPEC = spec_from_dict({
+    "name": "worked", "loss": "squared_error", "learning_rate": R, "steps": 2,
+    "inputs": [[X]], "targets": [[Y]],
+    "layers": [{"weights": [[W[0]]], "bias": [B[0]], "activation": "tanh"},
+               {"weights": [[W[1]]], "bias": [B[1]], "activation": "tanh"}]})
+
+
+def hand_magnitudes():
+    """M of every quantity, step by step, on scalars. tanh's rounding: m_f = 2|h|,
+    m_t = 1 + h^2, |t'| <= 2t. One input and one neuron per layer: sqrt(n_in + 1) = sqrt 2,
+    sqrt(batch) = sqrt(n') = 1. The underflow terms (tiny / eps = 1e-292) are below these
+    numbers' last bits and left out; so is the drift (the trace is compared with itself)."""
+    w, b = list(W), list(B)
+    rw, rb = [0.0, 0.0], [0.0, 0.0]  # the rounding of the updates so far: |W| + r|g| each
+    c = math.sqrt(2)
+    out = []
+    for step in range(2):
+        m = {}
+        # forward: M(d) = M(x)|W| + |x|M(W) + M(b) + c(|x||W| + |b|), M(h) = t M(d) + m_f
+        x, mx, mts = X, 0.0, []
+        for k in range(2):
+            d = w[k] * x + b[k]
+            h = math.tanh(d)
+            t = 1 - h * h
+            md = mx * abs(w[k]) + abs(x) * rw[k] + rb[k] + c * (abs(x) * abs(w[k]) + abs(b[k]))
+            m["d", k], m["h", k] = md, t * md + 2 * abs(h)
+            mts.append(1 + h * h + 2 * t * md)  # M(t) = m_t + |t'| M(d)
+            m["x", k], m["t", k] = (x, mx), t
+            x, mx = h, m["h", k]
+        # e = (u - y)^2 / 2: M(e) = |u - y| M(u - y) + e + eps M(u)^2 / 2, plus sqrt(batch) |e|
+        u, mu = x, mx
+        diff = u - Y
+        m["outputs", None] = mu
+        m["loss", None] = abs(diff) * (mu + abs(diff)) + diff * diff + EPS * mu * mu / 2
+        # backward: te = u - y, M(te) = M(u) + |u - y|, plus |te|
+        up, mup = abs(diff), mu + 2 * abs(diff)
+        v = [0.0, 0.0]
+        grads = [None, None]
+        for k in (1, 0):
+            t, (xk, mxk) = m["t", k], m["x", k]
+            v[k] = (diff if k == 1 else v[1] * w[1]) * t
+            if k == 0:  # p = v' W': M(p) = M(v')|W'| + |v'|M(W') + sqrt(n') |v'||W'|
+                up = abs(v[1]) * abs(w[1])
+                mup = m["v", 1] * abs(w[1]) + abs(v[1]) * rw[1] + up
+            mv = mup * t + up * mts[k] + EPS * mup * mts[k] + abs(v[k])
+            m["v", k] = mv
+            m["grad_weights", k] = (mv + abs(v[k])) * abs(xk) + (abs(v[k]) + EPS * mv) * mxk
+            m["grad_bias", k] = mv + abs(v[k])
+            grads[k] = (v[k] * xk, v[k])
+        for k in range(2):  # the update W - r g: M(W) += |W| + r|g|
+            gw, gb = grads[k]
+            rw[k], rb[k] = rw[k] + abs(w[k]) + R * abs(gw), rb[k] + abs(b[k]) + R * abs(gb)
+            w[k], b[k] = w[k] - R * gw, b[k] - R * gb
+        out.append({key: value for key, value in m.items() if key[0] not in ("x", "t")})
+    out.append({("weights", k): rw[k] for k in range(2)} | {("bias", k): rb[k] for k in range(2)})
+    return out
+
+
+# The worked case's numbers, step 0 and the final parameters, to 10 digits. By hand, the first:
+# d0 = 0.8 * 0.5 + 0.1 = 0.5, h0 = tanh 0.5 = 0.4621171573, t0 = 1 - h0^2 = 0.7864477329;
+# M(d0) = sqrt 2 (0.5 * 0.8 + 0.1) = 0.7071067812; M(h0) = t0 M(d0) + 2 h0 = 1.480336840.
+WORKED = {("d", 0): 0.7071067812, ("h", 0): 1.480336840, ("d", 1): 3.625067855,
+          ("h", 1): 3.865940398, ("outputs", None): 3.865940398, ("loss", None): 3.191701740,
+          ("v", 1): 9.538156868, ("grad_weights", 1): 5.450367139, ("grad_bias", 1): 10.07491151,
+          ("v", 0): 14.39082274, ("grad_weights", 0): 7.512008476, ("grad_bias", 0): 15.02401695}
+WORKED_FINAL = {("weights", 0): 1.628175806, ("weights", 1): 3.018042872,
+                ("bias", 0): 0.2563516117, ("bias", 1): 0.7527250361}
+
+
+@pytest.fixture(scope="module")
+def trace():
+    return get("reference").impl.trace(SPEC)
+
+
+def test_the_hand_derivation_gives_the_worked_numbers():
+    hand = hand_magnitudes()
+    assert hand[0] == pytest.approx(WORKED, rel=1e-9)
+    assert hand[-1] == pytest.approx(WORKED_FINAL, rel=1e-9)
+
+
+def test_magnitudes_of_the_worked_case_are_the_hand_derived_ones(trace):
+    got, hand = magnitudes(SPEC, trace), hand_magnitudes()
+    assert len(got) == len(hand) == 3
+    for step, (g, h) in enumerate(zip(got, hand)):
+        assert sorted(g, key=str) == sorted(h, key=str)
+        for key, value in h.items():
+            assert float(np.ravel(g[key])[0]) == pytest.approx(value, rel=1e-12), (step, key)
+
+
+# forward and backward tolerances made different and coarse (1e-6, 3e-6 relative), so that
+# 1% of one is far above a float64 ulp and a phase mixed up shows
+TOL = {"forward": Tolerance(1e-6, 1e-300), "backward": Tolerance(3e-6, 2e-300)}
+
+
+def _moved(trace, step, quantity, layer, by):
+    """A copy of the trace with one element moved by `by`."""
+    other = copy.deepcopy(trace)
+    if step is None:
+        other.params[layer][quantity] = other.params[layer][quantity] + by
+    elif quantity in ("loss", "outputs"):
+        setattr(other.steps[step], quantity, getattr(other.steps[step], quantity) + by)
+    else:
+        lt = other.steps[step].layers[layer]
+        setattr(lt, quantity, getattr(lt, quantity) + by)
+    return other
+
+
+PLACES = list(quantities(2, 2))
+
+
+@pytest.mark.parametrize("step, quantity, layer", PLACES,
+                         ids=[f"{s}-{q}-{k}" for s, q, k in PLACES])
+def test_just_inside_the_tolerance_passes_and_just_outside_fails(trace, step, quantity, layer):
+    phase = "forward" if quantity in ("d", "h", "outputs", "loss") else "backward"
+    m = hand_magnitudes()[-1 if step is None else step][quantity, layer]
+    allowed = TOL[phase].atol + TOL[phase].rtol * m
+    for factor, passed in ((0.99, True), (1.01, False), (-0.99, True), (-1.01, False)):
+        other = _moved(trace, step, quantity, layer, factor * allowed)
+        diff = next(d for d in compare_traces(SPEC, trace, other, TOL)
+                    if (d.step, d.quantity, d.layer) == (step, quantity, layer))
+        assert diff.passed is passed, factor
+        assert diff.worst_tol == pytest.approx(allowed, rel=1e-9)
+        assert diff.worst_ratio == pytest.approx(abs(factor), rel=1e-6)
+        assert diff.n_bad == (0 if passed else 1)
+
+
+# Each activation's rounding terms (m_f, m_t, the bound on |t'|) at d = -3, -0.5, 0.5, 3 with
+# no underflow term, to 10 digits. By hand, for tanh at d = 0.5 (h = 0.4621171573,
+# t = 0.7864477329): m_f = 2|h| = 0.9242343145, m_t = 1 + h^2 = 1.213552267, |t'| <= 2t =
+# 1.572895466; for sigmoid (h = 0.6224593312, t = 0.2350037122): m_f = 2h = 1.244918662,
+# m_t = h(1 + h) + t = 1.244918662, |t'| <= t.
+POINTS = np.array([-3.0, -0.5, 0.5, 3.0])
+ROUNDING = {
+    "identity": ([0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]),
+    "sigmoid": ([0.09485174636, 0.7550813376, 1.244918662, 1.905148254],
+                [0.09485174636, 0.7550813376, 1.244918662, 1.905148254],
+                [0.04517665973, 0.2350037122, 0.2350037122, 0.04517665973]),
+    "tanh": ([1.990109507, 0.9242343145, 0.9242343145, 1.990109507],
+             [1.990133963, 1.213552267, 1.213552267, 1.990133963],
+             [0.01973207433, 1.572895466, 1.572895466, 0.01973207433]),
+    "relu": ([0, 0, 0.5, 3], [0, 0, 0, 0], [0, 0, 0, 0]),
+    "leaky_relu": ([0.3, 0.05, 0.5, 3], [0, 0, 0, 0], [0, 0, 0, 0]),
+    "softplus": ([0.09717470315, 0.9481539684, 1.948153968, 6.097174703],
+                 [0.09485174636, 0.7550813376, 1.244918662, 1.905148254],
+                 [0.04742587318, 0.3775406688, 0.6224593312, 0.9525741268]),
+    "elu": ([1.900425863, 0.7869386806, 1, 6], [0.04978706837, 0.6065306597, 1, 1],
+            [0.04978706837, 0.6065306597, 0, 0]),
+    "silu": ([0.2845552391, 0.3775406688, 0.6224593312, 5.715444761],
+             [0.2845552391, 0.8976182942, 1.867377994, 7.620593015],
+             [0.2258832987, 0.5875092805, 0.5875092805, 0.2258832987]),
+    "gelu": ([3.004049694, 0.6542687694, 0.8457312306, 5.995950306],
+             [1.025241192, 1.308537539, 2.043527788, 2.025241192],
+             [0.04875033253, 0.7921469852, 0.7921469852, 0.04875033253]),
+    "gelu_tanh": ([5.996362608, 0.8457140098, 1.037142029, 8.989087824],
+                  [6.281098813, 1.060437541, 1.795177348, 7.281098813],
+                  [0.1165428839, 2.033563561, 2.033563561, 0.1165428839]),
+}
+
+
+def _rounding(name, d, under, slope=0.1):
+    act = activation(name, slope=slope)
+    h = act.f(d)
+    t = np.abs(act.t(d, h))
+    return [np.broadcast_to(term, d.shape) for term in act.rounding(np, d, h, t, under)]
+
+
+def test_every_activation_has_worked_rounding_terms():
+    assert sorted(ROUNDING) == sorted(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(ROUNDING))
+def test_rounding_terms_at_worked_points(name):
+    for term, got, want in zip(("m_f", "m_t", "|t'|"), _rounding(name, POINTS, 0.0),
+                               ROUNDING[name]):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=0, err_msg=term)
+
+
+@pytest.mark.parametrize("name", sorted(ROUNDING))
+def test_the_underflow_term_enters_where_an_intermediate_may_underflow(name):
+    """silu's sigmoid(d) may underflow and is then multiplied by d: |d| (in h) and 1 + |d|
+    (in t) underflows; no other activation scales one."""
+    zero, one = _rounding(name, POINTS, 0.0), _rounding(name, POINTS, 1.0)
+    extra = [np.abs(POINTS), 1 + np.abs(POINTS), 0 * POINTS] if name == "silu" else [0 * POINTS] * 3
+    for a, b, want in zip(one, zero, extra):
+        np.testing.assert_allclose(a - b, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(ROUNDING))
+def test_rounding_terms_bound_float32s_rounding(name):
+    """The terms are what they claim: f and t evaluated in float32 at float32 points stay
+    within 2 eps M of the float64 values (first order, M(d) = 0 for an exact d; the harness
+    allows 32 eps M)."""
+    d32 = np.linspace(-20, 20, 4001, dtype=np.float32)
+    d = d32.astype(np.float64)
+    act = activation(name, slope=0.5)  # a slope exact in both dtypes
+    mf, mt, _ = _rounding(name, d, 0.0, slope=0.5)
+    h32 = act.f(d32)
+    eps = float(np.finfo(np.float32).eps)
+    assert np.all(np.abs(h32 - act.f(d)) <= 2 * eps * mf)
+    assert np.all(np.abs(act.t(d32, h32) - act.t(d, act.f(d))) <= 2 * eps * mt)
+
+
+# Each loss's M(fe) and M(te) at u = (0.2, 0.7, 0.4), y = (0, 1, 0.5), M(u) = (1, 2, 0.5) and an
+# eps of 0.01 (large, so that the second-order terms show), to 10 digits. By hand, for squared
+# error: u - y = (0.2, -0.3, -0.1), M(te) = M(u) + |u - y| = (1.2, 2.3, 0.6); M(fe) =
+# sum |u - y| M(te) + sqrt 3 fe + eps sum M(u)^2 / 2 = 0.99 + 0.1212435565 + 0.02625.
+LOSS_ROUNDING = {
+    "squared_error": (1.137493557, [1.2, 2.3, 0.6]),
+    "mse": (0.7583290377, [0.9333333333, 1.733333333, 0.4666666667]),
+    "softmax_cross_entropy": (11.21218006, [3.031492051, 6.637104199, 3.965974378]),
+    "binary_cross_entropy": (7.02551953, [18.125, 30.74829932, 4.479166667]),
+}
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_rounding_terms_at_a_worked_point(name):
+    """One sample of one network of a stack (leading axis), so that the axes are checked too."""
+    u, y, mu = (np.array([[row]]) for row in ([0.2, 0.7, 0.4], [0.0, 1.0, 0.5], [1.0, 2, 0.5]))
+    mfe, mte = loss(name).rounding(np, u, y, mu, 0.01)
+    want_fe, want_te = LOSS_ROUNDING[name]
+    assert mfe.shape == (1, 1) and mfe[0, 0] == pytest.approx(want_fe, rel=1e-9)
+    assert mte.shape == (1, 1, 3)
+    np.testing.assert_allclose(mte[0, 0], want_te, rtol=1e-9)
