@@ -610,10 +610,20 @@ def explain_all(items: list, *, tolerance: dict | None = None, strict: bool = Fa
     if not todo or not get("exact").available:
         return out
     plans = {k: plan(spec, failing, side) for k, spec, side, failing, _ in todo}
+    impl_of = {k: side.impl for k, _, side, _, _ in todo}
     results: dict = {}
-    for impl in dict.fromkeys(side.impl for _, _, side, _, _ in todo):
-        results.update(run_probes(impl, [p for k, _, side, _, _ in todo if side.impl == impl
-                                         for p in plans[k]]))
+
+    def run(chosen: dict) -> None:  # {k: probes}: one call per implementation
+        for impl in dict.fromkeys(impl_of.values()):
+            results.update(run_probes(impl, [p for k, ps in chosen.items()
+                                             if impl_of[k] == impl for p in ps]))
+
+    run({k: [p for p in ps if p.width == 1] for k, ps in plans.items()})
+    # the wide probes only for an origin that no one-neuron probe reproduced (a later
+    # tensor's are mostly consequences: not worth a second program)
+    run({k: [p for p in ps if p.width > 1 and p.tensor == 0 and not any(
+        q.tensor == 0 and id(q) in results and _reproduces(q, *results[id(q)], tolerance)
+        for q in ps if q.width == 1)] for k, ps in plans.items()})
     for k, spec, side, failing, known in todo:
         causes = root_causes(spec, failing, side, tolerance, plans[k], results)
         out[k] = with_causes(out[k], causes, known)
