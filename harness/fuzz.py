@@ -29,6 +29,7 @@ from .errors import HarnessError
 from .judge import Verdict, judge
 from .runner import run_one
 from .spec import DTYPES, Spec, spec_from_dict
+from .words import count
 from .xfails import read_xfails, shipped
 
 BCE_MARGIN = 1e-11  # BCE on probabilities is ill-conditioned (and clamped by torch) below this
@@ -328,14 +329,14 @@ def run_fuzz(args) -> int:
                                  activations=[args.activation] if args.activation
                                  else ACTIVATIONS,
                                  losses=[args.loss] if args.loss else LOSSES)
-        print(f"{info.name}: {campaign.drawn} random networks drawn, {campaign.compared} "
-              f"compared with {args.baseline} (the rest outside the domain: not supported, "
-              f"non-finite or ill-conditioned): {len(campaign.findings)} distinct "
-              f"disagreement(s)")
+        print(f"{info.name}: {count(campaign.drawn, 'random network')} drawn, "
+              f"{campaign.compared} compared with {args.baseline} (the rest outside the "
+              f"domain: not supported, non-finite or ill-conditioned): "
+              f"{count(len(campaign.findings), 'distinct disagreement')}")
         for k, (spec, verdict) in enumerate(campaign.findings):
             path, cmd = write_failure(spec, verdict, args.out, k)
             print(f"  FAIL {'/'.join(signature(spec, verdict))} on a minimal network {spec.arch} "
-                  f"({spec.dtype}, {spec.loss}, batch {spec.batch}, {spec.steps} step(s)): "
+                  f"({spec.dtype}, {spec.loss}, batch {spec.batch}, {count(spec.steps, 'step')}): "
                   f"{verdict.message}")
             print(f"    spec: {path}\n    reproduce: {cmd}")
             status = 1

@@ -29,10 +29,13 @@ def pytest_addoption(parser):
     g = parser.getgroup("backprop-harness", "backprop-harness conformance suite")
     g.addoption("--bp-impl", action="append", default=[], metavar="NAME",
                 help="run the conformance suite against this implementation (repeatable)")
-    g.addoption("--bp-baseline", default="reference", metavar="NAME")
+    g.addoption("--bp-baseline", default="reference", metavar="NAME",
+                help="what each --bp-impl is compared with (default: reference, the NumPy "
+                     "engine)")
     g.addoption("--bp-cases", default=None, metavar="GLOB", help="only matching cases (a,b,...)")
     g.addoption("--bp-dtype", default=None,
-                choices=("float64", "float32", "bfloat16", "float16"))
+                choices=("float64", "float32", "bfloat16", "float16"),
+                help="only the cases of this dtype (default: every dtype)")
     g.addoption("--bp-xfails", action="append", default=[], metavar="FILE",
                 help="known deviations: '<case glob> <reason>' per line (repeatable)")
     g.addoption("--bp-strict-xfails", action="store_true",

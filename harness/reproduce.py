@@ -27,6 +27,7 @@ from .registry import get
 from .runner import run_one
 from .spec import Spec
 from .tolerance import bound, magnitudes
+from .words import article
 
 FRAMEWORKS = {"torch": ("impls.torch_autograd", "torch"), "jax": ("impls.jax_grad", "jax")}
 # (the adapter module of each framework whose implementations, modes included, get scripts)
@@ -312,7 +313,8 @@ def issue(spec: Spec, verdict: Verdict, truth: float, names: list[str]) -> str:
     versions = [f"- {framework} {_installed(framework)} ({how})", f"- NumPy {np.__version__}, "
                 f"Python {platform.python_version()}, {platform.system()} {platform.machine()}"]
     return "\n".join([
-        f"# {name}: {o.quantity} of a {acts} network is off by {rel:.2g} (relative) in "
+        f"# {name}: {o.quantity} of {article(acts)} {acts} network is off by {rel:.2g} "
+        f"(relative) in "
         f"{spec.dtype}", "",
         "## Versions", "", *versions, "",
         "## Reproducer", "",

@@ -11,6 +11,8 @@ the command line apply to every one. `run`, the pytest plugin and the fuzzers ap
 from __future__ import annotations
 
 import fnmatch
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -85,6 +87,33 @@ def read_xfails(path: str | Path) -> list[Xfail]:
         out.append(Xfail(pattern, " ".join(words) or "known deviation", f"{path}:{n}",
                          **fields))
     return out
+
+
+def cite(entries: Sequence[Xfail]) -> str:
+    """What a report says of the entries that covered a case: each distinct reason once with
+    its link, then where the entries are written, each file once (relative to the working
+    directory or to the installed package), its line numbers in order:
+    "reason [url, versions] (impls/jax_xfails.txt:7,8,9)"."""
+    lines: dict[str, list[int]] = {}
+    for x in entries:
+        path, _, n = x.source.rpartition(":")
+        lines.setdefault(path, []).append(int(n))
+    where = ", ".join(f"{_short(path)}:{','.join(map(str, sorted(ns)))}"
+                      for path, ns in lines.items())
+    reasons = "; ".join(dict.fromkeys(x.cited for x in entries))
+    return f"{reasons} ({where})"
+
+
+def _short(path: str) -> str:
+    """The path relative to the working directory, else to the sys.path entry that holds it
+    (an installed package's file as "impls/jax_xfails.txt"), else as given."""
+    full = Path(path).resolve()
+    for root in [Path.cwd()] + [Path(p) for p in sys.path if p]:
+        try:
+            return full.relative_to(root.resolve()).as_posix()
+        except (ValueError, OSError):
+            continue
+    return path
 
 
 def shipped(impl) -> list[Xfail]:

@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+from ..words import count
 from .executing import execute, plan
 
 
@@ -19,7 +20,7 @@ def run_batched(args) -> int:
     judged = sum(r["judged"] for r in reports)
     impls = jobs[0]["impls"]
     print(f"{total:,} networks {args.arch} ({jobs[0]['dtype']}, {args.activation}, {args.loss}, "
-          f"batch {args.batch}) in {len(jobs)} chunk(s) on {args.executor}: {wall:.2f} s, "
+          f"batch {args.batch}) in {count(len(jobs), 'chunk')} on {args.executor}: {wall:.2f} s, "
           f"{total / wall:,.0f} networks/s end to end (imports and JAX compile included); "
           f"{judged:,} judged, {total - judged:,} outside the domain (the baseline "
           f"overflowed, or BCE ill-conditioned)")
