@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a case that passes where a known deviation expected it to fail "
                           "(XPASS: fixed upstream?) fails the run")
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                     help="worker processes: a case that crashes or hangs its worker fails "
-                          "alone (--timeout applies without --jobs too)")
+                     help="worker processes; a case that crashes or hangs its worker fails "
+                          "alone; --timeout applies with or without them")
     run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
                      help="per case and implementation (default 300)")
     for phase in ("forward", "backward"):

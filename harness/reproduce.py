@@ -321,7 +321,7 @@ def issue(spec: Spec, verdict: Verdict, truth: float, names: list[str]) -> str:
         f"`python reproduce_{name}.py` (needs only {framework} and NumPy) prints the value "
         f"and exits 1 while the error stands.", "",
         "## Expected vs actual", "",
-        f"- quantity: {o.label}, element {list(o.worst_index)} (in the seed's notation: d "
+        f"- quantity: {o.label}, element {list(o.worst_index)} (d "
         f"pre-activations, h activations, v = dE/dd, g the gradients)",
         f"- expected (exact, 60 digits rounded to {spec.dtype}): {truth!r}",
         f"- actual ({name}): {actual!r}",

@@ -105,15 +105,17 @@ def cite(entries: Sequence[Xfail]) -> str:
 
 
 def _short(path: str) -> str:
-    """The path relative to the working directory, else to the sys.path entry that holds it
-    (an installed package's file as "impls/jax_xfails.txt"), else as given."""
+    """The shortest of the path relative to the working directory and relative to each
+    sys.path entry that holds it (an installed package's file reads "bh_einsum/xfails.txt",
+    not ".venv/lib/.../site-packages/bh_einsum/xfails.txt"); as given when none holds it."""
     full = Path(path).resolve()
+    found = []
     for root in [Path.cwd()] + [Path(p) for p in sys.path if p]:
         try:
-            return full.relative_to(root.resolve()).as_posix()
+            found.append(full.relative_to(root.resolve()).as_posix())
         except (ValueError, OSError):
             continue
-    return path
+    return min(found, key=len, default=path)
 
 
 def shipped(impl) -> list[Xfail]:

@@ -34,7 +34,7 @@ elif [ "$BH_TORCH" = cuda ]; then
     pip install -q "torch==$TORCH"
   fi
 elif [ "$have" != "$TORCH+cpu" ] && { [ "$BH_TORCH" = cpu ] || [ "${have%%+*}" != "$TORCH" ]; }; then
-  say "torch $TORCH, CPU build (~190 MB download, ~1 GB installed; BH_TORCH=cuda for the CUDA one)"
+  say "torch $TORCH, CPU build (~190 MB download, ~750 MB installed; BH_TORCH=cuda for the CUDA one)"
   [ -z "$have" ] || pip uninstall -q -y torch
   # a CPU wheel that pip's own configuration offers (a local wheel folder, a mirror) first,
   # else PyTorch's CPU index
@@ -42,7 +42,7 @@ elif [ "$have" != "$TORCH+cpu" ] && { [ "$BH_TORCH" = cpu ] || [ "${have%%+*}" !
     pip install -q "torch==$TORCH+cpu" --index-url "$CPU_INDEX"
 fi
 
-say "backprop-harness with jax, mpmath, matplotlib, hypothesis, dask, pytest, mkdocs (~250 MB download)"
+say "backprop-harness with jax, mpmath, matplotlib, hypothesis, dask, pytest, mkdocs (~200 MB download, ~1.1 GB installed)"
 pip install -q -e ".[all,dev,docs]"
 say "the example adapter (examples/adapter-example, implementation einsum)"
 pip install -q ./examples/adapter-example

@@ -10,7 +10,7 @@ from harness.registry import get
 from harness.runner import run_one
 from harness.spec import spec_from_dict
 from harness.suite import SEED_NETWORK
-from harness.xfails import read_xfails
+from harness.xfails import cite, read_xfails
 from conftest import needs
 
 
@@ -63,3 +63,26 @@ def test_jax_ships_its_elu_entry_with_links_and_range():
     elu = [x for x in entries if x.pattern.startswith("regions-elu-*")]
     assert elu and elu[0].url.endswith("jax-ml/jax/issues/39795") and elu[0].versions
     assert elu[0].applies()
+
+
+def test_a_citation_names_each_reason_once_and_each_file_once_relative(tmp_path, monkeypatch):
+    """Three lines of one deviation read as one reason with its link, then the file once,
+    relative to the working directory, with its line numbers in order (the judge finds the
+    entries in the order of the quantity groups, not of the lines)."""
+    (tmp_path / "impls").mkdir()
+    path = tmp_path / "impls" / "xfails.txt"
+    path.write_text("# a comment\n"
+                    "case-v url=https://example.org/9 the reason\n"
+                    "case-grad_* url=https://example.org/9 the reason\n"
+                    "case-params url=https://example.org/9 the reason\n"
+                    "other another reason\n")
+    v, grad, params, other = read_xfails(path)
+    monkeypatch.chdir(tmp_path)
+    assert cite([params, v, grad]) == \
+        "the reason [https://example.org/9] (impls/xfails.txt:2,3,4)"
+    assert cite([other, v]) == \
+        "another reason; the reason [https://example.org/9] (impls/xfails.txt:2,5)"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # outside the working directory: a sys.path root
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert cite([v]).endswith("(impls/xfails.txt:2)")
