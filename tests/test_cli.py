@@ -116,6 +116,13 @@ def test_pytest_bp_impl_from_the_repository_collects_only_the_conformance_suite(
     assert collected and all("test_conformance.py::" in line for line in collected)
 
 
+def test_cases_export_counts_in_words(tmp_path):
+    out = cli("cases", "--cases", "seed-2-2-2-float64", "--export", str(tmp_path / "one.json"))
+    assert out.returncode == 0 and out.stdout == f"wrote 1 case to {tmp_path / 'one.json'}\n"
+    out = cli("cases", "--cases", "seed-2-2-2-float*", "--export", str(tmp_path / "two.json"))
+    assert out.stdout == f"wrote 2 cases to {tmp_path / 'two.json'}\n"
+
+
 def test_strict_xfails_fail_an_unexpected_pass_and_still_write_the_report(tmp_path):
     xf = tmp_path / "xfails.txt"
     xf.write_text("seed-2-2-2-float64 url=https://example.org/3 expected to fail\n")
