@@ -117,3 +117,10 @@ def test_the_failure_example_is_a_real_jax_defect_that_its_ledger_does_not_cover
     shown, text = sample("failure.txt")
     assert shown == "backprop-harness run examples/jax-elu-tail.json"
     assert "FAIL jax-elu-tail jax: step 0 v[layer 0][sample 0, neuron 3]" in text
+
+
+def test_every_relative_link_in_the_readme_names_a_file():
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (ROOT / "README.md").read_text())
+    local = [link for link in links if "://" not in link]
+    assert "docs/img/report.png" in local and "docs/failure.md" in local
+    assert [link for link in local if not (ROOT / link).exists()] == []
