@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import needs
 from harness.cli import main
 from harness.registry import discover
 from harness.spec import load_spec
@@ -124,3 +125,13 @@ def test_every_relative_link_in_the_readme_names_a_file():
     local = [link for link in links if "://" not in link]
     assert "docs/img/report.png" in local and "docs/failure.md" in local
     assert [link for link in local if not (ROOT / link).exists()] == []
+
+
+API = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "api.md").read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("code", [
+    pytest.param(code, marks=needs(*[n for n in ("torch", "jax") if f'"{n}"' in code]),
+                 id=f"block{i}") for i, code in enumerate(API)])
+def test_the_python_api_pages_examples_run(code):
+    exec(compile(code, "docs/api.md", "exec"), {})
