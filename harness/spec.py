@@ -1,4 +1,4 @@
-"""Network specs: load, validate and expand spec JSON (README, "Spec format") into a Spec.
+"""Network specs: load, validate and expand spec JSON (docs/specs.md) into a Spec.
 
 A spec is everything needed to reproduce a run bit for bit: explicit weights, biases, data,
 loss, learning rate and steps, in one dtype. The generated form (`"generate": {...}`) expands
@@ -28,7 +28,7 @@ __all__ = ["Layer", "Spec", "load_spec", "load_specs", "spec_from_dict", "DEFAUL
 DTYPES = ("float64", "float32")  # the default suite's; LOW_PRECISION ones are opt-in
 LOW_PRECISION = ("bfloat16", "float16")  # computed as in the frameworks (impls/reference)
 ALL_DTYPES = DTYPES + LOW_PRECISION
-DEFAULT_REDUCTION = "sum"  # the seed's formulas then hold per sample, unchanged (README)
+DEFAULT_REDUCTION = "sum"  # the formulas then hold per sample, unchanged (docs/specs.md)
 DEFAULT_SLOPE = 0.01
 MAX_STEPS = 10_000
 MAX_NAME = 120
