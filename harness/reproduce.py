@@ -314,15 +314,14 @@ def issue(spec: Spec, verdict: Verdict, truth: float, names: list[str]) -> str:
                 f"Python {platform.python_version()}, {platform.system()} {platform.machine()}"]
     return "\n".join([
         f"# {name}: {o.quantity} of {article(acts)} {acts} network is off by {rel:.2g} "
-        f"(relative) in "
-        f"{spec.dtype}", "",
+        f"(relative) in {spec.dtype}", "",
         "## Versions", "", *versions, "",
         "## Reproducer", "",
         f"`python reproduce_{name}.py` (needs only {framework} and NumPy) prints the value "
         f"and exits 1 while the error stands.", "",
         "## Expected vs actual", "",
-        f"- quantity: {o.label}, element {list(o.worst_index)} (d "
-        f"pre-activations, h activations, v = dE/dd, g the gradients)",
+        f"- quantity: {o.label}, element {list(o.worst_index)} (d pre-activations, "
+        f"h activations, v = dE/dd, g the gradients)",
         f"- expected (exact, 60 digits rounded to {spec.dtype}): {truth!r}",
         f"- actual ({name}): {actual!r}",
         f"- error: {abs(actual - truth):.3g}, relative {rel:.3g}", "",

@@ -91,8 +91,8 @@ def read_xfails(path: str | Path) -> list[Xfail]:
 
 def cite(entries: Sequence[Xfail]) -> str:
     """What a report says of the entries that covered a case: each distinct reason once with
-    its link, then where the entries are written, each file once (relative to the working
-    directory or to the installed package), its line numbers in order:
+    its link, then where the entries are written, each file once (short: relative to the
+    working directory or to its installed package's root), its line numbers in order:
     "reason [url, versions] (impls/jax_xfails.txt:7,8,9)"."""
     lines: dict[str, list[int]] = {}
     for x in entries:
