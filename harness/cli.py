@@ -15,6 +15,7 @@ from pathlib import Path
 from . import __version__
 from .errors import HarnessError
 from .spec import ALL_DTYPES
+from .words import count
 
 PROG = "backprop-harness"
 
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "cannot run) nor reduce them to a root cause at one neuron")
     run.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
     run.add_argument("--dtype", choices=ALL_DTYPES,
-                     help="only the cases of this dtype (default: both)")
+                     help="only the cases of this dtype (default: every dtype)")
     run.add_argument("--seed", type=seed_number, metavar="N",
                      help="reseed the default suite's generated cases (default: their own)")
     run.add_argument("--out", type=Path, metavar="DIR",
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a case that passes where a known deviation expected it to fail "
                           "(XPASS: fixed upstream?) fails the run")
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                     help="worker processes (isolates crashes and enforces --timeout)")
+                     help="worker processes; a case that crashes or hangs its worker fails "
+                          "alone; --timeout applies with or without them")
     run.add_argument("--timeout", type=_timeout, metavar="SECONDS",
                      help="per case and implementation (default 300)")
     for phase in ("forward", "backward"):
@@ -252,9 +254,10 @@ def _print_summary(run, out: Path) -> None:
     for name, reason in missing.items():
         print(f"not run: {name} is unavailable ({reason})")
     verdict = "PASS" if run.ok else "FAIL"
-    print(f"{verdict}: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-          f"{counts['unsupported']} not supported, {counts['xfail']} known deviations, "
-          f"{counts['xpass']} unexpected passes in {run.wall_seconds:.1f} s")
+    print(f"{verdict}: {counts['pass']} passed, {counts['fail']} failed, "
+          f"{count(counts['error'], 'error')}, {counts['unsupported']} not supported, "
+          f"{count(counts['xfail'], 'known deviation')}, "
+          f"{count(counts['xpass'], 'unexpected pass')} in {run.wall_seconds:.1f} s")
     findings = run.findings()
     if findings:
         from .rootcause import describe
@@ -297,7 +300,9 @@ def cmd_impls(args) -> int:
         kind = "mode" if name in MODES else "default"
         if info.available:
             sup = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.supports.items()) \
-                or "everything"
+                or "every dtype, activation and loss"
+            if callable(getattr(info.impl, "unsupported", None)):
+                sup += "; declines some cases (run's unsup column, with the reason)"
             version, _, problem = read(info.impl)
             note = f" (but {problem})" if problem else ""
             print(f"{name:<26} {kind:<8} {version:<22} available   supports {sup}{note}")
@@ -316,7 +321,7 @@ def cmd_cases(args) -> int:
             args.export.write_text(json.dumps(docs, indent=1))
         except OSError as exc:
             raise HarnessError(f"cannot write {args.export}: {exc.strerror}") from None
-        print(f"wrote {len(docs)} cases to {args.export}")
+        print(f"wrote {count(len(docs), 'case')} to {args.export}")
         return 0
     for s in specs:
         acts = ",".join(dict.fromkeys(layer.activation for layer in s.layers))
@@ -348,9 +353,10 @@ def cmd_audit(args) -> int:
                       [f for f in functions if f in ACTIVATIONS],
                       [f for f in functions if f in LOSSES])
     out = write_audit(audit, args.out or default_out_dir(kind="audit"))
-    print(f"{len(audit.points):,} measurements of {', '.join(audit.implementations)} "
-          f"against exact in {audit.seconds:.1f} s; {len(audit.findings)} shared "
-          f"inaccuracies, {len(audit.alone)} of one implementation alone")
+    print(f"{count(len(audit.points), 'measurement')} of {', '.join(audit.implementations)} "
+          f"against exact in {audit.seconds:.1f} s; "
+          f"{count(len(audit.findings), 'shared inaccuracy')}, {len(audit.alone)} of one "
+          f"implementation alone")
     for f in audit.findings:
         worst = ", ".join(f"{k} {v:.2g}" for k, v in f["max_rel"].items())
         accurate = "" if f["accurate_form_max_rel"] is None else \

@@ -23,7 +23,7 @@ from .registry import ORACLES, get
 from .runner import Outcome
 from .spec import Spec
 from .tolerance import loosest, resolve
-from .xfails import GROUP_OF, QUANTITY_GROUPS, Xfail, covering
+from .xfails import GROUP_OF, QUANTITY_GROUPS, Xfail, cite, covering
 
 STATUSES = ("pass", "fail", "error", "unsupported", "xfail", "xpass")
 BLAMES = ("a-wrong", "b-wrong", "both-wrong", "convention", "undecided")  # a: the baseline
@@ -139,11 +139,7 @@ def _known(verdict: Verdict, entries: Sequence[Xfail], failing: list[TensorDiff]
     used = covering(entries, verdict.case, groups)
     if not used:
         return _lead_with_uncovered(verdict, entries, failing)
-    by_reason: dict[str, list[str]] = {}
-    for x in used:
-        by_reason.setdefault(x.cited, []).append(x.source)
-    known = "; ".join(f"{reason} ({', '.join(sources)})" for reason, sources in by_reason.items())
-    return replace(verdict, status="xfail", known=known, known_by=tuple(used))
+    return replace(verdict, status="xfail", known=cite(used), known_by=tuple(used))
 
 
 def with_causes(verdict: Verdict, causes: tuple, known: Sequence[Xfail] = ()) -> Verdict:
@@ -173,8 +169,8 @@ def _unexpected_pass(verdict: Verdict, entries: Sequence[Xfail], strict: bool) -
     if not expected:
         return verdict
     x = expected[0]
-    message = (f"XPASS: conforms although a known deviation expected it not to "
-               f"({x.cited}; {x.source}): fixed upstream?")
+    message = (f"XPASS: conforms although a known deviation expected it not to: "
+               f"{cite([x])}; fixed upstream?")
     return replace(verdict, status="fail" if strict else "xpass", message=message,
                    known=x.cited, known_by=tuple(expected))
 

@@ -45,10 +45,12 @@ def pytest_addoption(parser):
     g.addoption("--bp-impl", action="append", default=[], metavar="NAME",
                 help="run the conformance suite against this implementation (repeatable)")
     g.addoption("--bp-baseline", default="reference", metavar="NAME",
-                help="the implementation every other is compared with (default: reference)")
+                help="what each --bp-impl is compared with (default: reference, the NumPy "
+                     "engine)")
     g.addoption("--bp-cases", default=None, metavar="GLOB", help="only matching cases (a,b,...)")
     g.addoption("--bp-dtype", default=None,
-                choices=("float64", "float32", "bfloat16", "float16"))
+                choices=("float64", "float32", "bfloat16", "float16"),
+                help="only the cases of this dtype (default: every dtype)")
     g.addoption("--bp-xfails", action="append", default=[], metavar="FILE",
                 help="known deviations: '<case glob> <reason>' per line (repeatable)")
     g.addoption("--bp-strict-xfails", action="store_true",
@@ -62,6 +64,9 @@ def pytest_addoption(parser):
                 help="worker processes that trace the cases (default 1): a crashing "
                      "adapter fails its cases, not the session; 0 traces in pytest's own "
                      "process (for a debugger)")
+    g.addoption("--bp-no-oracle", action="store_true",
+                help="do not judge divergences by the exact oracle nor reduce them to a root "
+                     "cause at one neuron")
 
 
 def _positive(kind, zero=False):
@@ -76,9 +81,6 @@ def _positive(kind, zero=False):
         return value
     parse.__name__ = f"{'non-negative' if zero else 'positive'} {kind.__name__}"
     return parse
-    g.addoption("--bp-no-oracle", action="store_true",
-                help="do not judge divergences by the exact oracle nor reduce them to a root "
-                     "cause at one neuron")
 
 
 def pytest_configure(config):

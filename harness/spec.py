@@ -1,4 +1,4 @@
-"""Network specs: load, validate and expand spec JSON (README, "Spec format") into a Spec.
+"""Network specs: load, validate and expand spec JSON (docs/specs.md) into a Spec.
 
 A spec is everything needed to reproduce a run bit for bit: explicit weights, biases, data,
 loss, learning rate and steps, in one dtype. The generated form (`"generate": {...}`) expands
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ __all__ = ["Layer", "Spec", "load_spec", "load_specs", "spec_from_dict", "DEFAUL
 DTYPES = ("float64", "float32")  # the default suite's; LOW_PRECISION ones are opt-in
 LOW_PRECISION = ("bfloat16", "float16")  # computed as in the frameworks (impls/reference)
 ALL_DTYPES = DTYPES + LOW_PRECISION
-DEFAULT_REDUCTION = "sum"  # the seed's formulas then hold per sample, unchanged (README)
+DEFAULT_REDUCTION = "sum"  # the formulas then hold per sample, unchanged (docs/specs.md)
 DEFAULT_SLOPE = 0.01
 MAX_STEPS = 10_000
 MAX_NAME = 120
@@ -291,9 +292,28 @@ class _Checker:
             self.fail(fld, "empty array")
         for i, item in enumerate(value):
             self._check_nested(item, f"{fld}[{i}]", ndim - 1)
-            if ndim > 1 and len(item) != len(value[0]):
-                self.fail(f"{fld}[{i}]", f"ragged array: {len(item)} entries where "
-                          f"{fld}[0] has {len(value[0])}")
+        if ndim > 1:
+            self._check_rows(value, fld)
+
+    def _check_rows(self, rows: list, fld: str):
+        """Rows of one length; otherwise the error names the first row whose length differs
+        from the most common one (row 0's in a tie), not the first row that differs from
+        row 0."""
+        lengths = [len(row) for row in rows]
+        common, count = Counter(lengths).most_common(1)[0]
+        odd = next((i for i, n in enumerate(lengths) if n != common), None)
+        if odd is None:
+            return
+        others = len(rows) - 1
+        if count == others:
+            where = f"the other row{'s have' if others > 1 else ' has'}"
+        elif count == 1:
+            where = f"{fld}[{lengths.index(common)}] has"
+        else:
+            where = f"{count} of the {len(rows)} rows have"
+        n = lengths[odd]
+        self.fail(f"{fld}[{odd}]", f"ragged array: {n} entr{'y' if n == 1 else 'ies'} where "
+                  f"{where} {common}")
 
 
 def _kind(value: Any) -> str:

@@ -21,6 +21,8 @@ apply them.
 from __future__ import annotations
 
 import fnmatch
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -144,6 +146,35 @@ def _check_signature(sig: dict, where: str) -> None:
     if bad:
         raise HarnessError(f"{where}: symptom={bad[0]}: expected one of "
                            f"{', '.join(SYMPTOM_WORDS)}")
+
+
+def cite(entries: Sequence[Xfail]) -> str:
+    """What a report says of the entries that covered a case: each distinct reason once with
+    its link, then where the entries are written, each file once (short: relative to the
+    working directory or to its installed package's root), its line numbers in order:
+    "reason [url, versions] (impls/jax_xfails.txt:7,8,9)"."""
+    lines: dict[str, list[int]] = {}
+    for x in entries:
+        path, _, n = x.source.rpartition(":")
+        lines.setdefault(path, []).append(int(n))
+    where = ", ".join(f"{_short(path)}:{','.join(map(str, sorted(ns)))}"
+                      for path, ns in lines.items())
+    reasons = "; ".join(dict.fromkeys(x.cited for x in entries))
+    return f"{reasons} ({where})"
+
+
+def _short(path: str) -> str:
+    """The shortest of the path relative to the working directory and relative to each
+    sys.path entry that holds it (an installed package's file reads "bh_einsum/xfails.txt",
+    not ".venv/lib/.../site-packages/bh_einsum/xfails.txt"); as given when none holds it."""
+    full = Path(path).resolve()
+    found = []
+    for root in [Path.cwd()] + [Path(p) for p in sys.path if p]:
+        try:
+            found.append(full.relative_to(root.resolve()).as_posix())
+        except (ValueError, OSError):
+            continue
+    return min(found, key=len, default=path)
 
 
 def shipped(impl) -> list[Xfail]:

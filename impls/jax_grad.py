@@ -4,7 +4,7 @@ v is JAX's own gradient with respect to zero perturbations z added to every pre-
 (d = x W^T + b + z, z = 0). One jitted step function per architecture (activations, slopes,
 loss, reduction) is cached, so a suite of many networks compiles each shape once, and JAX's
 persistent compilation cache keeps the compiled code between runs.
-Convention mapping (README): leaky_relu is written where(d > 0, d, slope d), because
+Convention mapping (docs/conventions.md): leaky_relu is written where(d > 0, d, slope d), because
 jax.nn.leaky_relu takes the identity branch at 0 and would give leaky_relu'(0) = 1.
 """
 

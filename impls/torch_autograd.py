@@ -5,7 +5,7 @@ The update is torch.optim.SGD's own arithmetic on the CPU without momentum, para
 alpha=-lr) (bit for bit the same, tested), called directly: constructing optim.SGD imports
 torch._dynamo on first use, 1.5 to 2 s of every run. torch itself (about 2 s) is imported at
 the first call, not when the adapter loads, so that listing implementations stays cheap.
-Convention mappings (README, "Conventions"): softplus is torch.logaddexp(d, 0), because
+Convention mappings (docs/conventions.md): softplus is torch.logaddexp(d, 0), because
 F.softplus turns linear above its threshold (20) and is off by up to 2e-9 there; the batch
 reductions of the spec are built from reduction="none" where torch's "mean" means something
 else.

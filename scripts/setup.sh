@@ -1,13 +1,51 @@
 #!/usr/bin/env bash
-# Create .venv (or $VENV) and install backprop-harness with every framework and the test tools.
-# torch is pinned to the CPU build first, so that the project's range (torch>=2.2) is already met.
+# Create .venv (or $VENV) and install backprop-harness with every framework, the test tools and
+# the docs tools. torch comes first, pinned, so that the project's range (torch>=2.2) is met:
+# on Linux its CPU build unless BH_TORCH=cuda asks for the CUDA one (PyPI's Linux default).
+# Says what it installs and about how much it downloads; a second run installs nothing new.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q "torch==2.13.0"
-"$VENV/bin/python" -m pip install -q -e ".[all,dev]"
-"$VENV/bin/python" -m pip install -q ./examples/adapter-example
+TORCH=2.13.0
+CPU_INDEX=https://download.pytorch.org/whl/cpu
+BH_TORCH=${BH_TORCH:-}  # cpu or cuda; unset: keep the torch $TORCH already in $VENV, else cpu
+say() { echo "setup: $*"; }
+case "$BH_TORCH" in
+  ""|cpu|cuda) ;;
+  *) echo "setup: BH_TORCH must be cpu or cuda, not '$BH_TORCH'" >&2; exit 2 ;;
+esac
+
+[ -x "$VENV/bin/python" ] || { say "creating $VENV"; python3 -m venv "$VENV"; }
+pip() { "$VENV/bin/python" -m pip "$@"; }
+pip install -q --upgrade pip
+
+installed() { "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))' \
+              2>/dev/null || true; }
+have=$(installed)
+if [ "$(uname -s)" != Linux ]; then  # PyPI's macOS and Windows wheels are the CPU build
+  if [ "${have%%+*}" != "$TORCH" ]; then
+    say "torch $TORCH (~100 MB download)"
+    pip install -q "torch==$TORCH"
+  fi
+elif [ "$BH_TORCH" = cuda ]; then
+  if [ "${have%%+*}" != "$TORCH" ] || [ "$have" = "$TORCH+cpu" ]; then
+    say "torch $TORCH, CUDA build from PyPI (BH_TORCH=cuda): ~900 MB, and ~2.5 GB of NVIDIA's libraries"
+    [ -z "$have" ] || pip uninstall -q -y torch
+    pip install -q "torch==$TORCH"
+  fi
+elif [ "$have" != "$TORCH+cpu" ] && { [ "$BH_TORCH" = cpu ] || [ "${have%%+*}" != "$TORCH" ]; }; then
+  say "torch $TORCH, CPU build (~190 MB download, ~750 MB installed; BH_TORCH=cuda for the CUDA one)"
+  [ -z "$have" ] || pip uninstall -q -y torch
+  # a CPU wheel that pip's own configuration offers (a local wheel folder, a mirror) first,
+  # else PyTorch's CPU index
+  pip install -q "torch==$TORCH+cpu" 2>/dev/null ||
+    pip install -q "torch==$TORCH+cpu" --index-url "$CPU_INDEX"
+fi
+
+say "backprop-harness with jax, mpmath, matplotlib, hypothesis, dask, pytest, mkdocs (~200 MB download, ~1.1 GB installed)"
+pip install -q -e ".[all,dev,docs]"
+say "the example adapter (examples/adapter-example, implementation einsum)"
+pip install -q ./examples/adapter-example
 # the builds leave their scratch in the source tree; the installed metadata lives in $VENV
 rm -rf backprop_harness.egg-info examples/adapter-example/build examples/adapter-example/*.egg-info
+say "done: torch $(installed) in $VENV"

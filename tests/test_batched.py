@@ -141,7 +141,7 @@ def test_dask_executor_on_a_local_cluster_merges_chunk_reports(capsys, tmp_path)
     assert run_batched(_args(networks=2000, chunk=500, executor="dask", workers=2,
                              out=tmp_path)) == 0
     out = capsys.readouterr().out
-    assert "2,000 networks 4-8-8-2" in out and "4 chunk(s) on dask" in out
+    assert "2,000 networks 4-8-8-2" in out and "4 chunks on dask" in out
 
 
 @needs("torch", "jax")

@@ -23,7 +23,7 @@ def test_version_and_defaults_in_help():
     out = cli("--version")
     assert out.returncode == 0 and out.stdout.startswith("backprop-harness ")
     text = cli("run", "--help").stdout
-    assert "(default: reference)" in text and "(default: both)" in text
+    assert "(default: reference)" in text and "(default: every dtype)" in text
     assert "--all-modes" in text and "(default: None)" not in text
     fuzz = cli("fuzz", "--help").stdout
     assert "(default 8)" in fuzz and "(default: local)" in fuzz
@@ -116,6 +116,13 @@ def test_pytest_bp_impl_from_the_repository_collects_only_the_conformance_suite(
     assert collected and all("test_conformance.py::" in line for line in collected)
 
 
+def test_cases_export_counts_in_words(tmp_path):
+    out = cli("cases", "--cases", "seed-2-2-2-float64", "--export", str(tmp_path / "one.json"))
+    assert out.returncode == 0 and out.stdout == f"wrote 1 case to {tmp_path / 'one.json'}\n"
+    out = cli("cases", "--cases", "seed-2-2-2-float64,seed-2-2-2-float32", "--export", str(tmp_path / "two.json"))
+    assert out.stdout == f"wrote 2 cases to {tmp_path / 'two.json'}\n"
+
+
 def test_strict_xfails_fail_an_unexpected_pass_and_still_write_the_report(tmp_path):
     xf = tmp_path / "xfails.txt"
     xf.write_text("seed-2-2-2-float64 url=https://example.org/3 expected to fail\n")
@@ -126,7 +133,7 @@ def test_strict_xfails_fail_an_unexpected_pass_and_still_write_the_report(tmp_pa
     assert (tmp_path / "r" / "junit.xml").exists()
     loose = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "numeric", "--xfails",
                 str(xf), "--out", str(tmp_path / "r2"))
-    assert loose.returncode == 0 and "1 unexpected passes" in loose.stdout
+    assert loose.returncode == 0 and "1 unexpected pass in" in loose.stdout
 
 
 @needs("torch")

@@ -237,6 +237,21 @@ def test_network_rejects_wrong_shapes():
         Network([np.zeros((3, 2)), np.zeros((1, 4))], [np.zeros(3), np.zeros(1)], "tanh")
 
 
+def test_from_sizes_takes_the_form_as_the_constructor_does():
+    """form="accurate" reaches the activations: sigmoid's t at d = 40 is e^-40 (4.2e-18),
+    where the textbook h(1 - h) is 0 because h rounds to 1; the weights are the same draw."""
+    textbook = Network.from_sizes([1, 1], "sigmoid", seed=0)
+    accurate = Network.from_sizes([1, 1], "sigmoid", seed=0, form="accurate")
+    np.testing.assert_array_equal(textbook.weights[0], accurate.weights[0])
+    d = np.array([[40.0]])
+    assert textbook.activations[0].t(d, textbook.activations[0].f(d))[0, 0] == 0.0
+    t = accurate.activations[0].t(d, accurate.activations[0].f(d))[0, 0]
+    assert t == pytest.approx(np.exp(-40.0), rel=1e-14)
+    with pytest.raises(ValueError, match="unknown form 'exact'"):
+        Network.from_sizes([1, 1], seed=0, form="exact")
+    assert "form" in Network.__init__.__doc__ and "slopes" in Network.__init__.__doc__
+
+
 def test_stacked_networks_match_one_at_a_time():
     nets = [Network.from_sizes([3, 4, 2], "tanh", "mse", seed=s) for s in range(3)]
     x = np.random.default_rng(0).normal(size=(3, 5, 3))

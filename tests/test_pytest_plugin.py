@@ -20,6 +20,23 @@ def run_plugin(pytester, *args, timeout=300):
                                          timeout=timeout)
 
 
+def test_every_option_of_the_plugin_has_help(pytester):
+    """pytest --help shows help for each --bp-* option (--bp-baseline had none): text after
+    the option on its line, or on the next line when the option is long."""
+    res = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--help")
+    lines = res.stdout.lines
+    start = lines.index("backprop-harness conformance suite:")
+    group = lines[start + 1:]
+    options = [i for i, line in enumerate(group) if line.startswith("  --bp-")]
+    assert len(options) >= 7
+    for i in options:
+        option, _, rest = group[i].strip().partition(" ")
+        follows = group[i + 1].strip() if i + 1 < len(group) else ""
+        assert rest.strip() or (follows and not follows.startswith("-")), option
+    assert any("--bp-baseline=NAME" in group[i] and "what each --bp-impl is compared with"
+               in group[i] + group[i + 1] for i in options)
+
+
 @needs("torch")
 def test_plugin_passes_a_correct_implementation(pytester):
     res = run_plugin(pytester, "--bp-impl", "torch", "--bp-cases", "seed-*,kinks-*")

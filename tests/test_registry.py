@@ -72,6 +72,9 @@ def test_impls_command_lists_versions_and_support():
     assert torch.__version__ in rows["torch"] and " available " in rows["torch"]
     assert "supports dtypes: float64" in rows["einsum"]
     assert "available" in rows["exact"]
+    # numeric declares no limits but declines cases near kinks (its unsupported() and trace)
+    assert "declines some cases" in rows["numeric"] and "everything" not in out.stdout
+    assert "declines" not in rows["reference"]
 
 
 @needs("torch")

@@ -56,9 +56,9 @@ EXPECTED = {
     "null-loss.json": "loss: expected a string, got null",
     "overflow-in-array.json": "inputs: non-finite number at [0, 1]",
     "overflow-number.json": "learning_rate: expected a finite number, got inf",
-    "ragged-inputs.json": "inputs[1]: ragged array: 1 entries where inputs[0] has 2",
-    "ragged-weights.json": "layers[0].weights[1]: ragged array: 1 entries where "
-                           "layers[0].weights[0] has 2",
+    "ragged-inputs.json": "inputs[1]: ragged array: 1 entry where the other row has 2",
+    "ragged-weights.json": "layers[0].weights[1]: ragged array: 1 entry where the other row "
+                           "has 2",
     "scalar-weights.json": "layers[0].weights: expected a 2-d array (nested lists), got a number",
     "shapes-dont-chain.json": "layers[1].weights: expected 2 columns (layer 0 has 2 neurons), "
                               "got 3",
@@ -101,6 +101,24 @@ def test_malformed_spec_gets_its_one_line_message(name):
         load_specs(path)
     assert str(err.value) == f"{path}: {EXPECTED[name]}"
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("rows, expected", [
+    ([[1, 2, 3, 4], [1, 2, 3], [1, 2, 3]],  # row 0 is the odd one, not row 1
+     "layers[1].weights[0]: ragged array: 4 entries where the other rows have 3"),
+    ([[1, 2, 3], [1, 2, 3], [1]], "layers[1].weights[2]: ragged array: 1 entry where the "
+                                  "other rows have 3"),
+    ([[1, 2], [1, 2, 3], [1, 2, 3, 4]],  # no majority: row 0 decides
+     "layers[1].weights[1]: ragged array: 3 entries where layers[1].weights[0] has 2"),
+    ([[1, 2], [1, 2], [1], [1, 2, 3], [1, 2, 3, 4]],
+     "layers[1].weights[2]: ragged array: 1 entry where 2 of the 5 rows have 2"),
+])
+def test_a_ragged_array_blames_the_row_that_differs_from_the_most(rows, expected):
+    doc = json.loads(json.dumps(SEED_NETWORK))
+    doc["layers"][1]["weights"] = rows
+    with pytest.raises(SpecError) as err:
+        spec_from_dict(doc)
+    assert str(err.value) == expected
 
 
 def test_paths_that_are_not_spec_files(tmp_path):

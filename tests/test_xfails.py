@@ -11,7 +11,7 @@ from harness.rootcause import RootCause
 from harness.runner import run_one
 from harness.spec import spec_from_dict
 from harness.suite import SEED_NETWORK
-from harness.xfails import read_xfails, shipped
+from harness.xfails import cite, read_xfails, shipped
 from conftest import needs
 
 
@@ -126,3 +126,26 @@ def test_a_signature_entry_matches_a_root_cause_by_what_it_is(tmp_path):
 def test_a_bad_signature_entry_is_one_error_line(tmp_path, line, message):
     with pytest.raises(HarnessError, match=message):
         _entries(tmp_path, line + "\n")
+
+
+def test_a_citation_names_each_reason_once_and_each_file_once_relative(tmp_path, monkeypatch):
+    """Three lines of one deviation read as one reason with its link, then the file once,
+    relative to the working directory, with its line numbers in order (the judge finds the
+    entries in the order of the quantity groups, not of the lines)."""
+    (tmp_path / "impls").mkdir()
+    path = tmp_path / "impls" / "xfails.txt"
+    path.write_text("# a comment\n"
+                    "case-v url=https://example.org/9 the reason\n"
+                    "case-grad_* url=https://example.org/9 the reason\n"
+                    "case-params url=https://example.org/9 the reason\n"
+                    "other another reason\n")
+    v, grad, params, other = read_xfails(path)
+    monkeypatch.chdir(tmp_path)
+    assert cite([params, v, grad]) == \
+        "the reason [https://example.org/9] (impls/xfails.txt:2,3,4)"
+    assert cite([other, v]) == \
+        "another reason; the reason [https://example.org/9] (impls/xfails.txt:2,5)"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # outside the working directory: a sys.path root
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert cite([v]).endswith("(impls/xfails.txt:2)")

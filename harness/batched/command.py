@@ -12,6 +12,7 @@ from ..reproduce import rerun_command
 from ..spec import SAFE_NAME_CHARS, spec_from_dict
 from ..xfails import shipped
 from .executing import execute, plan, stacks
+from ..words import count
 
 
 def run_batched(args) -> int:
@@ -24,7 +25,7 @@ def run_batched(args) -> int:
     judged = sum(r["judged"] for r in reports)
     impls = jobs[0]["impls"]
     print(f"{total:,} networks {args.arch} ({jobs[0]['dtype']}, {args.activation}, {args.loss}, "
-          f"batch {args.batch}) in {len(jobs)} chunk(s) on {args.executor}: {wall:.2f} s, "
+          f"batch {args.batch}) in {count(len(jobs), 'chunk')} on {args.executor}: {wall:.2f} s, "
           f"{total / wall:,.0f} networks/s end to end (imports and JAX compile included); "
           f"{judged:,} judged, {total - judged:,} outside the domain (the baseline "
           f"overflowed, or BCE ill-conditioned)")

@@ -66,6 +66,18 @@ class Network:
 
     def __init__(self, weights, biases, activations, loss: str = "squared_error",
                  reduction: str = "sum", slopes=None, dtype=None, form: str = "seed"):
+        """A network from explicit parameters.
+
+        weights: one (..., n_l, n_{l-1}) array per layer (nested lists too), weights[l][j, i]
+        joining input i to neuron j; biases: one (..., n_l) array per layer; activations: one
+        name for every layer or a list, one per layer (`impls.reference.ACTIVATIONS`); loss
+        and reduction ("sum" or "mean" over the batch) name the loss; slopes: leaky_relu's
+        negative-side slope per layer (0.01 each by default); dtype: the arrays' dtype (the
+        weights' own by default; float64 for integers); form: "seed" (the default) computes
+        t with the textbook formulas (sigmoid's h(1 - h)), "accurate" without their
+        cancellations (sigmoid(d) sigmoid(-d)).
+        Raises ValueError on mismatched shapes or an unknown name.
+        """
         if len(weights) != len(biases):
             raise ValueError(f"{len(weights)} weight matrices but {len(biases)} bias vectors")
         acts = [activations] * len(weights) if isinstance(activations, str) else list(activations)
@@ -93,12 +105,13 @@ class Network:
 
     @classmethod
     def from_sizes(cls, sizes, activation="sigmoid", loss="squared_error", reduction="sum", *,
-                   seed: int, dtype="float64"):
-        """Random Xavier-normal weights and small biases for widths [n_in, n_1, ..., n_out]."""
+                   seed: int, dtype="float64", form: str = "seed"):
+        """Random Xavier-normal weights and small biases for widths [n_in, n_1, ..., n_out];
+        the other arguments as for Network()."""
         rng = np.random.default_rng(seed)
         ws = [rng.normal(0, np.sqrt(2 / (a + b)), (b, a)) for a, b in zip(sizes, sizes[1:])]
         bs = [rng.normal(0, 0.1, b) for b in sizes[1:]]
-        return cls(ws, bs, activation, loss, reduction, dtype=dtype)
+        return cls(ws, bs, activation, loss, reduction, dtype=dtype, form=form)
 
     @classmethod
     def from_spec(cls, spec, form: str = "seed"):
