@@ -244,9 +244,8 @@ def _check(config, impls) -> None:
     """Raise HarnessError, naming the option, for an unknown or unavailable implementation,
     a --bp-cases glob that matches no case or an unreadable --bp-xfails list."""
     from harness.registry import get
-    session = _session(config, impls)
-    for option, name in [("--bp-impl", n) for n in session.impls] + \
-            [("--bp-baseline", session.baseline)]:
+    for option, name in [("--bp-impl", n) for n in dict.fromkeys(impls)] + \
+            [("--bp-baseline", config.getoption("bp_baseline"))]:
         try:
             info = get(name)
         except HarnessError as exc:
@@ -255,6 +254,7 @@ def _check(config, impls) -> None:
             raise HarnessError(f"{option} {name}: unavailable ({info.reason})")
     for path in config.getoption("bp_xfails"):
         read_xfails(path)
+    _session(config, impls)  # a --bp-cases glob that matches no case
 
 
 def _generate_conformance(metafunc, config):
