@@ -312,8 +312,8 @@ def issue(spec: Spec, verdict: Verdict, truth: float, names: list[str]) -> str:
     versions = [f"- {framework} {_installed(framework)} ({how})", f"- NumPy {np.__version__}, "
                 f"Python {platform.python_version()}, {platform.system()} {platform.machine()}"]
     return "\n".join([
-        f"# {name}: {o.quantity} of a {acts} network is off by {rel:.2g} (relative) in "
-        f"{spec.dtype}", "",
+        f"# {name}: {o.quantity} of {'an' if acts[0] in 'aeiou' else 'a'} {acts} network is off "
+        f"by {rel:.2g} (relative) in {spec.dtype}", "",
         "## Versions", "", *versions, "",
         "## Reproducer", "",
         f"`python reproduce_{name}.py` (needs only {framework} and NumPy) prints the value "

@@ -12,7 +12,7 @@ from ..conformance import RunResult, environment
 from ..judge import Verdict
 from ..tolerance import BACKWARD_K, FORWARD_K
 from .tables import (NOTES, _diff_at_worst, _divergent, _num, _per_impl, _spec_line, _status,
-                     _value, closer_text, figures, verdict_sentence)
+                     _value, closer_text, count, figures, verdict_sentence)
 
 
 def _md(text) -> str:
@@ -36,10 +36,11 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
     counts = run.counts()
     word, sentence = verdict_sentence(run)
     lines = [f"# backprop-harness run: {word}", "", _md(sentence), "",
-             f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-             f"{counts['unsupported']} not supported, {counts['xfail']} known deviations, "
-             f"{counts.get('xpass', 0)} unexpected passes; "
-             f"baseline {_md_code(run.baseline)}; {len(run.specs)} cases in "
+             f"{counts['pass']} passed, {counts['fail']} failed, "
+             f"{count(counts['error'], 'error')}, {counts['unsupported']} not supported, "
+             f"{count(counts['xfail'], 'known deviation')}, "
+             f"{count(counts.get('xpass', 0), 'unexpected pass')}; "
+             f"baseline {_md_code(run.baseline)}; {count(len(run.specs), 'case')} in "
              f"{run.wall_seconds:.1f} s (started {_md(run.started)}). "
              + _md("; ".join(_per_impl(run))) + ".", ""]
     lines += ["## Divergences", ""]
@@ -83,8 +84,9 @@ def _divergence(r: Verdict, repros: dict, notes: set) -> list[str]:
         f = figures([r.origin])
         notes |= f["notes"]
         where = f" at {r.origin.where()}" if r.origin.worst_index else ""
-        lines.append(f"- origin: **{_md(r.origin.label)}**{_md(where)}; {r.consequences} later "
-                     f"quantities out of tolerance as consequences")
+        lines.append(f"- origin: **{_md(r.origin.label)}**{_md(where)}; "
+                     f"{count(r.consequences, 'later tensor')} out of tolerance as "
+                     f"consequences")
         lines.append(f"- there: {_md(r.impl)} {_value(r.origin.worst_value, r.dtype)}, "
                      f"{_md(r.baseline)} {_value(r.origin.worst_baseline, r.dtype)}; |diff| "
                      f"{_diff_at_worst(r.origin)}, tolerance {_num(r.origin.worst_tol)}, "
