@@ -199,12 +199,11 @@ def _load_specs(paths: list[str], dtype=None, pattern=None, seed=None):
 
 def cmd_run(args) -> int:
     from .conformance import run_suite
-    from .report import default_out_dir, write_report
+    from .report import check_out_dir, default_out_dir, write_report
     from .runner import progress
 
     specs = _load_specs(args.specs, args.dtype, args.cases, args.seed)
-    if args.out is not None and args.out.exists() and not args.force:
-        raise HarnessError(f"report directory {args.out} exists; pass --force to replace it")
+    check_out_dir(args.out or default_out_dir(), args.force)
     override = {}
     for phase in ("forward", "backward"):
         vals = {k: getattr(args, f"{k}_{phase}") for k in ("rtol", "atol")}

@@ -142,7 +142,7 @@ def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
     out = write_report(run, tmp_path / "r")
     before = (out / "run.json").read_text()
 
-    def interrupted(run, tmp, final):
+    def interrupted(run, tmp, final, **kw):
         (tmp / "summary.csv").write_text("half")
         raise KeyboardInterrupt
 
@@ -160,7 +160,7 @@ def test_a_report_killed_while_written_is_marked_incomplete(tmp_path, monkeypatc
     run = run_suite(default_suite(pattern="seed-2-2-2-float64"), ["torch"])
     monkeypatch.setattr(report_module.shutil, "rmtree", lambda *a, **k: None)  # as if killed
 
-    def killed(run, tmp, final):
+    def killed(run, tmp, final, **kw):
         raise SystemExit(137)
 
     monkeypatch.setattr(report_module, "_write_files", killed)

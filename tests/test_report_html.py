@@ -7,6 +7,7 @@ write_report and every file parsed back."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import csv
 import html
 import json
@@ -21,10 +22,10 @@ import pytest
 
 from conftest import needs
 from harness import report, svg
-from harness.report import tables
 from harness.conformance import RunResult
 from harness.judge import judge
 from harness.registry import get
+from harness.report import tables
 from harness.runner import Outcome
 from harness.suite import default_suite
 
@@ -144,7 +145,9 @@ def test_every_file_is_written_and_parses_with_nan_and_inf_anywhere(non_finite):
     for text in (md, page):
         assert "e+308" not in text and "e+307" not in text and "e+306" not in text
         for r in run.results:  # the judge's one-line messages spell values numpy's way
-            for said in (r.message, html.escape(r.message), r.message.replace("|", "\\|")):
+            escaped = html.escape(r.message, quote=False)
+            for said in (r.message, html.escape(r.message), escaped,
+                         escaped.replace("|", "\\|")):
                 text = text.replace(said, "")
         assert not re.search(r"\b(inf|nan)\b", text), "inf or nan printed as a figure"
     assert "NaN" in page and "Inf on one side" in page and report.NOTES["nonfinite"] in page
@@ -292,3 +295,47 @@ def test_charts_put_a_later_step_after_the_origin(spec, base_trace):
     assert "origin (first out of tolerance)" in chart and "step 1" in chart
     assert "NaN/Inf" in chart  # the top edge named, so a clamped point is never a number
     assert root.get("class") == "chart" and "purl.org" not in chart
+
+
+def test_worst_at_and_its_diff_name_one_element(spec, base_trace):
+    """The case table's "worst at" and "|diff| there" describe the same element, though a
+    larger |diff| sits elsewhere: in e, whose tolerance is ~40 times d's."""
+    d = float(np.asarray(base_trace.steps[0].layers[0].d).flat[0])
+    e = float(base_trace.steps[0].loss)
+    other = poked(poked(base_trace, 0, "d", 0, d + 1e-9), 0, "loss", None, e + 1e-8)
+    row = report.case_table(make_run(spec, [verdict(spec, base_trace, other, "x")])).iloc[0]
+    assert row["worst at"] == "step 0 d[layer 0], sample 0, neuron 0"
+    assert float(row["|diff| there"]) == pytest.approx(1e-9, rel=1e-3)
+
+
+def test_counts_read_as_english(spec, base_trace, tmp_path):
+    assert [report.count(n, w) for n, w in [(1, "case"), (2, "case"), (1, "unexpected pass"),
+                                            (3, "unexpected pass")]] == \
+        ["1 case", "2 cases", "1 unexpected pass", "3 unexpected passes"]
+    d = float(np.asarray(base_trace.steps[0].layers[0].d).flat[0])
+    v = verdict(spec, base_trace, poked(poked(base_trace, 0, "d", 0, d + 1e-9), 0, "loss", None,
+                                        float(base_trace.steps[0].loss) + 1e-8), "x")
+    out = report.write_report(make_run(spec, [v]), tmp_path / "r")
+    md, page = (out / "summary.md").read_text(), (out / "report.html").read_text()
+    assert "1 of 1 comparison disagrees with the baseline reference." in md
+    assert "; 1 case in " in md and "0 errors, 0 not supported, 0 known deviations" in md
+    assert "1 later tensor out of tolerance" in md and "<p class='sub'>1 case; " in page
+    known = dataclasses.replace(v, status="xfail", known="a planted deviation")
+    run = make_run(spec, [known])
+    assert report.verdict_sentence(run)[1] == ("Every comparison agrees with the baseline "
+                                               "reference within tolerance, except 1 known "
+                                               "deviation (listed below).")
+    assert tables._per_impl(run) == ["x: 1 known deviation"]
+
+
+def test_heat_map_fills_the_width_and_commands_stay_on_one_line(spec, base_trace):
+    """No inner scroll box around the heat map (its header sticks to the page), its cells
+    share the width the labels leave, and a reproduce command scrolls rather than wrapping."""
+    d = float(np.asarray(base_trace.steps[0].layers[0].d).flat[0])
+    v = verdict(spec, base_trace, poked(base_trace, 0, "d", 0, d + 1e-9), "x")
+    repro = {(v.case, v.impl, v.baseline): "python -m harness run /a/long/path.json"}
+    page = report.html_report(make_run(spec, [v]), repro, charts=False)
+    css = dict(re.findall(r"^([^{}\n]+)\{([^}]*)\}", page, flags=re.M))
+    assert css[".hmwrap"] == "border:1px solid #ccc" and "width:100%" in css["table.hm"]
+    assert "white-space:pre" in css["code.cmd"] and "break-all" not in page
+    assert "reproduce: <code class='cmd'>python -m harness run /a/long/path.json</code>" in page

@@ -21,11 +21,11 @@ from .junit_xml import junit
 from .report_html import html_report
 from .run_json import run_document, strict_json
 from .summary_md import markdown
-from .tables import (NOTES, case_table, closer_text, figures, mismatch_table, special,
+from .tables import (NOTES, case_table, closer_text, count, figures, mismatch_table, special,
                      summary_table, verdict_sentence, worst_of)
-from .writing import default_out_dir, repro_command, write_report
+from .writing import check_out_dir, default_out_dir, repro_command, write_report
 
-__all__ = ["NOTES", "case_table", "closer_text", "default_out_dir", "figures", "heatmap_html",
-           "html_report", "junit", "markdown", "mismatch_table", "repro_command", "run_document",
-           "special", "strict_json", "summary_table", "verdict_sentence", "worst_of",
-           "write_report"]
+__all__ = ["NOTES", "case_table", "check_out_dir", "closer_text", "count", "default_out_dir",
+           "figures", "heatmap_html", "html_report", "junit", "markdown", "mismatch_table",
+           "repro_command", "run_document", "special", "strict_json", "summary_table",
+           "verdict_sentence", "worst_of", "write_report"]

@@ -11,7 +11,7 @@ from ..tolerance import BACKWARD_K, FORWARD_K, LOW_PRECISION_K, default_toleranc
 from .heatmap import _bin_css, heatmap_html
 from .markup import E, _anchor, _status_span, _table, _td
 from .tables import (DIVERGENT, _case_rank, _cases_in_order, _diff_at_worst, _divergent, _num,
-                     _per_impl, _spec_line, _status, _value, closer_text, figures,
+                     _per_impl, _spec_line, _status, _value, closer_text, count, figures,
                      verdict_sentence, worst_of)
 
 FAILING_TENSOR_ROWS = 12  # per divergent comparison in report.html; summary.csv has them all
@@ -37,19 +37,19 @@ table.t td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowr
 .st-known{color:#6a51a3;font-weight:700}.st-skip{color:#888}.st-xpass{color:#b35900}
 td.base{color:#555;font-style:italic}
 tr.more td{border-top:none;color:#444;font-size:12px;padding-bottom:5px}
-tr.more code{word-break:break-all}
+code.cmd{display:block;white-space:pre;overflow-x:auto;width:0;min-width:100%;padding:1px 0}
 .notes{font-size:12px;color:#555;margin:.2em 0 .8em}
-.hmwrap{max-height:46vh;overflow:auto;border:1px solid #ccc;display:inline-block;max-width:100%}
-table.hm{border-collapse:separate;border-spacing:0;font-size:11px}
+.hmwrap{border:1px solid #ccc}
+table.hm{border-collapse:separate;border-spacing:0;font-size:11px;width:100%}
 table.hm th{background:#f4f4f4;font-weight:500;padding:0;position:sticky;z-index:1;
  text-align:center;white-space:nowrap;line-height:14px;font-size:9.5px;letter-spacing:-.3px}
 table.hm thead tr:nth-child(1) th{top:0;height:15px}
 table.hm thead tr:nth-child(2) th{top:15px;height:14px}
 table.hm thead tr:nth-child(3) th{top:29px;height:14px;border-bottom:1px solid #999;color:#666}
 table.hm th.g{border-left:1px solid #999;font-size:10px;color:#444}
-table.hm td{width:14px;min-width:14px;height:15px;padding:0;border-right:1px solid #e4e4e4;
+table.hm td{min-width:12px;height:17px;padding:0;border-right:1px solid #e4e4e4;
  border-bottom:1px solid #e4e4e4}
-table.hm td.lab{width:auto;padding:0 6px 0 3px;white-space:nowrap;background:#fff;
+table.hm td.lab{width:1%;padding:0 6px 0 3px;white-space:nowrap;background:#fff;
  border-bottom:1px solid #eee;font-size:11.5px;text-align:left}
 table.hm td.lab a{color:#222;text-decoration:none}
 table.hm td.gs,table.hm th.gs{border-left:1px solid #999}
@@ -121,7 +121,7 @@ def _notes_html(r: Verdict, repros: dict) -> list[str]:
         notes.append(f"known deviation: {E(r.known)}")
     repro = repros.get((r.case, r.impl, r.baseline))
     if repro:
-        notes.append(f"reproduce: <code>{E(repro)}</code>")
+        notes.append(f"reproduce: <code class='cmd'>{E(repro)}</code>")
     return notes
 
 
@@ -188,7 +188,7 @@ class _Charts:
                         f"({self.divergent_left}; each case's reproduce command gives a "
                         f"report of its own)")
         if self.passing_left:
-            left.append(f"{self.passing_left} passing cases (charts are drawn for the "
+            left.append(f"{count(self.passing_left, 'passing case')} (charts are drawn for the "
                         f"{PASSING_CHARTS} passing cases that came closest to tolerance)")
         return (f"<p class='notes'>Without a chart, to keep this page small: "
                 f"{'; '.join(left)}. The heat map shows every comparison.</p>") if left else ""
@@ -224,7 +224,7 @@ def cases_html(run: RunResult, repros: dict, charts: _Charts) -> str:
         tags = " ".join(f'<span class="tag">{E(r.impl)}: {_status_span(r)}</span>' for r in rs)
         body = [f"<p class='msg'>{E(_spec_line(run.specs[case]))}</p>"]
         head = ["implementation", "verdict", "worst error / tolerance", "worst at",
-                "worst |diff|", "worst relative error", "worst ULP distance",
+                "|diff| there", "largest relative error", "largest ULP distance",
                 "elements out of tolerance", "origin", "seconds"]
         rows, notes = [], set()
         for r in rs:
@@ -276,7 +276,7 @@ def _divergent_detail(r: Verdict, repros: dict, charts: _Charts) -> str:
                 _td(f"{t.n_bad} of {f['n']}", True)]) + "</tr>")
         if len(bad) > FAILING_TENSOR_ROWS:
             rows.append(f'<tr><td colspan="10">… and {len(bad) - FAILING_TENSOR_ROWS} more '
-                        f'tensors out of tolerance (summary.csv lists them all)</td></tr>')
+                        f'out of tolerance (summary.csv lists them all)</td></tr>')
         parts.append(_table(["tensor out of tolerance", "role", "worst element",
                              f"{r.impl} vs {r.baseline} there", "|diff| there", "tolerance",
                              "error / tolerance", "relative error", "ULP distance",
@@ -321,24 +321,27 @@ def html_report(run: RunResult, repros: dict, charts: bool = True) -> str:
     body = [
         "<h1>backprop-harness</h1>",
         f'<p class="verdict"><span class="badge {word}">{word}</span>{E(sentence)}</p>',
-        f"<p class='sub'>{len(run.specs)} cases; {E('; '.join(_per_impl(run)))}. "
-        f"{counts['pass']} pass, {counts['fail']} fail, {counts['error']} errors, "
-        f"{counts['xfail']} known deviations, {counts['unsupported']} not supported"
-        f"{', %d unexpected passes' % counts['xpass'] if counts.get('xpass') else ''}; "
+        f"<p class='sub'>{count(len(run.specs), 'case')}; {E('; '.join(_per_impl(run)))}. "
+        f"{counts['pass']} pass, {counts['fail']} fail, {count(counts['error'], 'error')}, "
+        f"{count(counts['xfail'], 'known deviation')}, {counts['unsupported']} not supported"
+        f"{', ' + count(counts['xpass'], 'unexpected pass') if counts.get('xpass') else ''}; "
         f"{run.wall_seconds:.1f} s, started {E(run.started)}.</p>",
         "".join(f"<p class='sub'>Note: {E(n)}</p>" for n in run.notes),
+        f"<p class='sub'>On this page: the heat map, <a href='#divergences'>divergences "
+        f"({len(_divergent(run))})</a>, <a href='#implementations'>implementations</a>, "
+        f"<a href='#cases'>cases</a>, <a href='#details'>run details</a>.</p>",
         "<h2>Where they differ: worst error / tolerance per quantity and layer</h2>",
         heatmap_html(run),
         f"<h2 id='divergences'>Divergences ({len(_divergent(run))})</h2>",
         divergences_html(run, repros),
-        "<h2>Implementations</h2>", implementations_html(run),
-        "<h2>Cases</h2>", drawer.note() if charts else "",
+        "<h2 id='implementations'>Implementations</h2>", implementations_html(run),
+        "<h2 id='cases'>Cases</h2>", drawer.note() if charts else "",
         "<p class='notes'>Each chart: every traced tensor in computation order (per step: d, "
         "h per layer, u, e, then v, ∂W, ∂b from the last layer; then the updated parameters), "
         "its worst error / tolerance on a log scale; above the dashed line is out of "
         "tolerance.</p>",
         cases_html(run, repros, drawer),
-        "<h2>Run details</h2>", run_details_html(run)]
+        "<h2 id='details'>Run details</h2>", run_details_html(run)]
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
             f"<title>backprop-harness {word}</title><style>{STYLE}{_bin_css()}</style></head>"

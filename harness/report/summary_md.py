@@ -3,70 +3,58 @@ Markdown."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pandas as pd
 
 from ..conformance import RunResult, environment
+from ..judge import Verdict
 from ..tolerance import BACKWARD_K, FORWARD_K
 from .tables import (NOTES, _diff_at_worst, _divergent, _num, _per_impl, _spec_line, _status,
-                     _value, closer_text, figures, verdict_sentence)
+                     _value, closer_text, count, figures, verdict_sentence)
+
+
+def _md(text) -> str:
+    """Text from the run (names, versions, settings, descriptions, messages) as Markdown that
+    renders as that text: no raw HTML reaches a renderer (<, >, & as entities), on one line."""
+    return html.escape(str(text), quote=False).replace("\n", " ")
 
 
 def _md_cell(v) -> str:
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    return _md(v).replace("|", "\\|")
+
+
+def _md_code(text: str) -> str:
+    """A code span holding text whatever backticks it has (a longer fence than any run)."""
+    fence = "`" * (1 + max(map(len, re.findall("`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
     counts = run.counts()
     word, sentence = verdict_sentence(run)
-    lines = [f"# backprop-harness run: {word}", "", sentence, "",
-             f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-             f"{counts['unsupported']} not supported, {counts['xfail']} known deviations, "
-             f"{counts.get('xpass', 0)} unexpected passes; "
-             f"baseline `{run.baseline}`; {len(run.specs)} cases in {run.wall_seconds:.1f} s "
-             f"(started {run.started}). " + "; ".join(_per_impl(run)) + ".", ""]
-    lines += [f"Note: {_md_cell(n)}" for n in run.notes] + ([""] if run.notes else [])
+    lines = [f"# backprop-harness run: {word}", "", _md(sentence), "",
+             f"{counts['pass']} passed, {counts['fail']} failed, "
+             f"{count(counts['error'], 'error')}, {counts['unsupported']} not supported, "
+             f"{count(counts['xfail'], 'known deviation')}, "
+             f"{count(counts.get('xpass', 0), 'unexpected pass')}; "
+             f"baseline {_md_code(run.baseline)}; {count(len(run.specs), 'case')} in "
+             f"{run.wall_seconds:.1f} s (started {_md(run.started)}). "
+             + _md("; ".join(_per_impl(run))) + ".", ""]
+    lines += [f"Note: {_md(n)}" for n in run.notes] + ([""] if run.notes else [])
     lines += ["## Divergences", ""]
     failing = _divergent(run)
     if not failing:
         lines.append("None: every implementation is within tolerance on every case it runs.")
     notes = set()
     for r in failing:
-        lines += [f"### {r.case}: {r.impl} vs {r.baseline} ({_status(r.status)})", "",
-                  f"- {r.message}"]
-        if r.known:
-            lines.append(f"- known deviation: {r.known}")
-        if r.origin:
-            f = figures([r.origin])
-            notes |= f["notes"]
-            where = f" at {r.origin.where()}" if r.origin.worst_index else ""
-            lines.append(f"- origin: **{r.origin.label}**{where}; {r.consequences} later "
-                         f"quantities out of tolerance as consequences")
-            lines.append(f"- there: {r.impl} {_value(r.origin.worst_value, r.dtype)}, "
-                         f"{r.baseline} {_value(r.origin.worst_baseline, r.dtype)}; |diff| "
-                         f"{_diff_at_worst(r.origin)}, tolerance {_num(r.origin.worst_tol)}, "
-                         f"error / tolerance {f['ratio']}")
-        if r.blame:
-            lines.append(f"- who is wrong: {r.who} ({r.blame_reason})")
-        if r.closer:
-            lines.append(f"- oracle: {closer_text(r.closer)}")
-        if (r.case, r.impl, r.baseline) in repros:
-            lines.append(f"- reproduce: `{repros[(r.case, r.impl, r.baseline)]}`")
-        lines.append("")
-    lines += ["## Implementations", "",
-              "| implementation | version | available | seconds | settings |",
-              "|---|---|---|---|---|"]
-    for name, d in run.impls.items():
-        avail = "yes" if d["available"] else f"no: {d['reason']}"
-        secs = f"{run.impl_seconds[name]:.2f}" if name in run.impl_seconds else ""
-        settings = ", ".join(f"{k}={v}" for k, v in d["settings"].items())
-        if name == run.baseline:
-            name += " (baseline)"
-        lines.append("| " + " | ".join(map(_md_cell, (name, d["version"], avail, secs,
-                                                       settings))) + " |")
+        lines += _divergence(r, repros, notes)
+    lines += _implementations(run)
     lines += ["", "## Cases", ""]
     for case, group in cases.groupby("case", sort=False):
-        spec = run.specs[case]
-        lines += [f"### {case}", "", _spec_line(spec), ""]
+        lines += [f"### {_md(case)}", "", _md(_spec_line(run.specs[case])), ""]
         cols = [c for c in group.columns if c != "case" and any(group[c].astype(str) != "")]
         lines.append("| " + " | ".join(map(_md_cell, cols)) + " |")
         lines.append("|" + "---|" * len(cols))
@@ -78,10 +66,51 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
             notes |= figures(r.tensors)["notes"]
     if notes:
         lines += ["Notes:", ""] + [f"- {NOTES[n]}" for n in NOTES if n in notes] + [""]
-    env = environment()
-    lines += ["## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()]
+    lines += ["## Environment", ""] + [f"- {_md(k)}: {_md(v)}" for k, v in environment().items()]
     lines += ["", "## Tolerances", "",
               f"An element passes when |a - b| <= atol + rtol * M; rtol = {FORWARD_K:g} eps "
               f"(forward) and {BACKWARD_K:g} eps (backward, update); M is the magnitude from the "
               "running error analysis (README, 'How tolerances are computed').", ""]
     return "\n".join(lines)
+
+
+def _divergence(r: Verdict, repros: dict, notes: set) -> list[str]:
+    """A divergent verdict's section: its message, origin, values there, who is wrong, the
+    oracle and the command that reproduces it; adds the footnotes its figures need to notes."""
+    lines = [f"### {_md(r.case)}: {_md(r.impl)} vs {_md(r.baseline)} ({_status(r.status)})", "",
+             f"- {_md(r.message)}"]
+    if r.known:
+        lines.append(f"- known deviation: {_md(r.known)}")
+    if r.origin:
+        f = figures([r.origin])
+        notes |= f["notes"]
+        where = f" at {r.origin.where()}" if r.origin.worst_index else ""
+        lines.append(f"- origin: **{_md(r.origin.label)}**{_md(where)}; "
+                     f"{count(r.consequences, 'later tensor')} out of tolerance as "
+                     f"consequences")
+        lines.append(f"- there: {_md(r.impl)} {_value(r.origin.worst_value, r.dtype)}, "
+                     f"{_md(r.baseline)} {_value(r.origin.worst_baseline, r.dtype)}; |diff| "
+                     f"{_diff_at_worst(r.origin)}, tolerance {_num(r.origin.worst_tol)}, "
+                     f"error / tolerance {f['ratio']}")
+    if r.blame:
+        lines.append(f"- who is wrong: {_md(r.who)} ({_md(r.blame_reason)})")
+    if r.closer:
+        lines.append(f"- oracle: {_md(closer_text(r.closer))}")
+    if (r.case, r.impl, r.baseline) in repros:
+        lines.append(f"- reproduce: {_md_code(repros[(r.case, r.impl, r.baseline)])}")
+    return lines + [""]
+
+
+def _implementations(run: RunResult) -> list[str]:
+    lines = ["## Implementations", "",
+             "| implementation | version | available | seconds | settings |",
+             "|---|---|---|---|---|"]
+    for name, d in run.impls.items():
+        avail = "yes" if d["available"] else f"no: {d['reason']}"
+        secs = f"{run.impl_seconds[name]:.2f}" if name in run.impl_seconds else ""
+        settings = ", ".join(f"{k}={v}" for k, v in d["settings"].items())
+        if name == run.baseline:
+            name += " (baseline)"
+        lines.append("| " + " | ".join(map(_md_cell, (name, d["version"], avail, secs,
+                                                       settings))) + " |")
+    return lines

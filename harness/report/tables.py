@@ -106,9 +106,15 @@ def worst_of(tensors) -> TensorDiff:
     return max(tensors, key=_rank)
 
 
+def count(n: int, noun: str) -> str:
+    """'1 case', '2 cases', '1 known deviation', '3 unexpected passes'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('s') else 's'}"
+
+
 def figures(tensors) -> dict:
-    """Display strings for the worst over `tensors`: error / tolerance, |diff|, relative error,
-    ULPs, where; and `notes`, the footnotes (NOTES keys) they need."""
+    """Display strings for the worst over `tensors`: error / tolerance, where (the tensor and
+    element) and |diff| there; the largest relative error and ULP distance; and `notes`, the
+    footnotes (NOTES keys) they need."""
     tensors = list(tensors)
     worst = worst_of(tensors)
     label = special(worst)
@@ -116,16 +122,16 @@ def figures(tensors) -> dict:
     if label:
         notes.add("zero" if label.startswith("∞") else "nonfinite")
         out = dict.fromkeys(("ratio", "abs", "rel", "ulp"), label)
-        if label.startswith("∞"):
-            out.update(abs=_num(max(t.max_abs for t in tensors)))
+        out.update(abs=_diff_at_worst(worst))
     else:
         zero_base = any(t.max_rel == math.inf for t in tensors)
         if zero_base:
             notes.add("undefined")
-        out = {"ratio": _num(worst.worst_ratio), "abs": _num(max(t.max_abs for t in tensors)),
+        out = {"ratio": _num(worst.worst_ratio), "abs": _diff_at_worst(worst),
                "rel": "—" if zero_base else _num(max(t.max_rel for t in tensors)),
                "ulp": "—" if zero_base else _num(max(t.max_ulp for t in tensors))}
-    out.update(at=worst.label, n_bad=sum(t.n_bad for t in tensors),
+    at = f"{worst.label}, {worst.where()}" if worst.worst_index else worst.label
+    out.update(at=at, n_bad=sum(t.n_bad for t in tensors),
                n=sum(math.prod(t.shape) for t in tensors), notes=notes)
     return out
 
@@ -166,8 +172,8 @@ def case_table(run: RunResult) -> pd.DataFrame:
         if r.tensors:
             f = figures(r.tensors)
             row.update({"worst error / tolerance": f["ratio"], "worst at": f["at"],
-                        "worst |diff|": f["abs"], "worst relative error": f["rel"],
-                        "worst ULP distance": f["ulp"],
+                        "|diff| there": f["abs"], "largest relative error": f["rel"],
+                        "largest ULP distance": f["ulp"],
                         "elements out": f"{f['n_bad']} of {f['n']}"})
         row["origin"] = r.origin.label if r.origin else ""
         row["note"] = r.message if r.status in ("error", "unsupported") else \
@@ -192,27 +198,33 @@ def verdict_sentence(run: RunResult) -> tuple[str, str]:
     counts = run.counts()
     compared = len(run.results) - counts["unsupported"]
     bad = counts["fail"] + counts["error"]
+    errors = f" ({counts['error']} of them {'an error' if counts['error'] == 1 else 'errors'})" \
+        if counts["error"] else ""
+    disagree = "disagrees" if bad == 1 else "disagree"
     if len({r.baseline for r in run.results}) > 1:  # --pairwise
         if not run.ok:
-            errors = f" ({counts['error']} of them errors)" if counts["error"] else ""
-            return "FAIL", f"{bad} of {compared} pairs compared disagree{errors}."
-        return "PASS", (f"All {compared} pairs compared agree within tolerance"
-                        + (f", except {counts['xfail']} known deviations." if counts["xfail"]
-                           else "."))
+            return "FAIL", f"{bad} of {count(compared, 'pair')} compared {disagree}{errors}."
+        return "PASS", (f"{_all_agree(compared, 'pair', ' compared')} within tolerance"
+                        + (f", except {count(counts['xfail'], 'known deviation')}."
+                           if counts["xfail"] else "."))
     if not run.ok:
-        errors = f" ({counts['error']} of them errors)" if counts["error"] else ""
-        return "FAIL", (f"{bad} of {compared} comparisons disagree with the baseline "
-                        f"{run.baseline}{errors}.")
+        return "FAIL", (f"{bad} of {count(compared, 'comparison')} {disagree} with the "
+                        f"baseline {run.baseline}{errors}.")
     if counts["xfail"]:
         return "PASS", (f"Every comparison agrees with the baseline {run.baseline} within "
-                        f"tolerance, except {counts['xfail']} known deviation"
-                        f"{'s' if counts['xfail'] != 1 else ''} (listed below).")
+                        f"tolerance, except {count(counts['xfail'], 'known deviation')} "
+                        f"(listed below).")
     if counts.get("xpass"):
-        return "PASS", (f"All {compared} comparisons agree with the baseline {run.baseline} "
-                        f"within tolerance, {counts['xpass']} of them where a known deviation "
-                        f"was expected (listed below).")
-    return "PASS", (f"All {compared} comparisons agree with the baseline {run.baseline} "
+        return "PASS", (f"{_all_agree(compared, 'comparison')} with the baseline "
+                        f"{run.baseline} within tolerance, {counts['xpass']} of them where a "
+                        f"known deviation was expected (listed below).")
+    return "PASS", (f"{_all_agree(compared, 'comparison')} with the baseline {run.baseline} "
                     f"within tolerance.")
+
+
+def _all_agree(n: int, noun: str, after: str = "") -> str:
+    """'All 5 comparisons agree', 'The one comparison agrees'."""
+    return f"All {count(n, noun)}{after} agree" if n != 1 else f"The one {noun}{after} agrees"
 
 
 def _per_impl(run: RunResult) -> list[str]:
@@ -226,7 +238,7 @@ def _per_impl(run: RunResult) -> list[str]:
                              ("unsupported", "not supported")):
             n = sum(r.status == status for r in mine)
             if n:
-                parts.append(f"{n} {text}")
+                parts.append(count(n, text) if status in ("xfail", "xpass") else f"{n} {text}")
         out.append(f"{name}: {', '.join(parts)}")
     return out
 

@@ -1,6 +1,7 @@
 """Writing a report directory whole or not at all: every file built under a hidden temporary
-name holding an INCOMPLETE marker, then renamed into place; failing/ with the spec of each
-divergent case, reproduce.sh and the per-framework reproducers."""
+name holding an INCOMPLETE marker, then put in place (placing.py); failing/ with the spec of
+each divergent case, reproduce.sh and the per-framework reproducers. check_out_dir says before
+a run whether its report could be written."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import shlex
 import shutil
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from ..conformance import RunResult
 from ..errors import HarnessError
 from ..judge import Verdict
 from .junit_xml import junit
+from .placing import hidden, put_in_place, reason, target, tidy
 from .report_html import html_report
 from .run_json import run_document, strict_json
 from .summary_md import markdown
@@ -33,34 +36,81 @@ def default_out_dir(root: Path = Path("reports"), kind: str = "run") -> Path:
     return out
 
 
-def write_report(run: RunResult, out_dir: Path, force: bool = False, full: bool = False) -> Path:
-    """Write every report file into a temporary directory, then rename it to out_dir.
-    `full`: run.json holds every tensor's figures (by default only each verdict's origin,
-    failing tensors and each quantity's worst; summary.csv has every tensor either way)."""
+def check_out_dir(out_dir: Path, force: bool = False) -> None:
+    """Raise HarnessError, one line, when a report could not be written to out_dir: it exists
+    (without force) or is not a directory, it is a symbolic link to nothing, or the nearest
+    existing folder above it is a file or cannot be written to. For the command line to call
+    before any tracing; write_report checks again when it writes."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not force:
-        raise HarnessError(f"report directory {out_dir} exists; pass --force to replace it")
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise HarnessError(f"{out_dir} is a symbolic link to {os.readlink(out_dir)}, which "
+                           f"does not exist")
     if out_dir.exists() and not out_dir.is_dir():
         raise HarnessError(f"{out_dir} exists and is not a directory")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.incomplete-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    if out_dir.exists() and not force:
+        raise HarnessError(f"report directory {out_dir} exists; pass --force to replace it")
+    above = target(out_dir).absolute().parent
+    while not os.path.lexists(above):
+        above = above.parent
+    if not above.is_dir():
+        raise HarnessError(f"cannot write a report to {out_dir}: {above} is not a directory")
     try:
+        os.rmdir(tempfile.mkdtemp(prefix=".backprop-harness-probe-", dir=above))
+    except OSError as exc:
+        raise HarnessError(f"cannot write a report to {out_dir}: {reason(exc)}") from None
+
+
+def write_report(run: RunResult, out_dir: Path, force: bool = False, full: bool = False) -> Path:
+    """Write every report file (run.json first) into a hidden directory beside out_dir, then
+    put it in place (placing.py): out_dir holds a whole report at every instant, the old one or
+    the new one; a symbolic link stays and what it points to is replaced. A file that cannot be
+    written, or an out_dir another run wrote meanwhile (without force), is a HarnessError of one
+    line that names what was kept. `full`: run.json holds every tensor's figures (by default
+    only each verdict's origin, failing tensors and each quantity's worst; summary.csv has
+    every tensor either way)."""
+    out_dir = Path(out_dir)
+    check_out_dir(out_dir, force)
+    final = target(out_dir)
+    tidy(final)  # after the check: a report it restores is kept, and so is this run's
+    tmp = hidden(final, "incomplete")
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
         (tmp / "INCOMPLETE").write_text("this report was interrupted while being written\n")
-        _write_files(run, tmp, out_dir)
-        if full:
-            _write_json(run, tmp, _repros(run, out_dir), full=True)
+        _write_files(run, tmp, final, full=full)
         (tmp / "INCOMPLETE").unlink()
-        if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-            out_dir.rename(old)
-            shutil.rmtree(old)
-        tmp.rename(out_dir)
+        put_in_place(tmp, final, force)
+    except OSError as exc:
+        why = reason(exc)
+        if not force and tmp.is_dir() and not (tmp / "INCOMPLETE").exists() \
+                and os.path.lexists(final):
+            why = "a report appeared there while this run wrote its own (another run?); pass " \
+                  "--force to replace it"
+        raise HarnessError(f"could not write the report to {out_dir}: {why}; "
+                           f"{_keep(tmp, final)}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def _keep(tmp: Path, final: Path) -> str:
+    """Where what was written is: tmp renamed to NAME.kept-PID beside final (holding
+    INCOMPLETE if it is partial), or that nothing was written."""
+    written = sorted(p.name for p in tmp.iterdir() if p.name != "INCOMPLETE") \
+        if tmp.is_dir() else []
+    what = f"what was written ({', '.join(written)})" if (tmp / "INCOMPLETE").exists() \
+        else "this run's report"
+    if not written:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return "nothing was written"
+    kept = final.with_name(f"{final.name}.kept-{os.getpid()}")
+    try:
+        os.rename(tmp, kept)
+    except OSError:
+        kept = tmp
+    return f"{what} is in {kept}"
 
 
 def repro_command(r: Verdict, spec_path: Path) -> str:
@@ -86,8 +136,15 @@ def _repros(run: RunResult, final: Path) -> dict:
     return out
 
 
-def _write_files(run: RunResult, tmp: Path, final: Path) -> None:
+def _write_files(run: RunResult, tmp: Path, final: Path, full: bool = False) -> None:
+    """Every file of the report into tmp, run.json first: what is kept if the disk fills."""
     repros = _repros(run, final)
+    _write_json(run, tmp, repros, full)
+    summary_table(run).to_csv(tmp / "summary.csv", index=False)
+    mismatch_table(run).to_csv(tmp / "mismatches.csv", index=False)
+    (tmp / "junit.xml").write_bytes(junit(run))
+    (tmp / "summary.md").write_text(markdown(run, case_table(run), repros))
+    (tmp / "report.html").write_text(html_report(run, repros))
     if repros:  # only when something failed, erred or was a known deviation
         (tmp / "failing").mkdir()
         for case in dict.fromkeys(case for case, _, _ in repros):
@@ -97,12 +154,6 @@ def _write_files(run: RunResult, tmp: Path, final: Path) -> None:
             "#!/bin/sh\n# one command per failing case and implementation\n" +
             "\n".join(repros.values()) + "\n")
         _write_upstream(run, tmp / "failing")
-    summary_table(run).to_csv(tmp / "summary.csv", index=False)
-    mismatch_table(run).to_csv(tmp / "mismatches.csv", index=False)
-    _write_json(run, tmp, repros)
-    (tmp / "junit.xml").write_bytes(junit(run))
-    (tmp / "summary.md").write_text(markdown(run, case_table(run), repros))
-    (tmp / "report.html").write_text(html_report(run, repros))
 
 
 def _write_upstream(run: RunResult, failing: Path) -> None:

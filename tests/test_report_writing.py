@@ -1,0 +1,303 @@
+"""Writing a report (harness/report/writing.py, placing.py): --out holds a whole report at
+every instant, two runs never overwrite each other, a failed write says so in one line and
+keeps what it wrote, and summary.md passes no raw HTML through. Failures the tests cannot cause
+as root (an undeletable file, a full disk) are injected with monkeypatch."""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import multiprocessing
+import os
+import re
+import signal
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.judge import judge
+from harness.registry import get
+from harness.report import check_out_dir, placing, write_report, writing
+from harness.runner import Outcome
+from harness.suite import default_suite
+
+HOSTILE = "h-<script>alert(1)</script>|x&y"
+DEAD = 4_194_305  # above Linux's largest pid_max: never a live process
+
+
+@pytest.fixture(scope="module")
+def run():
+    """A run of one case with one divergence, every name and text in it hostile Markdown."""
+    from harness.conformance import RunResult
+    spec = default_suite(pattern="seed-2-2-2-float64")[0]
+    spec = dataclasses.replace(spec, description="<script>alert('d')</script> a | b")
+    base = get("reference").impl.trace(spec)
+    other = get("reference").impl.trace(spec)
+    other.steps[0].layers[0].v = np.asarray(other.steps[0].layers[0].v) + 1.0
+    v = judge(spec, Outcome("reference", spec.name, "ok", base),
+              Outcome(HOSTILE, spec.name, "ok", other))
+    impls = {n: {"available": True, "reason": "", "target": "", "version": "<b>9</b>",
+                 "settings": {"mode": "<img src=x onerror=alert(1)>"}, "supports": {}}
+             for n in ("reference", HOSTILE)}
+    return RunResult(results=[v], specs={spec.name: spec}, impls=impls, baseline="reference",
+                     started="old", wall_seconds=1.0, impl_seconds={HOSTILE: 0.5},
+                     tolerance_override={})
+
+
+def started(out) -> str:
+    return json.loads((out / "run.json").read_text())["started"]
+
+
+def listing(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture
+def old(run, tmp_path):
+    """tmp_path/r holding a report of the run started "old"; returns (the run started "new",
+    r)."""
+    out = write_report(run, tmp_path / "r")
+    assert started(out) == "old"
+    return dataclasses.replace(run, started="new"), out
+
+
+def failing_rename(monkeypatch, when, exc):
+    """os.rename raising exc the first time when(src, dst) holds."""
+    real, failed = os.rename, []
+
+    def rename(src, dst):
+        if not failed and when(str(src), str(dst)):
+            failed.append(src)
+            raise exc
+        return real(src, dst)
+    monkeypatch.setattr(os, "rename", rename)
+
+
+def test_force_replaces_the_report_and_leaves_nothing_beside_it(old, tmp_path):
+    new, out = old
+    write_report(new, out, force=True)
+    assert started(out) == "new" and listing(tmp_path) == ["r"]
+    assert "report.html" in listing(out) and "INCOMPLETE" not in listing(out)
+
+
+@pytest.mark.parametrize("exc", [OSError(errno.EIO, "Input/output error"), KeyboardInterrupt()])
+def test_a_swap_that_fails_puts_the_old_report_back(old, tmp_path, monkeypatch, exc):
+    """The new report's rename into place fails after the old one was moved aside: the old
+    one is back under its name; an OSError keeps the new one visibly and says so."""
+    new, out = old
+    failing_rename(monkeypatch, lambda src, dst: ".incomplete-" in src, exc)
+    if isinstance(exc, OSError):
+        with pytest.raises(HarnessError) as info:
+            write_report(new, out, force=True)
+        kept = f"r.kept-{os.getpid()}"
+        assert "\n" not in str(info.value) and "Input/output error" in str(info.value)
+        assert str(tmp_path / kept) in str(info.value)
+        assert listing(tmp_path) == ["r", kept] and started(tmp_path / kept) == "new"
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            write_report(new, out, force=True)
+        assert listing(tmp_path) == ["r"]
+    assert started(out) == "old"
+
+
+def test_ctrl_c_during_the_swap_waits_until_it_is_done(old, tmp_path, monkeypatch):
+    new, out = old
+    real = os.rename
+
+    def rename(src, dst):  # Ctrl-C just as the old report is moved aside
+        if str(dst).endswith(f".old-{os.getpid()}"):
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(src, dst)
+    monkeypatch.setattr(os, "rename", rename)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a command
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_report(new, out, force=True)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert started(out) == "new" and listing(tmp_path) == ["r"]
+
+
+def test_an_old_report_that_cannot_be_removed_is_named(old, tmp_path, monkeypatch, capsys):
+    new, out = old
+    real = placing.shutil.rmtree
+
+    def rmtree(path, *a, **k):
+        if ".old-" in str(path):
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        return real(path, *a, **k)
+    monkeypatch.setattr(placing.shutil, "rmtree", rmtree)
+    write_report(new, out, force=True)
+    assert started(out) == "new"
+    left = tmp_path / f".r.old-{os.getpid()}"
+    assert started(left) == "old" and listing(tmp_path) == [left.name, "r"]
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and str(left) in err[0] and "could not be removed" in err[0]
+
+
+def test_a_symlinked_out_keeps_its_link_and_replaces_what_it_points_to(run, tmp_path):
+    real = write_report(run, tmp_path / "real")
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    new = dataclasses.replace(run, started="new")
+    assert write_report(new, link, force=True) == link
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert started(real) == "new" and listing(tmp_path) == ["link", "real"]
+    with pytest.raises(HarnessError, match="exists; pass --force"):
+        write_report(run, link)
+
+
+def test_a_dangling_symlink_is_refused_in_one_line(run, tmp_path):
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(HarnessError, match="is a symbolic link to .*nowhere, which does not "
+                                           "exist"):
+        write_report(run, link, force=True)
+    assert listing(tmp_path) == ["link"] and link.is_symlink()
+
+
+def _writer(run, out, barrier, results):
+    """One of two runs writing the same --out (a process of its own)."""
+    real = writing._write_files
+
+    def write_then_wait(*args, **kw):  # both have checked --out and written, then both rename
+        real(*args, **kw)
+        barrier.wait(timeout=60)
+    writing._write_files = write_then_wait
+    try:
+        write_report(dataclasses.replace(run, started=str(os.getpid())), out)
+        results.put((os.getpid(), "written"))
+    except HarnessError as exc:
+        results.put((os.getpid(), str(exc)))
+
+
+def test_of_two_runs_writing_the_same_out_the_second_is_refused(run, tmp_path):
+    ctx = multiprocessing.get_context("spawn")  # not fork: jax may run threads here
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(run, tmp_path / "r", barrier, results))
+             for _ in range(2)]
+    for p in procs:
+        p.start()
+    said = dict(results.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    winner = [pid for pid, text in said.items() if text == "written"]
+    assert len(winner) == 1, said
+    loser, message = next((pid, text) for pid, text in said.items() if pid != winner[0])
+    assert "a report appeared there while this run wrote its own" in message
+    assert started(tmp_path / "r") == str(winner[0])
+    kept = tmp_path / f"r.kept-{loser}"
+    assert str(kept) in message and started(kept) == str(loser)
+    assert listing(tmp_path) == ["r", kept.name]
+
+
+def test_stale_folders_of_dead_runs_are_removed_and_live_ones_kept(old, tmp_path):
+    new, out = old
+    for name in (f".r.incomplete-{DEAD}", f".r.old-{DEAD + 1}", f".r.old-{os.getppid()}"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "INCOMPLETE").write_text("")
+    (tmp_path / f".other.old-{DEAD}").mkdir()  # another report's: not ours to touch
+    write_report(new, out, force=True)
+    assert started(out) == "new"
+    assert listing(tmp_path) == [f".other.old-{DEAD}", f".r.old-{os.getppid()}", "r"]
+
+
+def test_a_report_a_killed_swap_moved_aside_comes_back(run, tmp_path, capsys):
+    """Killed between moving the old report aside and moving the new one in: the next write
+    restores the old one (and, without --force, keeps its own report beside it)."""
+    aside = write_report(run, tmp_path / "r").rename(tmp_path / f".r.old-{DEAD}")
+    with pytest.raises(HarnessError, match="a report appeared there while"):
+        write_report(dataclasses.replace(run, started="new"), tmp_path / "r")
+    assert not aside.exists() and started(tmp_path / "r") == "old"
+    assert f"restored {tmp_path / 'r'}" in capsys.readouterr().err
+    assert listing(tmp_path) == ["r", f"r.kept-{os.getpid()}"]
+
+
+def test_a_stale_folder_that_cannot_be_removed_is_named(run, tmp_path, monkeypatch, capsys):
+    stale = tmp_path / f".r.incomplete-{DEAD}"
+    stale.mkdir()
+    (stale / "INCOMPLETE").write_text("")
+    real = placing.shutil.rmtree
+
+    def rmtree(path, *a, **k):
+        if path == stale:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        return real(path, *a, **k)
+    monkeypatch.setattr(placing.shutil, "rmtree", rmtree)
+    write_report(run, tmp_path / "r")
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and f"could not remove {stale}, left by an interrupted run" in err[0]
+    assert started(tmp_path / "r") == "old" and stale.exists()
+
+
+def test_a_full_disk_keeps_run_json_and_says_so_in_one_line(run, tmp_path, monkeypatch):
+    def full(run):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "junit.xml"))
+    monkeypatch.setattr(writing, "junit", full)
+    with pytest.raises(HarnessError) as info:
+        write_report(run, tmp_path / "r")
+    kept = tmp_path / f"r.kept-{os.getpid()}"
+    message = str(info.value)
+    assert "\n" not in message and "No space left on device" in message
+    assert f"what was written (mismatches.csv, run.json, summary.csv) is in {kept}" in message
+    assert listing(tmp_path) == [kept.name] and "INCOMPLETE" in listing(kept)
+    assert started(kept) == "old"
+
+
+def test_out_under_a_regular_file_is_refused_before_and_at_writing(run, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    for check in (lambda: check_out_dir(tmp_path / "file" / "r"),
+                  lambda: write_report(run, tmp_path / "file" / "sub" / "r")):
+        with pytest.raises(HarnessError, match=f"{tmp_path / 'file'} is not a directory"):
+            check()
+    with pytest.raises(HarnessError, match="exists and is not a directory"):
+        check_out_dir(tmp_path / "file", force=True)
+    assert listing(tmp_path) == ["file"]
+
+
+def test_an_unwritable_parent_is_refused_in_one_line(tmp_path, monkeypatch):
+    def refused(**kw):
+        raise PermissionError(errno.EACCES, "Permission denied", kw["dir"])
+    monkeypatch.setattr(writing.tempfile, "mkdtemp", refused)
+    with pytest.raises(HarnessError) as info:
+        check_out_dir(tmp_path / "a" / "r")
+    assert str(info.value) == (f"cannot write a report to {tmp_path / 'a' / 'r'}: Permission "
+                               f"denied: {tmp_path}")
+
+
+def test_a_folder_that_cannot_be_made_keeps_nothing_and_says_so(run, tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(writing, "hidden", lambda final, kind: tmp_path / "file" / "tmp")
+    with pytest.raises(HarnessError, match=r"Not a directory: .*; nothing was written$"):
+        write_report(run, tmp_path / "r")
+    assert listing(tmp_path) == ["file"]
+
+
+def test_run_checks_out_before_tracing(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert main(["run", "--cases", "seed-2-2-2-float64", "--impl", "reference", "--out",
+                 str(tmp_path / "file" / "r")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"backprop-harness: error: cannot write a report to "
+                                 f"{tmp_path / 'file' / 'r'}: {tmp_path / 'file'} is not a "
+                                 f"directory\n")
+
+
+def test_summary_md_passes_no_raw_html(run, tmp_path):
+    md = (write_report(run, tmp_path / "r") / "summary.md").read_text()
+    repro = [line for line in md.splitlines() if line.startswith("- reproduce: ")]
+    assert len(repro) == 1 and re.fullmatch(r"- reproduce: `[^`]+`", repro[0])  # a code span
+    md = md.replace(repro[0], "")  # shows its text as it is, <script> too
+    for raw in ("<script", "<b>", "<img"):
+        assert raw not in md
+    assert "h-&lt;script&gt;alert(1)&lt;/script&gt;" in md and "&lt;b&gt;9&lt;/b&gt;" in md
+    assert "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert "&lt;script&gt;alert('d')&lt;/script&gt; a | b" in md  # prose keeps its |
+    tables = re.findall(r"(?:^\|.*\n)+", md, flags=re.M)
+    assert len(tables) == 2 and all(HOSTILE[:2] in t for t in tables)
+    for table in tables:  # a cell's | escaped: every row has its header's columns
+        assert len({len(re.findall(r"(?<!\\)\|", row)) for row in table.splitlines()}) == 1
+        assert "\\|x&amp;y" in table
