@@ -393,7 +393,8 @@ def issue(spec: Spec, verdict: Verdict, truth: float | None, names: list[str],
     lines += ["", "## In the case", ""]
     if o is not None:
         actual = o.worst_value if wrong == verdict.impl else o.worst_baseline
-        lines += [f"- quantity: {o.label}, element {list(o.worst_index)} (d pre-activations, h activations, v = dE/dd, g the gradients)",
+        lines += [f"- quantity: {o.label}, element {list(o.worst_index)} (d pre-activations, "
+                  f"h activations, v = dE/dd, g the gradients)",
                   f"- actual ({wrong}): {actual!r}"]
         if truth is not None:
             rel = abs(actual - truth) / abs(truth) if truth else float("inf")
