@@ -153,12 +153,12 @@ def test_pytest_route_traces_each_implementation_once_through_trace_many(plugins
     many = type(get("many").impl)  # the class the entry point loaded
     many.calls.clear()
     options = {"bp_baseline": "reference", "bp_dtype": "float64", "bp_cases": "seed-*,kinks-*",
-               "bp_jobs": 0, "bp_timeout": None}  # in this process, where calls is seen
+               "bp_jobs": 0, "bp_timeout": None, "bp_xfails": [],
+               "bp_no_oracle": False}  # in this process, where calls is seen
     session = Session(SimpleNamespace(getoption=options.get), ["many"])
     assert [session.result("many", case).status for case in session.specs] == \
         ["pass"] * len(session.specs)
     assert many.calls == [("trace-many-many", list(session.specs))]
-
 
 
 @needs("exact")
