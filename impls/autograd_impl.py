@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from impls.framework_trace import build_trace, require
+from impls.framework_trace import build_trace, installed_version, require
 
 anp = special = grad_and_aux = getval = None  # imported by _load()
 SQRT_HALF, GELU_K, GELU_C = math.sqrt(0.5), math.sqrt(2 / math.pi), 0.044715
@@ -127,8 +127,7 @@ class AutogradImpl:
         require("scipy", "autograd")  # autograd.scipy.special wraps SciPy's
 
     def version(self) -> str:
-        from importlib.metadata import version
-        return version("autograd")
+        return installed_version("autograd")
 
     def settings(self) -> dict:
         from importlib.metadata import version

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from impls.framework_trace import build_trace, require
+from impls.framework_trace import build_trace, installed_version, require
 
 mg = nnet = None  # mygrad and mygrad.nnet, imported by _load()
 GELU_K, GELU_C = math.sqrt(2 / math.pi), 0.044715
@@ -111,8 +111,7 @@ class MygradImpl:
         return None
 
     def version(self) -> str:
-        from importlib.metadata import version
-        return version("mygrad")
+        return installed_version("mygrad")
 
     def settings(self) -> dict:
         return {"mygrad": self.version(), "numpy": np.__version__, **COMPOSED}

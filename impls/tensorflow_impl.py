@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from impls.framework_trace import build_trace, require
+from impls.framework_trace import build_trace, installed_version, require
 
 tf = None  # imported by _load()
 
@@ -88,8 +88,7 @@ class TensorflowImpl:
         self._steps: dict = {}
 
     def version(self) -> str:
-        _load()
-        return tf.__version__
+        return installed_version("tensorflow")
 
     def settings(self) -> dict:
         _load()

@@ -111,8 +111,10 @@ def test_stacked_networks_trace_as_each_network_alone(impl):
 
 
 def test_listing_implementations_imports_no_framework():
-    """`backprop-harness impls` loads every adapter: none of these frameworks is imported."""
+    """`backprop-harness impls` loads every adapter and asks its version: none of these
+    frameworks is imported."""
     code = ("import sys; from harness import registry; infos = registry.discover(modes=True); "
+            "[i.version() for i in infos.values() if i.available]; "
             f"print([m for m in {sorted(set(MODULES.values()))!r} if m in sys.modules]); "
             f"print([n for n in {list(MODULES)!r} if n in infos])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
