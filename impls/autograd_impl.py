@@ -44,7 +44,8 @@ ACTIVATIONS = {  # name: f(d, slope)
 
 COMPOSED = {  # the functions autograd has no built-in for, as the adapter writes them
     "relu": "composed d * (d > 0)", "leaky_relu": "composed d * where(d > 0, 1, slope)",
-    "elu": "composed d * (d > 0) + expm1(d * (d <= 0))", "silu": "composed d * expit(d), its derivative expit(d) (1 + d expit(-d)) by defvjp",
+    "elu": "composed d * (d > 0) + expm1(d * (d <= 0))",
+    "silu": "composed d * expit(d), its derivative expit(d) (1 + d expit(-d)) by defvjp",
     "gelu": "composed d * erfc(-d / sqrt 2) / 2",
     "gelu_tanh": "composed d (1 + tanh(sqrt(2/pi) (d + 0.044715 d^3))) / 2",
     "softmax_cross_entropy": "composed -sum(y * (u - logsumexp(u)))",
