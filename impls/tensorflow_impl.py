@@ -3,9 +3,9 @@ by XLA (tf.function(jit_compile=True), the mode tensorflow-xla).
 
 v is the tape's gradient with respect to zero perturbations z added to every pre-activation
 d, as in the jax adapter. TensorFlow (5 s to import, more on a loaded machine) is imported at
-the first trace, not when the adapter loads. Every activation and loss is TensorFlow's own (tf.nn.relu, leaky_relu, softplus,
-elu, silu, gelu; softmax_cross_entropy_with_logits; tf.math.xlogy and xlog1py for binary
-cross-entropy); nothing is composed.
+the first trace, not when the adapter loads. Every activation and loss is TensorFlow's own
+(tf.nn.relu, leaky_relu, softplus, elu, silu, gelu; softmax_cross_entropy_with_logits;
+tf.math.xlogy and xlog1py for binary cross-entropy); nothing is composed.
 """
 
 from __future__ import annotations
