@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from impls.framework_trace import build_trace, require
+from impls.framework_trace import build_trace, installed_version, require
 
 anp = special = grad_and_aux = getval = None  # imported by _load()
 SQRT_HALF, GELU_K, GELU_C = math.sqrt(0.5), math.sqrt(2 / math.pi), 0.044715
@@ -44,7 +44,8 @@ ACTIVATIONS = {  # name: f(d, slope)
 
 COMPOSED = {  # the functions autograd has no built-in for, as the adapter writes them
     "relu": "composed d * (d > 0)", "leaky_relu": "composed d * where(d > 0, 1, slope)",
-    "elu": "composed d * (d > 0) + expm1(d * (d <= 0))", "silu": "composed d * expit(d), its derivative expit(d) (1 + d expit(-d)) by defvjp",
+    "elu": "composed d * (d > 0) + expm1(d * (d <= 0))",
+    "silu": "composed d * expit(d), its derivative expit(d) (1 + d expit(-d)) by defvjp",
     "gelu": "composed d * erfc(-d / sqrt 2) / 2",
     "gelu_tanh": "composed d (1 + tanh(sqrt(2/pi) (d + 0.044715 d^3))) / 2",
     "softmax_cross_entropy": "composed -sum(y * (u - logsumexp(u)))",
@@ -127,8 +128,7 @@ class AutogradImpl:
         require("scipy", "autograd")  # autograd.scipy.special wraps SciPy's
 
     def version(self) -> str:
-        from importlib.metadata import version
-        return version("autograd")
+        return installed_version("autograd")
 
     def settings(self) -> dict:
         from importlib.metadata import version

@@ -1,5 +1,6 @@
 """What the outside-framework adapters (autograd, mygrad, tensorflow, tinygrad) share: their
-step's results as a Trace, and the check that a framework is installed without importing it."""
+step's results as a Trace, and the checks that a framework is installed, and of which version,
+without importing it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def require(module: str, extra: str) -> None:
     if importlib.util.find_spec(module) is None:
         raise Unavailable(f"{module} is not installed "
                           f"(pip install 'backprop-harness[{extra}]')")
+
+
+def installed_version(module: str) -> str:
+    """The version of the distribution that installs `module`, read from its metadata without
+    importing it (tensorflow installs as tensorflow or tensorflow-cpu): `impls` lists it cheaply."""
+    from importlib.metadata import packages_distributions, version
+    return version(packages_distributions().get(module, [module])[0])
 
 
 def build_trace(impl, spec, states, params) -> Trace:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from impls.framework_trace import build_trace, require
+from impls.framework_trace import build_trace, installed_version, require
 
 mg = nnet = None  # mygrad and mygrad.nnet, imported by _load()
 GELU_K, GELU_C = math.sqrt(2 / math.pi), 0.044715
@@ -52,22 +52,28 @@ def _c(d, value):
 def _silu(d):
     """silu as a mygrad Operation: written as the product d * sigmoid(d), the backward forms
     p * d before multiplying by sigmoid'(d) and overflows into inf * 0 = NaN where the
-    derivative is 0 (overflow-silu-float32)."""
-    from mygrad.operation_base import Operation
+    derivative is 0 (overflow-silu-float32). The Operation class is made once, at first use."""
+    global _SILU
+    if _SILU is None:
+        from mygrad.operation_base import Operation
 
-    def sigmoid(x):
-        return nnet.sigmoid(x, constant=True).data
+        def sigmoid(x):
+            return nnet.sigmoid(x, constant=True).data
 
-    class SiLU(Operation):
-        def __call__(self, a):
-            self.variables = (a,)
-            return a.data * sigmoid(a.data)
+        class SiLU(Operation):
+            def __call__(self, a):
+                self.variables = (a,)
+                return a.data * sigmoid(a.data)
 
-        def backward_var(self, grad, index, **kwargs):
-            x = self.variables[index].data
-            return grad * sigmoid(x) * (_c(x, 1) + x * sigmoid(-x))
+            def backward_var(self, grad, index, **kwargs):
+                x = self.variables[index].data
+                return grad * sigmoid(x) * (_c(x, 1) + x * sigmoid(-x))
 
-    return mg.Tensor._op(SiLU, d)
+        _SILU = SiLU
+    return mg.Tensor._op(_SILU, d)
+
+
+_SILU = None
 
 
 def _xlogy(y, u, log):
@@ -111,8 +117,7 @@ class MygradImpl:
         return None
 
     def version(self) -> str:
-        from importlib.metadata import version
-        return version("mygrad")
+        return installed_version("mygrad")
 
     def settings(self) -> dict:
         return {"mygrad": self.version(), "numpy": np.__version__, **COMPOSED}

@@ -2,10 +2,10 @@
 by XLA (tf.function(jit_compile=True), the mode tensorflow-xla).
 
 v is the tape's gradient with respect to zero perturbations z added to every pre-activation
-d, as in the jax adapter. TensorFlow (3 to 5 s) is imported at the first call, not when the
-adapter loads. Every activation and loss is TensorFlow's own (tf.nn.relu, leaky_relu, softplus,
-elu, silu, gelu; softmax_cross_entropy_with_logits; tf.math.xlogy and xlog1py for binary
-cross-entropy); nothing is composed.
+d, as in the jax adapter. TensorFlow (5 s to import, more on a loaded machine) is imported at
+the first trace, not when the adapter loads. Every activation and loss is TensorFlow's own
+(tf.nn.relu, leaky_relu, softplus, elu, silu, gelu; softmax_cross_entropy_with_logits;
+tf.math.xlogy and xlog1py for binary cross-entropy); nothing is composed.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
-from impls.framework_trace import build_trace, require
+from impls.framework_trace import build_trace, installed_version, require
 
 tf = None  # imported by _load()
 
@@ -88,8 +86,7 @@ class TensorflowImpl:
         self._steps: dict = {}
 
     def version(self) -> str:
-        _load()
-        return tf.__version__
+        return installed_version("tensorflow")
 
     def settings(self) -> dict:
         _load()

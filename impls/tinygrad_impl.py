@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.registry import Unavailable
-from impls.framework_trace import build_trace, require
+from impls.framework_trace import build_trace, installed_version, require
 
 Tensor = None  # tinygrad.Tensor, imported by _load()
 
@@ -76,8 +76,7 @@ class TinygradImpl:
                               "(apt-get install clang)")
 
     def version(self) -> str:
-        from importlib.metadata import version
-        return version("tinygrad")
+        return installed_version("tinygrad")
 
     def settings(self) -> dict:
         _load()

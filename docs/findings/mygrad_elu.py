@@ -16,5 +16,6 @@ y.backward()
 exact_f, exact_t = -1e-20, 4.248354255291589e-18
 print(f"elu(-1e-20) = {y.data[0]!r}, exact {exact_f!r}")
 print(f"elu'(-40) = {x.grad[1]!r}, exact {exact_t!r}")
-ok = abs(y.data[0] - exact_f) <= 1e-15 * abs(exact_f) and abs(x.grad[1] - exact_t) <= 1e-15 * exact_t
+ok = (abs(y.data[0] - exact_f) <= 1e-15 * abs(exact_f)
+      and abs(x.grad[1] - exact_t) <= 1e-15 * exact_t)
 sys.exit(0 if ok else 1)
