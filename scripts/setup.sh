@@ -42,8 +42,9 @@ elif [ "$have" != "$TORCH+cpu" ] && { [ "$BH_TORCH" = cpu ] || [ "${have%%+*}" !
     pip install -q "torch==$TORCH+cpu" --index-url "$CPU_INDEX"
 fi
 
-say "backprop-harness with jax, mpmath, matplotlib, hypothesis, dask, pytest, mkdocs (~200 MB download, ~1.1 GB installed)"
-pip install -q -e ".[all,dev,docs]"
+EXTRAS=${BH_EXTRAS:-all,dev,docs}  # scripts/test.sh adds the light outside frameworks
+say "backprop-harness[$EXTRAS]: jax, mpmath, matplotlib, hypothesis, dask, pytest, mkdocs (~200 MB download, ~1.1 GB installed)"
+pip install -q -e ".[$EXTRAS]"
 say "the example adapter (examples/adapter-example, implementation einsum)"
 pip install -q ./examples/adapter-example
 # the builds leave their scratch in the source tree; the installed metadata lives in $VENV
