@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "quantity's worst and the failing tensors)")
     run.add_argument("--xfails", action="append", default=[], metavar="FILE",
                      help="known deviations: '<case glob> <reason>' per line (repeatable)")
+    run.add_argument("--runxfail", action="store_true",
+                     help="report known deviations as the failures they are, with blame, root "
+                          "cause and reproducers (no ledger applies), as pytest's --runxfail")
     run.add_argument("--strict-xfails", action="store_true",
                      help="a case that passes where a known deviation expected it to fail "
                           "(XPASS: fixed upstream?) fails the run")
@@ -214,7 +217,8 @@ def cmd_run(args) -> int:
     given = [x for path in args.xfails for x in read_xfails(path)]
     run = run_suite(specs, args.impl, args.baseline, args.pairwise, args.jobs, args.timeout,
                     override, progress=progress, xfails=given, strict=args.strict_xfails,
-                    all_modes=args.all_modes, oracle=not args.no_oracle)
+                    all_modes=args.all_modes, oracle=not args.no_oracle,
+                    runxfail=args.runxfail)
     for x in run.unused(given):
         print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
               f"failure", file=sys.stderr)

@@ -41,6 +41,7 @@ class RunResult:
     tolerance_override: dict
     oracle: bool = True  # divergences judged by an oracle traced for them (not --no-oracle)
     notes: list[str] = field(default_factory=list)  # how the run went, where worth a word
+    runxfail: bool = False  # no ledger applied: known deviations reported as what they are
 
     @property
     def ok(self) -> bool:
@@ -95,13 +96,15 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
               pairwise: bool = False, jobs: int = 1, timeout: float | None = None,
               tolerance: dict | None = None, progress=None,
               xfails: list[Xfail] | None = None, strict: bool = False,
-              all_modes: bool = False, oracle: bool = True) -> RunResult:
+              all_modes: bool = False, oracle: bool = True,
+              runxfail: bool = False) -> RunResult:
     """Trace every spec with every implementation and judge each pair; see RunResult.
 
     `progress(total)` may return a callback that is called with each finished Outcome.
     A failure that `xfails` (or the implementation's shipped list) names is a known
     deviation: status "xfail", reported but not counted against the run; a pass that one
-    expected to fail is "xpass" (with `strict`, a failure). With `oracle`, each divergence
+    expected to fail is "xpass" (with `strict`, a failure); with `runxfail` no list applies
+    and a known deviation is reported as what it is (pytest's --runxfail). With `oracle`, each divergence
     is judged by an oracle (traced for the diverging cases alone when the run holds none)
     and reduced to its root causes (harness/rootcause.py)."""
     names = [s.name for s in specs]
@@ -118,7 +121,7 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     if not pairs:
         raise HarnessError(f"nothing to compare: {baseline} is the baseline and no other "
                            f"implementation is available or named")
-    known = {i.name: (xfails or []) + shipped(i.impl) for i in infos}
+    known = {i.name: [] if runxfail else (xfails or []) + shipped(i.impl) for i in infos}
     oracles = [i.name for i in infos if i.name in ORACLES]
     by_case: dict[str, dict[str, Outcome]] = {}
     verdicts: dict[tuple, Verdict] = {}
@@ -156,7 +159,8 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     notes = list(dict.fromkeys(f"{o.impl}: {o.note}" for o in outcomes if o.note))
     notes += [f"{n}: {d['problem']}" for n, d in described.items() if d.get("problem")]
     return RunResult(results, {s.name: s for s in specs}, described, baseline, started,
-                     time.perf_counter() - t0, impl_seconds, tolerance or {}, oracle, notes)
+                     time.perf_counter() - t0, impl_seconds, tolerance or {}, oracle, notes,
+                     runxfail)
 
 
 def describe(info: ImplInfo, trace: Trace | None = None) -> dict:

@@ -151,13 +151,8 @@ def with_causes(verdict: Verdict, causes: tuple, known: Sequence[Xfail] = ()) ->
     used = [next((x for x in known if x.covers(c)), None) for c in causes]
     if None in used:
         return verdict
-    by_reason: dict[str, list[str]] = {}
-    for x in dict.fromkeys(used):
-        by_reason.setdefault(x.cited, []).append(x.source)
-    known_text = "; ".join(f"{reason} ({', '.join(sources)})"
-                           for reason, sources in by_reason.items())
-    return replace(verdict, status="xfail", known=known_text,
-                   known_by=tuple(dict.fromkeys(used)))
+    used = list(dict.fromkeys(used))
+    return replace(verdict, status="xfail", known=cite(used), known_by=tuple(used))
 
 
 def _unexpected_pass(verdict: Verdict, entries: Sequence[Xfail], strict: bool) -> Verdict:

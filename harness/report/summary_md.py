@@ -51,6 +51,15 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
     notes = set()
     for r in failing:
         lines += _divergence(r, repros, notes)
+    findings = run.findings()
+    if findings:
+        from ..rootcause import describe
+        lines += ["## Distinct root causes", "",
+                  f"{len(findings)}, counted by signature (one cause, one finding):", ""]
+        for seen in findings.values():
+            shown = len({r.case for _, r in seen})
+            lines.append(f"- {describe([sig for sig, _ in seen])} ({count(shown, 'case')})")
+        lines.append("")
     lines += _implementations(run)
     lines += ["", "## Cases", ""]
     for case, group in cases.groupby("case", sort=False):
@@ -94,6 +103,9 @@ def _divergence(r: Verdict, repros: dict, notes: set) -> list[str]:
                      f"error / tolerance {f['ratio']}")
     if r.blame:
         lines.append(f"- who is wrong: {_md(r.who)} ({_md(r.blame_reason)})")
+    for k, c in enumerate(r.root_causes):
+        lines.append(f"- {'why' if k == 0 else 'and, independent'}: {_md(c.text)}; "
+                     f"signature: {_md(c.signature)}")
     if r.closer:
         lines.append(f"- oracle: {_md(closer_text(r.closer))}")
     if (r.case, r.impl, r.baseline) in repros:
