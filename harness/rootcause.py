@@ -61,7 +61,7 @@ class Signature:
     symptom: str
 
     def __str__(self) -> str:
-        return (f"{self.impl}: {_what(self.function, self.part)}, {self.dtype}, "
+        return (f"{self.impl}: {what(self.function, self.part)}, {self.dtype}, "
                 f"{self.region}: {self.symptom}")
 
     def to_dict(self) -> dict:
@@ -80,7 +80,7 @@ def describe(signatures) -> str:
     first = signatures[0]
     seen = ", ".join(f"{sym} ({', '.join(dict.fromkeys(s.dtype for s in signatures if s.symptom == sym))})"
                      for sym in dict.fromkeys(s.symptom for s in signatures))
-    return f"{first.impl}: {_what(first.function, first.part)}, {first.region}: {seen}"
+    return f"{first.impl}: {what(first.function, first.part)}, {first.region}: {seen}"
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class RootCause:
         args = ", ".join(f"{k} = {_short(v)}" for k, v in self.inputs.items())
         where = "at one neuron" if self.width == 1 else \
             f"at one input on {self.width} neurons, not on one (a vectorized code path)"
-        return (f"{_what(self.function, self.part)} at {args}: {self.value:.17g} "
+        return (f"{what(self.function, self.part)} at {args}: {self.value:.17g} "
                 f"({self.impl}), exact {self.exact}: relative error {self.rel_error:.2g}, "
                 f"{self.ulps:.3g} ulp (reproduced {where})")
 
@@ -157,7 +157,7 @@ class RootCause:
                 "text": self.text, "spec": self.spec}
 
 
-def _what(function: str, part: str) -> str:
+def what(function: str, part: str) -> str:
     if part in ("product", "gradient", "update"):
         return f"a layer's {PARTS[part]}"
     return f"{function}'s {part}"
@@ -512,7 +512,7 @@ def _claim(probe: Probe, impl: str, dtype: str, own: Outcome, explains: str) -> 
 def not_reduced(impl: str, spec: Spec, origin: TensorDiff, tried: list[Probe],
                 why: str = "") -> RootCause:
     """The origin's claim when no probe reproduced it: it needs the network."""
-    parts = ", ".join(dict.fromkeys(_what(p.function, p.part) for p in tried)) or "none"
+    parts = ", ".join(dict.fromkeys(what(p.function, p.part) for p in tried)) or "none"
     note = why or (f"does not reduce to one neuron: the one-neuron probes ({parts}) conform, "
                    f"so it needs the network (accumulation order, cancellation across "
                    f"neurons or samples)")

@@ -82,7 +82,7 @@ def divergences_html(run: RunResult, repros: dict) -> str:
     if not failing:
         return "<p>None: every implementation is within tolerance on every case it runs.</p>"
     head = ["case", "implementation", "verdict", "origin (first out of tolerance)",
-            "values there", "|diff| vs tolerance", "error / tolerance", "out after it",
+            "why (root cause at one neuron)", "values there", "|diff| vs tolerance", "error / tolerance", "out after it",
             "oracle's view"]
     rows, notes = [], set()
     for r in failing:
@@ -93,7 +93,7 @@ def divergences_html(run: RunResult, repros: dict) -> str:
             f = figures([o])
             notes |= f["notes"]
             where = f" at {o.where()}" if o.worst_index else ""
-            cells += [f"<td><b>{E(o.label)}</b>{E(where)}</td>",
+            cells += [f"<td><b>{E(o.label)}</b>{E(where)}</td>", f"<td>{_why_html(r)}</td>",
                       _td(f"{r.impl} {_value(o.worst_value, r.dtype)}, "
                           f"{r.baseline} {_value(o.worst_baseline, r.dtype)}"),
                       _td(f"{_diff_at_worst(o)} vs {_num(o.worst_tol)}", True),
@@ -102,7 +102,7 @@ def divergences_html(run: RunResult, repros: dict) -> str:
                           if r.consequences else "none", True),
                       f"<td>{_oracle_html(r)}</td>"]
         else:
-            cells.append(f'<td colspan="6">{E(r.message)}</td>')
+            cells.append(f'<td colspan="7">{E(r.message)}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
         more = _notes_html(r, repros)
         if more:
@@ -123,6 +123,12 @@ def _notes_html(r: Verdict, repros: dict) -> list[str]:
     if repro:
         notes.append(f"reproduce: <code>{E(repro)}</code>")
     return notes
+
+
+def _why_html(r: Verdict) -> str:
+    """The root causes (rootcause.RootCause), the origin's first; "" when none was sought."""
+    return "<br>".join(("" if k == 0 else "and, independent: ") + E(c.text)
+                       for k, c in enumerate(r.root_causes))
 
 
 def _oracle_html(r: Verdict) -> str:
@@ -259,6 +265,8 @@ def _divergent_detail(r: Verdict, repros: dict, charts: _Charts) -> str:
              f"<p class='msg'>{E(r.message)}</p>"]
     if r.closer:
         parts.append(f"<p class='msg'>Oracle: {E(closer_text(r.closer))}.</p>")
+    if r.root_causes:
+        parts.append(f"<p class='msg'>Why: {_why_html(r)}</p>")
     parts += [f"<p class='msg'>{note}</p>" for note in _notes_html(r, repros)]
     bad = [t for t in r.tensors if not t.passed]
     if bad:
@@ -266,7 +274,8 @@ def _divergent_detail(r: Verdict, repros: dict, charts: _Charts) -> str:
         for t in bad[:FAILING_TENSOR_ROWS]:
             f = figures([t])
             notes |= f["notes"]
-            role = "origin" if t is r.origin else "consequence"
+            role = "origin" if t is r.origin else "another root cause" if t.label in {
+                c.explains for c in r.root_causes[1:]} else "consequence"
             rows.append("<tr>" + "".join([
                 _td(t.label), _td(role), _td(t.where() if t.worst_index else ""),
                 _td(f"{_value(t.worst_value, r.dtype)} vs {_value(t.worst_baseline, r.dtype)}"),

@@ -27,6 +27,8 @@ def run_document(run: RunResult, full: bool = False) -> dict:
         c = {"case": r.case, "dtype": r.dtype, "impl": r.impl, "baseline": r.baseline,
              "status": r.status, "message": r.message, "closer": r.closer, "known": r.known,
              "blame": r.blame, "blame_reason": r.blame_reason,
+             "root_cause": r.root_causes[0].to_dict() if r.root_causes else None,
+             "root_causes": [c.to_dict() for c in r.root_causes],
              "seconds": round(r.seconds, 6),
              "origin": _tensor_doc(r.origin) if r.origin else None,
              "consequences": r.consequences, "quantities": _quantity_docs(r.tensors)}
@@ -41,7 +43,17 @@ def run_document(run: RunResult, full: bool = False) -> dict:
             "impl_seconds": {k: round(v, 3) for k, v in run.impl_seconds.items()},
             "environment": environment(), "baseline": run.baseline,
             "implementations": run.impls, "tolerance": tolerance_document(run),
-            "detail": "full" if full else "compact", "notes": run.notes, "cases": cases}
+            "detail": "full" if full else "compact", "notes": run.notes,
+            "oracle": run.oracle, "findings": _findings(run), "cases": cases}
+
+
+def _findings(run: RunResult) -> list[dict]:
+    """The distinct root causes: one entry per cause, with the cases that show it."""
+    from ..rootcause import describe
+    return [{"finding": describe([sig for sig, _ in seen]),
+             "signatures": [sig.to_dict() for sig in dict.fromkeys(s for s, _ in seen)],
+             "cases": sorted({f"{r.case} {r.impl}" for _, r in seen})}
+            for seen in run.findings().values()]
 
 
 def _tensor_doc(t: TensorDiff) -> dict:

@@ -47,10 +47,22 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
                          f"error / tolerance {f['ratio']}")
         if r.blame:
             lines.append(f"- who is wrong: {r.who} ({r.blame_reason})")
+        for k, c in enumerate(r.root_causes):
+            lines.append(f"- {'why' if k == 0 else 'and, independent'}: {c.text}; "
+                         f"signature: {c.signature}")
         if r.closer:
             lines.append(f"- oracle: {closer_text(r.closer)}")
         if (r.case, r.impl, r.baseline) in repros:
             lines.append(f"- reproduce: `{repros[(r.case, r.impl, r.baseline)]}`")
+        lines.append("")
+    findings = run.findings()
+    if findings:
+        from ..rootcause import describe
+        lines += ["## Distinct root causes", "",
+                  f"{len(findings)}, counted by signature (one cause, one finding):", ""]
+        for seen in findings.values():
+            shown = len({r.case for _, r in seen})
+            lines.append(f"- {describe([sig for sig, _ in seen])} ({shown} case(s))")
         lines.append("")
     lines += ["## Implementations", "",
               "| implementation | version | available | seconds | settings |",

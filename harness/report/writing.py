@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
-import sys
 from datetime import datetime
 from pathlib import Path
 
 from ..conformance import RunResult
 from ..errors import HarnessError
 from ..judge import Verdict
+from ..reproduce import rerun_command
+from ..spec import SAFE_NAME_CHARS
 from .junit_xml import junit
 from .report_html import html_report
 from .run_json import run_document, strict_json
@@ -63,27 +63,32 @@ def write_report(run: RunResult, out_dir: Path, force: bool = False, full: bool 
     return out_dir
 
 
-def repro_command(r: Verdict, spec_path: Path) -> str:
+def repro_command(r: Verdict, spec_path: Path, run: RunResult | None = None,
+                  extra=()) -> str:
     """The command that reproduces a verdict, from any directory and without an activated
-    environment: this Python's harness, the spec's absolute path."""
-    return (f"{shlex.quote(sys.executable)} -m harness run "
-            f"{shlex.quote(str(Path(spec_path).resolve()))} --impl {r.impl} "
-            f"--baseline {r.baseline}")
+    environment (the console script, never `python -m` with the current directory first on
+    the path), every word quoted; with `run`, its tolerance overrides and oracle choice."""
+    return rerun_command(spec_path, r.impl, r.baseline,
+                         run.tolerance_override if run else None, run.oracle if run else True,
+                         extra)
 
 
 def _repros(run: RunResult, final: Path) -> dict:
     """(case, impl, baseline) -> the command that reproduces it, for every divergent verdict:
-    with the run's tolerance overrides, writing its report inside this one (failing/rerun-*)."""
-    flags = [f"--{kind}-{phase} {value!r}" for phase, values in run.tolerance_override.items()
-             for kind, value in values.items()]
+    with the run's tolerance overrides and oracle, writing its report inside this one
+    (failing/rerun-*)."""
     out = {}
     for r in run.results:
         if r.status in DIVERGENT:
-            rerun = Path(final).resolve() / "failing" / f"rerun-{r.case}-{r.impl}"
-            out[(r.case, r.impl, r.baseline)] = " ".join(
-                [repro_command(r, final / "failing" / f"{r.case}.json"), *flags,
-                 "--out", shlex.quote(str(rerun)), "--force"])
+            rerun = Path(final).resolve() / "failing" / _safe(f"rerun-{r.case}-{r.impl}")
+            out[(r.case, r.impl, r.baseline)] = repro_command(
+                r, final / "failing" / f"{r.case}.json", run, ["--out", str(rerun), "--force"])
     return out
+
+
+def _safe(name: str) -> str:
+    """A file name from words that may hold anything (an implementation's name)."""
+    return SAFE_NAME_CHARS.sub("-", name)
 
 
 def _write_files(run: RunResult, tmp: Path, final: Path) -> None:
@@ -96,7 +101,7 @@ def _write_files(run: RunResult, tmp: Path, final: Path) -> None:
         (tmp / "failing" / "reproduce.sh").write_text(
             "#!/bin/sh\n# one command per failing case and implementation\n" +
             "\n".join(repros.values()) + "\n")
-        _write_upstream(run, tmp / "failing")
+        _write_upstream(run, tmp / "failing", final)
     summary_table(run).to_csv(tmp / "summary.csv", index=False)
     mismatch_table(run).to_csv(tmp / "mismatches.csv", index=False)
     _write_json(run, tmp, repros)
@@ -105,16 +110,19 @@ def _write_files(run: RunResult, tmp: Path, final: Path) -> None:
     (tmp / "report.html").write_text(html_report(run, repros))
 
 
-def _write_upstream(run: RunResult, failing: Path) -> None:
-    """failing/<case>-<impl>/: for a failure involving a built-in framework, a script per
-    framework that needs only it and NumPy, and an ISSUE.md draft (harness/reproduce.py)."""
+def _write_upstream(run: RunResult, failing: Path, final: Path) -> None:
+    """failing/<case>-<impl>-vs-<baseline>/ for every failure of any implementation: an
+    ISSUE.md draft with the root cause at one neuron and its smallest spec (and, for torch
+    and jax, a script that needs only the framework and NumPy), harness/reproduce.py."""
     from ..reproduce import reproducers
     for r in run.results:
         if r.status not in ("fail", "error"):
             continue
-        files = reproducers(run.specs[r.case], r)
+        name = _safe(f"{r.case}-{r.impl}-vs-{r.baseline}")
+        files = reproducers(run.specs[r.case], r, run.tolerance_override,
+                            Path(final).resolve() / "failing" / name)
         if files:
-            folder = failing / f"{r.case}-{r.impl}-vs-{r.baseline}"
+            folder = failing / name
             folder.mkdir()
             for name, text in files.items():
                 (folder / name).write_text(text)
