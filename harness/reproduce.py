@@ -28,6 +28,7 @@ from .compare import value_of
 from .judge import Verdict, tolerances
 from .errors import HarnessError
 from .registry import get
+from .rootcause import what
 from .runner import run_one
 from .spec import Spec
 from .tolerance import bound, magnitudes
@@ -379,8 +380,8 @@ def issue(spec: Spec, verdict: Verdict, truth: float | None, names: list[str],
                  f"{platform.python_version()}, {platform.system()} {platform.machine()}"]
     lines += ["", "## Versions", "", *versions, "", "## Smallest spec and rerun", ""]
     for cause, name, command in smallest:
-        lines += [f"- `{name}` (a 1-1 network, batch 1, one step: {cause.function}'s "
-                  f"{cause.part} alone), rerun through {cause.impl} against the exact oracle:",
+        lines += [f"- `{name}` (one layer, batch 1, one step: {what(cause.function, cause.part)}"
+                  f" alone), rerun through {cause.impl} against the exact oracle:",
                   "", "  ```sh", f"  {command}", "  ```", ""]
     if not smallest:
         lines += [f"- the case itself ({spec.name}.json beside this folder) is the smallest "

@@ -185,3 +185,11 @@ def test_batched_fuzz_runs_an_adapter_without_trace_stacked(capsys, tmp_path, pl
     assert "x slower than reference stacked" in out
     assert "1 distinct finding(s) by root-cause signature" in out
     assert "FAIL bug-lr-unstacked: a layer's p - r g, float64, normal operands" in out
+
+
+def test_batched_fuzz_honours_max_time(capsys, tmp_path, plugins):
+    """No chunk starts after the deadline; the run says how many ran."""
+    args = _args(arch="2-3-1", networks=3000, chunk=100, impl=["many"], out=tmp_path,
+                 max_time=1e-6)
+    assert run_batched(args) == 0
+    assert "stopped at --max-time 1e-06 s: 0 of 30 chunk(s) run" in capsys.readouterr().out

@@ -71,7 +71,9 @@ def test_reproduce_sh_runs_from_any_directory_without_an_activated_environment(t
     assert out.returncode == 1
     script = (tmp_path / "r" / "failing" / "reproduce.sh").read_text()
     line = script.splitlines()[-1]
-    assert line.startswith(sys.executable) and str(tmp_path) in line
+    # this environment's console script, by its path (not `python -m` with cwd first)
+    assert line.startswith(str(Path(sys.executable).with_name("backprop-harness")) + " ")
+    assert str(tmp_path) in line
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     env["PATH"] = "/usr/bin:/bin"  # backprop-harness is not on it
     again = subprocess.run(["sh", str(tmp_path / "r" / "failing" / "reproduce.sh")],

@@ -6,6 +6,7 @@ import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -84,7 +85,8 @@ def test_failing_cases_come_with_a_spec_and_a_command_that_reproduces(failing_re
     case = next(c for c in doc["cases"] if c["status"] == "fail")
     assert (out / "failing" / f"{case['case']}.json").exists()
     cmd = shlex.split(case["reproduce"]) + ["--out", str(tmp_path / "again")]
-    assert cmd[:4] == [sys.executable, "-m", "harness", "run"]
+    # the console script beside this Python: never `python -m` with the cwd first on the path
+    assert cmd[:2] == [str(Path(sys.executable).with_name("backprop-harness")), "run"]
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd="/")
     assert again.returncode == 1, again.stderr
     assert "origin" in (tmp_path / "again" / "summary.md").read_text()

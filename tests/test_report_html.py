@@ -138,7 +138,7 @@ def test_every_file_is_written_and_parses_with_nan_and_inf_anywhere(non_finite):
     assert len(suite.findall("testcase")) == len(run.results)
     assert int(suite.get("errors")) == sum(r.status == "error" for r in run.results)
     assert (out / "failing" / f"{CASE}.json").exists()
-    assert (out / "failing" / "reproduce.sh").read_text().count(" -m harness run ") == \
+    assert (out / "failing" / "reproduce.sh").read_text().count(" run ") == \
         sum(r.status in ("fail", "error", "xfail") for r in run.results)
     md = (out / "summary.md").read_text()
     page = (out / "report.html").read_text()

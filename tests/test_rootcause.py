@@ -106,3 +106,27 @@ def test_regions_and_ulps():
     assert region(5e-279, "float64", (1.4e-309, 1.3e30)) == "subnormal operand"
     assert ulp(1.0, "float64") == 2.0 ** -52 and ulp(1.0, "bfloat16") == 2.0 ** -7
     assert ulp(0.0, "float32") == 2.0 ** -149  # the subnormal spacing
+
+
+@needs("exact")
+def test_the_report_gives_the_why_and_an_issue_for_a_third_party_adapter(plugins, tmp_path):
+    """run.json's root_cause, report.html's why beside the origin, summary.md, and an
+    ISSUE.md whose one command reruns the smallest spec through the adapter from anywhere."""
+    from harness.report import write_report
+    specs = default_suite(pattern="regions-elu-float64")
+    out = write_report(run_suite(specs, ["bug-elu-exp"]), tmp_path / "r")
+    case, = json.loads((out / "run.json").read_text())["cases"]
+    cause = case["root_cause"]
+    assert (cause["function"], cause["part"], cause["reproduced"]) == ("elu", "f", True)
+    assert cause["value"] == 0.0 and cause["rel_error"] == 1.0 and cause["ulps"] > 1e15
+    page = (out / "report.html").read_text()
+    assert "why (root cause at one neuron)" in page and "elu&#x27;s f at d = " in page
+    assert "- why: elu's f at d = " in (out / "summary.md").read_text()
+    folder = out / "failing" / "regions-elu-float64-bug-elu-exp-vs-reference"
+    issue = (folder / "ISSUE.md").read_text()
+    assert issue.startswith("# bug-elu-exp: elu's f at d = ") and "signature: " in issue
+    assert spec_from_dict(json.loads((folder / "smallest.json").read_text())).sizes == [1, 1]
+    command = issue.split("```sh\n")[1].split("\n")[0].strip()
+    again = subprocess.run(command + f" --out {tmp_path / 'again'}", shell=True, cwd="/",
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1 and "FAIL " in again.stdout, again.stderr

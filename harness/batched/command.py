@@ -40,6 +40,10 @@ def run_batched(args) -> int:
         quiet = name in ("compare", args.baseline)
         print(f"{name:<{width}} {secs:>9.2f} {'' if quiet else f'{bad:,}':>11} "
               f"{'' if quiet or not known else f'{known:,}':>9}")
+    skipped = sum(bool(r.get("skipped")) for r in reports)
+    if skipped:
+        print(f"stopped at --max-time {args.max_time:g} s: {len(reports) - skipped} of "
+              f"{len(reports)} chunk(s) run")
     _slower(impls, reports, total, args.baseline)
     failures = [f for r in reports for f in r["failures"]]
     if not failures:

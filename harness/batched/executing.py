@@ -27,7 +27,11 @@ MAX_FAILURES_PER_CHUNK = 5
 
 
 def fuzz_chunk(job: dict) -> dict:
-    """Draw, trace and judge one chunk; a plain dict comes back (for dask too)."""
+    """Draw, trace and judge one chunk; a plain dict comes back (for dask too). A chunk that
+    starts after the campaign's deadline (--max-time) is skipped: an empty report."""
+    if job.get("deadline") and time.time() > job["deadline"]:
+        return {"networks": 0, "judged": 0, "mismatches": {}, "known": {}, "failures": [],
+                "seconds": {}, "skipped": True}
     stack = make_stack(job["sizes"], job["count"], job["batch"], job["activation"],
                        job["loss"], job["dtype"], job["seed"], job["chunk"], job["first"])
     traces, seconds = {}, {}
@@ -131,13 +135,15 @@ def plan(args) -> list[dict]:
         if not info.available:
             raise HarnessError(f"implementation {name!r} is unavailable: {info.reason}")
     dtype = args.dtype or "float64"
+    max_time = getattr(args, "max_time", None)
+    deadline = time.time() + max_time if max_time else None
     jobs, first = [], 0
     for chunk in range(math.ceil(args.networks / args.chunk)):
         count = min(args.chunk, args.networks - first)
         jobs.append({"sizes": sizes, "count": count, "batch": args.batch,
                      "activation": args.activation, "loss": args.loss, "dtype": dtype,
                      "seed": args.seed, "chunk": chunk, "first": first, "impls": impls,
-                     "baseline": args.baseline})
+                     "baseline": args.baseline, "deadline": deadline})
         first += count
     return jobs
 

@@ -1,0 +1,286 @@
+"""Probes: one-neuron specs that isolate one function of the seed's formulas at the input an
+implementation met at a failing tensor's worst element (harness/rootcause.py runs them).
+
+  h, outputs             the activation's f at d (on one neuron, then on WIDE at once)
+  v                      the loss's te at (u, y) (output layer), then the activation's t at d
+                         with the same upstream gradient p
+  d                      the product x W^T + b of that neuron's row
+  loss                   the loss's fe at (u, y) of one sample
+  grad_weights, bias     the gradient v x of one sample
+  weights, bias (final)  the update p - r g
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compare import TensorDiff
+from .spec import Spec
+from .trace import Trace
+
+MAX_SAMPLES = 4  # samples tried for a loss's value
+WIDE = 16  # neurons of an activation's second probe: wide enough for vectorized code
+
+
+@dataclass
+class Probe:
+    """One one-neuron spec that isolates `part` of `function` for the failing tensor
+    `tensor`; `target` is the (step, quantity, layer) it must fail at to reproduce."""
+
+    tensor: int
+    function: str
+    part: str
+    doc: dict
+    target: tuple
+    inputs: dict
+    at: float
+    exact: object  # () -> mpf: the exact value of the function there
+    value: object  # (trace) -> float: the implementation's value of the function
+    operands: tuple = ()
+    spec: Spec | None = None
+    width: int = 1  # neurons in the probe's layer, every one at the same input
+
+
+def _doc(name: str, dtype: str, act: str, slope: float, loss: str, w, b, x, y,
+         lr: float = 0.1) -> dict:
+    layer = {"weights": np.asarray(w, dtype=np.float64).tolist(),
+             "bias": np.asarray(b, dtype=np.float64).tolist(), "activation": act}
+    if act == "leaky_relu":
+        layer["slope"] = slope
+    return {"name": name, "dtype": dtype, "loss": loss, "reduction": "sum", "layers": [layer],
+            "inputs": [np.asarray(x, dtype=np.float64).tolist()],
+            "targets": [np.asarray(y, dtype=np.float64).tolist()], "learning_rate": lr,
+            "steps": 1, "description": "one-neuron probe written by harness/rootcause.py"}
+
+
+def mpmath_and_exact():
+    """mpmath's context and the exact oracle's formulas (imported on use: mpmath is optional)."""
+    import mpmath
+
+    from impls import exact as E
+    return mpmath.mp, E
+
+
+def _activation_probes(k: int, spec: Spec, trace: Trace, step: int, layer: int, s: int,
+                       j: int, parts: tuple, upstream: float) -> list[Probe]:
+    """f and/or t of layer `layer`'s activation at the implementation's own d[s, j]: one
+    neuron, then the same input on WIDE neurons at once (a vectorized code path that a
+    single element never takes, as Inductor's exp(x) - 1 for expm1)."""
+    mp, E = mpmath_and_exact()
+    la = spec.layers[layer]
+    d = float(trace.steps[step].layers[layer].d[s, j])
+    f_mp, t_mp = E.activations(la.slope)[la.activation]
+    out = []
+    for width in (1, WIDE):
+        ones, zeros = [[1.0]] * width, [0.0] * width
+        for part in parts:
+            if part == "f":
+                doc = _doc(f"rootcause-{la.activation}-f", spec.dtype, la.activation,
+                           la.slope, "squared_error", ones, zeros, [d], zeros)
+                out.append(Probe(k, la.activation, "f", doc, (0, "h", 0), {"d": d}, d,
+                                 _exact(lambda: f_mp(mp.mpf(d))),
+                                 lambda tr: float(tr.steps[0].layers[0].h[0, 0]),
+                                 width=width))
+                continue
+            with mp.workdps(60):
+                fu = float(f_mp(mp.mpf(d)))
+            p = upstream if math.isfinite(upstream) and upstream != 0 else 1.0
+            with np.errstate(all="ignore"):
+                y = float(np.asarray(fu - p, dtype=spec.dtype))
+            if not math.isfinite(y):
+                y = float(np.asarray(fu - 1.0, dtype=spec.dtype))
+            doc = _doc(f"rootcause-{la.activation}-t", spec.dtype, la.activation, la.slope,
+                       "squared_error", ones, zeros, [d], [y] * width)
+            out.append(Probe(k, la.activation, "t", doc, (0, "v", 0), {"d": d}, d,
+                             _exact(lambda: t_mp(mp.mpf(d))), _implied_t(y), width=width))
+    return out
+
+
+def _exact(fn):
+    def value():
+        mp, _ = mpmath_and_exact()
+        with mp.workdps(60):
+            return fn()
+    return value
+
+
+def _implied_t(y: float):
+    """The implementation's t, from its v = te t and te = u - y (its own u)."""
+    def value(tr) -> float:
+        u = float(tr.steps[0].layers[0].h[0, 0])
+        v = float(tr.steps[0].layers[0].v[0, 0])
+        te = u - y
+        return (v / te if te else v) + 0.0  # a zero t has no sign
+    return value
+
+
+def _loss_probe(k: int, spec: Spec, trace: Trace, step: int, s: int, part: str,
+                j: int = 0) -> Probe:
+    """fe (or te at output j) of the loss at the implementation's own u of sample s."""
+    mp, E = mpmath_and_exact()
+    last = spec.layers[-1]
+    n = spec.sizes[-1]
+    y = np.asarray(spec.targets[s], dtype=np.float64)
+    through = last.activation if spec.loss == "binary_cross_entropy" else "identity"
+    src = trace.steps[step].layers[-1].d if through != "identity" else trace.steps[step].outputs
+    x = np.asarray(src[s], dtype=np.float64)
+    u = np.asarray(trace.steps[step].outputs[s], dtype=np.float64)
+    doc = _doc(f"rootcause-{spec.loss}-{part}", spec.dtype, through, 0.01, spec.loss,
+               np.eye(n), np.zeros(n), x, y)
+
+    def exact():
+        xs = np.array([[mp.mpf(float(a)) for a in x]], dtype=object)
+        us = np.vectorize(E._sigmoid, otypes=[object])(xs) if through != "identity" else xs
+        ys = np.array([[mp.mpf(float(a)) for a in y]], dtype=object)
+        per_sample, te = E.LOSSES[spec.loss](us, ys)
+        if part == "fe":
+            return per_sample[0]
+        return te[0, j] * (E._sigmoid(xs[0, j]) * E._sigmoid(-xs[0, j])
+                           if through != "identity" else 1)
+
+    if part == "fe":
+        target, value = (0, "loss", None), lambda tr: float(tr.steps[0].loss)
+    else:
+        target, value = (0, "v", 0), lambda tr: float(tr.steps[0].layers[0].v[0, j])
+    at = float(u[np.argmax(np.abs(u))]) if u.size else 0.0
+    inputs = {"u": u.tolist(), "y": y.tolist()}
+    return Probe(k, spec.loss, part, doc, target, inputs, at, _exact(exact), value)
+
+
+def _params_at(spec: Spec, trace: Trace, step: int, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """The implementation's parameters at the start of `step`: the spec's, updated by its
+    own gradients (p - r g in the dtype)."""
+    w, b = spec.layers[layer].weights, spec.layers[layer].bias
+    r = np.asarray(spec.learning_rate, dtype=spec.dtype)
+    for k in range(step):
+        lt = trace.steps[k].layers[layer]
+        w = (w - r * np.asarray(lt.grad_weights)).astype(spec.dtype)
+        b = (b - r * np.asarray(lt.grad_bias)).astype(spec.dtype)
+    return np.asarray(w), np.asarray(b)
+
+
+def _layer_input(spec: Spec, trace: Trace, step: int, layer: int) -> np.ndarray:
+    return spec.inputs if layer == 0 else np.asarray(trace.steps[step].layers[layer - 1].h)
+
+
+def _product_probe(k: int, spec: Spec, trace: Trace, step: int, layer: int, s: int,
+                   j: int) -> Probe:
+    mp, _ = mpmath_and_exact()
+    w, b = _params_at(spec, trace, step, layer)
+    x = np.asarray(_layer_input(spec, trace, step, layer)[s], dtype=np.float64)
+    row, bias = np.asarray(w[j], dtype=np.float64), float(b[j])
+    doc = _doc("rootcause-layer-product", spec.dtype, "identity", 0.01, "squared_error",
+               [row], [bias], x, [0.0])
+    exact = _exact(lambda: mp.fsum(mp.mpf(float(a)) * mp.mpf(float(c)) for a, c in zip(x, row))
+                   + mp.mpf(bias))
+    with mp.workdps(60):
+        at = float(exact())
+    return Probe(k, "layer", "product", doc, (0, "d", 0),
+                 {"x": x.tolist(), "w": row.tolist(), "b": bias}, at, exact,
+                 lambda tr: float(tr.steps[0].layers[0].d[0, 0]),
+                 operands=(*x.tolist(), *row.tolist(), bias))
+
+
+def _gradient_probe(k: int, spec: Spec, trace: Trace, step: int, layer: int,
+                    quantity: str, index: tuple) -> Probe:
+    """g = v x at one neuron: the sample whose term is largest, identity, te = p."""
+    mp, _ = mpmath_and_exact()
+    i = index[0]
+    v = np.asarray(trace.steps[step].layers[layer].v, dtype=np.float64)[:, i]
+    if quantity == "grad_weights":
+        x = np.asarray(_layer_input(spec, trace, step, layer), dtype=np.float64)[:, index[1]]
+    else:
+        x = np.ones_like(v)
+    s = int(np.argmax(np.abs(v * x)))
+    p, xs = float(v[s]), float(x[s])
+    doc = _doc("rootcause-layer-gradient", spec.dtype, "identity", 0.01, "squared_error",
+               [[0.0]], [0.0], [xs], [-p])
+    if quantity == "grad_weights":
+        exact = _exact(lambda: mp.mpf(p) * mp.mpf(xs))
+        value = lambda tr: float(tr.steps[0].layers[0].grad_weights[0, 0])  # noqa: E731
+        inputs = {"v": p, "x": xs}
+    else:
+        exact, inputs = _exact(lambda: mp.mpf(p)), {"v": p}
+        value = lambda tr: float(tr.steps[0].layers[0].grad_bias[0])  # noqa: E731
+    with mp.workdps(60):
+        at = float(exact())
+    return Probe(k, "layer", "gradient", doc, (0, quantity, 0), inputs, at, exact, value,
+                 operands=(p, xs))
+
+
+def _update_probe(k: int, spec: Spec, trace: Trace, layer: int, quantity: str,
+                  index: tuple) -> Probe:
+    """p - r g at one parameter: x = 1, the parameter p, te = u - y = g."""
+    mp, _ = mpmath_and_exact()
+    last = spec.steps - 1
+    w, b = _params_at(spec, trace, last, layer)
+    lt = trace.steps[last].layers[layer]
+    if quantity == "weights":
+        p, g = float(w[index]), float(np.asarray(lt.grad_weights)[index])
+        ws, bs = [[p]], [0.0]
+    else:
+        p, g = float(b[index]), float(np.asarray(lt.grad_bias)[index])
+        ws, bs = [[0.0]], [p]
+    r = spec.learning_rate
+    doc = _doc("rootcause-layer-update", spec.dtype, "identity", 0.01, "squared_error",
+               ws, bs, [1.0], [p - g], lr=r)
+
+    def value(tr) -> float:
+        return float(tr.params[0][quantity].ravel()[0])
+
+    def exact_of(tr):  # its own g on the probe, so that the claim is the update alone
+        g_own = float(tr.steps[0].layers[0].grad_weights[0, 0] if quantity == "weights"
+                      else tr.steps[0].layers[0].grad_bias[0])
+        return _exact(lambda: mp.mpf(p) - mp.mpf(r) * mp.mpf(g_own))
+
+    probe = Probe(k, "layer", "update", doc, (None, quantity, 0),
+                  {"p": p, "r": r, "g": g}, p, None, value)
+    probe.exact = exact_of
+    return probe
+
+
+def probes_for(k: int, spec: Spec, trace: Trace, t: TensorDiff) -> list[Probe]:
+    """The probes of failing tensor number k, in computation order."""
+    q, step, layer, index = t.quantity, t.step, t.layer, tuple(t.worst_index)
+    if q in ("d", "h", "v", "outputs") and len(index) < 2:
+        return []
+    if q == "outputs":
+        q, layer = "h", len(spec.layers) - 1
+    if q == "h":
+        return _activation_probes(k, spec, trace, step, layer, *index, ("f",), 1.0)
+    if q == "d":
+        return [_product_probe(k, spec, trace, step, layer, *index)]
+    if q == "loss":
+        return [_loss_probe(k, spec, trace, step, s, "fe")
+                for s in range(min(spec.batch, MAX_SAMPLES))]
+    if q == "v":
+        s, j = index
+        out = []
+        if layer == len(spec.layers) - 1:
+            out.append(_loss_probe(k, spec, trace, step, s, "te", j))
+        return out + _activation_probes(k, spec, trace, step, layer, s, j, ("t",),
+                                        _upstream(spec, trace, step, layer, s, j))
+    if q in ("grad_weights", "grad_bias"):
+        return [_gradient_probe(k, spec, trace, step, layer, q, index)]
+    if q in ("weights", "bias"):
+        return [_update_probe(k, spec, trace, layer, q, index)]
+    return []
+
+
+def _upstream(spec: Spec, trace: Trace, step: int, layer: int, s: int, j: int) -> float:
+    """dE/dh[s, j] as the implementation formed it: te (output layer; from the reference's
+    loss record at its own u) or sum_i v_(layer+1)[s, i] w[i, j]."""
+    from impls.reference import loss as loss_record
+    st = trace.steps[step]
+    with np.errstate(all="ignore"):
+        if layer == len(spec.layers) - 1:
+            u = np.asarray(st.outputs, dtype=np.float64)
+            te = loss_record(spec.loss).te(u, np.asarray(spec.targets, dtype=np.float64))
+            scale = 1.0 / spec.batch if spec.reduction == "mean" else 1.0
+            return float(np.asarray(te)[s, j]) * scale
+        w, _ = _params_at(spec, trace, step, layer + 1)
+        v = np.asarray(st.layers[layer + 1].v, dtype=np.float64)[s]
+        return float(v @ np.asarray(w, dtype=np.float64)[:, j])
