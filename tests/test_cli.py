@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs
+from conftest import cli_in_process, needs
 from harness.suite import SEED_NETWORK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,11 +39,11 @@ def test_a_spec_file_after_impl_is_a_spec(tmp_path):
 
 @pytest.mark.parametrize("name", ["../../../escaped", "/abs-escape", "a/b", ".hidden",
                                   "x" * 200, "name with space", "$(rm -rf x)", "<script>x"])
-def test_a_name_that_is_not_a_safe_file_name_is_refused(tmp_path, name):
+def test_a_name_that_is_not_a_safe_file_name_is_refused(tmp_path, name, capsys):
     """Nothing is written outside the report directory: such a name is one error line."""
     spec = tmp_path / "hostile.json"
     spec.write_text(json.dumps({**SEED_NETWORK, "name": name}))
-    out = cli("run", str(spec), "--impl", "reference", "--out", str(tmp_path / "r" / "run"))
+    out = cli_in_process(capsys, "run", str(spec), "--impl", "reference", "--out", str(tmp_path / "r" / "run"))
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 1, out.stderr
     assert "is not a safe file name" in out.stderr
     assert not (tmp_path / "r").exists() and not Path("/abs-escape.json").exists()
@@ -58,8 +58,8 @@ def test_a_file_named_unsafely_gets_a_safe_default_name(tmp_path):
     assert (tmp_path / "r" / "run.json").exists()
 
 
-def test_a_run_with_nothing_to_compare_is_one_error_line(tmp_path):
-    out = cli("run", "--impl", "reference", "--out", str(tmp_path / "r"))
+def test_a_run_with_nothing_to_compare_is_one_error_line(tmp_path, capsys):
+    out = cli_in_process(capsys, "run", "--impl", "reference", "--out", str(tmp_path / "r"))
     assert out.returncode == 2 and "nothing to compare" in out.stderr
 
 
@@ -102,8 +102,8 @@ def test_fuzz_says_how_many_networks_it_compared_and_leaves_nothing_behind(tmp_p
     (["fuzz", "--examples", "5", "--networks", "10"], "--networks applies only with --arch"),
     (["fuzz", "--arch", "4-2", "--examples", "5"], "--examples applies only without --arch"),
 ])
-def test_fuzz_rejects_the_other_modes_options(args, expected):
-    out = cli(*args)
+def test_fuzz_rejects_the_other_modes_options(args, expected, capsys):
+    out = cli_in_process(capsys, *args)
     assert out.returncode == 2 and expected in out.stderr
 
 
