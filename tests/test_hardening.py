@@ -127,15 +127,19 @@ def test_cli_exit_code_1_when_an_implementation_fails(plugins, tmp_path):
                              "xpass": 0}
 
 
-def test_interrupted_run_leaves_no_report(plugins, tmp_path):
+def test_interrupted_run_leaves_no_report(plugins, tmp_path, monkeypatch):
+    started = tmp_path / "started"
+    monkeypatch.setenv("PLANTED_STARTED", str(started))
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--cases", "seed-*",
                              "--impl", "fault-sleep", "--out", str(tmp_path / "r")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:  # until a trace sleeps
+        time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.strip() == "backprop-harness: interrupted"
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the plugins, no report
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "started"]  # no report
 
 
 @needs("torch")
