@@ -128,6 +128,7 @@ def test_exact_refuses_large_networks():
     assert outcome.status == "unsupported" and "too large for the exact oracle" in outcome.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("impl", impl_params("torch", "jax", "numeric", "exact"))
 def test_trace_from_the_command_line(impl, tmp_path, seed_spec):
     path = tmp_path / "seed.json"
@@ -169,6 +170,7 @@ def test_jax_elu_gradient_loses_precision_far_below_zero():
     assert all(r.status == "pass" for r in run.results if r.impl != "jax")
 
 
+@pytest.mark.slow
 @needs("jax")
 def test_jax_trace_many_runs_cases_in_one_program_with_the_same_bits():
     """trace_many() traces small specs in XLA programs of a few specs each; every array is

@@ -19,20 +19,20 @@ def cli(*args, cwd=None, timeout=300):
                           text=True, timeout=timeout, cwd=cwd)
 
 
-def test_version_and_defaults_in_help():
-    out = cli("--version")
+def test_version_and_defaults_in_help(capsys):
+    out = cli_in_process(capsys, "--version")
     assert out.returncode == 0 and out.stdout.startswith("backprop-harness ")
-    text = cli("run", "--help").stdout
+    text = cli_in_process(capsys, "run", "--help").stdout
     assert "(default: reference)" in text and "(default: both)" in text
     assert "--all-modes" in text and "(default: None)" not in text
-    fuzz = cli("fuzz", "--help").stdout
+    fuzz = cli_in_process(capsys, "fuzz", "--help").stdout
     assert "(default 8)" in fuzz and "(default: local)" in fuzz
 
 
-def test_a_spec_file_after_impl_is_a_spec(tmp_path):
+def test_a_spec_file_after_impl_is_a_spec(tmp_path, capsys):
     spec = tmp_path / "seed.json"
     spec.write_text(json.dumps(SEED_NETWORK))
-    out = cli("run", "--impl", "numeric", str(spec), "--out", str(tmp_path / "r"))
+    out = cli_in_process(capsys, "run", "--impl", "numeric", str(spec), "--out", str(tmp_path / "r"))
     assert out.returncode == 0, out.stderr
     assert "PASS: " in out.stdout
 
@@ -49,11 +49,11 @@ def test_a_name_that_is_not_a_safe_file_name_is_refused(tmp_path, name, capsys):
     assert not (tmp_path / "r").exists() and not Path("/abs-escape.json").exists()
 
 
-def test_a_file_named_unsafely_gets_a_safe_default_name(tmp_path):
+def test_a_file_named_unsafely_gets_a_safe_default_name(tmp_path, capsys):
     doc = {k: v for k, v in SEED_NETWORK.items() if k != "name"}
     spec = tmp_path / "my net (copy).json"
     spec.write_text(json.dumps(doc))
-    out = cli("run", str(spec), "--impl", "numeric", "--out", str(tmp_path / "r"))
+    out = cli_in_process(capsys, "run", str(spec), "--impl", "numeric", "--out", str(tmp_path / "r"))
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "r" / "run.json").exists()
 
@@ -63,6 +63,7 @@ def test_a_run_with_nothing_to_compare_is_one_error_line(tmp_path, capsys):
     assert out.returncode == 2 and "nothing to compare" in out.stderr
 
 
+@pytest.mark.slow
 @needs("exact")
 def test_reproduce_sh_runs_from_any_directory_without_an_activated_environment(tmp_path,
                                                                             plugins):
@@ -79,6 +80,7 @@ def test_reproduce_sh_runs_from_any_directory_without_an_activated_environment(t
     assert "FAIL seed-2-2-2-float64 bug-sign" in again.stdout, again.stderr
 
 
+@pytest.mark.slow
 def test_unavailable_implementations_are_named_under_the_table(tmp_path):
     out = cli("run", "--cases", "seed-2-2-2-float64", "--out", str(tmp_path / "r"))
     assert out.returncode == 0
@@ -88,6 +90,7 @@ def test_unavailable_implementations_are_named_under_the_table(tmp_path):
         assert "not run: torch is unavailable" in out.stdout
 
 
+@pytest.mark.slow
 @needs("hypothesis")
 def test_fuzz_says_how_many_networks_it_compared_and_leaves_nothing_behind(tmp_path):
     out = cli("fuzz", "--impl", "numeric", "--examples", "5", "--activation", "tanh",
@@ -107,6 +110,7 @@ def test_fuzz_rejects_the_other_modes_options(args, expected, capsys):
     assert out.returncode == 2 and expected in out.stderr
 
 
+@pytest.mark.slow
 def test_pytest_bp_impl_from_the_repository_collects_only_the_conformance_suite(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pytest", "--bp-impl", "reference",
                           "--bp-cases", "seed-*", "-q", "--co", "-p", "no:cacheprovider"],
@@ -116,6 +120,7 @@ def test_pytest_bp_impl_from_the_repository_collects_only_the_conformance_suite(
     assert collected and all("test_conformance.py::" in line for line in collected)
 
 
+@pytest.mark.slow
 def test_strict_xfails_fail_an_unexpected_pass_and_still_write_the_report(tmp_path):
     xf = tmp_path / "xfails.txt"
     xf.write_text("seed-2-2-2-float64 url=https://example.org/3 expected to fail\n")
@@ -129,6 +134,7 @@ def test_strict_xfails_fail_an_unexpected_pass_and_still_write_the_report(tmp_pa
     assert loose.returncode == 0 and "1 unexpected passes" in loose.stdout
 
 
+@pytest.mark.slow
 @needs("torch")
 def test_reproduce_sh_keeps_the_runs_tolerance_and_writes_inside_the_report(tmp_path):
     out = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "torch", "--rtol-forward",

@@ -8,7 +8,7 @@ from harness.testing.test_conformance import test_conformance  # noqa: F401  (co
 
 # the first test traces every case of every implementation (each case bounded by the plugin's
 # per-case timeout); the rest read its verdicts
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 # the installed ones (numeric needs numpy alone, so the list is never empty)
 BP_IMPLS = [name for name in ["torch", "jax", "numeric", "exact", "einsum"] if available(name)]

@@ -76,6 +76,7 @@ def test_trace_of_a_suite_needs_a_case(tmp_path, capsys):
     assert ok.returncode == 0 and json.loads(ok.stdout)["spec"] == "other"
 
 
+@pytest.mark.slow
 @needs("torch")
 def test_existing_report_directory_needs_force(tmp_path):
     (tmp_path / "r").mkdir()
@@ -98,9 +99,10 @@ def test_missing_framework_is_a_clear_error(plugins, capsys):
     ("fault-shape", 1, "malformed trace: step 0 v[layer 0]: shape (1, 4), expected (1, 2)"),
     ("fault-nan", 1, "returned NaN or Inf where reference has numbers (step 0 v[layer 0])"),
     ("fault-sleep", 1, "timed out after 3 s"),
-    ("fault-raise", 2, "raised RuntimeError: planted failure"),
-    ("fault-sleep", 2, "timed out after 3 s"),
-    ("fault-abort", 2, "crashed its process (exit code -6)"),
+    *[pytest.param(*p, marks=pytest.mark.slow) for p in [  # worker processes: ~2 s each
+        ("fault-raise", 2, "raised RuntimeError: planted failure"),
+        ("fault-sleep", 2, "timed out after 3 s"),
+        ("fault-abort", 2, "crashed its process (exit code -6)")]],
 ])
 def test_a_failing_implementation_is_an_error_for_that_case_only(plugins, impl, jobs, expected):
     """Each fault fails every case of its implementation while numeric, in the same run,
@@ -116,6 +118,7 @@ def test_a_failing_implementation_is_an_error_for_that_case_only(plugins, impl, 
     assert not run.ok
 
 
+@pytest.mark.slow
 @needs("torch")
 def test_cli_exit_code_1_when_an_implementation_fails(plugins, tmp_path):
     out = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "fault-raise", "torch",
@@ -127,6 +130,7 @@ def test_cli_exit_code_1_when_an_implementation_fails(plugins, tmp_path):
                              "xpass": 0}
 
 
+@pytest.mark.slow
 def test_interrupted_run_leaves_no_report(plugins, tmp_path, monkeypatch):
     started = tmp_path / "started"
     monkeypatch.setenv("PLANTED_STARTED", str(started))
@@ -188,6 +192,7 @@ def json_values():
         max_leaves=30)
 
 
+@pytest.mark.slow
 @needs("hypothesis")
 def test_random_documents_never_crash_the_loader():
     from hypothesis import HealthCheck, given, settings
@@ -240,6 +245,7 @@ def mutated_specs():
     return mutated()
 
 
+@pytest.mark.slow
 @needs("hypothesis")
 def test_mutated_specs_never_crash_the_loader():
     from hypothesis import HealthCheck, given, settings
@@ -263,6 +269,7 @@ def test_harness_errors_are_one_line():
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_the_command_skips_teardown_yet_says_everything():
     """`python -m harness` ends with os._exit (no interpreter teardown): its piped output
     still arrives whole, and its exit code is main()'s."""

@@ -18,6 +18,9 @@ from harness.suite import default_suite
 pytestmark = needs("torch")
 
 
+pytestmark = pytest.mark.xdist_group("report")  # failing_report once, on one xdist worker
+
+
 @pytest.fixture(scope="module")
 def failing_report(tmp_path_factory):
     """One run with a planted bug and a correct implementation, written to disk."""
@@ -78,6 +81,7 @@ def test_report_files_parse_and_hold_the_run(failing_report):
         ET.fromstring(chart)  # well-formed SVG
 
 
+@pytest.mark.slow
 def test_failing_cases_come_with_a_spec_and_a_command_that_reproduces(failing_report, tmp_path):
     run, out = failing_report
     doc = json.loads((out / "run.json").read_text())
@@ -90,6 +94,7 @@ def test_failing_cases_come_with_a_spec_and_a_command_that_reproduces(failing_re
     assert "origin" in (tmp_path / "again" / "summary.md").read_text()
 
 
+@pytest.mark.slow
 @needs("torch", "jax")
 def test_two_runs_give_identical_numbers(tmp_path):
     specs = default_suite(pattern="seed-*,act-gelu-*,loss-softmax*,multistep-10-float32")

@@ -27,6 +27,9 @@ from harness.registry import get
 from harness.runner import Outcome
 from harness.suite import default_suite
 
+# one xdist worker runs the module, so that its module fixtures are computed once
+pytestmark = pytest.mark.xdist_group("report_html")
+
 CASE = "act-tanh-float64"  # 3 layers, 2 steps
 SPOTS = [  # (step, quantity, layer): every quantity once
     (0, "d", 0), (0, "h", 1), (0, "outputs", None), (0, "loss", None), (1, "v", 2),
@@ -246,6 +249,7 @@ def test_known_deviations_are_purple_and_passing_cases_closed(spec, base_trace, 
     assert (out / "failing" / f"{CASE}.json").exists()
 
 
+@pytest.mark.slow
 def test_run_json_is_compact_by_default_and_full_on_request(non_finite, tmp_path):
     run, out, _ = non_finite
     compact = strict_load(out / "run.json")
