@@ -18,9 +18,6 @@ from harness.suite import default_suite
 pytestmark = needs("torch")
 
 
-pytestmark = pytest.mark.xdist_group("report")  # failing_report once, on one xdist worker
-
-
 @pytest.fixture(scope="module")
 def failing_report(tmp_path_factory):
     """One run with a planted bug and a correct implementation, written to disk."""

@@ -27,9 +27,6 @@ from harness.registry import get
 from harness.runner import Outcome
 from harness.suite import default_suite
 
-# one xdist worker runs the module, so that its module fixtures are computed once
-pytestmark = pytest.mark.xdist_group("report_html")
-
 CASE = "act-tanh-float64"  # 3 layers, 2 steps
 SPOTS = [  # (step, quantity, layer): every quantity once
     (0, "d", 0), (0, "h", 1), (0, "outputs", None), (0, "loss", None), (1, "v", 2),
