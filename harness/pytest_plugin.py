@@ -16,8 +16,9 @@ The traces are made by harness/runner.py in worker processes (--bp-jobs, default
 adapter that crashes its process (a segfault, os.abort(), sys.exit()) fails that case's
 tests, and one that runs past --bp-timeout fails them with "timed out", while the session
 goes on. pytest-timeout's --timeout bounds a whole test; the first test of a session traces
-every case, so --bp-timeout is the bound that names the case. Under pytest-xdist the
-conformance tests form one xdist_group (--dist loadgroup keeps them on one worker).
+every case, so --bp-timeout is the bound that names the case. Under pytest-xdist, run with
+--dist loadfile (or loadgroup: the conformance tests form one xdist_group), so that one
+worker traces the suite, not each.
 
 Every divergence is judged by the exact oracle (numeric where exact cannot run; traced for
 the diverging cases alone unless the session names an oracle) and reduced to its root causes

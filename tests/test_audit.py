@@ -54,6 +54,7 @@ def test_the_grid_covers_the_regions_that_matter():
     assert min(xs) <= -800 and max(xs) >= 800 and 1e-20 in xs and 0.0 in xs
 
 
+@pytest.mark.slow
 def test_the_command_writes_a_table_a_plot_and_json(tmp_path, capsys):
     assert main(["audit", "--impl", "reference", "--dtype", "float32", "--function", "tanh",
                  "mse", "--out", str(tmp_path / "a")]) == 0

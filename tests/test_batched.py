@@ -21,6 +21,7 @@ def _args(**kw):
     return Namespace(**base)
 
 
+@pytest.mark.slow
 @needs("torch", "jax")
 @pytest.mark.parametrize("loss", ["mse", "softmax_cross_entropy", "binary_cross_entropy"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -136,6 +137,7 @@ def test_batched_plan_splits_into_chunks_and_checks_size():
         plan(_args(workers=0))
 
 
+@pytest.mark.slow
 @needs("dask.distributed", "torch", "jax")
 def test_dask_executor_on_a_local_cluster_merges_chunk_reports(capsys, tmp_path):
     assert run_batched(_args(networks=2000, chunk=500, executor="dask", workers=2,
@@ -144,6 +146,7 @@ def test_dask_executor_on_a_local_cluster_merges_chunk_reports(capsys, tmp_path)
     assert "2,000 networks 4-8-8-2" in out and "4 chunks on dask" in out
 
 
+@pytest.mark.slow
 @needs("torch", "jax")
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_jitted_judge_matches_numpy_for_every_activation(activation):

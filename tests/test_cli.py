@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs
+from conftest import cli_in_process, needs
 from harness.suite import SEED_NETWORK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,50 +19,51 @@ def cli(*args, cwd=None, timeout=300):
                           text=True, timeout=timeout, cwd=cwd)
 
 
-def test_version_and_defaults_in_help():
-    out = cli("--version")
+def test_version_and_defaults_in_help(capsys):
+    out = cli_in_process(capsys, "--version")
     assert out.returncode == 0 and out.stdout.startswith("backprop-harness ")
-    text = cli("run", "--help").stdout
+    text = cli_in_process(capsys, "run", "--help").stdout
     assert "(default: reference)" in text and "(default: every dtype)" in text
     assert "--all-modes" in text and "(default: None)" not in text
-    fuzz = cli("fuzz", "--help").stdout
+    fuzz = cli_in_process(capsys, "fuzz", "--help").stdout
     assert "(default 8)" in fuzz and "(default: local)" in fuzz
 
 
-def test_a_spec_file_after_impl_is_a_spec(tmp_path):
+def test_a_spec_file_after_impl_is_a_spec(tmp_path, capsys):
     spec = tmp_path / "seed.json"
     spec.write_text(json.dumps(SEED_NETWORK))
-    out = cli("run", "--impl", "numeric", str(spec), "--out", str(tmp_path / "r"))
+    out = cli_in_process(capsys, "run", "--impl", "numeric", str(spec), "--out", str(tmp_path / "r"))
     assert out.returncode == 0, out.stderr
     assert "PASS: " in out.stdout
 
 
 @pytest.mark.parametrize("name", ["../../../escaped", "/abs-escape", "a/b", ".hidden",
                                   "x" * 200, "name with space", "$(rm -rf x)", "<script>x"])
-def test_a_name_that_is_not_a_safe_file_name_is_refused(tmp_path, name):
+def test_a_name_that_is_not_a_safe_file_name_is_refused(tmp_path, name, capsys):
     """Nothing is written outside the report directory: such a name is one error line."""
     spec = tmp_path / "hostile.json"
     spec.write_text(json.dumps({**SEED_NETWORK, "name": name}))
-    out = cli("run", str(spec), "--impl", "reference", "--out", str(tmp_path / "r" / "run"))
+    out = cli_in_process(capsys, "run", str(spec), "--impl", "reference", "--out", str(tmp_path / "r" / "run"))
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 1, out.stderr
     assert "is not a safe file name" in out.stderr
     assert not (tmp_path / "r").exists() and not Path("/abs-escape.json").exists()
 
 
-def test_a_file_named_unsafely_gets_a_safe_default_name(tmp_path):
+def test_a_file_named_unsafely_gets_a_safe_default_name(tmp_path, capsys):
     doc = {k: v for k, v in SEED_NETWORK.items() if k != "name"}
     spec = tmp_path / "my net (copy).json"
     spec.write_text(json.dumps(doc))
-    out = cli("run", str(spec), "--impl", "numeric", "--out", str(tmp_path / "r"))
+    out = cli_in_process(capsys, "run", str(spec), "--impl", "numeric", "--out", str(tmp_path / "r"))
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "r" / "run.json").exists()
 
 
-def test_a_run_with_nothing_to_compare_is_one_error_line(tmp_path):
-    out = cli("run", "--impl", "reference", "--out", str(tmp_path / "r"))
+def test_a_run_with_nothing_to_compare_is_one_error_line(tmp_path, capsys):
+    out = cli_in_process(capsys, "run", "--impl", "reference", "--out", str(tmp_path / "r"))
     assert out.returncode == 2 and "nothing to compare" in out.stderr
 
 
+@pytest.mark.slow
 @needs("exact")
 def test_reproduce_sh_runs_from_any_directory_without_an_activated_environment(tmp_path,
                                                                             plugins):
@@ -81,6 +82,7 @@ def test_reproduce_sh_runs_from_any_directory_without_an_activated_environment(t
     assert "FAIL seed-2-2-2-float64 bug-sign" in again.stdout, again.stderr
 
 
+@pytest.mark.slow
 def test_unavailable_implementations_are_named_under_the_table(tmp_path):
     out = cli("run", "--cases", "seed-2-2-2-float64", "--out", str(tmp_path / "r"))
     assert out.returncode == 0
@@ -90,6 +92,7 @@ def test_unavailable_implementations_are_named_under_the_table(tmp_path):
         assert "not run: torch is unavailable" in out.stdout
 
 
+@pytest.mark.slow
 @needs("hypothesis")
 def test_fuzz_says_how_many_networks_it_compared_and_leaves_nothing_behind(tmp_path):
     out = cli("fuzz", "--impl", "numeric", "--examples", "5", "--activation", "tanh",
@@ -104,11 +107,12 @@ def test_fuzz_says_how_many_networks_it_compared_and_leaves_nothing_behind(tmp_p
     (["fuzz", "--examples", "5", "--networks", "10"], "--networks applies only with --arch"),
     (["fuzz", "--arch", "4-2", "--examples", "5"], "--examples applies only without --arch"),
 ])
-def test_fuzz_rejects_the_other_modes_options(args, expected):
-    out = cli(*args)
+def test_fuzz_rejects_the_other_modes_options(args, expected, capsys):
+    out = cli_in_process(capsys, *args)
     assert out.returncode == 2 and expected in out.stderr
 
 
+@pytest.mark.slow
 def test_pytest_bp_impl_from_the_repository_collects_only_the_conformance_suite(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pytest", "--bp-impl", "reference",
                           "--bp-cases", "seed-*", "-q", "--co", "-p", "no:cacheprovider"],
@@ -125,6 +129,7 @@ def test_cases_export_counts_in_words(tmp_path):
     assert out.stdout == f"wrote 2 cases to {tmp_path / 'two.json'}\n"
 
 
+@pytest.mark.slow
 def test_strict_xfails_fail_an_unexpected_pass_and_still_write_the_report(tmp_path):
     xf = tmp_path / "xfails.txt"
     xf.write_text("seed-2-2-2-float64 url=https://example.org/3 expected to fail\n")
@@ -138,6 +143,7 @@ def test_strict_xfails_fail_an_unexpected_pass_and_still_write_the_report(tmp_pa
     assert loose.returncode == 0 and "1 unexpected pass in" in loose.stdout
 
 
+@pytest.mark.slow
 @needs("torch")
 def test_reproduce_sh_keeps_the_runs_tolerance_and_writes_inside_the_report(tmp_path):
     out = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "torch", "--rtol-forward",

@@ -5,6 +5,8 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+
 from conftest import needs
 from harness.fuzz import find_failure, find_failures
 from impls.reference import ACTIVATIONS
@@ -12,11 +14,13 @@ from impls.reference import ACTIVATIONS
 pytestmark = needs("hypothesis")
 
 
+@pytest.mark.slow
 @needs("hypothesis", "torch")
 def test_fuzzing_torch_finds_no_disagreement():
     assert find_failure("torch", examples=60, seed=3) is None
 
 
+@pytest.mark.slow
 @needs("hypothesis", "jax")
 def test_fuzzing_jax_finds_no_disagreement_apart_from_elu():
     """JAX's elu loses precision far below 0 (test_adapters pins that finding); elsewhere
@@ -25,6 +29,7 @@ def test_fuzzing_jax_finds_no_disagreement_apart_from_elu():
     assert find_failure("jax", examples=60, seed=4, activations=acts) is None
 
 
+@pytest.mark.slow
 def test_fuzzing_a_planted_bug_shrinks_to_a_minimal_network(plugins, tmp_path):
     found = find_failure("bug-bias", examples=60, seed=1)
     assert found is not None

@@ -17,6 +17,7 @@ from harness.suite import SEED_NETWORK, default_suite
 QUICK = "seed-2-2-2-float64,loss-softmax_cross_entropy-mean-float32,kinks-leaky_relu-float64"
 
 
+@pytest.mark.slow
 def test_impls_lists_every_mode_and_why_one_is_unavailable():
     out = subprocess.run([sys.executable, "-m", "harness", "impls"], capture_output=True,
                          text=True, timeout=120)
@@ -36,6 +37,7 @@ def test_modes_are_opt_in_and_globs_expand():
         expand(["tensorflow-nope*"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [pytest.param(m, marks=needs(m.split("-")[0]))
                                   for m in ("torch-forward", "torch-matmul-medium", "jax-eager",
                                             "jax-forward", "jax-matmul-highest")])
@@ -75,6 +77,7 @@ def test_the_seed_network_in_low_precision_gives_the_seeds_loss(dtype):
     assert abs(e - 0.298371109) / 0.298371109 < 2 * float(finfo(dtype).eps)
 
 
+@pytest.mark.slow
 @needs("torch", "jax", "exact")
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_low_precision_cases_pass_through_every_implementation(dtype):

@@ -37,12 +37,14 @@ def test_every_option_of_the_plugin_has_help(pytester):
                in group[i] + group[i + 1] for i in options)
 
 
+@pytest.mark.slow
 @needs("torch")
 def test_plugin_passes_a_correct_implementation(pytester):
     res = run_plugin(pytester, "--bp-impl", "torch", "--bp-cases", "seed-*,kinks-*")
     res.assert_outcomes(passed=8 * 8)  # 4 seed (every dtype) and 4 kink cases, 8 quantities
 
 
+@pytest.mark.slow
 def test_plugin_reports_what_where_how_much_and_how_to_reproduce(pytester, plugins):
     res = run_plugin(pytester, "--bp-impl", "bug-sign", "--bp-cases", "seed-2-2-2-float64")
     res.assert_outcomes(passed=7, failed=1)
@@ -54,6 +56,7 @@ def test_plugin_reports_what_where_how_much_and_how_to_reproduce(pytester, plugi
     assert "reproduce: backprop-harness run --cases seed-2-2-2-float64 --impl bug-sign" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("impl, failing", [
     ("bug-derivative", {"v", "grad_weights", "grad_bias", "params"}),
     ("bug-bias", {"grad_bias", "params"}),
@@ -68,6 +71,7 @@ def test_every_planted_bug_is_caught_by_the_pytest_route(pytester, plugins, impl
         assert f"test_conformance[seed-2-2-2-float64-{group}]" in res.stdout.str()
 
 
+@pytest.mark.slow
 def test_xfail_file_turns_known_deviations_into_xfail_and_warns_on_unused(pytester, plugins):
     xf = pytester.path / "xfails.txt"
     xf.write_text("# known\nseed-2-2-2-float64-v  sign convention of this framework\n"
@@ -88,6 +92,7 @@ def test_xfail_file_turns_known_deviations_into_xfail_and_warns_on_unused(pytest
         assert "[XPASS(strict)]" in res.stdout.str()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", ["1", "0"])
 def test_a_hanging_adapter_fails_its_case_after_bp_timeout(pytester, plugins, jobs):
     """fault-sleep sleeps 600 s in trace(): with --bp-timeout 2 each of its two cases fails
@@ -100,6 +105,7 @@ def test_a_hanging_adapter_fails_its_case_after_bp_timeout(pytester, plugins, jo
     assert res.stdout.str().count("timed out after 2 s") >= 2 * 8
 
 
+@pytest.mark.slow
 def test_a_segfaulting_adapter_fails_its_cases_and_the_session_goes_on(pytester, plugins):
     """fault-segv kills its process with SIGSEGV in trace(): under the default --bp-jobs 1
     each case's tests fail and pytest ends normally (exit 1, not 139)."""
@@ -113,12 +119,13 @@ def test_a_segfaulting_adapter_fails_its_cases_and_the_session_goes_on(pytester,
 @pytest.mark.parametrize("args, expected", [
     (["--bp-impl", "no-such-impl"],
      "ERROR: --bp-impl no-such-impl: unknown implementation 'no-such-impl' (installed: "),
-    (["--bp-impl", "numeric", "--bp-baseline", "nope"],
-     "ERROR: --bp-baseline nope: unknown implementation 'nope'"),
-    (["--bp-impl", "numeric", "--bp-cases", "no-such-case*"],
-     "ERROR: no case matches 'no-such-case*'"),
     (["--bp-impl", "numeric", "--bp-timeout", "0"], "--bp-timeout: invalid positive float"),
-    (["--bp-impl", "numeric", "--bp-jobs", "-1"], "--bp-jobs: invalid non-negative int"),
+    *[pytest.param(*p, marks=pytest.mark.slow) for p in [
+        (["--bp-impl", "numeric", "--bp-baseline", "nope"],
+         "ERROR: --bp-baseline nope: unknown implementation 'nope'"),
+        (["--bp-impl", "numeric", "--bp-cases", "no-such-case*"],
+         "ERROR: no case matches 'no-such-case*'"),
+        (["--bp-impl", "numeric", "--bp-jobs", "-1"], "--bp-jobs: invalid non-negative int")]],
 ])
 def test_a_bad_option_is_a_short_usage_error(pytester, args, expected):
     res = run_plugin(pytester, *args, timeout=120)
@@ -129,6 +136,7 @@ def test_a_bad_option_is_a_short_usage_error(pytester, args, expected):
     assert len(lines) == 1 or lines[0].startswith("ERROR: usage:"), err  # or argparse's four
 
 
+@pytest.mark.slow
 def test_numeric_forward_quantities_are_skipped_as_not_independent(pytester):
     """numeric's d, h, u and e are the reference's own f and fe: skipped, saying why; its
     finite-difference v, gradients and parameters are compared."""
@@ -138,6 +146,7 @@ def test_numeric_forward_quantities_are_skipped_as_not_independent(pytester):
     assert "numeric computes d with the reference's own functions" in res.stdout.str()
 
 
+@pytest.mark.slow
 @needs("hypothesis")
 def test_plugin_fuzz_option_finds_and_shrinks(pytester, plugins):
     res = run_plugin(pytester, "--bp-impl", "bug-bias", "--bp-cases", "seed-2-2-2-float64",

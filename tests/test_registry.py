@@ -35,6 +35,7 @@ def test_a_third_party_plugin_is_discovered_and_run(plugins, seed_spec):
     assert outcome.trace.steps[0].layers[0].v[0, 0] < 0  # the planted sign flip
 
 
+@pytest.mark.slow
 def test_a_plugin_that_fails_to_import_is_unavailable_with_the_reason(plugins):
     info = registry.get("broken-import")
     assert not info.available
@@ -62,6 +63,7 @@ def test_unsupported_reasons_come_from_supports():
     assert registry.unsupported_reason(info, spec) == "activation gelu not supported by einsum"
 
 
+@pytest.mark.slow
 @needs("torch", "einsum", "exact")
 def test_impls_command_lists_versions_and_support():
     out = subprocess.run([sys.executable, "-m", "harness", "impls"], capture_output=True,
@@ -77,6 +79,7 @@ def test_impls_command_lists_versions_and_support():
     assert "declines" not in rows["reference"]
 
 
+@pytest.mark.slow
 @needs("torch")
 def test_torch_adapter_loads_without_importing_torch_until_its_first_call():
     """Loading is cheap (torch's import, ~2 s, waits for the first call), so `impls`, an
@@ -91,6 +94,7 @@ def test_torch_adapter_loads_without_importing_torch_until_its_first_call():
     assert out.stdout.strip() == torch.__version__
 
 
+@pytest.mark.slow
 @needs("torch")
 def test_jobs_keep_torch_out_of_the_parent_process(tmp_path):
     """Under --jobs the workers trace; the parent describes torch from a trace (its version

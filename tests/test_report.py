@@ -79,6 +79,7 @@ def test_report_files_parse_and_hold_the_run(failing_report):
         ET.fromstring(chart)  # well-formed SVG
 
 
+@pytest.mark.slow
 def test_failing_cases_come_with_a_spec_and_a_command_that_reproduces(failing_report, tmp_path):
     run, out = failing_report
     doc = json.loads((out / "run.json").read_text())
@@ -92,6 +93,7 @@ def test_failing_cases_come_with_a_spec_and_a_command_that_reproduces(failing_re
     assert "origin" in (tmp_path / "again" / "summary.md").read_text()
 
 
+@pytest.mark.slow
 @needs("torch", "jax")
 def test_two_runs_give_identical_numbers(tmp_path):
     specs = default_suite(pattern="seed-*,act-gelu-*,loss-softmax*,multistep-10-float32")

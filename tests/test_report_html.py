@@ -250,6 +250,7 @@ def test_known_deviations_are_purple_and_passing_cases_closed(spec, base_trace, 
     assert (out / "failing" / f"{CASE}.json").exists()
 
 
+@pytest.mark.slow
 def test_run_json_is_compact_by_default_and_full_on_request(non_finite, tmp_path):
     run, out, _ = non_finite
     compact = strict_load(out / "run.json")

@@ -35,6 +35,7 @@ def _run(tmp_path, name: str, text: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 @needs("jax")
 def test_the_jax_elu_script_exits_1_with_the_installed_jax(tmp_path):
     spec = default_suite(pattern="regions-elu-float64")[0]
@@ -56,6 +57,7 @@ def test_the_jax_elu_script_exits_1_with_the_installed_jax(tmp_path):
     assert "jax wrong" in issue and "39795" in issue and "jax: elu's t, float64" in issue
 
 
+@pytest.mark.slow
 @needs("jax")
 def test_the_jax_script_exits_0_where_jax_agrees(tmp_path, plugins):
     """A planted baseline is wrong; jax agrees with exact, so its script passes."""
@@ -68,6 +70,7 @@ def test_the_jax_script_exits_0_where_jax_agrees(tmp_path, plugins):
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+@pytest.mark.slow
 @needs("torch")
 @pytest.mark.parametrize("case", ["loss-softmax_cross_entropy-mean-float32",
                                   "loss-binary_cross_entropy-sum-float64"])
@@ -83,6 +86,7 @@ def test_the_torch_script_reproduces_the_adapters_numbers(tmp_path, plugins, cas
         f"= {float(repr(verdict.origin.worst_value))!r}" in out.stdout, out.stdout + out.stderr
 
 
+@pytest.mark.slow
 @needs("torch", "jax")
 def test_a_mode_gets_a_script_that_runs_that_mode(tmp_path):
     """torch-compile's elu near 0 (pytorch#189803) and jax-eager's elu far below it: each

@@ -45,6 +45,7 @@ def test_planted_bug_is_caught_and_localized(plugins, tmp_path, capsys, impl, ca
     assert f"FAIL {case} {impl}" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @needs("torch", "jax", "exact")
 def test_correct_implementations_pass_the_whole_default_suite(tmp_path):
     run = run_suite(default_suite(), ["torch", "jax", "numeric", "exact"])
@@ -72,6 +73,7 @@ def test_cases_command_lists_and_exports(tmp_path, capsys):
                  str(tmp_path / "r")]) == 0
 
 
+@pytest.mark.slow
 @needs("torch", "jax")
 def test_pairwise_compares_every_pair(tmp_path):
     run = run_suite(default_suite(pattern="seed-2-2-2-float64"), ["torch", "jax"], pairwise=True)
@@ -80,6 +82,7 @@ def test_pairwise_compares_every_pair(tmp_path):
     assert run.ok
 
 
+@pytest.mark.slow
 @needs("torch", "jax")
 def test_cli_run_end_to_end_writes_a_report_and_exits_0(tmp_path):
     out = subprocess.run([sys.executable, "-m", "harness", "run", "--cases", "seed-*",

@@ -8,6 +8,7 @@ import pytest
 from harness.suite import default_suite
 
 
+@pytest.mark.slow
 def test_jobs_send_trace_many_one_batch_per_worker(plugins):
     """With --jobs 2, an implementation with trace_many() gets its cases first as two batches
     (every other case), one call per worker, each case charged its share of the call."""
@@ -24,6 +25,7 @@ def test_jobs_send_trace_many_one_batch_per_worker(plugins):
     assert calls == {k: {(("MainThread", n),)} for k, n in enumerate(halves)}
 
 
+@pytest.mark.slow
 def test_jobs_retry_a_batch_case_by_case_when_its_worker_dies(plugins):
     """trace_many() aborts its worker: the cases run again one by one and pass."""
     from harness.runner import run_tasks

@@ -133,9 +133,14 @@ class ReturnsNaN(_Planted):
 
 
 class Hangs(_Planted):
+    """Sleeps 600 s in trace(), having first created the file $PLANTED_STARTED names (if
+    set), for a test that waits until a trace is under way."""
+
     name = "fault-sleep"
 
     def trace(self, spec):
+        if os.environ.get("PLANTED_STARTED"):
+            open(os.environ["PLANTED_STARTED"], "a").close()
         time.sleep(600)
 
 
