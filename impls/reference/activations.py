@@ -14,6 +14,8 @@ from typing import Callable
 
 import numpy as np
 
+from .points import Point, edge, exp_overflow, exp_subnormal, finfo, ZERO
+
 Array = np.ndarray
 
 _erf = np.frompyfunc(math.erf, 1, 1)  # libm's erf, correctly rounded to the dtype after
@@ -32,7 +34,9 @@ class Activation:
     one) loses relative precision: sigmoid's t = h(1 - h) is 0 once h rounds to 1 (d > 37 in
     float64) though the true t is representable; the accurate form is sigmoid(d) sigmoid(-d).
     The engine computes the seed's form unless asked for this one (form="accurate").
-    kinks: the d where t is a convention, not a limit; convention: what t is there."""
+    kinks: the d where t is a convention, not a limit; convention: what t is there.
+    points: the d where implementations branch or switch formula (points.Point), which the
+    default suite must visit exactly and one ulp to either side (harness/coverage.py)."""
 
     name: str
     f: Callable[[Array], Array]
@@ -41,6 +45,7 @@ class Activation:
     kinks: tuple = ()
     convention: str = ""
     accurate: tuple | None = None
+    points: tuple = ()
 
 
 def _c(d: Array, value: float):
@@ -171,6 +176,78 @@ def _gelu_t_accurate(d: Array, h: Array) -> Array:
     return _phi_cdf_accurate(d) + d * phi
 
 
+def _silu(d: Array) -> Array:
+    return d * sigmoid(d)
+
+
+def _gelu(d: Array) -> Array:
+    return d * _phi_cdf(d)
+
+
+def _gelu_tanh(d: Array) -> Array:
+    return _c(d, 0.5) * d * (1 + np.tanh(_gelu_tanh_inner(d)))
+
+
+# ---------------------------------------------------------------- special points
+# Where implementations branch or switch formula: every record but identity's has 0; the rest
+# are the edges of exp and of f's own rounding, and frameworks' published thresholds.
+
+def _minus(where):
+    return lambda dt: -where(dt)
+
+
+def _tf_softplus_threshold(dt) -> float:
+    """TensorFlow's softplus: exp(d) below log(eps) + 2, d above -(log(eps) + 2)."""
+    return math.log(float(finfo(dt).eps)) + 2
+
+
+def _is(value):
+    return lambda h, d: h == value
+
+
+_POINTS = {
+    "identity": (),
+    "sigmoid": (
+        Point("exp(-d) overflows", _minus(exp_overflow)),
+        Point("f subnormal below", exp_subnormal),
+        Point("f underflows to 0", edge(sigmoid, lambda h, d: h > 0, -2000, 0)),
+        Point("f rounds to 1 (h(1 - h) = 0)", edge(sigmoid, _is(1), 0, 2000))),
+    "tanh": (
+        Point("XLA's float32 tanh: d itself below", lambda dt: 0.0004),
+        Point("XLA's float32 tanh clamps d", lambda dt: 7.90531110763549805),
+        Point("f = d below", edge(np.tanh, lambda h, d: h != d, 0, 1)),
+        Point("f rounds to 1", edge(np.tanh, _is(1), 0, 100))),
+    "relu": (),
+    "leaky_relu": (),
+    "softplus": (
+        Point("torch's threshold (d above 20)", lambda dt: 20.0),
+        Point("TensorFlow's threshold, exp(d) below", _tf_softplus_threshold),
+        Point("TensorFlow's threshold, d above", _minus(_tf_softplus_threshold)),
+        Point("exp(d) overflows", exp_overflow),
+        Point("f rounds to d", edge(softplus, lambda h, d: h == d, 0, 2000)),
+        Point("f subnormal below", exp_subnormal),
+        Point("f underflows to 0", edge(softplus, lambda h, d: h > 0, -2000, 0))),
+    "elu": (
+        Point("exp(d) overflows", exp_overflow),
+        Point("f rounds to -1", edge(np.expm1, lambda h, d: h > -1, -2000, 0)),
+        Point("t = exp(d) subnormal below", exp_subnormal),
+        Point("t underflows to 0", edge(np.exp, lambda h, d: h > 0, -2000, 0))),
+    "silu": (
+        Point("exp(-d) overflows", _minus(exp_overflow)),
+        Point("f rounds to d", edge(_silu, lambda h, d: h == d, 1, 2000)),
+        Point("sigmoid(d) underflows to 0", edge(sigmoid, lambda h, d: h > 0, -2000, 0))),
+    "gelu": (
+        Point("f rounds to d", edge(_gelu, lambda h, d: h == d, 1, 100)),
+        Point("1 + erf cancels to 0", edge(_gelu, lambda h, d: h < 0, -100, -1)),
+        Point("phi(d) underflows to 0", edge(lambda d: np.exp(-_c(d, 0.5) * d * d),
+                                              lambda h, d: h > 0, -100, 0))),
+    "gelu_tanh": (
+        Point("tanh of the inner term rounds to 1", edge(
+            lambda d: np.tanh(_gelu_tanh_inner(d)), _is(1), 0, 100)),
+        Point("1 + tanh cancels to 0", edge(_gelu_tanh, lambda h, d: h < 0, -100, -1))),
+}
+
+
 def _records(slope: float) -> dict[str, Activation]:
     return {a.name: a for a in (
         Activation("identity", lambda d: d, lambda d, h: np.ones_like(h), _round_identity),
@@ -188,18 +265,23 @@ def _records(slope: float) -> dict[str, Activation]:
         Activation("elu", lambda d: np.where(d > 0, d, np.expm1(np.minimum(d, 0))),
                    lambda d, h: np.where(d > 0, _c(d, 1), np.exp(np.minimum(d, 0))),
                    _round_elu, kinks=(0.0,), convention="elu'(0) = 1 (alpha = 1)"),
-        Activation("silu", lambda d: d * sigmoid(d), _silu_t, _round_silu,
+        Activation("silu", _silu, _silu_t, _round_silu,
                    accurate=(lambda d: d * sigmoid(d),
                              lambda d, h: sigmoid(d) * (1 + d * sigmoid(-d)))),
-        Activation("gelu", lambda d: d * _phi_cdf(d),
+        Activation("gelu", _gelu,
                    lambda d, h: _phi_cdf(d) + d * np.exp(-_c(d, 0.5) * d * d)
                    * _c(d, 1 / math.sqrt(2 * math.pi)), _round_gelu,
                    accurate=(lambda d: d * _phi_cdf_accurate(d), _gelu_t_accurate)),
-        Activation("gelu_tanh", lambda d: _c(d, 0.5) * d * (1 + np.tanh(_gelu_tanh_inner(d))),
+        Activation("gelu_tanh", _gelu_tanh,
                    _gelu_tanh_t, _round_gelu_tanh,
                    accurate=(lambda d: d * sigmoid(2 * _gelu_tanh_inner(d)),
                              _gelu_tanh_t_accurate)),
     )}
+
+
+def _with_points(records: dict[str, Activation]) -> dict[str, Activation]:
+    return {name: replace(a, points=(ZERO,) * (name != "identity") + _POINTS[name])
+            for name, a in records.items()}
 
 
 ACTIVATIONS = tuple(_records(0.01))  # every name, in the order reports list them
@@ -211,7 +293,7 @@ FORMS = ("seed", "accurate")
 def activation(name: str, slope: float = 0.01, form: str = "seed") -> Activation:
     """The record of the activation called `name` (slope: leaky_relu's negative-side slope).
     form="accurate" gives the record with its accurate f and t where it has them."""
-    records = _records(slope)
+    records = _with_points(_records(slope))
     if name not in records:
         raise ValueError(f"unknown activation {name!r} (known: {', '.join(ACTIVATIONS)})")
     if form not in FORMS:

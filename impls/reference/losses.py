@@ -14,6 +14,8 @@ from typing import Callable
 
 import numpy as np
 
+from .points import Rows, finfo
+
 Array = np.ndarray
 
 
@@ -21,14 +23,16 @@ Array = np.ndarray
 class Loss:
     """e_s = fe(u, y) per sample s; te(u, y) = de_s/du. rounding(xp, u, y, mu, eps) gives the
     per-sample M(fe) (..., batch) and M(te) (..., batch, n) given M(u) and the dtype's eps, in
-    float64 on the array namespace xp, for the tolerance model. formula: the definition, as the README
-    states it."""
+    float64 on the array namespace xp, for the tolerance model. formula: the definition, as the
+    README states it. points: the kinds of target and the extremes of u (points.Rows) that the
+    default suite must visit (harness/coverage.py)."""
 
     name: str
     fe: Callable[[Array, Array], Array]
     te: Callable[[Array, Array], Array]
     rounding: Callable
     formula: str = ""
+    points: tuple = ()
 
 
 def logsumexp(u: Array) -> Array:
@@ -99,20 +103,84 @@ def _round_binary_cross_entropy(xp, u, y, mu, eps):
     return mfe, mte
 
 
+# ---------------------------------------------------------------- special points
+# The spec format takes any real targets (>= 0 for the cross-entropies, <= 1 for binary
+# cross-entropy): each kind a formula might assume away, and u where a formula runs out of range.
+
+def _any(test):
+    return lambda u, y, dt: test(u, y, dt).any(axis=-1)
+
+
+_SQUARED = (
+    Rows("y < 0", _any(lambda u, y, dt: y < 0)),
+    Rows("y = 0", _any(lambda u, y, dt: y == 0)),
+    Rows("0 < y < 1", _any(lambda u, y, dt: (0 < y) & (y < 1))),
+    Rows("y = 1", _any(lambda u, y, dt: y == 1)),
+    Rows("y > 1", _any(lambda u, y, dt: y > 1)),
+    Rows("u = y (a residual of 0)", _any(lambda u, y, dt: u == y)),
+    Rows("0 < |u - y| < sqrt(tiny) (its square underflows)", _any(
+        lambda u, y, dt: (u != y) & (np.abs(u - y) < np.sqrt(finfo(dt).smallest_normal)))),
+)
+
+
+def _row_sum(y):
+    return y.sum(axis=-1)
+
+
+def _one_hot(y):
+    return ((y == 0) | (y == 1)).all(axis=-1) & (_row_sum(y) == 1)
+
+
+def _p_underflows(u, y, dt):
+    """softmax(u)_j is 0 (u_j - max u below log(tiny)) where y_j > 0."""
+    gap = u - u.max(axis=-1, keepdims=True)
+    return ((gap < np.log(finfo(dt).smallest_normal)) & (y > 0)).any(axis=-1)
+
+
+_SOFTMAX = (
+    Rows("one-hot row", lambda u, y, dt: _one_hot(y)),
+    Rows("soft row summing to 1", lambda u, y, dt: ~_one_hot(y) & (
+        np.abs(_row_sum(y) - 1) <= y.shape[-1] * finfo(dt).eps)),
+    Rows("row summing to more than 1", lambda u, y, dt: _row_sum(y) > 1 + y.shape[-1]
+         * finfo(dt).eps),
+    Rows("row summing to less than 1, not 0", lambda u, y, dt: (0 < _row_sum(y)) & (
+        _row_sum(y) < 1 - y.shape[-1] * finfo(dt).eps)),
+    Rows("all-zero row", lambda u, y, dt: (y == 0).all(axis=-1)),
+    Rows("softmax underflows to 0 where y > 0", _p_underflows),
+)
+
+
+def _u_end(name, low: bool, target):
+    """u at an end of (0, 1) against a kind of target: u below eps / 2 (1 - u rounds to 1),
+    or 1 - u within eps (u an ulp or two below 1)."""
+    def holds(u, y, dt):
+        eps = finfo(dt).eps
+        return ((u < eps / 2 if low else 1 - u <= eps) & target(y)).any(axis=-1)
+    return Rows(name, holds)
+
+
+_BINARY = tuple(
+    _u_end(f"{end} with y {label}", low, target)
+    for end, low in (("u < eps/2", True), ("1 - u <= eps", False))
+    for label, target in (("= 0", lambda y: y == 0), ("in (0, 1)", lambda y: (0 < y) & (y < 1)),
+                          ("= 1", lambda y: y == 1)))
+
+
 # ---------------------------------------------------------------- the table
 
 LOSS_RECORDS = {loss.name: loss for loss in (
     Loss("squared_error", lambda u, y: u.dtype.type(0.5) * ((u - y) ** 2).sum(axis=-1),
-         lambda u, y: u - y, _round_squared_error, "½ Σ_j (u_j − y_j)²"),
+         lambda u, y: u - y, _round_squared_error, "½ Σ_j (u_j − y_j)²", _SQUARED),
     Loss("mse", lambda u, y: ((u - y) ** 2).mean(axis=-1),
          lambda u, y: (u - y) * u.dtype.type(2 / u.shape[-1]), _round_mse,
-         "(1/n) Σ_j (u_j − y_j)²"),
+         "(1/n) Σ_j (u_j − y_j)²", _SQUARED),
     Loss("softmax_cross_entropy",
          lambda u, y: (y * (logsumexp(u)[..., None] - u)).sum(axis=-1),
          lambda u, y: softmax(u) * y.sum(axis=-1, keepdims=True) - y,
-         _round_softmax_cross_entropy, "Σ_j y_j (log Σ_k e^{u_k} − u_j)"),
+         _round_softmax_cross_entropy, "Σ_j y_j (log Σ_k e^{u_k} − u_j)", _SOFTMAX),
     Loss("binary_cross_entropy", _bce, lambda u, y: (u - y) / (u * (1 - u)),
-         _round_binary_cross_entropy, "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]"),
+         _round_binary_cross_entropy, "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]",
+         _BINARY),
 )}
 
 LOSSES = tuple(LOSS_RECORDS)
