@@ -1,4 +1,4 @@
-"""backprop-harness: run | trace | impls | cases | fuzz.
+"""backprop-harness: run | trace | impls | cases | fuzz | audit | coverage.
 
 Exit codes: 0 all conform; 1 a comparison is out of tolerance or an implementation failed;
 2 bad usage or bad input (one line on stderr, no traceback); 130 interrupted.
@@ -115,6 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--out", type=Path, metavar="DIR",
                     help="where audit.md, audit.csv, audit.json and the plots go "
                          "(default: reports/audit-<time>)")
+
+    cv = sub.add_parser("coverage", help="which cases visit each special point of the input "
+                                         "domain (the records' points, target kinds, sizes)")
+    cv.add_argument("specs", nargs="*", metavar="SPEC_OR_SUITE",
+                    help="spec or suite JSON files (default: the built-in suite)")
+    cv.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
+    cv.add_argument("--out", type=Path, metavar="DIR",
+                    help="where coverage.md and coverage.json go "
+                         "(default: reports/coverage-<time>)")
     return p
 
 
@@ -331,10 +340,23 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_coverage(args) -> int:
+    from .coverage import coverage, gaps, markdown, write_coverage
+    from .report import default_out_dir
+    rows = coverage(_load_specs(args.specs, pattern=args.cases))
+    out = args.out or default_out_dir(kind="coverage")
+    write_coverage(rows, out)
+    print(markdown(rows))
+    for line in gaps(rows):
+        print(f"GAP {line}")
+    print(f"report: {out / 'coverage.md'}")
+    return 1 if gaps(rows) else 0
+
+
 def cmd_fuzz(args) -> int:
     from .fuzz import run_fuzz
     return run_fuzz(args)
 
 
 COMMANDS = {"run": cmd_run, "trace": cmd_trace, "impls": cmd_impls, "cases": cmd_cases,
-            "fuzz": cmd_fuzz, "audit": cmd_audit}
+            "fuzz": cmd_fuzz, "audit": cmd_audit, "coverage": cmd_coverage}
