@@ -11,8 +11,9 @@ import fnmatch
 
 import numpy as np
 
-from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
+from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, activation
 
+from .coverage import point_values
 from .errors import HarnessError
 from .spec import DTYPES, LOW_PRECISION, Spec, spec_from_dict
 
@@ -70,25 +71,68 @@ REGIONS = {  # pre-activations that probe each activation's hard regions, per dt
     "float32": [-1e-20, 1e-20, -1e-12, 1e-12, -1e-8, 1e-8, -1e-4, 1e-4, -0.5, 0.5, -2.0, 2.0,
                 -10.0, 10.0, 17.0, 19.5, 20.0, 20.5, -30.0, 30.0, -40.0, 40.0, -87.0, 88.0,
                 -100.0, 100.0, -104.0],
+    "bfloat16": [-1e-20, 1e-20, -1e-4, 1e-4, -0.5, 0.5, -2.0, 2.0, -10.0, 10.0, -40.0, 40.0],
+    "float16": [-1e-4, 1e-4, -0.5, 0.5, -2.0, 2.0, -10.0, 10.0, -40.0, 40.0],
 }
 
 
-def _regions(act: str, dtype: str) -> dict:
+def region_points(act: str, dtype: str) -> list[float]:
+    """REGIONS and the record's special points (impls/reference), each exactly and one ulp to
+    either side in the dtype (harness/coverage.py), once each."""
+    ds = list(REGIONS[dtype])
+    for point in activation(act).points:
+        ds += [float(v) for v in point_values(point.where(np.dtype(dtype)), dtype).values()]
+    return list(dict.fromkeys(ds))
+
+
+def _regions(act: str, dtype: str, loss: str = "squared_error", reduction: str = "sum") -> dict:
     """One neuron per probed pre-activation (x = 1, w = d, b = 0, so d is exact), summed by an
     identity output with weights 2^-10 (a loss of order 1, as finite differences want): h and
     t(d) of every neuron are compared on their own, relative to their size, since the
-    output's v multiplies every t alike."""
-    ds = REGIONS[dtype]
+    output's v multiplies every t alike. Two more outputs that see no neuron (weights 0, so
+    u = the bias) visit the loss's residuals: u = y = 1, and u = y + a tiny number whose
+    square underflows, against y = 0."""
+    ds = region_points(act, dtype)
     layer = {"weights": [[d] for d in ds], "bias": [0.0] * len(ds), "activation": act}
     if act == "leaky_relu":
         layer["slope"] = 0.1  # not a float32 number: a slope rounded through float32 shows
-    return {"name": f"regions-{act}-{dtype}", "dtype": dtype, "loss": "squared_error",
-            "description": f"{act} at |d| from 1e-20 (expm1-style cancellation) to the far "
-                           f"tails where t underflows, across softplus's threshold 20 and "
-                           f"where exp overflows (0 * inf traps)",
-            "layers": [layer, {"weights": [[2.0 ** -10] * len(ds)], "bias": [0.0],
+    tiny = {"float64": 2.0 ** -600, "float32": 2.0 ** -70, "bfloat16": 2.0 ** -70,
+            "float16": 2.0 ** -14}[dtype]
+    out = [[2.0 ** -10] * len(ds), [0.0] * len(ds), [0.0] * len(ds)]
+    return {"name": f"regions-{act}-{dtype}", "dtype": dtype, "loss": loss,
+            "reduction": reduction,
+            "description": f"{act} at its special points (impls/reference) and one ulp either "
+                           f"side, and at |d| from 1e-20 (expm1-style cancellation) to the far "
+                           f"tails where t underflows and exp overflows (0 * inf traps)",
+            "layers": [layer, {"weights": out, "bias": [0.0, 1.0, tiny],
                                "activation": "identity"}],
-            "inputs": [[1.0]], "targets": [[0.25]], "learning_rate": 1e-6, "steps": 1}
+            "inputs": [[1.0]], "targets": [[0.25, 1.0, 0.0]], "learning_rate": 1e-6,
+            "steps": 1}
+
+
+def _regions_chain(acts: list[str], dtype: str) -> dict:
+    """The regions of several activations in one case, a layer each (one program to compile
+    where the suite's time is tight): the first layer as in _regions; each later one has a
+    neuron per probed d, fed by the previous layer's neuron at d = 40, whose h is exactly 1
+    (so d = w exactly), and one neuron fed by every previous neuron with weight 2^-4, which
+    passes v back to each of them (so every layer's t is compared)."""
+    layers, width = [], 1
+    for act in acts:
+        ds = region_points(act, dtype)
+        if not layers:
+            rows = [[d] for d in ds]
+        else:
+            one = REGIONS[dtype].index(40.0)
+            rows = [[d if j == one else 0.0 for j in range(width)] for d in ds]
+            rows.append([2.0 ** -4] * width)
+        layers.append({"weights": rows, "bias": [0.0] * len(rows), "activation": act})
+        width = len(rows)
+    doc = _regions(acts[0], dtype)
+    return {**doc, "name": f"regions-{'-'.join(acts)}-{dtype}",
+            "description": f"{', '.join(acts)} at their special points and regions, "
+                           f"a layer each",
+            "layers": layers + [{**doc["layers"][1], "weights": [
+                [w[0]] * width for w in doc["layers"][1]["weights"]]}]}
 
 
 def _subnormal(dtype: str) -> dict:
@@ -132,32 +176,54 @@ def _overflow_silu(dtype: str) -> dict:
 
 
 def _bce_regions(dtype: str) -> dict:
-    """Binary cross-entropy with outputs u near 0 and near 1 (log u, log1p(-u), 1 - u)."""
-    ds = [-25.0, -15.0, -5.0, -0.5, 0.5, 5.0, 15.0, 25.0] if dtype == "float64" else \
-        [-12.0, -8.0, -3.0, -0.5, 0.5, 3.0, 8.0, 12.0]
+    """Binary cross-entropy with outputs u near 0 and near 1 (log u, log1p(-u), 1 - u), out to
+    u below eps / 2 (1 - u rounds to 1), each against targets 0, 1 and in between."""
+    ds = [-40.0, -25.0, -15.0, -5.0, -0.5, 0.5, 5.0, 15.0, 25.0] if dtype == "float64" \
+        else [-17.0, -12.0, -8.0, -3.0, -0.5, 0.5, 3.0, 8.0, 12.0]
     return {"name": f"regions-binary_cross_entropy-{dtype}", "dtype": dtype,
             "loss": "binary_cross_entropy",
             "description": f"binary cross-entropy with u from sigmoid({ds[0]:g}) to "
                            f"sigmoid({ds[-1]:g}): log u and log1p(-u) at both ends",
             "layers": [{"weights": [[d] for d in ds], "bias": [0.0] * len(ds),
                         "activation": "sigmoid"}],
-            "inputs": [[1.0], [1.0]], "targets": [[1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 0.0, 1.0],
-                                                  [0.0, 1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 0.0]],
+            "inputs": [[1.0], [1.0], [1.0]],
+            "targets": [[1.0, 1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 0.0, 1.0],
+                        [0.0, 0.0, 1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 0.0],
+                        [0.25, 0.75, 0.5, 0.125, 0.25, 0.75, 0.5, 0.875, 0.5]],
             "learning_rate": 1e-6, "steps": 1}
 
 
+def _bce_top(dtype: str) -> dict:
+    """Binary cross-entropy at u one ulp below 1, against targets 0, 1 and in between: a case
+    of its own, since log(1 - u) there is as uncertain as u's last bit, and so is the loss's
+    tolerance (which would hide a wrong loss in regions-binary_cross_entropy)."""
+    d = 36.5 if dtype == "float64" else 16.0
+    return {"name": f"top-binary_cross_entropy-mean-{dtype}", "dtype": dtype,
+            "loss": "binary_cross_entropy", "reduction": "mean",
+            "description": f"binary cross-entropy at u = sigmoid({d:g}), one ulp below 1",
+            "layers": [{"weights": [[d], [0.5]], "bias": [0.0, 0.0], "activation": "sigmoid"}],
+            "inputs": [[1.0], [1.0], [1.0]],
+            "targets": [[0.0, 1.0], [0.25, 0.0], [1.0, 0.5]], "learning_rate": 1e-6, "steps": 1}
+
+
+SOFT_TARGETS = [[0.25, 0.5, 0.25, 0.0], [1.0, 0.0, 0.5, 0.5], [0.0, 0.25, 0.125, 0.0],
+                [0.0, 0.0, 0.0, 0.0]]  # summing to 1 (not one-hot), to 2, to 3/8, to 0
+
+
 def _large_logits(dtype: str, seed: int) -> dict:
-    """Softmax cross-entropy on logits of about 1e3 (log-sum-exp must not overflow)."""
+    """Softmax cross-entropy on logits of about 1e3 (log-sum-exp must not overflow), against a
+    one-hot row and rows of every other kind the format takes (SOFT_TARGETS)."""
     rng = np.random.default_rng(seed)
     w1 = np.round(rng.normal(0, 300, (4, 6)))
     return {"name": f"large-logits-softmax_cross_entropy-{dtype}", "dtype": dtype,
             "loss": "softmax_cross_entropy", "reduction": "mean",
-            "description": "softmax cross-entropy with logits of magnitude ~1e3",
+            "description": "softmax cross-entropy with logits of magnitude ~1e3, against "
+                           "one-hot, soft, unnormalized and all-zero target rows",
             "layers": [{"weights": np.round(rng.normal(0, 1, (6, 3)), 3).tolist(),
                         "bias": [0.0] * 6, "activation": "tanh"},
                        {"weights": w1.tolist(), "bias": [0.0] * 4, "activation": "identity"}],
             "inputs": np.round(rng.normal(0, 1, (5, 3)), 3).tolist(),
-            "targets": np.eye(4)[rng.integers(0, 4, 5)].tolist(),
+            "targets": np.eye(4)[rng.integers(0, 4, 5)][:1].tolist() + SOFT_TARGETS,
             "learning_rate": 1e-4, "steps": 2}
 
 
@@ -211,7 +277,8 @@ def _docs() -> list[dict]:
             _saturation("sigmoid", dtype), _saturation("tanh", dtype),
             _large_logits(dtype, 206),
         ]
-        docs += [_regions(act, dtype) for act in ACTIVATIONS] + [_bce_regions(dtype)]
+        docs += [_regions(act, dtype, *(("mse", "mean") if act == "relu" else ()))
+                 for act in ACTIVATIONS] + [_bce_regions(dtype), _bce_top(dtype)]
         docs += [_subnormal(dtype)]
     docs += [_fma("float64"), _overflow_silu("float32")]  # float64's FMA, float32's overflow
     for dtype in LOW_PRECISION:  # computed as the frameworks do (impls/reference/network.py)
@@ -220,7 +287,8 @@ def _docs() -> list[dict]:
                       description=f"tanh in every layer, in {dtype}"),
                  _gen("loss-softmax_cross_entropy-mean", dtype, [5, 8, 4], ["gelu", "identity"],
                       "softmax_cross_entropy", seed=302, batch=6, reduction="mean",
-                      description=f"gelu then softmax cross-entropy, mean, in {dtype}")]
+                      description=f"gelu then softmax cross-entropy, mean, in {dtype}"),
+                 _regions_chain(["sigmoid", "tanh", "gelu"], dtype)]
     docs.append(_gen("large-logits-binary_cross_entropy", "float64", [3, 4, 2],
                      ["tanh", "sigmoid"], "binary_cross_entropy", seed=207, batch=4,
                      bias_scale=0.0, weight_scale=10.0,

@@ -62,6 +62,7 @@ class TorchImpl:
 
     name = "torch"
     mode = "eager"  # "eager": autograd; "compile": torch.compile (Inductor); "forward": jacfwd
+    xfails = Path(__file__).with_name("torch_xfails.txt")  # its known deviations
     device = "cpu"
     matmul_precision = None  # torch.set_float32_matmul_precision for the trace; None: as set
 
