@@ -21,6 +21,19 @@ DEFECTS = [
     ("bug-softmax-noshift", "*softmax*", ("large-logits-softmax_cross_entropy-float32", "loss")),
     ("bug-mse-mean", "loss-mse-*", ("loss-mse-mean-float64", "v")),
     ("bug-flush", "regions-*", ("regions-sigmoid-float64", "v")),
+    ("bug-relu-kink", "kinks-relu-*,regions-relu-*", ("kinks-relu-float64", "v")),
+    # kinds drawn from the trackers; the first three were missed before the coverage work
+    ("bug-softmax-normalized", "*softmax*", ("large-logits-softmax_cross_entropy-float64", "v")),
+    ("bug-bce-denominator", "*binary_cross_entropy*",
+     ("regions-binary_cross_entropy-float64", "v")),
+    ("bug-mean-squeeze", "regions-relu-*,*-mean-*", ("regions-relu-float64", "v")),
+    ("bug-softmax-log", "*softmax*", ("large-logits-softmax_cross_entropy-float64", "loss")),
+    ("bug-bce-labels", "*binary_cross_entropy*", ("regions-binary_cross_entropy-float64", "v")),
+    ("bug-leaky-kink", "kinks-leaky_relu-*,regions-leaky_relu-*",
+     ("kinks-leaky_relu-float64", "v")),
+    ("bug-mean-width", "*-mean-*", ("loss-squared_error-mean-float64", "v")),
+    ("bug-bias-offbyone", "seed-*,batch-1-*", ("batch-1-float64", "grad_bias")),
+    ("bug-accumulate", "act-*", ("act-identity-float64", "grad_weights")),
 ]
 
 

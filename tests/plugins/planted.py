@@ -293,6 +293,128 @@ class FlushesSmallV(_Planted):
     engine = _Flushes
 
 
+# ---------------------------------------------------------------- defects at the domain's edges
+# Kinds drawn from the frameworks' trackers and from hand-written backprop; each needs a point
+# of the input domain (a kind of target, an extreme u, a size relation) to show
+# (harness/coverage.py lists which cases visit each).
+
+class SoftmaxAssumesDistribution(_Function):
+    """softmax cross-entropy's te as softmax(u) - y, right only for rows summing to 1
+    (TensorFlow's kernel: tensorflow#60314, tensorflow#2327)."""
+
+    name = "bug-softmax-normalized"
+    loss = "softmax_cross_entropy"
+    te = staticmethod(lambda u, y: _softmax(u) - y)
+
+
+class LogOfSoftmax(_Function):
+    """softmax cross-entropy as -sum y log(softmax(u)): inf where softmax underflows to 0."""
+
+    name = "bug-softmax-log"
+    loss = "softmax_cross_entropy"
+    fe = staticmethod(lambda u, y: -(y * np.log(_softmax(u))).sum(axis=-1))
+
+
+class BceClampedDenominator(_Function):
+    """binary cross-entropy's te as (u - y) / max(u (1 - u), 1e-12): torch's backward
+    (pytorch#103316), wrong once u (1 - u) < 1e-12."""
+
+    name = "bug-bce-denominator"
+    loss = "binary_cross_entropy"
+    te = staticmethod(lambda u, y: (u - y) / np.maximum(u * (1 - u), u.dtype.type(1e-12)))
+
+
+class BceHardLabels(_Function):
+    """binary cross-entropy's te as -1/u where y > 0.5, else 1/(1 - u): targets taken as labels."""
+
+    name = "bug-bce-labels"
+    loss = "binary_cross_entropy"
+    te = staticmethod(lambda u, y: np.where(y > 0.5, -1 / u, 1 / (1 - u)))
+
+
+class LeakyKinkOne(_Planted):
+    """leaky_relu'(0) = 1: the branch compared with >= where the convention is >."""
+
+    name = "bug-leaky-kink"
+
+    def network(self, spec):
+        net = super().network(spec)
+        for k, a in enumerate(net.activations):
+            if a.name == "leaky_relu":
+                net.activations[k] = replace(
+                    a, t=lambda d, h, t=a.t: np.where(d == 0, d.dtype.type(1), t(d, h)))
+        return net
+
+
+class _Squeezed(Network):
+    def _loss_node(self, u, y):
+        """The mean divides by the length of np.squeeze(u): the width when the batch is 1."""
+        e, te = super()._loss_node(u, y)
+        if self.reduction == "mean":
+            te *= te.dtype.type(u.shape[-2] / np.squeeze(u).shape[0])
+        return e, te
+
+
+class MeanOverSqueezed(_Planted):
+    """The mean's divisor read from a squeezed u: a batch of 1 divides by the width."""
+
+    name = "bug-mean-squeeze"
+    engine = _Squeezed
+
+
+class _MeanOverWidth(Network):
+    def _loss_node(self, u, y):
+        e, te = super()._loss_node(u, y)
+        if self.reduction == "mean":
+            te *= te.dtype.type(u.shape[-2] / u.shape[-1])
+        return e, te
+
+
+class MeanOverWidth(_Planted):
+    """The mean's te divided by the width, not the batch (the wrong axis's length)."""
+
+    name = "bug-mean-width"
+    engine = _MeanOverWidth
+
+
+class _BiasOffByOne(Network):
+    def backward(self, fwd, y):
+        grads = super().backward(fwd, y)
+        grads.g_bias = [self._sum(v[..., 1:, :], axis=-2) for v in grads.v]
+        return grads
+
+
+class BiasOffByOne(_Planted):
+    """Bias gradients sum v over samples 1.. (the first sample left out)."""
+
+    name = "bug-bias-offbyone"
+    engine = _BiasOffByOne
+
+
+class _Accumulates(Network):
+    def backward(self, fwd, y):
+        grads = super().backward(fwd, y)
+        held = getattr(self, "held", None)
+        if held is not None:
+            grads.g_weights = [g + h for g, h in zip(grads.g_weights, held.g_weights)]
+            grads.g_bias = [g + h for g, h in zip(grads.g_bias, held.g_bias)]
+        self.held = grads
+        return grads
+
+
+class AccumulatesGradients(_Planted):
+    """Gradients are never zeroed between steps (the missing zero_grad()): step k applies the
+    sum of every step's gradient so far."""
+
+    name = "bug-accumulate"
+    engine = _Accumulates
+
+
+def _softmax(u):
+    e = np.exp(u - u.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 ENTRY_POINTS = {
     "bug-derivative": "planted:WrongDerivative", "bug-bias": "planted:MissingBiasGradient",
     "bug-transpose": "planted:TransposedWeight", "bug-sign": "planted:SignFlipV",
@@ -306,4 +428,10 @@ ENTRY_POINTS = {
     "bug-bce-clip": "planted:ClippedBCE", "bug-softmax-noshift": "planted:SoftmaxNoShift",
     "bug-mse-mean": "planted:MseMeanOverAll", "bug-flush": "planted:FlushesSmallV",
     "bug-relu-kink": "planted:ReluKinkOne",
+    "bug-softmax-normalized": "planted:SoftmaxAssumesDistribution",
+    "bug-softmax-log": "planted:LogOfSoftmax",
+    "bug-bce-denominator": "planted:BceClampedDenominator",
+    "bug-bce-labels": "planted:BceHardLabels", "bug-leaky-kink": "planted:LeakyKinkOne",
+    "bug-mean-squeeze": "planted:MeanOverSqueezed", "bug-mean-width": "planted:MeanOverWidth",
+    "bug-bias-offbyone": "planted:BiasOffByOne", "bug-accumulate": "planted:AccumulatesGradients",
 }

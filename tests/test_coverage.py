@@ -1,0 +1,108 @@
+"""The coverage model: the records' special points, found where hand analysis puts them, and
+visited by the default suite (a new activation or loss cannot enter it uncovered)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from harness.coverage import STRUCTURES, coverage, gaps, point_values
+from harness.spec import spec_from_dict
+from harness.suite import default_suite
+from impls.reference import ACTIVATIONS, LOSSES, activation, loss
+from impls.reference.points import edge, exp_overflow, exp_subnormal
+
+
+def test_every_special_point_is_visited_by_a_default_case():
+    """Every point of every record, exactly and one ulp to either side, in every dtype the
+    suite computes the function in; every kind of sample of every loss, both reductions; every
+    size relation."""
+    rows = coverage(default_suite())
+    assert not gaps(rows), gaps(rows)
+    named = {(r.kind, r.function) for r in rows}
+    assert {("activation", a) for a in ACTIVATIONS if a != "identity"} <= named
+    assert {("loss", name) for name in LOSSES} <= named
+    assert len([r for r in rows if r.kind == "network"]) == len(STRUCTURES)
+    low = {(r.function, r.dtype) for r in rows if r.dtype in ("bfloat16", "float16")}
+    assert {("tanh", "bfloat16"), ("gelu", "float16"), ("sigmoid", "float16")} <= low
+
+
+@pytest.mark.parametrize("dtype, mantissa", [("float64", 53), ("float32", 24)])
+def test_edges_found_by_bisection_match_hand_analysis(dtype, mantissa):
+    """sigmoid(d) rounds to 1 once e^-d < 2^-mantissa, i.e. d > mantissa ln 2; exp overflows
+    at ln(max) and is subnormal below ln(tiny)."""
+    dt = np.dtype(dtype)
+    edge_of_one = activation("sigmoid").points[-1]
+    assert edge_of_one.name.startswith("f rounds to 1")
+    assert edge_of_one.where(dt) == pytest.approx(mantissa * math.log(2), abs=1e-5)
+    assert exp_overflow(dt) == pytest.approx({"float64": 709.782712893384,
+                                               "float32": 88.72283905206835}[dtype])
+    assert exp_subnormal(dt) == pytest.approx({"float64": -708.3964185322641,
+                                                "float32": -87.33654475055310}[dtype])
+    where = edge(lambda d: d * d, lambda h, d: h >= 2, 0, 4)(dt)  # the first d with d^2 >= 2
+    assert where * where >= 2 > float(np.nextafter(dt.type(where), dt.type(0))) ** 2
+
+
+def test_point_values_are_the_point_and_its_neighbours():
+    got = point_values(20.0, "float32")
+    assert got["at"] == np.float32(20.0)
+    assert got["+1 ulp"] - got["at"] == got["at"] - got["-1 ulp"] == np.float32(2.0 ** -19)
+    zero = point_values(0.0, "float64")  # 0's neighbours: the smallest normal numbers
+    assert zero["+1 ulp"] == -zero["-1 ulp"] == 2.0 ** -1022
+
+
+def _one_neuron(act: str, d: float, dtype="float64") -> dict:
+    return {"name": f"one-{act}", "dtype": dtype, "loss": "squared_error",
+            "layers": [{"weights": [[d]], "bias": [0.0], "activation": act}],
+            "inputs": [[1.0]], "targets": [[0.0]], "learning_rate": 0.1}
+
+
+def test_a_case_visits_a_point_by_its_pre_activations_not_its_name():
+    """A case with d one ulp above softplus's exp overflow fills that cell and no other of
+    that point; a case named like a regions case but elsewhere fills nothing."""
+    above = float(point_values(exp_overflow(np.dtype("float64")), "float64")["+1 ulp"])
+    specs = [spec_from_dict(_one_neuron("softplus", above)),
+             spec_from_dict({**_one_neuron("softplus", 3.0), "name": "regions-softplus-float64"})]
+    row = next(r for r in coverage(specs)
+               if r.function == "softplus" and r.point == "exp(d) overflows"
+               and r.dtype == "float64")
+    assert row.cells == {"-1 ulp": [], "at": [], "+1 ulp": ["one-softplus"]}
+    assert row.gaps == ["-1 ulp", "at"]
+
+
+def test_loss_points_classify_samples():
+    """Each sample (row) of u and y is of the kinds its targets and outputs make it."""
+    f64 = np.dtype("float64")
+    y = np.array([[0.0, 1.0, 0.0], [0.25, 0.5, 0.25], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    u = np.array([[0.0, 800.0, 0.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    kinds = {p.name: p.holds(u, y, f64).tolist() for p in loss("softmax_cross_entropy").points}
+    assert kinds["one-hot row"] == [True, False, False, False]
+    assert kinds["soft row summing to 1"] == [False, True, False, False]
+    assert kinds["row summing to more than 1"] == [False, False, True, False]
+    assert kinds["all-zero row"] == [False, False, False, True]
+    assert kinds["softmax underflows to 0 where y > 0"] == [False, False, False, False]
+    u[0, 0], y[0, 0] = -800.0, 0.5
+    assert loss("softmax_cross_entropy").points[-1].holds(u, y, f64).tolist()[0]
+    bce = {p.name: p for p in loss("binary_cross_entropy").points}
+    top, at_top = np.array([[1 - 2.0 ** -53, 0.5]]), bce["1 - u <= eps with y = 0"]
+    assert at_top.holds(top, np.array([[0.0, 1.0]]), f64).tolist() == [True]
+    assert at_top.holds(top, np.array([[1.0, 0.0]]), f64).tolist() == [False]
+
+
+def test_the_coverage_command_prints_and_writes_the_table(tmp_path, capsys):
+    """One case leaves gaps: exit 1, every empty cell named; coverage.json lists every row."""
+    out = tmp_path / "cov"
+    assert main(["coverage", "--cases", "regions-softplus-float64", "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "| softplus | torch's threshold (d above 20) | float64 | " \
+           "regions-softplus-float64 | regions-softplus-float64 | regions-softplus-float64 |" \
+           in printed
+    assert "GAP sigmoid f rounds to 1 (h(1 - h) = 0) (float64) at" in printed
+    doc = json.loads((out / "coverage.json").read_text())
+    assert (out / "coverage.md").read_text().startswith("# Coverage")
+    assert len(doc["gaps"]) == printed.count("\nGAP ") + printed.startswith("GAP ")
+    row = next(r for r in doc["rows"] if r["function"] == "softplus"
+               and r["point"] == "f rounds to d" and r["dtype"] == "float64")
+    assert row["cells"]["at"] == ["regions-softplus-float64"]
