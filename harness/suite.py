@@ -114,8 +114,8 @@ def _regions_chain(acts: list[str], dtype: str) -> dict:
     """The regions of several activations in one case, a layer each (one program to compile
     where the suite's time is tight): the first layer as in _regions; each later one has a
     neuron per probed d, fed by the previous layer's neuron at d = 40, whose h is exactly 1
-    (so d = w exactly), and a neuron per previous neuron with d = h / 2, which passes v back
-    to it (so every layer's t is compared)."""
+    (so d = w exactly), and one neuron fed by every previous neuron with weight 2^-4, which
+    passes v back to each of them (so every layer's t is compared)."""
     layers, width = [], 1
     for act in acts:
         ds = region_points(act, dtype)
@@ -124,7 +124,7 @@ def _regions_chain(acts: list[str], dtype: str) -> dict:
         else:
             one = REGIONS[dtype].index(40.0)
             rows = [[d if j == one else 0.0 for j in range(width)] for d in ds]
-            rows += [[0.5 if j == i else 0.0 for j in range(width)] for i in range(width)]
+            rows.append([2.0 ** -4] * width)
         layers.append({"weights": rows, "bias": [0.0] * len(rows), "activation": act})
         width = len(rows)
     doc = _regions(acts[0], dtype)
