@@ -179,3 +179,27 @@ def test_the_closer_side_at_the_worst_element():
         assert closer_side(origin, base, other, truth) == closer, value
     v[2][1, 0], v[0][1, 0] = 0.75, np.nan
     assert closer_side(origin, base, other, truth) == "other"  # a NaN is never closer
+
+
+def test_matching_nans_and_infs_count_as_no_difference_in_the_figures():
+    d = diff([np.nan, np.inf, 1.0, 2.0], [np.nan, np.inf, 1.0, 2.0 + 2 ** -51])
+    assert d.passed and (d.max_abs, d.max_ulp) == (2 ** -51, 1.0)
+    assert d.norm_rel == pytest.approx(2 ** -51 / np.sqrt(5.0 + 2 ** -49), rel=1e-12)
+
+
+def test_a_mismatch_row_and_message_say_every_figure():
+    d = diff([-np.inf, 1.0], [2.0, 1.0])
+    row, = d.mismatches
+    assert row == {"index": [0], "value": -np.inf, "baseline": 2.0, "abs_err": np.inf,
+                   "rel_err": np.inf, "ulp": np.inf, "tol": row["tol"]}
+    assert row["tol"] == d.worst_tol > 0
+    assert d.message("torch", "reference", "case-1", "float64") == (
+        "step 0 v[layer 0][sample 0] = -Inf (torch) vs 2.0 (reference): a NaN or Inf on one side > tol "
+        f"{d.worst_tol:.2e}; 1 of 2 elements out (0 NaN and 1 Inf on one side only) "
+        "[case-1, float64]")
+
+
+def test_ulp_distance_across_zero():
+    tiny = np.array([5e-324])
+    assert ulp_distance(np.array([0.0]), tiny) == 1 and ulp_distance(-tiny, tiny) == 2
+    assert ulp_distance(np.array([-0.0]), -tiny) == 1
