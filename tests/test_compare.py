@@ -133,3 +133,73 @@ def test_resolve_applies_overrides_in_order():
     tol = resolve("float64", {"forward": {"rtol": 1e-9}}, {"forward": {"atol": 1e-30}})
     assert tol["forward"] == Tolerance(1e-9, 1e-30)
     assert tol["backward"].rtol == pytest.approx(32 * np.finfo(float).eps)
+
+
+def _traced(spec):
+    return get("reference").impl.trace(spec)
+
+
+def test_a_trace_unlike_its_spec_is_one_error_line():
+    from harness.compare import TraceError, check_trace
+    spec = random_spec([3, 4, 2], "tanh", seed=1, batch=2, steps=2)
+    good = _traced(spec)
+    check_trace(spec, good)
+    short = copy.deepcopy(good)
+    short.steps = short.steps[:1]
+    layerless = copy.deepcopy(good)
+    layerless.params = layerless.params[:1]
+    shape = copy.deepcopy(good)
+    shape.steps[1].layers[0].v = shape.steps[1].layers[0].v[:1]
+    dtype = copy.deepcopy(good)
+    dtype.params[1]["bias"] = dtype.params[1]["bias"].astype(np.float32)
+    for trace, message in [
+            ("not a trace", r"trace\(\) returned str, not a Trace"),
+            (short, "1 steps traced, the spec has 2"),
+            (layerless, "layer count differs from the spec's 2"),
+            (shape, r"step 1 v\[layer 0\]: shape \(1, 4\), expected \(2, 4\)"),
+            (dtype, r"final bias\[layer 1\]: dtype float32, expected float64")]:
+        with pytest.raises(TraceError, match=f"^{message}$"):
+            check_trace(spec, trace)
+
+
+def test_the_closer_side_at_the_worst_element():
+    """At the origin's worst element, base 0.25 and other 0.75 against the oracle's value."""
+    from harness.compare import closer_side
+    spec = random_spec([3, 4, 2], "tanh", seed=1, batch=2)
+    base = _traced(spec)
+    other, truth = copy.deepcopy(base), copy.deepcopy(base)
+    other.impl = "other"
+    v = [t.steps[0].layers[1].v for t in (base, other, truth)]
+    v[0][1, 0], v[1][1, 0] = 0.25, 0.75
+    origin = next(d for d in compare_traces(spec, base, other, resolve("float64"))
+                  if not d.passed)
+    assert origin.phase == "backward" and origin.worst_index == (1, 0)
+    for value, closer in [(0.3, "reference"), (0.7, "other"), (0.5, "tie"), (np.inf, "neither")]:
+        v[2][1, 0] = value
+        assert closer_side(origin, base, other, truth) == closer, value
+    v[2][1, 0], v[0][1, 0] = 0.75, np.nan
+    assert closer_side(origin, base, other, truth) == "other"  # a NaN is never closer
+
+
+def test_matching_nans_and_infs_count_as_no_difference_in_the_figures():
+    d = diff([np.nan, np.inf, 1.0, 2.0], [np.nan, np.inf, 1.0, 2.0 + 2 ** -51])
+    assert d.passed and (d.max_abs, d.max_ulp) == (2 ** -51, 1.0)
+    assert d.norm_rel == pytest.approx(2 ** -51 / np.sqrt(5.0 + 2 ** -49), rel=1e-12)
+
+
+def test_a_mismatch_row_and_message_say_every_figure():
+    d = diff([-np.inf, 1.0], [2.0, 1.0])
+    row, = d.mismatches
+    assert row == {"index": [0], "value": -np.inf, "baseline": 2.0, "abs_err": np.inf,
+                   "rel_err": np.inf, "ulp": np.inf, "tol": row["tol"]}
+    assert row["tol"] == d.worst_tol > 0
+    assert d.message("torch", "reference", "case-1", "float64") == (
+        "step 0 v[layer 0][sample 0] = -Inf (torch) vs 2.0 (reference): a NaN or Inf on one side > tol "
+        f"{d.worst_tol:.2e}; 1 of 2 elements out (0 NaN and 1 Inf on one side only) "
+        "[case-1, float64]")
+
+
+def test_ulp_distance_across_zero():
+    tiny = np.array([5e-324])
+    assert ulp_distance(np.array([0.0]), tiny) == 1 and ulp_distance(-tiny, tiny) == 2
+    assert ulp_distance(np.array([-0.0]), -tiny) == 1

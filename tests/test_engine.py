@@ -352,3 +352,39 @@ def test_16_bit_networks_accumulate_in_float32_and_round_once(dtype):
     np.testing.assert_array_equal(
         grads.g_weights[0], (grads.v[0].astype(f32).T @ x.astype(f32)).astype(dt))
     np.testing.assert_array_equal(grads.g_bias[0], grads.v[0].astype(f32).sum(axis=0).astype(dt))
+    assert grads.g_bias[0].dtype == dt
+
+
+def test_network_parameters_take_the_networks_dtype_and_name_their_layer():
+    net = Network([np.ones((3, 2))], [np.zeros(3)], "tanh", dtype="float32")
+    assert net.weights[0].dtype == np.float32 and net.biases[0].dtype == np.float32
+    with pytest.raises(ValueError, match=r"^layer 1: weights have 4 columns, layer 0 has 3 "
+                                         r"neurons$"):
+        Network([np.zeros((3, 2)), np.zeros((1, 4))], [np.zeros(3), np.zeros(1)], "tanh")
+    with pytest.raises(ValueError, match=r"^targets: expected shape \(batch, 3\), got \(4, 2\)$"):
+        net.backward(net.forward(np.zeros((4, 2))), np.zeros((4, 2)))
+
+
+def test_from_sizes_draws_xavier_normal_weights_and_small_biases():
+    net = Network.from_sizes([2, 3, 1], seed=5)
+    rng = np.random.default_rng(5)
+    w0, w1 = rng.normal(0, np.sqrt(2 / 5), (3, 2)), rng.normal(0, np.sqrt(2 / 4), (1, 3))
+    np.testing.assert_array_equal(net.weights[0], w0)
+    np.testing.assert_array_equal(net.weights[1], w1)
+    np.testing.assert_array_equal(net.biases[0], rng.normal(0, 0.1, 3))
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_losses_of_stacked_networks_are_each_networks_own(name):
+    """A leading axis of 2 networks: fe, te and the rounding terms of each are those of the
+    network alone (every reduction runs over the last axis)."""
+    rng = np.random.default_rng(8)
+    u = rng.uniform(0.05, 0.95, (2, 3, 4))
+    y = rng.uniform(0, 1, (2, 3, 4))
+    lf = loss(name)
+    mu = rng.uniform(0, 2, (2, 3, 4))
+    stacked = (lf.fe(u, y), lf.te(u, y), *lf.rounding(np, u, y, mu, 1e-3))
+    for i in range(2):
+        alone = (lf.fe(u[i], y[i]), lf.te(u[i], y[i]), *lf.rounding(np, u[i], y[i], mu[i], 1e-3))
+        for a, b in zip(stacked, alone):
+            np.testing.assert_allclose(a[i], b, rtol=1e-14)

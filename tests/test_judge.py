@@ -160,3 +160,28 @@ def test_a_declared_accuracy_loosens_the_pair_tolerance(seed):
     plain = tolerances(spec, "reference", "torch")["forward"]
     assert (plain.rtol, plain.atol) == (32 * eps, 32 * tiny)
     assert tolerances(spec, "numeric", "not-registered")["forward"] == with_numeric
+
+
+def test_a_failed_baseline_is_named_in_the_message(seed):
+    spec, base = seed
+    broken = Outcome("reference", spec.name, "error", message="boom")
+    v = judge(spec, broken, dataclasses.replace(base, impl="other"))
+    assert (v.status, v.message) == ("error", "baseline reference failed: boom")
+    v = judge(spec, base, Outcome("other", spec.name, "error", message="boom"))
+    assert v.message == "failed: boom"
+
+
+def test_the_failure_message_names_the_case_and_a_numeric_pair_is_judged_loosely(seed):
+    """v of layer 0 off by 1e-9 relative: a failure against torch's name (32 eps), within
+    numeric's declared 1e-7 for the pair reference-numeric."""
+    spec, base = seed
+    v = judge(spec, base, _perturbed(base, 1 + 1e-9, impl="torch"))
+    assert v.status == "fail" and v.message.endswith(f"[{spec.name}, float64]")
+    assert judge(spec, base, _perturbed(base, 1 + 1e-9, impl="numeric")).status == "pass"
+
+
+def test_a_pass_where_a_group_entry_expected_a_failure_is_an_xpass(seed):
+    spec, base = seed
+    entry = Xfail(f"{spec.name}-grad_bias", "planted", "list:2")
+    v = judge(spec, base, dataclasses.replace(base, impl="other"), known=[entry])
+    assert v.status == "xpass" and v.known_by == (entry,)

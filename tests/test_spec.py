@@ -28,6 +28,7 @@ EXPECTED = {
     "bool-for-number.json": "steps: expected an integer, got a boolean",
     "ce-negative-target.json": "targets: softmax_cross_entropy needs targets >= 0",
     "deeply-nested.json": "JSON nested too deeply",
+    "duplicate-key.json": "duplicate key 'learning_rate' in one JSON object",
     "empty-bias.json": "layers[1].bias: empty array",
     "empty-inputs.json": "inputs: empty array",
     "empty-layers.json": "layers: expected at least one layer",
@@ -43,6 +44,8 @@ EXPECTED = {
     "generate-unknown-field.json": "generate: unknown field 'seeed' (allowed: activation, batch, "
                                    "bias_scale, init, input_scale, seed, sizes, slope, "
                                    "weight_scale)",
+    "huge-integer.json": "steps: expected an integer, got an integer of 402 digits, beyond the "
+                         "float range",
     "infinity-in-array.json": "non-finite number Infinity in JSON",
     "input-width.json": "layers[0].weights: expected 3 columns (the input has 3 features), got 2",
     "layer-not-object.json": "layers[0]: expected an object, got a list",
@@ -63,6 +66,7 @@ EXPECTED = {
     "shapes-dont-chain.json": "layers[1].weights: expected 2 columns (layer 0 has 2 neurons), "
                               "got 3",
     "slope-on-tanh.json": "layers[0].slope: only leaky_relu takes a slope, activation is tanh",
+    "specs-not-a-list.json": "specs: expected a list of specs, got an object",
     "steps-absurd.json": "steps: must be between 1 and 10000, got 1000000000",
     "steps-zero.json": "steps: must be between 1 and 10000, got 0",
     "string-for-number.json": "learning_rate: expected a number, got a string",
@@ -119,6 +123,15 @@ def test_a_ragged_array_blames_the_row_that_differs_from_the_most(rows, expected
     with pytest.raises(SpecError) as err:
         spec_from_dict(doc)
     assert str(err.value) == expected
+
+
+def test_a_single_spec_is_not_a_suite(tmp_path):
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps([SEED_NETWORK, SEED_NETWORK]))
+    with pytest.raises(SpecError, match=r"two\.json: expected one spec, found a suite of 2$"):
+        load_spec(path)
+    path.write_text(json.dumps({"specs": [SEED_NETWORK]}))
+    assert load_spec(path).name == SEED_NETWORK["name"]
 
 
 def test_paths_that_are_not_spec_files(tmp_path):

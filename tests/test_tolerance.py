@@ -13,7 +13,7 @@ import pytest
 from harness.compare import compare_traces, quantities
 from harness.registry import get
 from harness.spec import spec_from_dict
-from harness.tolerance import Tolerance, loosest, magnitudes, with_final_drift
+from harness.tolerance import Tolerance, default_tolerances, loosest, magnitudes, with_final_drift
 from impls.reference import ACTIVATIONS, LOSSES, activation, loss
 
 EPS = 2.0 ** -52
@@ -272,3 +272,38 @@ def test_loosest_takes_the_larger_rtol_and_atol_per_phase():
     b = {"forward": Tolerance(1e-10, 1e-25), "backward": Tolerance(1e-6, 1e-40)}
     assert loosest(a, b) == {"forward": Tolerance(1e-9, 1e-25), "backward": Tolerance(1e-6, 1e-20)}
     assert loosest(a, None) is a and loosest(a, {}) is a
+
+
+@pytest.mark.parametrize("x, d_sign", [(0.5, 1), (-0.5, -1)])
+def test_a_relu_layer_by_hand(x, d_sign):
+    """relu, one input and one neuron, sum or mean over one sample (the same): M(d) = sqrt 2
+    (|x||w| + |b|), M(h) = t M(d) + |h| with t = 1 where d > 0 and 0 where d < 0; M is
+    float64 for a float32 spec too."""
+    for dtype, reduction in (("float64", "sum"), ("float32", "mean")):
+        spec = spec_from_dict({"name": "relu", "loss": "squared_error", "learning_rate": 0.1,
+                               "dtype": dtype, "reduction": reduction,
+                               "inputs": [[x]], "targets": [[0.25]],
+                               "layers": [{"weights": [[0.8]], "bias": [0.1],
+                                           "activation": "relu"}]})
+        m = magnitudes(spec, get("reference").impl.trace(spec))[0]
+        d = 0.8 * x + 0.1
+        md = math.sqrt(2) * (abs(x) * 0.8 + 0.1)
+        t = 1.0 if d_sign > 0 else 0.0
+        assert m["d", 0].dtype == np.float64 and m["h", 0].dtype == np.float64
+        assert float(m["d", 0][0, 0]) == pytest.approx(md, rel=1e-6)
+        assert float(m["h", 0][0, 0]) == pytest.approx(t * md + max(d, 0.0), rel=1e-6)
+        diff = max(d, 0.0) - 0.25  # e = (u - y)^2 / 2 and its M, as in the worked case
+        mu = t * md + max(d, 0.0)
+        assert float(m["loss", None]) == pytest.approx(abs(diff) * (mu + abs(diff)) + diff * diff,
+                                                       rel=1e-6)
+
+
+def test_16_bit_dtypes_get_a_smaller_k():
+    """32 ulps of a 16-bit float would hide a 100% error: K = 4 there, 32 elsewhere."""
+    for dtype, k in (("float16", 4), ("bfloat16", 4), ("float32", 32), ("float64", 32)):
+        info = np.finfo(np.float32) if dtype == "float32" else None
+        eps = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23,
+               "float64": 2.0 ** -52}[dtype]
+        tol = default_tolerances(dtype)
+        assert tol["forward"].rtol == tol["backward"].rtol == k * eps, dtype
+        assert info is None or tol["forward"].atol == k * float(info.tiny)
