@@ -110,6 +110,22 @@ def test_known_deviations_are_reported_but_not_counted(plugins, tmp_path, capsys
 
 
 @needs("einsum")
+def test_runxfail_reports_known_deviations_as_the_failures_they_are(tmp_path, capsys):
+    """The shipped ledger and --xfails files apply to nothing: the failure is counted, gets its
+    reproducers, and the rerun command keeps --runxfail."""
+    xf = tmp_path / "xfails.txt"
+    xf.write_text("seed-2-2-2-*  not this one\n")
+    code = main(["run", "--cases", "saturation-sigmoid-float64", "--impl", "einsum", "--runxfail",
+                 "--xfails", str(xf), "--no-oracle", "--out", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 1 and "FAIL saturation-sigmoid-float64 einsum: " in out
+    assert "0 known deviations" in out and "XFAIL" not in out
+    doc = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert doc["counts"]["fail"] == 1 and doc["cases"][0]["known"] == ""
+    assert "--runxfail" in (tmp_path / "r" / "failing" / "reproduce.sh").read_text()
+
+
+@needs("einsum")
 def test_an_implementation_ships_its_known_deviations():
     run = run_suite(default_suite(pattern="saturation-sigmoid-float64,seed-2-2-2-float64"),
                     ["einsum"])
