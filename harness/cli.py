@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pairwise", action="store_true", help="also compare every pair")
     run.add_argument("--no-oracle", action="store_true",
                      help="do not judge divergences by the exact oracle (numeric where exact "
-                          "cannot run) nor reduce them to a root cause at one neuron")
+                          "cannot run) nor reduce them to a root cause at one neuron (but for "
+                          "known deviations that a ledger names by signature)")
     run.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
     run.add_argument("--dtype", choices=ALL_DTYPES,
                      help="only the cases of this dtype (default: every dtype)")

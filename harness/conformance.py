@@ -106,7 +106,8 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
     expected to fail is "xpass" (with `strict`, a failure); with `runxfail` no list applies
     and a known deviation is reported as what it is (pytest's --runxfail). With `oracle`, each divergence
     is judged by an oracle (traced for the diverging cases alone when the run holds none)
-    and reduced to its root causes (harness/rootcause.py)."""
+    and reduced to its root causes (harness/rootcause.py); without, only those a signature
+    entry of the ledger may name are reduced."""
     names = [s.name for s in specs]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
@@ -142,11 +143,11 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
             shown(o)
 
     outcomes = run_tasks(tasks, jobs, timeout, done)
-    if oracle:
-        keys = list(verdicts)
-        items = [(spec_of[case], by_case[case][a], by_case[case][b], verdicts[(case, a, b)],
-                  known[b], by_case[case]) for case, a, b in keys]
-        verdicts.update(zip(keys, explain_all(items, tolerance=tolerance, strict=strict)))
+    keys = list(verdicts)
+    items = [(spec_of[case], by_case[case][a], by_case[case][b], verdicts[(case, a, b)],
+              known[b], by_case[case]) for case, a, b in keys]
+    verdicts.update(zip(keys, explain_all(items, tolerance=tolerance, strict=strict,
+                                          oracle=oracle)))
     results = [verdicts[(spec.name, a, b)] for spec in specs for a, b in pairs]
     impl_seconds = {i.name: sum(o.seconds for o in outcomes if o.impl == i.name) for i in infos}
     traced = {}

@@ -67,7 +67,7 @@ def pytest_addoption(parser):
                      "process (for a debugger)")
     g.addoption("--bp-no-oracle", action="store_true",
                 help="do not judge divergences by the exact oracle nor reduce them to a root "
-                     "cause at one neuron")
+                     "cause at one neuron (but for known deviations named by signature)")
 
 
 def _positive(kind, zero=False):
@@ -148,12 +148,11 @@ class Session:
             spec, base = self.specs[case], self.outcomes[self.baseline][case]
             other = self.outcomes[impl][case]
             verdict = judge(spec, base, other, oracles=oracles)
-            if self.oracle:
-                if impl not in self.known:
-                    given = [x for f in self.xfail_files for x in read_xfails(f)]
-                    self.known[impl] = [x for x in _xfails(impl, given) if x.signature]
-                verdict = explain(spec, base, other, verdict, known=self.known[impl],
-                                  oracles=oracles, cache=self.oracle_cache)
+            if impl not in self.known:
+                given = [x for f in self.xfail_files for x in read_xfails(f)]
+                self.known[impl] = [x for x in _xfails(impl, given) if x.signature]
+            verdict = explain(spec, base, other, verdict, known=self.known[impl],
+                              oracles=oracles, cache=self.oracle_cache, oracle=self.oracle)
             self.results[key] = verdict
         return self.results[key]
 

@@ -142,25 +142,27 @@ def oracle_outcomes(spec: Spec) -> dict[str, Outcome]:
 
 def explain(spec: Spec, base: Outcome, other: Outcome, verdict, *, known=(),
             tolerance: dict | None = None, strict: bool = False, oracles: dict | None = None,
-            cache: dict | None = None):
+            cache: dict | None = None, oracle: bool = True):
     """explain_all() of one verdict."""
     return explain_all([(spec, base, other, verdict, known, oracles)], tolerance=tolerance,
-                       strict=strict, cache=cache)[0]
+                       strict=strict, cache=cache, oracle=oracle)[0]
 
 
 def explain_all(items: list, *, tolerance: dict | None = None, strict: bool = False,
-                cache: dict | None = None) -> list:
+                cache: dict | None = None, oracle: bool = True) -> list:
     """Each divergent verdict of `items` ((spec, base, other, verdict, known, oracles) each)
     judged by an oracle (exact, else numeric; traced here, for that case only, when the run
     holds none) and given its root causes (root_causes(), run on the side the oracle blames),
     known deviations by signature applied; every other verdict as it is: nothing is traced
     when nothing diverges. The probes of all of them run in one call per implementation (one
-    XLA program for jax's). `cache` keeps each case's oracle outcomes across calls."""
+    XLA program for jax's). `cache` keeps each case's oracle outcomes across calls. Without
+    `oracle` (--no-oracle) nothing is blamed and only divergences of an implementation whose
+    ledger has signature entries are reduced: a known deviation stays known."""
     from .judge import judge, with_causes
     cache = {} if cache is None else cache
     out, todo = [], []
     for spec, base, other, verdict, known, oracles in items:
-        if verdict.status in DIVERGENT and verdict.origin is not None:
+        if oracle and verdict.status in DIVERGENT and verdict.origin is not None:
             oracles = dict(oracles or {})
             if not any(o.status == "ok" and n not in (base.impl, other.impl)
                        for n, o in oracles.items() if n in ORACLES):
@@ -170,7 +172,8 @@ def explain_all(items: list, *, tolerance: dict | None = None, strict: bool = Fa
                 verdict = judge(spec, base, other, tolerance=tolerance, oracles=oracles,
                                 known=known, strict=strict)
         out.append(verdict)
-        if verdict.status in DIVERGENT and verdict.origin is not None:
+        wanted = oracle or any(x.signature for x in known)
+        if wanted and verdict.status in DIVERGENT and verdict.origin is not None:
             side = base if verdict.blame == "a-wrong" else other
             failing = [t for t in verdict.tensors if not t.passed]
             todo.append((len(out) - 1, spec, side, failing, known))
