@@ -99,10 +99,11 @@ def test_the_run_sample_counts_todays_suite_for_every_implementation_it_lists():
     assert total and sum(map(int, total.groups())) == cases * (len(rows) - 1)
 
 
-def test_the_failure_example_is_a_real_jax_defect_that_its_ledger_does_not_cover():
+def test_the_failure_example_is_a_real_jax_defect_that_its_ledger_knows_by_root_cause():
     """examples/jax-elu-tail.json puts elu neurons at d = -10 ... -40, where elu'(d) = e^d and
-    jax's expm1(d) + 1 keeps no digit of it from d = -37 on; no entry of jax's shipped ledger
-    covers its name, so it fails instead of being a known deviation."""
+    jax's expm1(d) + 1 keeps no digit of it from d = -37 on. No entry of jax's shipped ledger
+    names the case; a signature entry names the root cause (elu's t below -1), so a run reports
+    a known deviation citing jax#39795 and --runxfail the failure, as the samples show."""
     spec = load_spec(ROOT / "examples" / "jax-elu-tail.json")
     d = spec.inputs @ spec.layers[0].weights.T + spec.layers[0].bias
     assert d.tolist() == [[-10.0, -20.0, -30.0, -40.0]]
@@ -112,12 +113,25 @@ def test_the_failure_example_is_a_real_jax_defect_that_its_ledger_does_not_cover
     rel = np.abs(cancelled - exact) / exact
     assert rel[0] < 1e-10 and rel[1] > 1e-9 and rel[3] == 1.0  # 0 against 4.2e-18
     ledger = read_xfails(ROOT / "impls" / "jax_xfails.txt")
-    assert any(x.matches("regions-elu-float64", "v") for x in ledger)  # the suite's is covered
     assert not any(x.matches(spec.name, g) or x.matches(spec.name)
                    for x in ledger for g in QUANTITY_GROUPS)
+    elu = [dict(x.signature) for x in ledger if dict(x.signature).get("function") == "elu"]
+    assert [(e["part"], e["input"]) for e in elu] == [("t", "-inf..-1")]
+    shown, text = sample("known.txt")
+    assert shown == "backprop-harness run examples/jax-elu-tail.json --impl jax"
+    assert "XFAIL jax-elu-tail jax: known deviation: " in text and "issues/39795" in text
+    assert "[why: elu's t at d = -40: 0 (jax)" in text and "PASS: 0 passed" in text
     shown, text = sample("failure.txt")
-    assert shown == "backprop-harness run examples/jax-elu-tail.json"
+    assert shown == "backprop-harness run examples/jax-elu-tail.json --impl jax --runxfail"
     assert "FAIL jax-elu-tail jax: step 0 v[layer 0][sample 0, neuron 3]" in text
+    assert "[why: elu's t at d = -40: 0 (jax)" in text
+
+
+def test_the_coverage_sample_has_no_gap():
+    shown, text = sample("coverage.txt")
+    assert shown == "backprop-harness coverage"
+    assert re.search(r"^\d+ cells, 0 gaps", text, flags=re.M) and "GAP" not in text.replace(
+        "(GAP: no case visits the point)", "")
 
 
 def test_every_relative_link_in_the_readme_names_a_file():
