@@ -373,3 +373,11 @@ def test_losses_of_stacked_networks_are_each_networks_own(name):
         alone = (lf.fe(u[i], y[i]), lf.te(u[i], y[i]), *lf.rounding(np, u[i], y[i], mu[i], 1e-3))
         for a, b in zip(stacked, alone):
             np.testing.assert_allclose(a[i], b, rtol=1e-14)
+
+
+def test_the_seed_form_is_the_seeds_formula_even_where_it_cancels():
+    """sigmoid's seed t = h(1 - h) is 0 at d = 40 (h rounds to 1); the accurate form is not."""
+    d = np.array([40.0])
+    seed, accurate = activation("sigmoid"), activation("sigmoid", form="accurate")
+    assert seed.t(d, seed.f(d))[0] == 0.0
+    assert accurate.t(d, accurate.f(d))[0] == pytest.approx(math.exp(-40.0), rel=1e-15)
