@@ -194,7 +194,8 @@ def test_a_mismatch_row_and_message_say_every_figure():
                    "rel_err": np.inf, "ulp": np.inf, "tol": row["tol"]}
     assert row["tol"] == d.worst_tol > 0
     assert d.message("torch", "reference", "case-1", "float64") == (
-        "step 0 v[layer 0][sample 0] = -Inf (torch) vs 2.0 (reference): a NaN or Inf on one side > tol "
+        "step 0 v[layer 0][sample 0] = -Inf (torch) vs 2.0 (reference): a NaN or Inf on one "
+        "side > tol "
         f"{d.worst_tol:.2e}; 1 of 2 elements out (0 NaN and 1 Inf on one side only) "
         "[case-1, float64]")
 

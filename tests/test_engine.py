@@ -297,17 +297,19 @@ def _exact_activations(mp):
 def test_accurate_forms_match_mpmath_in_the_tails(name):
     """form="accurate": f and t within 1e-12 relative of mpmath's f and its derivative, at
     points where the seed forms cancel (t = h(1 - h) loses digits as h nears 1): there the
-    seed forms are off by 0.1% (sigmoid's t, gelu's t) to 100% (tanh's t, gelu's f). gelu's Phi(-30) = erfc(30 / sqrt 2) / 2 amplifies the rounding of
-    its argument 2 z^2 = 900 times, which is the 1e-13 seen."""
+    seed forms are off by 0.1% (sigmoid's t, gelu's t) to 100% (tanh's t, gelu's f). gelu's
+    Phi(-30) = erfc(30 / sqrt 2) / 2 amplifies the rounding of its argument 2 z^2 = 900
+    times, which is the 1e-13 seen."""
     import mpmath as mp
-    mp.mp.dps = 50
     exact = _exact_activations(mp)[name]
     act = activation(name, form="accurate")
     d = np.array([-30.0, -8.0, -0.7, 0.7, 8.0, 30.0])
     h = act.f(d)
-    np.testing.assert_allclose(h, [float(exact(mp.mpf(x))) for x in d], rtol=1e-12, atol=0)
-    np.testing.assert_allclose(act.t(d, h), [float(mp.diff(exact, mp.mpf(x))) for x in d],
-                               rtol=1e-12, atol=0)
+    with mp.workdps(50):
+        f_exact = [float(exact(mp.mpf(x))) for x in d]
+        t_exact = [float(mp.diff(exact, mp.mpf(x))) for x in d]
+    np.testing.assert_allclose(h, f_exact, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(act.t(d, h), t_exact, rtol=1e-12, atol=0)
 
 
 def test_an_unknown_form_raises():
@@ -388,3 +390,11 @@ def test_losses_of_stacked_networks_are_each_networks_own(name):
         alone = (lf.fe(u[i], y[i]), lf.te(u[i], y[i]), *lf.rounding(np, u[i], y[i], mu[i], 1e-3))
         for a, b in zip(stacked, alone):
             np.testing.assert_allclose(a[i], b, rtol=1e-14)
+
+
+def test_the_seed_form_is_the_seeds_formula_even_where_it_cancels():
+    """sigmoid's seed t = h(1 - h) is 0 at d = 40 (h rounds to 1); the accurate form is not."""
+    d = np.array([40.0])
+    seed, accurate = activation("sigmoid"), activation("sigmoid", form="accurate")
+    assert seed.t(d, seed.f(d))[0] == 0.0
+    assert accurate.t(d, accurate.f(d))[0] == pytest.approx(math.exp(-40.0), rel=1e-15)

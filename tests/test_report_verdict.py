@@ -43,9 +43,10 @@ def test_the_verdict_sentence_counts(groups, word, sentence):
     ([("fail", 1), ("error", 2), ("pass", 3), ("unsupported", 1)], "FAIL",
      "3 of 6 pairs compared disagree (2 of them errors)."),
     ([("fail", 2), ("pass", 1)], "FAIL", "2 of 3 pairs compared disagree."),
+    ([("fail", 1), ("pass", 1)], "FAIL", "1 of 2 pairs compared disagree."),
     ([("pass", 4), ("xfail", 3), ("unsupported", 2)], "PASS",
      "All 7 pairs compared agree within tolerance, except 3 known deviations."),
     ([("pass", 2), ("unsupported", 1)], "PASS", "All 2 pairs compared agree within tolerance."),
-], ids=["fail-error", "fail", "xfails", "pass"])
+], ids=["fail-error", "fail", "two-baselines", "xfails", "pass"])
 def test_the_pairwise_verdict_sentence_counts(groups, word, sentence):
     assert verdict_sentence(run_of(*groups, pairwise=True)) == (word, sentence)

@@ -221,3 +221,11 @@ def test_replace_validates_again():
     assert spec.replace(steps=3).steps == 3
     with pytest.raises(SpecError, match="steps: must be between"):
         spec.replace(steps=0)
+
+
+def test_a_spec_without_a_name_is_named_after_its_file(tmp_path):
+    doc = {k: v for k, v in SEED_NETWORK.items() if k != "name"}
+    assert spec_from_dict(doc).name == "spec"
+    path = tmp_path / "my case+1.json"
+    path.write_text(json.dumps(doc))
+    assert load_spec(path).name == "my-case+1"
