@@ -20,11 +20,11 @@ def run_of(*groups, pairwise=False):
 
 @pytest.mark.parametrize("groups, word, sentence", [
     ([("fail", 2), ("error", 1), ("pass", 4), ("unsupported", 3), ("xfail", 1)], "FAIL",
-     "3 of 8 comparisons disagree with the baseline reference (1 of them errors)."),
+     "3 of 8 comparisons disagree with the baseline reference (1 of them an error)."),
     ([("error", 2), ("pass", 1)], "FAIL",
      "2 of 3 comparisons disagree with the baseline reference (2 of them errors)."),
     ([("fail", 1), ("pass", 5), ("xpass", 1)], "FAIL",
-     "1 of 7 comparisons disagree with the baseline reference."),
+     "1 of 7 comparisons disagrees with the baseline reference."),
     ([("pass", 5), ("unsupported", 2)], "PASS",
      "All 5 comparisons agree with the baseline reference within tolerance."),
     ([("pass", 3), ("xfail", 2)], "PASS", "Every comparison agrees with the baseline "
@@ -43,7 +43,7 @@ def test_the_verdict_sentence_counts(groups, word, sentence):
     ([("fail", 1), ("error", 2), ("pass", 3), ("unsupported", 1)], "FAIL",
      "3 of 6 pairs compared disagree (2 of them errors)."),
     ([("fail", 2), ("pass", 1)], "FAIL", "2 of 3 pairs compared disagree."),
-    ([("fail", 1), ("pass", 1)], "FAIL", "1 of 2 pairs compared disagree."),
+    ([("fail", 1), ("pass", 1)], "FAIL", "1 of 2 pairs compared disagrees."),
     ([("pass", 4), ("xfail", 3), ("unsupported", 2)], "PASS",
      "All 7 pairs compared agree within tolerance, except 3 known deviations."),
     ([("pass", 2), ("unsupported", 1)], "PASS", "All 2 pairs compared agree within tolerance."),
