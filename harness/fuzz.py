@@ -100,29 +100,30 @@ def in_domain(spec: Spec, baseline_trace) -> bool:
     return bool(domain_mask(spec.loss, baseline_trace, 1)[0])
 
 
-def check(spec: Spec, impl: str, baseline: str, known=()) -> Verdict | None:
-    """impl against baseline on one spec; None when the spec is outside the fuzzed domain or
-    the implementation does not support it."""
+def _outcomes(spec: Spec, impl: str, baseline: str):
+    """(baseline's, impl's) outcomes on one spec; None when the spec is outside the fuzzed
+    domain or the implementation does not support it."""
     base = run_one(baseline, spec)
     if base.status != "ok" or not in_domain(spec, base.trace):
         return None
     other = run_one(impl, spec)
-    if other.status == "unsupported":
-        return None
-    return judge(spec, base, other, known=known)
+    return None if other.status == "unsupported" else (base, other)
+
+
+def check(spec: Spec, impl: str, baseline: str, known=()) -> Verdict | None:
+    """impl against baseline on one spec; None outside the fuzzed domain or its support."""
+    traced = _outcomes(spec, impl, baseline)
+    return None if traced is None else judge(spec, *traced, known=known)
 
 
 def explained(spec: Spec, impl: str, baseline: str, known=()) -> Verdict | None:
     """check(), and for a divergence the oracle's blame and the root causes at one neuron
     (rootcause.explain; known deviations by signature applied)."""
-    base = run_one(baseline, spec)
-    if base.status != "ok" or not in_domain(spec, base.trace):
+    traced = _outcomes(spec, impl, baseline)
+    if traced is None:
         return None
-    other = run_one(impl, spec)
-    if other.status == "unsupported":
-        return None
-    verdict = judge(spec, base, other, known=known)
-    return explain(spec, base, other, verdict, known=known)
+    verdict = judge(spec, *traced, known=known)
+    return explain(spec, *traced, verdict, known=known)
 
 
 def signature(spec: Spec, verdict: Verdict) -> tuple:

@@ -4,15 +4,8 @@ reproduces, found by running it, never guessed from a case's name.
 A divergence's failing tensors are visited in computation order. The worst element of each
 becomes probes, one-neuron specs (a 1-1 network, batch 1, one step; one sample of the n
 outputs for a loss) that isolate one function of the seed's formulas at the very input the
-implementation met there (its own d, u, x, v):
-
-  h, outputs             the activation's f at d
-  v                      the loss's te at (u, y) (output layer), then the activation's t at d
-                         with the same upstream gradient p
-  d                      the product x W^T + b of that neuron's row
-  loss                   the loss's fe at (u, y) of one sample
-  grad_weights, bias     the gradient v x of one sample
-  weights, bias (final)  the update p - r g
+implementation met there (its own d, u, x, v); harness/probes.py lists which quantity
+probes which function.
 
 The implementation traces every probe through the ordinary contract (trace_many, else trace),
 the exact oracle too, and the probe is judged like any case: it reproduces when it fails with
