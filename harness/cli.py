@@ -207,7 +207,8 @@ def cmd_run(args) -> int:
     from .runner import progress
 
     specs = _load_specs(args.specs, args.dtype, args.cases, args.seed)
-    check_out_dir(args.out or default_out_dir(), args.force)
+    out = args.out or default_out_dir()
+    check_out_dir(out, args.force)
     override = {}
     for phase in ("forward", "backward"):
         vals = {k: getattr(args, f"{k}_{phase}") for k in ("rtol", "atol")}
@@ -223,8 +224,7 @@ def cmd_run(args) -> int:
     for x in run.unused(given):
         print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
               f"failure", file=sys.stderr)
-    out = write_report(run, args.out or default_out_dir(), force=args.force,
-                       full=args.full_json)
+    out = write_report(run, out, force=args.force, full=args.full_json)
     _print_summary(run, out)
     return 0 if run.ok else 1
 
