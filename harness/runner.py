@@ -15,7 +15,8 @@ This module owns all the concurrency; adapters start none.
 Guards against an adapter that defeats them, in this process: the timeout is a BaseException
 raised again every second until the trace gives up (an adapter that catches every Exception
 and retries still stops); SystemExit from a trace is an error of that case; os._exit() is
-turned into an error while implementations run. What only a process boundary stops (a
+turned into an error while run_tasks() runs (the fuzzers and the audit, which call run_one()
+directly, are not guarded against it). What only a process boundary stops (a
 segfault, os.abort(), a signal that kills the process) needs --jobs.
 """
 
