@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from impls.reference.dtypes import dtype as np_dtype
+
 from . import metadata
 from .tolerance import Tolerance, bound, magnitudes, passes
 from .trace import Trace
@@ -97,7 +99,7 @@ def _number(v: float, dtype: str) -> str:
     """The shortest digits that identify v in the dtype; NaN, Inf and -Inf spelled so."""
     if not np.isfinite(v):
         return "NaN" if np.isnan(v) else ("Inf" if v > 0 else "-Inf")
-    return str(np.dtype(dtype).type(v))
+    return str(np_dtype(dtype).type(v))
 
 
 def quantities(n_layers: int, n_steps: int):
@@ -161,7 +163,7 @@ def check_trace(spec, trace) -> None:
             (f"[layer {layer}]" if layer is not None else "")
         if a.shape != want:
             raise TraceError(f"{where}: shape {a.shape}, expected {want}")
-        if a.dtype != np.dtype(spec.dtype):
+        if a.dtype != np_dtype(spec.dtype):
             raise TraceError(f"{where}: dtype {a.dtype}, expected {spec.dtype}")
 
 

@@ -19,7 +19,8 @@ from typing import Callable
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, Network, activation, loss
-from impls.reference.points import finfo
+from impls.reference.dtypes import dtype as np_dtype
+from impls.reference.dtypes import finfo
 
 from .spec import DTYPES, Spec
 
@@ -67,7 +68,7 @@ def point_values(value: float, dtype: str) -> dict[str, np.ndarray]:
     """The point rounded to dtype, and its neighbours. The neighbours of 0 are the smallest
     normal numbers, the nearest that every implementation keeps (XLA on the CPU flushes
     subnormals to 0: jax's ledger)."""
-    dt = np.dtype(dtype)
+    dt = np_dtype(dtype)
     at = np.array(value, dtype=dt)
     if value == 0:
         tiny = finfo(dt).smallest_normal
@@ -117,7 +118,7 @@ def _activation_rows(seen: list[_Seen]) -> list[Row]:
         for dtype in DTYPES + tuple(sorted(extra)):
             mine = [s for s in seen if s.spec.dtype == dtype and name in s.d]
             for point in activation(name).points:
-                values = point_values(point.where(np.dtype(dtype)), dtype)
+                values = point_values(point.where(np_dtype(dtype)), dtype)
                 cells = {side: [s.spec.name for s in mine
                                 if any((d == v).any() for d in s.d[name])]
                          for side, v in values.items()}
@@ -132,7 +133,7 @@ def _loss_rows(seen: list[_Seen]) -> list[Row]:
             mine = [s for s in seen if s.spec.dtype == dtype and s.spec.loss == name]
             for point in loss(name).points:
                 visits = [s.spec.name for s in mine
-                          if any(point.holds(u, y, np.dtype(dtype)).any() for u, y in s.uy)]
+                          if any(point.holds(u, y, np_dtype(dtype)).any() for u, y in s.uy)]
                 rows.append(Row("loss", name, point.name, dtype, {"cases": visits}))
             rows += [Row("loss", name, f"reduction {red}", dtype,
                          {"cases": [s.spec.name for s in mine if s.spec.reduction == red]})

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
+from impls.reference.dtypes import dtype as np_dtype
+from impls.reference.dtypes import finfo
 
 from .errors import SpecError
 
@@ -40,11 +41,6 @@ TOP_FIELDS = {"name", "description", "dtype", "layers", "loss", "reduction", "in
 LAYER_FIELDS = {"weights", "bias", "activation", "slope"}
 TOLERANCE_FIELDS = {"forward", "backward"}
 TOLERANCE_KINDS = {"rtol", "atol"}
-
-
-def finfo(dtype):
-    """The machine limits of a float dtype, bfloat16 included (NumPy's finfo lacks it)."""
-    return ml_dtypes.finfo(np.dtype(dtype))
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -279,7 +275,7 @@ class _Checker:
         if np.any(np.abs(a64) > limit):
             idx = tuple(int(i) for i in np.argwhere(np.abs(a64) > limit)[0])
             self.fail(fld, f"number at {list(idx)} is beyond the {dtype} range")
-        return _readonly(a64.astype(dtype))
+        return _readonly(a64.astype(np_dtype(dtype)))
 
     def _check_nested(self, value: Any, fld: str, ndim: int):
         if ndim == 0:
@@ -422,7 +418,7 @@ def _tolerance(c: _Checker, doc: Any) -> dict:
 
 def trace_bytes(spec: Spec) -> int:
     """Estimated bytes of one trace of this spec: every per-step array, every step."""
-    item = np.dtype(spec.dtype).itemsize
+    item = np_dtype(spec.dtype).itemsize
     params = sum(layer.weights.size + layer.bias.size for layer in spec.layers)
     per_step = 3 * spec.batch * sum(spec.sizes[1:]) + params
     return item * (spec.steps * per_step + params)

@@ -8,10 +8,12 @@ values (a pre-activation of exactly 0, say) come out exactly in any summation or
 from __future__ import annotations
 
 import fnmatch
+import re
 
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, activation
+from impls.reference.dtypes import dtype as np_dtype
 
 from .coverage import point_values
 from .errors import HarnessError
@@ -81,7 +83,7 @@ def region_points(act: str, dtype: str) -> list[float]:
     either side in the dtype (harness/coverage.py), once each."""
     ds = list(REGIONS[dtype])
     for point in activation(act).points:
-        ds += [float(v) for v in point_values(point.where(np.dtype(dtype)), dtype).values()]
+        ds += [float(v) for v in point_values(point.where(np_dtype(dtype)), dtype).values()]
     return list(dict.fromkeys(ds))
 
 
@@ -227,13 +229,14 @@ def _large_logits(dtype: str, seed: int) -> dict:
             "learning_rate": 1e-4, "steps": 2}
 
 
-def default_suite_docs(seed: int | None = None) -> list[dict]:
+def default_suite_docs(seed: int | None = None, low_precision=LOW_PRECISION) -> list[dict]:
     """The default suite as spec documents (explicit or generated form).
 
     `seed` (the CLI's --seed) moves every random case to other fixed numbers; the hand-built
-    cases stay as they are.
+    cases stay as they are. `low_precision`: the 16-bit dtypes whose cases are built (bfloat16's
+    special points need ml_dtypes, whose import costs more than building the rest).
     """
-    docs = _docs()
+    docs = _docs(low_precision)
     if seed is not None:
         for doc in docs:
             if "generate" in doc:
@@ -247,7 +250,7 @@ def _reseed(base: int, seed: int) -> int:
     return int(np.random.SeedSequence([base, seed]).generate_state(1)[0])
 
 
-def _docs() -> list[dict]:
+def _docs(low_precision=LOW_PRECISION) -> list[dict]:
     docs = [{**SEED_NETWORK, "name": f"seed-2-2-2-{dtype}", "dtype": dtype} for dtype in DTYPES]
     seed = 100
     for dtype in DTYPES:
@@ -281,7 +284,7 @@ def _docs() -> list[dict]:
                  for act in ACTIVATIONS] + [_bce_regions(dtype), _bce_top(dtype)]
         docs += [_subnormal(dtype)]
     docs += [_fma("float64"), _overflow_silu("float32")]  # float64's FMA, float32's overflow
-    for dtype in LOW_PRECISION:  # computed as the frameworks do (impls/reference/network.py)
+    for dtype in low_precision:  # computed as the frameworks do (impls/reference/network.py)
         docs += [{**SEED_NETWORK, "name": f"seed-2-2-2-{dtype}", "dtype": dtype},
                  _gen("act-tanh", dtype, [4, 8, 6, 3], "tanh", seed=301,
                       description=f"tanh in every layer, in {dtype}"),
@@ -299,8 +302,18 @@ def _docs() -> list[dict]:
 def default_suite(dtype: str | None = None, pattern: str | None = None,
                   seed: int | None = None) -> list[Spec]:
     """The default suite's specs, optionally filtered by dtype and a name glob."""
-    specs = [spec_from_dict(doc, source="<default suite>") for doc in default_suite_docs(seed)]
-    return select(specs, dtype, pattern)
+    docs = default_suite_docs(seed, [d for d in LOW_PRECISION if _may_match(d, dtype, pattern)])
+    return select([spec_from_dict(doc, source="<default suite>") for doc in docs], dtype, pattern)
+
+
+def _may_match(dt: str, dtype: str | None, pattern: str | None) -> bool:
+    """Whether the filter may keep a case of dtype dt: every case's name ends in "-" + its
+    dtype, so a glob whose text after its last wildcard fits no such ending keeps none."""
+    if dtype:
+        return dtype == dt
+    ending = f"-{dt}"
+    tails = [re.split(r"[*?\]]", g.strip())[-1] for g in (pattern or "*").split(",")]
+    return any(ending.endswith(t) or t.endswith(ending) for t in tails)
 
 
 def select(specs: list[Spec], dtype: str | None = None, pattern: str | None = None) -> list[Spec]:

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from impls.reference import activation, loss
+from impls.reference.dtypes import dtype as np_dtype
 
 from .spec import finfo
 
@@ -64,7 +65,7 @@ def default_tolerances(dtype: str) -> dict[str, Tolerance]:
     dtype, whose one ulp is already 0.4% to 0.1%: 32 of them would hide a 100% error."""
     info = finfo(dtype)
     eps, tiny = float(info.eps), float(info.tiny)
-    low = np.dtype(dtype).itemsize < 4
+    low = np_dtype(dtype).itemsize < 4
     kf, kb = (LOW_PRECISION_K, LOW_PRECISION_K) if low else (FORWARD_K, BACKWARD_K)
     return {"forward": Tolerance(kf * eps, kf * tiny), "backward": Tolerance(kb * eps, kb * tiny)}
 

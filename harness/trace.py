@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from impls.reference.dtypes import dtype as np_dtype
+
 __all__ = ["LayerTrace", "StepTrace", "Trace", "LAYER_FIELDS"]
 
 LAYER_FIELDS = ("d", "h", "v", "grad_weights", "grad_bias")
@@ -64,7 +66,7 @@ class Trace:
 
     @classmethod
     def from_dict(cls, doc: dict) -> "Trace":
-        dt = np.dtype(doc["dtype"])
+        dt = np_dtype(doc["dtype"])
 
         def arr(x):
             return np.asarray(x, dtype=dt)

@@ -16,12 +16,12 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import ml_dtypes
 import numpy as np
 
 from harness.registry import Unavailable
 from harness.trace import LayerTrace, StepTrace, Trace
 from impls.forward_mode import ForwardMode
+from impls.reference.dtypes import dtype as np_dtype
 
 torch = F = None  # torch and torch.nn.functional, imported by _load()
 
@@ -272,5 +272,5 @@ def _np(t) -> np.ndarray:
     bfloat16 goes through float32 (exactly) to ml_dtypes' bfloat16."""
     t = t.detach().cpu()
     if t.dtype == torch.bfloat16:
-        return t.float().numpy().astype(ml_dtypes.bfloat16)
+        return t.float().numpy().astype(np_dtype("bfloat16"))
     return t.numpy()

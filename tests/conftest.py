@@ -30,6 +30,21 @@ EXTRAS = {"torch": "torch", "jax": "jax", "exact": "exact", "mpmath": "exact",
 INSTALL = {"einsum": "pip install -e examples/adapter-example"}  # names outside the extras
 LABELS = {"exact": "mpmath for exact", "einsum": "the example adapter einsum"}
 
+# The slowest test files, slowest first (pytest --durations=0, summed per file). pytest-xdist
+# hands whole files to its workers in collection order (--dist loadfile with
+# --no-loadscope-reorder, pyproject.toml), so these start first and the many short files fill
+# in at the end, rather than one long file starting last and running alone.
+SLOW_FIRST = ["test_pytest_plugin_faults.py", "test_pytest_plugin.py", "test_hardening.py",
+              "test_readme.py", "test_cli.py", "test_trust.py", "test_conformance_suite.py",
+              "test_reproduce.py", "test_adapters.py", "test_fuzz.py", "test_batched.py",
+              "test_run.py", "test_report_html.py", "test_suite.py", "test_registry.py"]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: in-file order kept
+
+
 
 def _module_found(name: str) -> bool:
     try:
@@ -126,3 +141,11 @@ def plugins(tmp_path, monkeypatch):
     """tests/plugins/planted.py's implementations, registered (see register())."""
     from plugins.planted import ENTRY_POINTS
     yield from register(tmp_path, monkeypatch, ENTRY_POINTS)
+
+
+def run_plugin(pytester, *args, timeout=300):
+    """pytest with the plugin in a separate process (pytester's): torch cannot be imported
+    twice, which pytester's in-process runs would do (they drop the modules they imported).
+    hypothesis's own pytest plugin, 0.7 s of imports, is left out."""
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                                         "-q", *args, timeout=timeout)

@@ -122,6 +122,7 @@ def test_pytest_bp_impl_from_the_repository_collects_only_the_conformance_suite(
     assert collected and all("test_conformance.py::" in line for line in collected)
 
 
+@pytest.mark.slow
 def test_cases_export_counts_in_words(tmp_path):
     out = cli("cases", "--cases", "seed-2-2-2-float64", "--export", str(tmp_path / "one.json"))
     assert out.returncode == 0 and out.stdout == f"wrote 1 case to {tmp_path / 'one.json'}\n"

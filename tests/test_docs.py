@@ -44,6 +44,7 @@ def test_the_site_builds_strictly_with_its_samples_included(tmp_path):
     assert "FAIL jax-elu-tail jax" in failure and "img/failure-report.png" in failure
 
 
+@pytest.mark.slow
 @needs_mkdocs
 def test_a_broken_link_or_a_missing_sample_fails_the_build(tmp_path):
     shutil.copytree(ROOT / "docs", tmp_path / "docs")

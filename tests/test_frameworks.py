@@ -111,6 +111,7 @@ def test_stacked_networks_trace_as_each_network_alone(impl):
                                    rtol=1e-13, atol=1e-300)
 
 
+@pytest.mark.slow
 def test_listing_implementations_imports_no_framework():
     """`backprop-harness impls` loads every adapter and asks its version: none of these
     frameworks is imported."""

@@ -50,6 +50,7 @@ def test_fuzzing_a_planted_bug_shrinks_to_a_minimal_network(plugins, tmp_path):
 
 
 
+@pytest.mark.slow
 def test_a_planted_elu_bug_is_one_finding_blamed_and_reduced(plugins, tmp_path):
     """exp(d) - 1 for elu: many drawn networks fail, in every dtype and at many d; one cause,
     one finding (the rest are counted as repeats), shrunk to one neuron, blamed."""
@@ -62,6 +63,7 @@ def test_a_planted_elu_bug_is_one_finding_blamed_and_reduced(plugins, tmp_path):
     assert (cause.function, cause.part) == ("elu", "f") and abs(cause.inputs["d"]) < 1e-3
 
 
+@pytest.mark.slow
 def test_max_time_is_honoured_and_a_killed_run_keeps_its_findings(plugins, tmp_path):
     import time
     t0 = time.monotonic()

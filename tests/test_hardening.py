@@ -146,6 +146,7 @@ def test_interrupted_run_leaves_no_report(plugins, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "started"]  # no report
 
 
+@pytest.mark.slow
 @needs("torch")
 def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
     run = run_suite(default_suite(pattern="seed-2-2-2-float64"), ["torch"])

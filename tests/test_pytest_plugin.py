@@ -1,8 +1,10 @@
-"""The pytest plugin (harness/pytest_plugin.py): --bp-impl runs the suite as pytest tests."""
+"""The pytest plugin (harness/pytest_plugin.py): --bp-impl runs the suite as pytest tests;
+its options, blame, oracle and ledger (how it reports failing implementations:
+test_pytest_plugin_faults.py)."""
 
 import pytest
 
-from conftest import needs
+from conftest import needs, run_plugin
 from harness import registry
 from harness.registry import get
 
@@ -11,13 +13,6 @@ pytest_plugins = ["pytester"]
 # pytester restores sys.modules after each test, dropping what the test imported; torch and
 # jax cannot be imported twice in a process, so every built-in is loaded before any snapshot.
 registry.discover()
-
-
-def run_plugin(pytester, *args, timeout=300):
-    """A separate pytest process: torch cannot be imported twice, which pytester's in-process
-    runs would do (they drop the modules they imported)."""
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", *args,
-                                         timeout=timeout)
 
 
 def test_every_option_of_the_plugin_has_help(pytester):
@@ -45,33 +40,6 @@ def test_plugin_passes_a_correct_implementation(pytester):
 
 
 @pytest.mark.slow
-def test_plugin_reports_what_where_how_much_and_how_to_reproduce(pytester, plugins):
-    res = run_plugin(pytester, "--bp-impl", "bug-sign", "--bp-cases", "seed-2-2-2-float64")
-    res.assert_outcomes(passed=7, failed=1)
-    out = res.stdout.str()
-    assert "test_conformance[seed-2-2-2-float64-v]" in out
-    assert "step 0 v[layer 0][sample 0, neuron 1] = -0.009954254705217202 (bug-sign) vs " \
-           "0.009954254705217202 (reference): |diff| 1.99e-02 > tol 3.78e-15; 2 of 2 " \
-           "elements out [seed-2-2-2-float64, float64]" in out
-    assert "reproduce: backprop-harness run --cases seed-2-2-2-float64 --impl bug-sign" in out
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("impl, failing", [
-    ("bug-derivative", {"v", "grad_weights", "grad_bias", "params"}),
-    ("bug-bias", {"grad_bias", "params"}),
-    ("bug-transpose", {"d", "h", "u", "e", "v", "grad_weights", "grad_bias", "params"}),
-    ("bug-lr", {"params"}),
-    ("fault-nan", {"v"}),  # NaN in v only: the other seven quantities pass
-])
-def test_every_planted_bug_is_caught_by_the_pytest_route(pytester, plugins, impl, failing):
-    res = run_plugin(pytester, "--bp-impl", impl, "--bp-cases", "seed-2-2-2-float64", "-rf")
-    res.assert_outcomes(passed=8 - len(failing), failed=len(failing))
-    for group in failing:
-        assert f"test_conformance[seed-2-2-2-float64-{group}]" in res.stdout.str()
-
-
-@pytest.mark.slow
 def test_xfail_file_turns_known_deviations_into_xfail_and_warns_on_unused(pytester, plugins):
     xf = pytester.path / "xfails.txt"
     xf.write_text("# known\nseed-2-2-2-float64-v  sign convention of this framework\n"
@@ -90,30 +58,6 @@ def test_xfail_file_turns_known_deviations_into_xfail_and_warns_on_unused(pytest
                          "--bp-xfails", str(xf), *strict)
         res.assert_outcomes(xfailed=1, failed=7)
         assert "[XPASS(strict)]" in res.stdout.str()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("jobs", ["1", "0"])
-def test_a_hanging_adapter_fails_its_case_after_bp_timeout(pytester, plugins, jobs):
-    """fault-sleep sleeps 600 s in trace(): with --bp-timeout 2 each of its two cases fails
-    its eight tests after 2 s, in a worker process (--bp-jobs 1) or in pytest's own (the
-    run's own timeout, 120 s, is far below the 1,200 s that sleeping through would take)."""
-    res = run_plugin(pytester, "--bp-impl", "fault-sleep", "--bp-cases",
-                     "seed-2-2-2-float64,seed-2-2-2-float32", "--bp-timeout", "2", "--bp-jobs",
-                     jobs, timeout=120)
-    res.assert_outcomes(failed=2 * 8)
-    assert res.stdout.str().count("timed out after 2 s") >= 2 * 8
-
-
-@pytest.mark.slow
-def test_a_segfaulting_adapter_fails_its_cases_and_the_session_goes_on(pytester, plugins):
-    """fault-segv kills its process with SIGSEGV in trace(): under the default --bp-jobs 1
-    each case's tests fail and pytest ends normally (exit 1, not 139)."""
-    res = run_plugin(pytester, "--bp-impl", "fault-segv", "--bp-cases",
-                     "seed-2-2-2-float64,seed-2-2-2-float32", timeout=120)
-    res.assert_outcomes(failed=2 * 8)
-    assert res.ret == pytest.ExitCode.TESTS_FAILED
-    assert res.stdout.str().count("crashed its process (exit code -11)") >= 2 * 8
 
 
 @pytest.mark.parametrize("args, expected", [
@@ -146,15 +90,6 @@ def test_numeric_forward_quantities_are_skipped_as_not_independent(pytester):
     assert "numeric computes d with the reference's own functions" in res.stdout.str()
 
 
-@pytest.mark.slow
-@needs("hypothesis")
-def test_plugin_fuzz_option_finds_and_shrinks(pytester, plugins):
-    res = run_plugin(pytester, "--bp-impl", "bug-bias", "--bp-cases", "seed-2-2-2-float64",
-                     "--bp-fuzz", "25", "-k", "fuzz")
-    res.assert_outcomes(failed=1)
-    assert "minimal spec:" in res.stdout.str()
-
-
 def test_pytest_route_traces_each_implementation_once_through_trace_many(plugins):
     from types import SimpleNamespace
 
@@ -170,6 +105,7 @@ def test_pytest_route_traces_each_implementation_once_through_trace_many(plugins
     assert many.calls == [("trace-many-many", list(session.specs))]
 
 
+@pytest.mark.slow
 @needs("exact")
 @pytest.mark.parametrize("order", [("bug-sign", "exact"), ("exact", "bug-sign")])
 def test_the_blame_does_not_depend_on_the_order_of_the_options(pytester, plugins, order):
@@ -179,6 +115,7 @@ def test_the_blame_does_not_depend_on_the_order_of_the_options(pytester, plugins
     assert "blame: b-wrong (bug-sign wrong)" in out and "undecided" not in out
 
 
+@pytest.mark.slow
 @needs("exact")
 def test_without_an_oracle_named_the_divergence_is_blamed_and_reduced(pytester, plugins):
     res = run_plugin(pytester, "--bp-impl", "bug-bias", "--bp-cases", "seed-2-2-2-float64",
@@ -194,6 +131,7 @@ def test_without_an_oracle_named_the_divergence_is_blamed_and_reduced(pytester, 
     assert "--no-oracle" in off.stdout.str()  # the reproduce command keeps the choice
 
 
+@pytest.mark.slow
 @needs("exact", "jax")
 def test_a_signature_entry_makes_the_tests_it_covers_xfail(pytester):
     """jax's ledger names elu's tail by signature, not by case: the tests it covers xfail."""

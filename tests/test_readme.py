@@ -2,6 +2,7 @@
 shell blocks has a check here (the expensive ones marked slow), which runs it from a scratch
 directory in this environment and looks at what it printed."""
 
+import json
 import os
 import re
 import subprocess
@@ -68,10 +69,16 @@ def check_activate(tmp_path):
 
 
 def check_run(tmp_path):
+    """The whole default suite, every dtype, through every correct built-in: all pass."""
     out = shell("backprop-harness run", tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"^PASS: \d+ passed, 0 failed, 0 errors", out.stdout, flags=re.M)
-    assert list((tmp_path / "reports").glob("run-*/report.html"))
+    report, = (tmp_path / "reports").glob("run-*")
+    assert (report / "report.html").is_file()
+    doc = json.loads((report / "run.json").read_text())
+    assert {"torch", "jax", "numeric", "exact"} <= set(doc["implementations"])
+    assert {c["dtype"] for c in doc["cases"]} == {"float64", "float32", "bfloat16", "float16"}
+    assert {c["status"] for c in doc["cases"]} <= {"pass", "xfail", "unsupported"}
 
 
 def check_own_network(tmp_path):

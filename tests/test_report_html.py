@@ -116,6 +116,7 @@ def non_finite(spec, base_trace, tmp_path_factory):
     return run, out, expected
 
 
+@pytest.mark.slow
 @needs("matplotlib")  # the page's charts are matplotlib's
 def test_every_file_is_written_and_parses_with_nan_and_inf_anywhere(non_finite):
     run, out, expected = non_finite

@@ -174,6 +174,7 @@ def _writer(run, out, barrier, results):
         results.put((os.getpid(), str(exc)))
 
 
+@pytest.mark.slow
 def test_of_two_runs_writing_the_same_out_the_second_is_refused(run, tmp_path):
     ctx = multiprocessing.get_context("spawn")  # not fork: jax may run threads here
     barrier, results = ctx.Barrier(2), ctx.Queue()

@@ -25,6 +25,7 @@ ELU_TAIL = {"name": "my-elu-tail", "dtype": "float64", "loss": "squared_error",
             "inputs": [[1.0, 0.5]], "targets": [[0.3]], "learning_rate": 0.1, "steps": 1}
 
 
+@pytest.mark.slow
 @needs("exact", "jax")
 def test_a_users_own_elu_tail_reads_known_jax_39795(tmp_path):
     """Nothing in jax's ledger names the case: the signature entry (elu's t far below 0)

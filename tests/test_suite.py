@@ -1,5 +1,10 @@
 """The default suite: its cases, and the realistic numerical defects it catches."""
 
+import fnmatch
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -92,3 +97,22 @@ def test_a_flush_that_no_underflow_explains_still_fails(plugins):
     run = run_suite([spec], ["bug-flush"])
     assert run.results[0].status == "fail" and run.results[0].origin.quantity == "v"
     assert np.isclose(abs(run.results[0].origin.worst_baseline), 1.8e-35, rtol=0.1)
+
+
+def test_a_filter_builds_only_the_16_bit_cases_it_can_keep():
+    """Every name ends in "-" + its dtype, which is how default_suite skips building bfloat16's
+    cases (and importing ml_dtypes, ~0.8 s) for a filter that keeps none of them."""
+    every = default_suite()
+    assert all(s.name.endswith(f"-{s.dtype}") for s in every)
+    for pattern in ["seed-*", "*float16", "regions-*-bfloat1[6]", "act-tanh-*,seed-2-2-2-float64"]:
+        expected = [s.name for s in every
+                    if any(fnmatch.fnmatchcase(s.name, g) for g in pattern.split(","))]
+        assert [s.name for s in default_suite(pattern=pattern)] == expected, pattern
+    assert [s.name for s in default_suite(dtype="bfloat16")] == \
+        [s.name for s in every if s.dtype == "bfloat16"]
+    code = ("import sys; from harness.suite import default_suite; "
+            "s = default_suite(pattern='seed-2-2-2-float64,act-*-float16'); "
+            "print(len(s), 'ml_dtypes' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).parent.parent)
+    assert out.stdout.split() == ["2", "False"], out.stderr

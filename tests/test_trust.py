@@ -43,7 +43,8 @@ def cli(*args, timeout=120):
 
 @pytest.mark.parametrize("name, says, jobs", [
     ("exit-zero", "called sys.exit(0)", 1), ("exit-three", "called sys.exit(3)", 1),
-    ("os-exit", "called os._exit(0)", 1), ("os-exit", "crashed its process (exit code 0)", 2),
+    ("os-exit", "called os._exit(0)", 1),
+    pytest.param("os-exit", "crashed its process (exit code 0)", 2, marks=pytest.mark.slow),
 ])
 def test_an_adapter_that_exits_fails_its_case_and_the_report_is_written(
         hostile, seed_file, tmp_path, name, says, jobs):
@@ -99,6 +100,7 @@ def test_impls_lists_every_hostile_plugin_with_its_problem(hostile, capsys):
     assert "unavailable (failed to load: SystemExit" in line["exit-on-load"]
 
 
+@pytest.mark.slow
 def test_a_run_of_everything_with_hostile_plugins_installed_writes_its_report(
         hostile, seed_file, tmp_path):
     """No --impl: every available implementation, the hostile ones among them, one case."""

@@ -11,6 +11,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from impls.reference.dtypes import dtype as np_dtype
+
 from .. import svg
 from ..compare import TensorDiff
 from ..conformance import RunResult
@@ -142,7 +144,7 @@ def _value(v: float, dtype: str) -> str:
         return "NaN"
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
-    return str(np.dtype(dtype).type(v))
+    return str(np_dtype(dtype).type(v))
 
 
 def _diff_at_worst(t: TensorDiff) -> str:

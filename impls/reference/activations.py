@@ -14,7 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from .points import Point, edge, exp_overflow, exp_subnormal, finfo, ZERO
+from .dtypes import finfo
+from .points import Point, edge, exp_overflow, exp_subnormal, ZERO
 
 Array = np.ndarray
 

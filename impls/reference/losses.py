@@ -14,7 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from .points import Rows, finfo
+from .dtypes import finfo
+from .points import Rows
 
 Array = np.ndarray
 

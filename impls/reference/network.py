@@ -25,12 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-try:
-    import ml_dtypes  # noqa: F401  (registers bfloat16 with NumPy; only bfloat16 needs it)
-except ImportError:
-    pass
-
 from .activations import activation
+from .dtypes import dtype as np_dtype
 from .losses import loss as get_loss
 
 Array = np.ndarray
@@ -85,7 +81,7 @@ class Network:
             raise ValueError(f"{len(weights)} layers but {len(acts)} activations")
         if reduction not in REDUCTIONS:
             raise ValueError(f"unknown reduction {reduction!r} (known: sum, mean)")
-        self.dtype = np.dtype(dtype or np.asarray(weights[0]).dtype)
+        self.dtype = np_dtype(dtype or np.asarray(weights[0]).dtype)
         if self.dtype.kind not in "fV" and self.dtype.name != "bfloat16":
             self.dtype = np.dtype(np.float64)
         # products, sums and elementwise functions of 16-bit floats are computed in float32

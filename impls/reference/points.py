@@ -16,10 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-try:
-    import ml_dtypes
-except ImportError:  # only the 16-bit dtypes need it
-    ml_dtypes = None
+from .dtypes import finfo
 
 
 @dataclass(frozen=True)
@@ -28,11 +25,6 @@ class Point:
 
     name: str
     where: Callable[[np.dtype], float]
-
-
-def finfo(dt: np.dtype):
-    """The machine limits of dt, bfloat16 included."""
-    return ml_dtypes.finfo(dt) if ml_dtypes is not None else np.finfo(dt)
 
 
 def exp_overflow(dt: np.dtype) -> float:
