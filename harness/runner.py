@@ -15,8 +15,8 @@ This module owns all the concurrency; adapters start none.
 Guards against an adapter that defeats them, in this process: the timeout is a BaseException
 raised again every second until the trace gives up (an adapter that catches every Exception
 and retries still stops); SystemExit from a trace is an error of that case; os._exit() is
-turned into an error while run_tasks() runs (the fuzzers and the audit, which call run_one()
-directly, are not guarded against it). What only a process boundary stops (a
+turned into an error while an implementation traces (run_one(), run_many()), in worker
+processes too. What only a process boundary stops (a
 segfault, os.abort(), a signal that kills the process) needs --jobs.
 """
 
@@ -97,20 +97,38 @@ class _time_limit:
         return False
 
 
+_REAL_EXIT = os._exit
+_guarded: dict[int, int] = {}  # thread ident -> depth of its open _exit_guard()s
+_guard_lock = threading.Lock()
+
+
+def _refuse_exit(code=0):
+    """os._exit while guards are open: an error on a thread inside one, the real exit on
+    any other (the CLI's own final exit while a hung trace_many thread still holds one)."""
+    if _guarded.get(threading.get_ident()):
+        raise _ExitCalled(code)
+    _REAL_EXIT(code)
+
+
 @contextmanager
 def _exit_guard():
-    """os._exit() raises _ExitCalled while implementations run in this process: a plugin
-    must not end the run (with exit code 0, a pass to CI) before any verdict is written."""
-    real = os._exit
-
-    def refuse(code=0):
-        raise _ExitCalled(code)
-
-    os._exit = refuse
+    """os._exit() raises _ExitCalled on this thread while an implementation runs in this
+    process: a plugin must not end the run (with exit code 0, a pass to CI) before any
+    verdict is written. Guards nest and run on several threads at once; os._exit is the
+    real one again when the last one ends."""
+    me = threading.get_ident()
+    with _guard_lock:
+        _guarded[me] = _guarded.get(me, 0) + 1
+        os._exit = _refuse_exit
     try:
         yield
     finally:
-        os._exit = real
+        with _guard_lock:
+            _guarded[me] -= 1
+            if not _guarded[me]:
+                del _guarded[me]
+            if not _guarded:
+                os._exit = _REAL_EXIT
 
 
 def _raised(exc: BaseException) -> str:
@@ -134,7 +152,7 @@ def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome
         return Outcome(impl_name, spec.name, "unsupported", message=reason)
     start = time.perf_counter()
     try:
-        with _time_limit(timeout), np.errstate(all="ignore"):  # NaN/Inf are findings
+        with _exit_guard(), _time_limit(timeout), np.errstate(all="ignore"):  # NaN/Inf: findings
             trace = info.impl.trace(spec)
         check_trace(spec, trace)
     except Unsupported as exc:
@@ -168,7 +186,7 @@ def run_many(impl_name: str, specs: list[Spec]) -> list[Outcome]:
     todo = [s for s, why in zip(specs, reasons) if not why]
     start = time.perf_counter()
     try:
-        with np.errstate(all="ignore"):
+        with _exit_guard(), np.errstate(all="ignore"):
             traces = list(info.impl.trace_many(todo)) if todo else []
     except KeyboardInterrupt:
         raise

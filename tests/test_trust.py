@@ -44,7 +44,7 @@ def cli(*args, timeout=120):
 @pytest.mark.parametrize("name, says, jobs", [
     ("exit-zero", "called sys.exit(0)", 1), ("exit-three", "called sys.exit(3)", 1),
     ("os-exit", "called os._exit(0)", 1),
-    pytest.param("os-exit", "crashed its process (exit code 0)", 2, marks=pytest.mark.slow),
+    pytest.param("os-exit", "called os._exit(0)", 2, marks=pytest.mark.slow),  # in a worker
 ])
 def test_an_adapter_that_exits_fails_its_case_and_the_report_is_written(
         hostile, seed_file, tmp_path, name, says, jobs):
@@ -54,6 +54,22 @@ def test_an_adapter_that_exits_fails_its_case_and_the_report_is_written(
     doc = json.loads((tmp_path / "r" / "run.json").read_text())
     assert [r["status"] for r in doc["cases"]] == ["error"]
     assert (tmp_path / "r" / "report.html").exists()
+
+
+def test_os_exit_is_an_error_for_every_direct_caller_and_the_guard_is_undone(hostile):
+    """The fuzzers, the audit and `trace` call run_one() directly, sometimes from threads:
+    os._exit() in a trace is that case's error there too, and os._exit is the real one after."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from harness.runner import run_one
+    real = os._exit
+    spec = spec_from_dict(SEED_NETWORK)
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: run_one("os-exit", spec), range(8)))
+    assert {(o.status, o.message.split(" (")[0]) for o in outcomes} == \
+        {("error", "called os._exit(0)")}
+    assert os._exit is real
 
 
 def test_an_adapter_that_exits_while_loading_is_unavailable(hostile):
