@@ -116,7 +116,7 @@ def non_finite(spec, base_trace, tmp_path_factory):
     return run, out, expected
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # the module's 40 charts of NaN/Inf (non_finite): ~13 s
 @needs("matplotlib")  # the page's charts are matplotlib's
 def test_every_file_is_written_and_parses_with_nan_and_inf_anywhere(non_finite):
     run, out, expected = non_finite
@@ -181,6 +181,7 @@ def test_a_zero_baseline_gives_a_dash_and_a_footnote(spec, base_trace, tmp_path)
     assert "4.6e+18" not in page and ">inf<" not in page
 
 
+@pytest.mark.slow  # the module's 40 charts of NaN/Inf (non_finite): ~13 s
 def test_mismatches_csv_writes_layers_as_integers(non_finite):
     _, out, _ = non_finite
     with open(out / "mismatches.csv", newline="") as f:
@@ -201,6 +202,7 @@ def test_a_passing_run_has_no_failing_directory(spec, base_trace, tmp_path):
     assert "PASS" in page and "None: every implementation is within tolerance" in page
 
 
+@pytest.mark.slow  # the module's 40 charts of NaN/Inf (non_finite): ~13 s
 def test_the_page_leads_with_verdict_heat_map_and_divergences(non_finite):
     """First the verdict, then the heat map, then the divergences, then the details; the
     origin's heat-map cell outlined, consequences marked; no Markdown anywhere."""
