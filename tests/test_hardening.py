@@ -164,6 +164,7 @@ def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
+@pytest.mark.slow
 @needs("torch")
 def test_a_report_killed_while_written_is_marked_incomplete(tmp_path, monkeypatch):
     """A kill -9 mid-write cannot run cleanup: what is left is a hidden directory that says

@@ -113,6 +113,7 @@ def test_jobs_keep_torch_out_of_the_parent_process(tmp_path):
     assert described["settings"]["threads"] >= 1
 
 
+@pytest.mark.slow
 def test_a_missing_torch_makes_the_adapter_unavailable_with_one_line():
     """torch not installed (a finder that refuses it): `run --impl torch` exits 2 naming it."""
     code = ("import sys\n"

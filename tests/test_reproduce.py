@@ -118,6 +118,7 @@ def test_a_hostile_implementation_name_never_executes_in_a_rerun_command(tmp_pat
     assert out.returncode == 2 and "h-$(touch${IFS}" in out.stderr  # an unknown name, verbatim
 
 
+@pytest.mark.slow
 def test_the_rerun_command_works_from_a_folder_that_shadows_a_plugin(tmp_path, plugins):
     """A folder holding a package named like a plugin's module (planted) is the current
     directory: the command still loads the real plugin (not `python -m` with cwd first)."""

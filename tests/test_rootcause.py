@@ -109,6 +109,7 @@ def test_regions_and_ulps():
     assert ulp(0.0, "float32") == 2.0 ** -149  # the subnormal spacing
 
 
+@pytest.mark.slow
 @needs("exact")
 def test_the_report_gives_the_why_and_an_issue_for_a_third_party_adapter(plugins, tmp_path):
     """run.json's root_cause, report.html's why beside the origin, summary.md, and an

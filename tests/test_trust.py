@@ -106,6 +106,7 @@ def _seed(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_impls_lists_every_hostile_plugin_with_its_problem(hostile, capsys):
     assert main(["impls"]) == 0
     out = capsys.readouterr().out
