@@ -204,3 +204,63 @@ def test_ulp_distance_across_zero():
     tiny = np.array([5e-324])
     assert ulp_distance(np.array([0.0]), tiny) == 1 and ulp_distance(-tiny, tiny) == 2
     assert ulp_distance(np.array([-0.0]), -tiny) == 1
+
+
+def test_a_message_spells_inf_and_nan_by_their_sign():
+    for value, word in ((np.inf, "Inf"), (-np.inf, "-Inf"), (np.nan, "NaN")):
+        d = diff([value, 1.0], [2.0, 1.0])
+        assert d.message("torch", "reference", "c", "float64").startswith(
+            f"step 0 v[layer 0][sample 0] = {word} (torch) vs 2.0 (reference): "), word
+
+
+def test_figures_of_zeros_and_of_a_one_sided_inf():
+    """An element 0 in both is no relative error (not 0/0); an Inf on one side is left out of
+    the norm of the rest: |3 - 1| / |1| = 2."""
+    d = diff([0.0, 1.0], [0.0, 1.0])
+    assert (d.max_rel, d.norm_rel, d.worst_ratio) == (0.0, 0.0, 0.0)
+    d = diff([np.inf, 3.0], [2.0, 1.0])
+    assert d.norm_rel == 2.0 and d.max_rel == np.inf
+
+
+def test_the_worst_element_is_the_first_of_those_out_by_infinitely_much():
+    """Two Infs on one side: the first against a finite tolerance (ratio Inf), the second
+    against an infinite one (M overflowed: Inf / Inf, NaN, counted as Inf): the first is
+    the worst."""
+    d = diff_tensor(np.array([np.inf, np.inf]), np.array([1.0, 1.0]), np.array([1.0, np.inf]),
+                    TOL, 0, "v", 0)
+    assert d.worst_index == (0,) and d.worst_ratio == np.inf and d.n_bad == 2
+
+
+def test_a_trace_with_bad_metadata_is_one_error_line():
+    from harness.compare import TraceError, check_trace
+    spec = random_spec([2, 1], "tanh", seed=1)
+    for field, value, message in [
+            ("impl_version", 3, "version is int, expected a string"),
+            ("settings", [], "settings is list, expected a dict of plain values")]:
+        trace = copy.deepcopy(_traced(spec))
+        setattr(trace, field, value)
+        with pytest.raises(TraceError) as err:
+            check_trace(spec, trace)
+        assert str(err.value) == message
+
+
+def test_compare_traces_allows_the_drift_the_observed_gradients_imply():
+    """Without magnitudes given, compare_traces computes them with `other`'s gradient
+    differences (the drift): the final weights' tolerance grows by rtol r |dg| / eps, the same
+    as with magnitudes(spec, base, other, tol) given, wider than without other."""
+    spec = random_spec([2, 3, 1], "tanh", seed=3, batch=2, steps=2)
+    base = _traced(spec)
+    other = copy.deepcopy(base)
+    layer = other.steps[0].layers[0]
+    layer.grad_weights = layer.grad_weights * (1 + 1e-13)
+    tol = resolve(spec.dtype, spec.tolerance)
+    final = ("weights", 0)
+
+    def tol_of_final_weights(mags=None):
+        diffs = compare_traces(spec, base, other, tol, mags)
+        return next(t for t in diffs if t.step is None and (t.quantity, t.layer) == final)
+
+    drift = tol_of_final_weights()
+    same = tol_of_final_weights(magnitudes(spec, base, other, tol["backward"]))
+    plain = tol_of_final_weights(magnitudes(spec, base))
+    assert drift.worst_tol == same.worst_tol > plain.worst_tol

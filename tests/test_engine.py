@@ -398,3 +398,17 @@ def test_the_seed_form_is_the_seeds_formula_even_where_it_cancels():
     seed, accurate = activation("sigmoid"), activation("sigmoid", form="accurate")
     assert seed.t(d, seed.f(d))[0] == 0.0
     assert accurate.t(d, accurate.f(d))[0] == pytest.approx(math.exp(-40.0), rel=1e-15)
+
+
+def test_from_spec_keeps_the_slopes_and_from_sizes_the_dtype():
+    """A leaky_relu slope of 0.2, not the default 0.01: h = 0.2 d for d < 0; from_sizes's
+    dtype is the arrays'."""
+    from harness.spec import spec_from_dict
+    spec = spec_from_dict({"name": "s", "loss": "squared_error", "learning_rate": 0.1,
+                           "inputs": [[1.0]], "targets": [[0.0]],
+                           "layers": [{"weights": [[-2.0]], "bias": [0.0],
+                                       "activation": "leaky_relu", "slope": 0.2}]})
+    h = Network.from_spec(spec).forward(spec.inputs).h[0]
+    assert h[0, 0] == 0.2 * -2.0
+    net = Network.from_sizes([3, 2], seed=1, dtype="float32")
+    assert net.weights[0].dtype == net.biases[0].dtype == np.float32

@@ -185,3 +185,156 @@ def test_a_pass_where_a_group_entry_expected_a_failure_is_an_xpass(seed):
     entry = Xfail(f"{spec.name}-grad_bias", "planted", "list:2")
     v = judge(spec, base, dataclasses.replace(base, impl="other"), known=[entry])
     assert v.status == "xpass" and v.known_by == (entry,)
+
+
+@pytest.fixture
+def kinks():
+    """A relu layer whose d is exactly 0, its kink, at sample 0 neuron 0 and sample 1 neuron 1
+    (d = [[0, 2], [2, 0]]), then an identity layer."""
+    spec = spec_from_dict({"name": "kinks", "loss": "squared_error", "learning_rate": 0.1,
+                           "layers": [{"weights": [[1.0, -1.0], [1.0, 1.0]], "bias": [0.0, 0.0],
+                                       "activation": "relu"},
+                                      {"weights": [[1.0, 1.0]], "bias": [0.0],
+                                       "activation": "identity"}],
+                           "inputs": [[1.0, 1.0], [1.0, -1.0]], "targets": [[0.0], [0.0]]})
+    base = run_one("reference", spec)
+    np.testing.assert_array_equal(base.trace.steps[0].layers[0].d, [[0.0, 2.0], [2.0, 0.0]])
+    return spec, base
+
+
+def _set(outcome: Outcome, quantity: str, *indices) -> Outcome:
+    """The outcome as "other" with `quantity` of layer 0 at each index raised by 0.5."""
+    trace = outcome.trace
+    steps = [dataclasses.replace(s, layers=list(s.layers)) for s in trace.steps]
+    layer = steps[0].layers[0]
+    values = np.array(getattr(layer, quantity), copy=True)
+    for index in indices:
+        values[index] += 0.5
+    steps[0].layers[0] = dataclasses.replace(layer, **{quantity: values})
+    return dataclasses.replace(outcome, impl="other", trace=dataclasses.replace(trace, steps=steps))
+
+
+RELU_KINK = "relu'(0) = 0: every element out of tolerance has d on the kink (first: neuron {})"
+
+
+def test_v_differing_only_on_kinks_of_two_neurons_names_the_first(kinks):
+    spec, base = kinks
+    v = judge(spec, base, _set(base, "v", (0, 0), (1, 1)))
+    assert v.origin.label == "step 0 v[layer 0]" and v.origin.n_bad == 2
+    assert (v.blame, v.blame_reason) == ("convention", RELU_KINK.format(0))
+
+
+def test_a_bias_gradient_of_a_neuron_with_a_sample_on_its_kink_is_a_convention(kinks):
+    spec, base = kinks
+    v = judge(spec, base, _set(base, "grad_bias", (1,)))
+    assert v.origin.label == "step 0 grad_bias[layer 0]"
+    assert (v.blame, v.blame_reason) == ("convention", RELU_KINK.format(1))
+
+
+def test_a_forward_difference_on_a_kinks_element_is_not_a_convention(kinks):
+    """h is f(d), not a derivative: no convention covers it, even where d is on the kink."""
+    spec, base = kinks
+    v = judge(spec, base, _set(base, "h", (0, 0)))
+    assert v.origin.label == "step 0 h[layer 0]"
+    assert v.blame == "undecided" and "no oracle ran" in v.blame_reason
+
+
+def test_a_runs_tolerance_override_is_applied(seed):
+    """v of layer 0 off by 1e-9 relative fails float64's 32 eps; a run's backward rtol of 1e-6
+    passes it, and a forward one does not."""
+    spec, base = seed
+    other = _perturbed(base, 1 + 1e-9)
+    assert judge(spec, base, other).status == "fail"
+    assert judge(spec, base, other, tolerance={"backward": {"rtol": 1e-6}}).status == "pass"
+    assert judge(spec, base, other, tolerance={"forward": {"rtol": 1e-6}}).status == "fail"
+
+
+def test_a_partly_known_failure_names_both_sides_of_its_real_bug(seed):
+    spec, base = seed
+    other = _perturbed(base, 2.0)
+    layer = other.trace.steps[0].layers[0]
+    other.trace.steps[0].layers[0] = dataclasses.replace(layer, grad_bias=layer.grad_bias + 1.0)
+    v = judge(spec, base, other, known=[Xfail(f"{spec.name}-v", "known", "list:1")])
+    bias = next(t for t in v.tensors if t.label == "step 0 grad_bias[layer 0]")
+    assert v.message == (bias.message("other", "reference", spec.name, "float64")
+                         + " (earlier, step 0 v[layer 0] is out of tolerance as a known "
+                         "deviation)")
+    assert " (other) vs " in v.message and " (reference): " in v.message
+
+
+def test_each_side_is_held_to_the_oracle_with_its_own_declared_accuracy(seed):
+    """The baseline's v doubled, numeric's off by 1e-9 relative: numeric (declared rtol 1e-7)
+    is within tolerance of exact, the baseline out of it."""
+    spec, base = seed
+    exact = dataclasses.replace(base, impl="exact")
+    v = judge(spec, _perturbed(base, 2.0, impl="reference"),
+              _perturbed(base, 1 + 1e-9, impl="numeric"), oracles={"exact": exact})
+    assert (v.blame, v.blame_reason) == (
+        "a-wrong", "at step 0 v[layer 0]: reference out of tolerance of exact, numeric within "
+                   "tolerance of exact")
+
+
+def test_root_causes_that_signature_entries_name_make_a_failure_known(seed):
+    """with_causes: a failure whose every root cause an entry names is "xfail", citing it;
+    one cause no entry names leaves it failing; a pass stays a pass, its causes attached."""
+    from types import SimpleNamespace
+    from harness.judge import with_causes
+    spec, base = seed
+    named = SimpleNamespace(reproduced=True, function="sigmoid", text="sigmoid's t")
+    unnamed = SimpleNamespace(reproduced=True, function="tanh", text="tanh's t")
+    entry = Xfail("signature", "planted", "list:3", signature=(("function", "sigmoid"),))
+    failed = judge(spec, base, _perturbed(base, 2.0))
+    v = with_causes(failed, (named,), [entry])
+    assert (v.status, v.known, v.known_by, v.why) == ("xfail", "planted (list:3)", (entry,),
+                                                      "sigmoid's t")
+    v = with_causes(failed, (named, unnamed), [entry])
+    assert (v.status, v.root_causes, v.known_by) == ("fail", (named, unnamed), ())
+    passed = judge(spec, base, dataclasses.replace(base, impl="other"))
+    v = with_causes(passed, (named,), [entry])
+    assert (v.status, v.root_causes, v.known_by) == ("pass", (named,), ())
+
+
+def test_nan_only_in_the_baseline_is_a_failure_not_an_error(seed):
+    """The baseline's v[0, 0] of layer 0 is NaN, the implementation's a number: a mismatch,
+    but not the implementation returning NaN where the baseline has numbers."""
+    spec, base = seed
+    nan_base = _set(base, "v", (0, 0))
+    layer = nan_base.trace.steps[0].layers[0]
+    layer.v[0, 0] = np.nan
+    v = judge(spec, dataclasses.replace(nan_base, impl="reference"),
+              dataclasses.replace(base, impl="other"))
+    assert v.status == "fail" and v.origin.label == "step 0 v[layer 0]"
+    assert not v.message.startswith("returned NaN")
+
+
+def test_the_first_oracle_that_ran_decides_and_those_that_did_not_are_named(seed):
+    """Without exact, numeric decides; with neither having run, both are named, in order."""
+    spec, base = seed
+    numeric = dataclasses.replace(base, impl="numeric")
+    v = judge(spec, base, _perturbed(base, 2.0), oracles={"numeric": numeric})
+    assert (v.blame, v.blame_reason) == (
+        "b-wrong", "at step 0 v[layer 0]: reference within tolerance of numeric, other out of "
+                   "tolerance of numeric")
+    v = judge(spec, base, _perturbed(base, 2.0), oracles={
+        "exact": Outcome("exact", spec.name, "unsupported", message="too large"),
+        "numeric": Outcome("numeric", spec.name, "error", message="boom")})
+    assert (v.blame, v.blame_reason) == ("undecided",
+                                         "exact unsupported: too large; numeric error: boom")
+
+
+def test_an_unsupported_side_says_not_supported(seed):
+    spec, base = seed
+    v = judge(spec, base, Outcome("other", spec.name, "unsupported", message="no sigmoid"))
+    assert (v.status, v.message, v.ok) == ("unsupported", "not supported: no sigmoid", True)
+    v = judge(spec, Outcome("reference", spec.name, "unsupported", message="no sigmoid"),
+              dataclasses.replace(base, impl="other"))
+    assert v.message == "baseline reference not supported: no sigmoid"
+
+
+def test_an_xpass_cites_the_entry_that_expected_the_failure(seed):
+    spec, base = seed
+    entry = Xfail(spec.name, "planted", "list:2", url="https://example.org/1")
+    v = judge(spec, base, dataclasses.replace(base, impl="other"), known=[entry])
+    assert (v.status, v.known) == ("xpass", "planted [https://example.org/1]")
+    v = judge(spec, base, dataclasses.replace(base, impl="other"), known=[entry], strict=True)
+    assert (v.status, v.known) == ("fail", "planted [https://example.org/1]")

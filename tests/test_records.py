@@ -6,6 +6,8 @@ adapter maps the names onto its framework in a table of its own. A name missing 
 fails here unless the adapter declares it unsupported.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -142,3 +144,118 @@ def test_the_tolerance_model_reads_the_records():
     finally:
         acts._round_sigmoid = original
     assert doubled[0, 0] > 1.5 * base[0, 0]
+
+
+def test_an_unknown_loss_names_every_known_one():
+    with pytest.raises(ValueError) as err:
+        loss("hinge")
+    assert str(err.value) == ("unknown loss 'hinge' (known: squared_error, mse, "
+                              "softmax_cross_entropy, binary_cross_entropy)")
+
+
+def test_softmax_cross_entropy_rounding_shifts_each_row_by_its_own_max():
+    """M(fe) and M(te) by hand with M(u) = 0, each row on its own: row 0 u = (0, ln 3), so
+    p = (1/4, 3/4), lse = ln 4 and M(lse) = |m| + |lse - m| + 1 = ln 4 + 1; row 1 u = (10, 0),
+    whose max (10, not row 0's) sets M(lse) = 10 + log1p(e^-10) + 1. y = (0, 1) in both:
+    M(fe) = M(lse) + |lse| + |u_1|, M(te) = p (M(lse) + 2) + p + y."""
+    u = np.array([[0.0, math.log(3.0)], [10.0, 0.0]])
+    y = np.array([[0.0, 1.0], [0.0, 1.0]])
+    mfe, mte = loss("softmax_cross_entropy").rounding(np, u, y, np.zeros_like(u), 2.0 ** -52)
+    tail = math.log1p(math.exp(-10.0))
+    mlse = np.array([math.log(4.0) + 1, 10 + tail + 1])
+    lse = np.array([math.log(4.0), 10 + tail])
+    np.testing.assert_allclose(mfe, mlse + lse + np.abs(u[:, 1]), rtol=1e-14)
+    p = np.array([[0.25, 0.75], [1 / (1 + math.exp(-10.0)), 1 / (1 + math.exp(10.0))]])
+    np.testing.assert_allclose(mte, p * (mlse[:, None] + 3) + y, rtol=1e-14)
+
+
+LOG_TINY = math.log(np.finfo(np.float64).smallest_normal)
+_SQUARED_POINTS = (  # three samples: u, y; then each kind and the samples it holds for
+    [[0.5, 0.5], [0.0, 0.5], [0.0, 3.0]], [[-1.0, 2.0], [0.0, 1.0], [1e-160, 0.5]],
+    {"y < 0": [1, 0, 0], "y = 0": [0, 1, 0], "0 < y < 1": [0, 0, 1], "y = 1": [0, 1, 0],
+     "y > 1": [1, 0, 0], "u = y (a residual of 0)": [0, 1, 0],
+     "0 < |u - y| < sqrt(tiny) (its square underflows)": [0, 0, 1]})
+_POINTS = {
+    "squared_error": _SQUARED_POINTS, "mse": _SQUARED_POINTS,
+    # softmax's shift is each row's own max: row 2's 1000s leave row 0's gaps at 0. p
+    # underflows below a gap of log(tiny) (row 5), not at it (row 6), and not where y = 0 (row 7)
+    "softmax_cross_entropy": (
+        [[0, 0, 0], [0, 0, 0], [1000, 1000, 1000], [0, 0, 0], [0, 0, 0], [800, 0, 800],
+         [0, LOG_TINY, 0], [0, -800, 0]],
+        [[0, 1, 0], [0.25, 0.75, 0], [1, 1, 0], [0.5, 0, 0], [0, 0, 0], [0, 1, 0], [0, 1, 0],
+         [1, 0, 0]],
+        {"one-hot row": [1, 0, 0, 0, 0, 1, 1, 1], "soft row summing to 1": [0, 1, 0, 0, 0, 0, 0, 0],
+         "row summing to more than 1": [0, 0, 1, 0, 0, 0, 0, 0],
+         "row summing to less than 1, not 0": [0, 0, 0, 1, 0, 0, 0, 0],
+         "all-zero row": [0, 0, 0, 0, 1, 0, 0, 0],
+         "softmax underflows to 0 where y > 0": [0, 0, 0, 0, 0, 1, 0, 0]}),
+    "binary_cross_entropy": (  # 1 - 2^-53 is the float below 1: 1 - u = eps / 2
+        [[1e-20, 0.5], [0.5, 1 - 2.0 ** -53], [1e-20, 1 - 2.0 ** -53]],
+        [[0.0, 0.5], [0.3, 1.0], [0.5, 0.0]],
+        {"u < eps/2 with y = 0": [1, 0, 0], "u < eps/2 with y in (0, 1)": [0, 0, 1],
+         "u < eps/2 with y = 1": [0, 0, 0], "1 - u <= eps with y = 0": [0, 0, 1],
+         "1 - u <= eps with y in (0, 1)": [0, 0, 0], "1 - u <= eps with y = 1": [0, 1, 0]}),
+}
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_the_special_points_of_each_loss_hold_for_samples_worked_out_by_hand(name):
+    """Every kind of sample a loss must see (its points, harness/coverage.py), on a stack of
+    one network (a leading axis) whose batch differs from its width: one boolean a sample."""
+    u, y, kinds = _POINTS[name]
+    u, y = np.array([u], dtype=np.float64), np.array([y], dtype=np.float64)
+    points = loss(name).points
+    assert [p.name for p in points] == list(kinds)
+    for p in points:
+        held = p.holds(u, y, "float64")
+        assert held.shape == (1, u.shape[1]), p.name
+        assert held[0].tolist() == [bool(b) for b in kinds[p.name]], p.name
+
+
+def test_activation_points_found_by_bisection_and_from_the_dtype():
+    """sigmoid's "f rounds to 1" is the smallest float64 d with sigmoid(d) = 1; TensorFlow's
+    softplus switches formula at +-(log(eps) + 2) of the dtype."""
+    where = {p.name: p.where for p in activation("sigmoid").points}
+    d = where["f rounds to 1 (h(1 - h) = 0)"](np.dtype(np.float64))
+    f = activation("sigmoid").f
+    assert f(np.array([d]))[0] == 1.0 > f(np.array([np.nextafter(d, 0.0)]))[0]
+    where = {p.name: p.where for p in activation("softplus").points}
+    for dt, eps in ((np.float64, 2.0 ** -52), (np.float32, 2.0 ** -23)):
+        assert where["TensorFlow's threshold, exp(d) below"](np.dtype(dt)) == math.log(eps) + 2
+        assert where["TensorFlow's threshold, d above"](np.dtype(dt)) == -(math.log(eps) + 2)
+
+
+def test_the_kink_conventions_and_the_zero_point_by_name():
+    """The reports quote the conventions word for word; every activation but identity (no
+    branch, no formula to switch) visits d = 0 first."""
+    assert {n: activation(n).convention for n in ACTIVATIONS if activation(n).kinks} == {
+        "relu": "relu'(0) = 0", "leaky_relu": "leaky_relu'(0) = the slope",
+        "elu": "elu'(0) = 1 (alpha = 1)"}
+    assert activation("identity").points == ()
+    for name in ACTIVATIONS:
+        if name != "identity":
+            assert activation(name).points[0].name == "0 (a branch on the sign)", name
+
+
+def test_softmax_underflow_is_judged_in_the_dtype():
+    """A gap of -100 underflows float32's exp (below log(tiny) = -87.3), not float64's."""
+    point = next(p for p in loss("softmax_cross_entropy").points if "underflows" in p.name)
+    u, y = np.array([[[0.0, -100.0, 0.0]]]), np.array([[[0.0, 1.0, 0.0]]])
+    assert point.holds(u, y, "float32").tolist() == [[True]]
+    assert point.holds(u, y, "float64").tolist() == [[False]]
+
+
+def test_the_formulas_the_readme_states():
+    assert {name: loss(name).formula for name in LOSSES} == {
+        "squared_error": "½ Σ_j (u_j − y_j)²", "mse": "(1/n) Σ_j (u_j − y_j)²",
+        "softmax_cross_entropy": "Σ_j y_j (log Σ_k e^{u_k} − u_j)",
+        "binary_cross_entropy": "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]"}
+
+
+def test_softmax_cross_entropy_of_rows_a_thousand_apart():
+    """Each row's log-sum-exp is shifted by its own max: e = log 2 for both rows (the second
+    to the ulp of 1000 + log 2), not -Inf for the row 1000 below the other."""
+    u = np.array([[0.0, 0.0], [1000.0, 1000.0]])
+    y = np.array([[1.0, 0.0], [1.0, 0.0]])
+    np.testing.assert_allclose(loss("softmax_cross_entropy").fe(u, y), [math.log(2.0)] * 2,
+                               rtol=1e-12)

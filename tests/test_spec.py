@@ -1,5 +1,6 @@
 """Specs and traces: the JSON contracts, validation messages, the generated form."""
 
+import errno
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from conftest import random_spec
 from harness.errors import SpecError
 from harness.registry import get
-from harness.spec import load_spec, load_specs, spec_from_dict
+from harness.spec import load_spec, load_specs, spec_from_dict, trace_bytes
 from harness.suite import SEED_NETWORK
 from harness.trace import Trace
 
@@ -28,6 +29,7 @@ EXPECTED = {
     "bool-for-number.json": "steps: expected an integer, got a boolean",
     "ce-negative-target.json": "targets: softmax_cross_entropy needs targets >= 0",
     "deeply-nested.json": "JSON nested too deeply",
+    "description-not-string.json": "description: expected a string, got an integer",
     "duplicate-key.json": "duplicate key 'learning_rate' in one JSON object",
     "empty-bias.json": "layers[1].bias: empty array",
     "empty-inputs.json": "inputs: empty array",
@@ -35,6 +37,8 @@ EXPECTED = {
     "empty-name.json": "name: must not be empty",
     "empty.json": "file is empty",
     "float-steps.json": "steps: expected an integer, got a number",
+    # float32's largest number itself is in range: the one after it is named
+    "float32-max-then-beyond.json": "inputs: number at [0, 1] is beyond the float32 range",
     "generate-bad-init.json": "generate.init: unknown name 'kaiming' (known: xavier, he, "
                               "normal, uniform)",
     "generate-one-size.json": "generate.sizes: expected a list of at least 2 layer widths, "
@@ -48,11 +52,13 @@ EXPECTED = {
                          "float range",
     "infinity-in-array.json": "non-finite number Infinity in JSON",
     "input-width.json": "layers[0].weights: expected 3 columns (the input has 3 features), got 2",
+    "layer-missing-weights.json": "layers[0]: missing required field 'weights'",
     "layer-not-object.json": "layers[0]: expected an object, got a list",
     "lr-negative.json": "learning_rate: must be positive, got -0.1",
     "lr-zero.json": "learning_rate: must be positive, got 0",
     "missing-layers.json": "missing required field 'layers'",
     "missing-loss.json": "missing required field 'loss'",
+    "name-not-string.json": "name: expected a string, got an integer",
     "nan.json": "non-finite number NaN in JSON",
     "not-json.json": "not valid JSON: Expecting value at line 1 column 26",
     "not-utf8.json": "not UTF-8 text (byte 13)",
@@ -73,9 +79,19 @@ EXPECTED = {
     "string-in-array.json": "layers[0].weights[0][1]: expected a number, got a string",
     "suite-bad-item.json": "[1]: missing required field 'loss'",
     "suite-empty.json": "suite is empty: expected at least one spec",
+    "suite-item-bad-field.json": "[1].steps: must be between 1 and 10000, got 0",
     "suite-object-bad-item.json": "specs[1]: expected an object, got an integer",
+    # a spec (it has layers) with a "specs" field is not a suite: the field is unknown
+    "suite-object-with-layers.json": "unknown field 'specs' (allowed: description, dtype, "
+                                     "generate, inputs, layers, learning_rate, loss, name, "
+                                     "reduction, steps, targets, tolerance)",
+    "suite-object-with-generate.json": "unknown field 'specs' (allowed: description, dtype, "
+                                       "generate, inputs, layers, learning_rate, loss, name, "
+                                       "reduction, steps, targets, tolerance)",
     "target-width.json": "targets: expected 2 columns (the last layer has 2 neurons), got 3",
+    "targets-not-array.json": "targets: expected a 2-d array (nested lists), got an integer",
     "tolerance-negative.json": "tolerance.forward.rtol: must be >= 0, got -1.0",
+    "tolerance-phase-not-object.json": "tolerance.forward: expected an object, got an integer",
     "tolerance-unknown.json": "tolerance: unknown field 'forwards' (allowed: backward, forward)",
     "top-level-null.json": "expected an object, got null",
     "top-level-number.json": "expected an object, got an integer",
@@ -90,6 +106,9 @@ EXPECTED = {
     "unknown-loss.json": "loss: unknown name 'cross_entropy' (known: squared_error, mse, "
                          "softmax_cross_entropy, binary_cross_entropy)",
     "unknown-reduction.json": "reduction: unknown name 'avg' (known: sum, mean)",
+    "unsafe-name.json": "name: 'cases/one' is not a safe file name (reports write <name>.json): "
+                        "use letters, digits, '.', '_', '+' and '-', at most 120 characters, "
+                        "not starting with '.'",
     "whitespace.json": "file is empty",
 }
 
@@ -216,6 +235,17 @@ def test_float32_trace_round_trips_exactly():
     assert again.steps[0].layers[0].v.dtype == np.float32
 
 
+def test_the_description_and_the_tolerance_are_kept():
+    spec = spec_from_dict(SEED_NETWORK)
+    assert spec.description == SEED_NETWORK["description"] != ""
+    assert spec.to_dict()["description"] == SEED_NETWORK["description"]
+    bare = spec_from_dict({k: v for k, v in SEED_NETWORK.items() if k != "description"})
+    assert bare.description == "" and "description" not in bare.to_dict()
+    assert bare.tolerance == {} and "tolerance" not in bare.to_dict()
+    tol = spec_from_dict({**SEED_NETWORK, "tolerance": {"backward": {"rtol": 1e-6}}}).tolerance
+    assert tol == {"backward": {"rtol": 1e-6}}
+
+
 def test_replace_validates_again():
     spec = spec_from_dict(SEED_NETWORK)
     assert spec.replace(steps=3).steps == 3
@@ -229,3 +259,52 @@ def test_a_spec_without_a_name_is_named_after_its_file(tmp_path):
     path = tmp_path / "my case+1.json"
     path.write_text(json.dumps(doc))
     assert load_spec(path).name == "my-case+1"
+
+
+def test_a_file_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
+    path = tmp_path / "locked.json"
+    path.write_text(json.dumps(SEED_NETWORK))
+
+    def refuse(self):
+        raise OSError(errno.EACCES, "Permission denied")
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(SpecError) as err:
+        load_specs(path)
+    assert str(err.value) == f"{path}: cannot read: Permission denied"
+
+
+def test_a_python_value_json_cannot_hold_is_named_by_its_type():
+    """spec_from_dict takes any Python document; a type JSON has no name for is named as
+    Python names it."""
+    with pytest.raises(SpecError) as err:
+        spec_from_dict({**SEED_NETWORK, "inputs": ((0.05, 0.1),)})
+    assert str(err.value) == "inputs: expected a 2-d array (nested lists), got tuple"
+
+
+def test_trace_bytes_counts_every_step_by_hand():
+    # 2-2-2, 12 parameters; per step 3 arrays (d, h, v) of batch x (2 + 2) and the 12 gradients
+    doc = {**SEED_NETWORK, "inputs": [[0.05, 0.1]] * 3, "targets": [[0.01, 0.99]] * 3,
+           "steps": 2}
+    assert trace_bytes(spec_from_dict(doc)) == 8 * (2 * (3 * 3 * 4 + 12) + 12)  # 864
+    assert trace_bytes(spec_from_dict({**doc, "dtype": "float32"})) == 432
+
+
+def test_a_spec_whose_trace_would_not_fit_is_refused_with_its_size():
+    # 10,000 steps of a batch of 2,800: 8 * (10,000 * (3 * 2,800 * 4 + 12) + 12) bytes = 2.5 GiB
+    doc = {**SEED_NETWORK, "inputs": [[0.05, 0.1]] * 2800, "targets": [[0.01, 0.99]] * 2800,
+           "steps": 10_000}
+    with pytest.raises(SpecError) as err:
+        spec_from_dict(doc)
+    assert str(err.value) == ("too large: a trace would take about 2.5 GiB (limit 2 GiB); use "
+                              "fewer steps, samples or neurons")
+    assert spec_from_dict({**doc, "steps": 7_000}).steps == 7_000  # 1.75 GiB: under the limit
+
+
+def test_a_file_name_that_gives_no_case_name_is_refused_naming_the_file(tmp_path):
+    doc = {k: v for k, v in SEED_NETWORK.items() if k != "name"}
+    path = tmp_path / "%%.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SpecError) as err:
+        load_specs(path)
+    assert str(err.value) == (f"{path}: no \"name\" field, and the file name '%%' gives no "
+                              f"usable case name: add a \"name\"")

@@ -307,3 +307,59 @@ def test_16_bit_dtypes_get_a_smaller_k():
         tol = default_tolerances(dtype)
         assert tol["forward"].rtol == tol["backward"].rtol == k * eps, dtype
         assert info is None or tol["forward"].atol == k * float(info.tiny)
+
+
+def test_a_clipped_difference_counts_nan_and_inf_as_nothing_allowed():
+    """_clip (the drift's): an M that overflowed to Inf allows atol only, not rtol * Inf;
+    a difference of -Inf or +Inf or NaN is clipped to 0, not to -bound or +bound."""
+    from harness.tolerance import _clip
+    tol = Tolerance(1e-3, 1e-6)
+    m = np.array([np.inf, 1.0, 1.0, 1.0, 1.0])
+    delta = np.array([5.0, -np.inf, np.inf, np.nan, -5.0])
+    np.testing.assert_array_equal(_clip(np, delta, tol, m),
+                                  [1e-6, 0.0, 0.0, 0.0, -(1e-6 + 1e-3)])
+
+
+def test_mean_reduction_divides_the_loss_derivative_by_the_batch():
+    """local_terms' te under mean reduction: (u - y) / batch for squared error, half the sum's
+    for a batch of 2."""
+    from harness.tolerance import local_terms
+    doc = {"name": "mean", "loss": "squared_error", "learning_rate": 0.1, "reduction": "mean",
+           "inputs": [[0.5], [-1.0]], "targets": [[0.25], [0.5]],
+           "layers": [{"weights": [[0.8]], "bias": [0.1], "activation": "identity"}]}
+    spec = spec_from_dict(doc)
+    (_, fe, te), = local_terms(spec, get("reference").impl.trace(spec))
+    u = np.array([[0.8 * 0.5 + 0.1], [0.8 * -1.0 + 0.1]])
+    np.testing.assert_allclose(te, (u - [[0.25], [0.5]]) / 2, rtol=1e-15)
+    np.testing.assert_allclose(fe, 0.5 * (u[:, 0] - [0.25, 0.5]) ** 2, rtol=1e-15)
+
+
+def test_behind_two_saturated_sigmoids_m_v_is_the_second_order_term():
+    """sigmoid(100) is 1.0 in float64, so t = 0 in both layers and v = 0. In the last layer
+    M(v) = |te| m_t + eps M(te) m_t with m_t = h(1 + h) + t = 2, |te| = 1 (u = 1, y = 0): about
+    2. Layer 0 gets no first-order term at all (|v| W = 0, t = 0): M(v) = eps (M(v_1) W) m_t
+    = eps * 2 * 100 * 2, the second-order term alone, positive."""
+    doc = {"name": "saturated", "loss": "squared_error", "learning_rate": 0.1,
+           "inputs": [[1.0]], "targets": [[0.0]],
+           "layers": [{"weights": [[100.0]], "bias": [0.0], "activation": "sigmoid"},
+                      {"weights": [[100.0]], "bias": [0.0], "activation": "sigmoid"}]}
+    spec = spec_from_dict(doc)
+    trace = get("reference").impl.trace(spec)
+    assert [float(lt.h[0, 0]) for lt in trace.steps[0].layers] == [1.0, 1.0]
+    m = magnitudes(spec, trace)[0]
+    assert float(m["v", 1][0, 0]) == pytest.approx(2.0, rel=1e-12)
+    assert float(m["v", 0][0, 0]) == pytest.approx(EPS * 2 * 100 * 2, rel=1e-12, abs=0)
+
+
+def test_silus_rounding_in_the_far_left_tail_takes_sigmoid_at_minus_700():
+    """silu's terms clip d to [-700, 700] before exp: at d = -800 nothing overflows, and
+    sigmoid(d) is taken as sigmoid(-700) = 1 / (1 + e^700), a normal number, not 0."""
+    act = activation("silu")
+    d = np.array([-800.0, 800.0])
+    h = act.f(d)
+    t = np.abs(act.t(d, h))
+    with np.errstate(all="raise"):
+        _, mt, dt = act.rounding(np, d, h, t, 0.0)
+    s = 1 / (1 + math.exp(700))
+    assert mt[0] == pytest.approx(s * (1 + 800 * (1 + s)) + t[0], rel=1e-12, abs=0)
+    assert dt[0] == pytest.approx(s * (1 - s) * 802, rel=1e-12, abs=0)

@@ -1,6 +1,7 @@
 """The ledger of known deviations: version ranges, upstream links, unexpected passes."""
 
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +150,62 @@ def test_a_citation_names_each_reason_once_and_each_file_once_relative(tmp_path,
     monkeypatch.chdir(tmp_path / "elsewhere")  # outside the working directory: a sys.path root
     monkeypatch.syspath_prepend(str(tmp_path))
     assert cite([v]).endswith("(impls/xfails.txt:2)")
+
+
+def test_a_citation_names_the_file_by_its_shortest_path_whatever_its_name_holds(
+        tmp_path, monkeypatch):
+    """A list in a folder named "pkg:2" (a colon: the line number is after the last one)
+    under two sys.path entries: relative to the deeper, "xfails.txt", is the shortest (and
+    not the first in sort order, "pkg:2/xfails.txt"); its lines in order."""
+    folder = tmp_path / "pkg:2"
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(folder))
+    from harness.xfails import Xfail
+    entries = [Xfail("c", "r", f"{folder}/xfails.txt:7"), Xfail("c", "r", f"{folder}/xfails.txt:3")]
+    assert cite(entries) == "r (xfails.txt:3,7)"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("signature a reason", "a signature entry needs at least one of function=, part=, input=, "
+                           "dtype=, region=, symptom="),
+    ("signature input=abc r", "input=abc: expected LO..HI with LO <= HI"),
+    ("signature symptom=odd r", "symptom=odd: expected one of nan, inf, zero, precision, wrong"),
+])
+def test_a_bad_signature_entry_is_this_line_naming_file_and_line(tmp_path, line, message):
+    with pytest.raises(HarnessError) as err:
+        _entries(tmp_path, "# one comment first\n" + line + "\n")
+    assert str(err.value) == f"{tmp_path / 'xfails.txt'}:2: {message}"
+
+
+def test_an_input_range_holds_both_its_ends(tmp_path):
+    """input=LO..HI is closed: a cause at d = -30 (_cause's) is covered by -30..-10 and by
+    -40..-30, and by -30..-30."""
+    for bounds in ("-30..-10", "-40..-30", "-30..-30"):
+        x, = _entries(tmp_path, f"signature function=elu input={bounds} r\n")
+        assert x.covers(_cause()), bounds
+
+
+def test_signature_keys_in_a_case_entry_are_words_of_its_reason(tmp_path):
+    x, = _entries(tmp_path, "case-1 function=relu the reason\n")
+    assert (x.pattern, x.signature, x.reason) == ("case-1", (), "function=relu the reason")
+
+
+def test_a_citation_of_two_files_and_of_a_file_outside_every_root(tmp_path, monkeypatch):
+    """Each file once, in the order met, ", " between; a file under neither the working
+    directory nor a sys.path entry is cited as given."""
+    import sys
+    from harness.xfails import Xfail
+    (tmp_path / "one.txt").write_text("case-1 first\n")
+    (tmp_path / "two.txt").write_text("\ncase-2 second\n")
+    entries = read_xfails(tmp_path / "one.txt") + read_xfails(tmp_path / "two.txt")
+    monkeypatch.chdir(tmp_path)
+    assert cite(entries) == "first; second (one.txt:1, two.txt:2)"
+    outside = tmp_path.parent / "elsewhere" / "x.txt"
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p and not outside.is_relative_to(
+        Path(p).resolve())])
+    assert cite([Xfail("c", "r", f"{outside}:4")]) == f"r ({outside}:4)"
+
+
+def test_a_region_entry_leaves_a_cause_in_another_region_uncovered(tmp_path):
+    sub, = _entries(tmp_path, "signature part=product region=subnormal flush\n")
+    assert not sub.covers(_cause(function="layer", part="product", at=1.0, operands=(1.0, 1.0)))
