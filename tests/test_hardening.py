@@ -134,9 +134,12 @@ def test_cli_exit_code_1_when_an_implementation_fails(plugins, tmp_path):
 def test_interrupted_run_leaves_no_report(plugins, tmp_path, monkeypatch):
     started = tmp_path / "started"
     monkeypatch.setenv("PLANTED_STARTED", str(started))
+    # Ctrl-C as on a terminal, also where this suite runs in the background (a shell's `&`
+    # starts its children with SIGINT ignored, and Python then never raises KeyboardInterrupt)
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--cases", "seed-*",
                              "--impl", "fault-sleep", "--out", str(tmp_path / "r")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not started.exists() and time.monotonic() < deadline:  # until a trace sleeps
         time.sleep(0.1)
