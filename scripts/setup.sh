@@ -2,7 +2,9 @@
 # Create .venv (or $VENV) and install backprop-harness with every framework, the test tools and
 # the docs tools. torch comes first, pinned, so that the project's range (torch>=2.2) is met:
 # on Linux its CPU build unless BH_TORCH=cuda asks for the CUDA one (PyPI's Linux default).
-# Says what it installs and about how much it downloads; a second run installs nothing new.
+# Says what it installs and about how much it downloads; a second run installs nothing new, and
+# when nothing it installs from has changed since (pyproject.toml, the example adapter, the
+# extras, BH_TORCH) it skips pip altogether ($VENV/.setup-done records what was installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -14,6 +16,19 @@ case "$BH_TORCH" in
   ""|cpu|cuda) ;;
   *) echo "setup: BH_TORCH must be cpu or cuda, not '$BH_TORCH'" >&2; exit 2 ;;
 esac
+
+EXTRAS=${BH_EXTRAS:-all,dev,docs}  # scripts/test.sh adds the light outside frameworks
+STAMP="$VENV/.setup-done"
+sources=$(cat pyproject.toml $(find examples/adapter-example -type f -not -path '*/build/*' \
+          -not -path '*.egg-info*' -not -path '*__pycache__*' | sort) | sha256sum | cut -c1-16)
+if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ]; then
+  read -r done_sources done_torch done_extras < "$STAMP" || true
+  missing=$(tr , '\n' <<< "$EXTRAS" | grep -vxF -f <(tr , '\n' <<< "${done_extras:-}") || true)
+  if [ "$done_sources" = "$sources" ] && [ "$done_torch" = "${BH_TORCH:-any}" ] && [ -z "$missing" ]; then
+    say "done: torch $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))') in $VENV (up to date: nothing changed since its last setup; rm $STAMP to force one)"
+    exit 0
+  fi
+fi
 
 [ -x "$VENV/bin/python" ] || { say "creating $VENV"; python3 -m venv "$VENV"; }
 pip() { "$VENV/bin/python" -m pip "$@"; }
@@ -42,11 +57,14 @@ elif [ "$have" != "$TORCH+cpu" ] && { [ "$BH_TORCH" = cpu ] || [ "${have%%+*}" !
     pip install -q "torch==$TORCH+cpu" --index-url "$CPU_INDEX"
 fi
 
-EXTRAS=${BH_EXTRAS:-all,dev,docs}  # scripts/test.sh adds the light outside frameworks
 say "backprop-harness[$EXTRAS]: jax, mpmath, matplotlib, hypothesis, dask, pytest, mkdocs (~200 MB download, ~1.1 GB installed)"
 pip install -q -e ".[$EXTRAS]"
 say "the example adapter (examples/adapter-example, implementation einsum)"
 pip install -q ./examples/adapter-example
 # the builds leave their scratch in the source tree; the installed metadata lives in $VENV
 rm -rf backprop_harness.egg-info examples/adapter-example/build examples/adapter-example/*.egg-info
+if [ "${done_sources:-}" = "$sources" ] && [ "${done_torch:-}" = "${BH_TORCH:-any}" ]; then
+  EXTRAS="$EXTRAS,$done_extras"  # what an earlier setup from the same sources installed too
+fi
+echo "$sources ${BH_TORCH:-any} $(tr , '\n' <<< "$EXTRAS" | sort -u | paste -sd,)" > "$STAMP"
 say "done: torch $(installed) in $VENV"

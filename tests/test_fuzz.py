@@ -68,10 +68,10 @@ def test_max_time_is_honoured_and_a_killed_run_keeps_its_findings(plugins, tmp_p
     import time
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "harness", "fuzz", "--impl", "many",
-                          "--examples", "100000", "--max-time", "5", "--out", str(tmp_path / "a")],
+                          "--examples", "100000", "--max-time", "1", "--out", str(tmp_path / "a")],
                          capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0 and "stopped at --max-time 5 s" in out.stdout, out.stderr
-    assert time.monotonic() - t0 < 5 + 60  # the search itself stops at 5 s; imports aside
+    assert out.returncode == 0 and "stopped at --max-time 1 s" in out.stdout, out.stderr
+    assert time.monotonic() - t0 < 1 + 60  # the search itself stops at 1 s; imports aside
     findings = tmp_path / "b" / "findings.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "harness", "fuzz", "--impl", "bug-elu-exp",
                              "--activation", "elu", "--examples", "100000", "--out",
