@@ -78,14 +78,15 @@ def test_trace_of_a_suite_needs_a_case(tmp_path, capsys):
 
 @pytest.mark.slow
 @needs("torch")
-def test_existing_report_directory_needs_force(tmp_path):
+def test_existing_report_directory_needs_force(tmp_path, capsys):
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "keep.txt").write_text("previous report")
-    out = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "torch", "--out", str(tmp_path / "r"))
+    out = cli_in_process(capsys, "run", "--cases", "seed-2-2-2-float64", "--impl", "torch",
+                         "--out", str(tmp_path / "r"))
     assert_one_line_exit_2(out, "exists; pass --force to replace it")
     assert (tmp_path / "r" / "keep.txt").exists()
-    forced = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "torch", "--out",
-                 str(tmp_path / "r"), "--force")
+    forced = cli_in_process(capsys, "run", "--cases", "seed-2-2-2-float64", "--impl", "torch",
+                            "--out", str(tmp_path / "r"), "--force")
     assert forced.returncode == 0 and not (tmp_path / "r" / "keep.txt").exists()
 
 
@@ -120,9 +121,9 @@ def test_a_failing_implementation_is_an_error_for_that_case_only(plugins, impl, 
 
 @pytest.mark.slow
 @needs("torch")
-def test_cli_exit_code_1_when_an_implementation_fails(plugins, tmp_path):
-    out = cli("run", "--cases", "seed-2-2-2-float64", "--impl", "fault-raise", "torch",
-              "--out", str(tmp_path / "r"))
+def test_cli_exit_code_1_when_an_implementation_fails(plugins, tmp_path, capsys):
+    out = cli_in_process(capsys, "run", "--cases", "seed-2-2-2-float64", "--impl",
+                         "fault-raise", "torch", "--out", str(tmp_path / "r"))
     assert out.returncode == 1
     assert "ERROR seed-2-2-2-float64 fault-raise: failed: raised RuntimeError" in out.stdout
     doc = json.loads((tmp_path / "r" / "run.json").read_text())
