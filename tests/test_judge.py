@@ -338,3 +338,144 @@ def test_an_xpass_cites_the_entry_that_expected_the_failure(seed):
     assert (v.status, v.known) == ("xpass", "planted [https://example.org/1]")
     v = judge(spec, base, dataclasses.replace(base, impl="other"), known=[entry], strict=True)
     assert (v.status, v.known) == ("fail", "planted [https://example.org/1]")
+
+
+# ---- one test per surviving mutant of a full run (docs/mutation.md)
+
+def _two_failures(base: Outcome) -> Outcome:
+    """v of layer 0 doubled and its bias gradient raised by 1: two tensors out of tolerance."""
+    other = dataclasses.replace(_perturbed(base, 2.0), seconds=1.5)
+    layer = other.trace.steps[0].layers[0]
+    other.trace.steps[0].layers[0] = dataclasses.replace(layer, grad_bias=layer.grad_bias + 1.0)
+    return other
+
+
+def test_a_failure_keeps_the_seconds_counts_consequences_and_names_both_sides(seed):
+    spec, base = seed
+    v = judge(spec, base, _two_failures(base))
+    assert (v.status, v.seconds, v.consequences, v.closer) == ("fail", 1.5, 1, "")
+    assert v.message == v.origin.message("other", "reference", spec.name, "float64")
+    assert " (other) vs " in v.message and " (reference): " in v.message
+
+
+def test_a_baselines_declared_accuracy_loosens_the_pair_too(seed):
+    spec, base = seed
+    v = judge(spec, dataclasses.replace(base, impl="numeric"), _perturbed(base, 1 + 1e-9))
+    assert v.status == "pass"
+
+
+def test_a_runs_tolerance_override_also_judges_each_side_against_the_oracle(seed):
+    """Under backward rtol 1e-6, an oracle off the baseline by 1e-9 relative agrees with it."""
+    spec, base = seed
+    exact = _perturbed(base, 1 + 1e-9, impl="exact")
+    v = judge(spec, base, _perturbed(base, 2.0), oracles={"exact": exact},
+              tolerance={"backward": {"rtol": 1e-6}})
+    assert (v.blame, v.blame_reason) == (
+        "b-wrong", "at step 0 v[layer 0]: reference within tolerance of exact, other out of "
+                   "tolerance of exact")
+
+
+def test_both_sides_within_tolerance_of_the_oracle_is_undecided(seed):
+    """The pair differs by 1e-9 relative (over 32 eps); numeric's declared 1e-7 holds both."""
+    spec, base = seed
+    numeric = dataclasses.replace(base, impl="numeric")
+    v = judge(spec, base, _perturbed(base, 1 + 1e-9), oracles={"numeric": numeric})
+    assert (v.status, v.blame, v.blame_reason) == (
+        "fail", "undecided", "at step 0 v[layer 0]: reference within tolerance of numeric, "
+                             "other within tolerance of numeric")
+
+
+def test_the_pair_tolerance_is_the_specs_dtype_then_the_spec_then_the_run(monkeypatch):
+    """float32's defaults; the spec's forward override and the run's backward one both apply;
+    a declared accuracy that sets only atol leaves float32's rtol (not float64's) in place."""
+    import types
+    import harness.judge as judge_module
+    from harness.judge import tolerances
+    eps, tiny = float(np.finfo(np.float32).eps), float(np.finfo(np.float32).tiny)
+    spec = spec_from_dict({**SEED_NETWORK, "dtype": "float32"})
+    plain = tolerances(spec, "reference", "torch")
+    assert (plain["forward"].rtol, plain["forward"].atol) == (32 * eps, 32 * tiny)
+    spec = spec_from_dict({**SEED_NETWORK, "tolerance": {"forward": {"rtol": 1e-5}}})
+    both = tolerances(spec, "reference", "torch", {"backward": {"rtol": 1e-6}})
+    assert (both["forward"].rtol, both["backward"].rtol) == (1e-5, 1e-6)
+    spec = spec_from_dict({**SEED_NETWORK, "dtype": "float32"})
+    partial = types.SimpleNamespace(
+        impl=types.SimpleNamespace(accuracy={"forward": {"atol": 1e-9}}))
+    monkeypatch.setattr(judge_module, "get", lambda name: partial)
+    tol = tolerances(spec, "a", "b", {"forward": {"rtol": 1e-20}})["forward"]
+    assert (tol.rtol, tol.atol) == (32 * eps, 1e-9)
+
+
+def test_known_deviations_leave_an_unsupported_case_unsupported(seed):
+    spec, base = seed
+    v = judge(spec, base, Outcome("other", spec.name, "unsupported", message="no sigmoid"),
+              known=[Xfail("seed*", "r", "s:1")])
+    assert (v.status, v.known_by) == ("unsupported", ())
+
+
+def test_an_error_whose_every_root_cause_is_known_is_an_xfail(seed):
+    from types import SimpleNamespace
+    from harness.judge import with_causes
+    spec, base = seed
+    error = judge(spec, base, _perturbed(base, np.nan))
+    named = SimpleNamespace(reproduced=True, function="sigmoid", text="sigmoid's t")
+    entry = Xfail("signature", "planted", "list:3", signature=(("function", "sigmoid"),))
+    assert error.status == "error"
+    assert with_causes(error, (named,), [entry]).status == "xfail"
+
+
+def test_an_error_that_no_entry_covers_stays_an_error_with_its_message(seed):
+    spec, base = seed
+    failed = Outcome("other", spec.name, "error", message="boom")
+    v = judge(spec, base, failed, known=[Xfail("another-case", "r", "s:1")])
+    assert (v.status, v.message) == ("error", "failed: boom")
+
+
+def test_a_failure_whose_origin_no_entry_covers_keeps_the_origins_message(seed):
+    spec, base = seed
+    v = judge(spec, base, _perturbed(base, 2.0),
+              known=[Xfail(f"{spec.name}-grad_bias", "planted", "list:2")])
+    assert v.status == "fail"
+    assert v.message == v.origin.message("other", "reference", spec.name, "float64")
+
+
+def test_without_an_oracle_the_reason_says_to_add_one(seed):
+    spec, base = seed
+    v = judge(spec, base, _perturbed(base, 2.0))
+    assert v.blame_reason == "no oracle ran (add exact or numeric to the run)"
+
+
+def test_a_weight_gradient_of_a_neuron_with_a_sample_on_its_kink_is_a_convention(kinks):
+    spec, base = kinks
+    v = judge(spec, base, _set(base, "grad_weights", (1, 0)))
+    assert v.origin.label == "step 0 grad_weights[layer 0]"
+    assert (v.blame, v.blame_reason) == ("convention", RELU_KINK.format(1))
+
+
+def _relu_spec(weights, inputs) -> tuple:
+    spec = spec_from_dict({"name": "kinks", "loss": "squared_error", "learning_rate": 0.1,
+                           "layers": [{"weights": weights, "bias": [0.0] * len(weights),
+                                       "activation": "relu"},
+                                      {"weights": [[1.0] * len(weights)], "bias": [0.0],
+                                       "activation": "identity"}],
+                           "inputs": inputs, "targets": [[0.0]] * len(inputs)})
+    return spec, run_one("reference", spec)
+
+
+def test_v_on_a_kink_names_the_neuron_not_the_sample():
+    """d = [[2, 0], [0, 2]]: v off at sample 0, neuron 1 only."""
+    spec, base = _relu_spec([[1.0, 1.0], [1.0, -1.0]], [[1.0, 1.0], [1.0, -1.0]])
+    np.testing.assert_array_equal(base.trace.steps[0].layers[0].d, [[2.0, 0.0], [0.0, 2.0]])
+    v = judge(spec, base, _set(base, "v", (0, 1)))
+    assert (v.blame, v.blame_reason) == ("convention", RELU_KINK.format(1))
+
+
+def test_a_kink_is_not_assumed_for_the_elements_past_the_mismatch_rows():
+    """21 elements of v out of tolerance, of which the 20 listed sit on the kink (d = 0) and
+    the 21st, not listed, does not (d = 1): not a convention."""
+    from harness.compare import MAX_MISMATCH_ROWS
+    spec, base = _relu_spec([[1.0]], [[0.0]] * MAX_MISMATCH_ROWS + [[1.0]])
+    v = judge(spec, base, _set(base, "v", *[(i, 0) for i in range(MAX_MISMATCH_ROWS + 1)]))
+    assert (v.origin.n_bad, len(v.origin.mismatches)) == (MAX_MISMATCH_ROWS + 1, MAX_MISMATCH_ROWS)
+    assert (v.blame, v.blame_reason) == ("undecided",
+                                         "no oracle ran (add exact or numeric to the run)")

@@ -212,6 +212,30 @@ def test_the_special_points_of_each_loss_hold_for_samples_worked_out_by_hand(nam
         assert held[0].tolist() == [bool(b) for b in kinds[p.name]], p.name
 
 
+_EPS32 = float(np.finfo(np.float32).eps)  # 2^-23; sqrt(float32's tiny) = 2^-63
+_POINTS_32 = {  # in float32, at the edges of each test: u, y, then the kinds as in _POINTS
+    "squared_error": (  # a y = 1 row without y = 0; 1e-19 - 5e-20 under 2^-63, their sum not
+        [[1e-30, 0.0], [1e-19, 3.0], [2.0 ** -63, 2.0]], [[0.0, 0.0], [5e-20, 1.0], [0.0, 2.0]],
+        {"y < 0": [0, 0, 0], "y = 0": [1, 0, 1], "0 < y < 1": [0, 1, 0], "y = 1": [0, 1, 0],
+         "y > 1": [0, 0, 1], "u = y (a residual of 0)": [1, 0, 1],
+         "0 < |u - y| < sqrt(tiny) (its square underflows)": [1, 1, 0]}),
+    "binary_cross_entropy": (  # u = eps / 2 and 1 - u = eps exactly: the bounds' own edges
+        [[_EPS32 / 2], [0.4 * _EPS32], [1 - _EPS32]], [[0.0], [0.0], [0.0]],
+        {"u < eps/2 with y = 0": [0, 1, 0], "u < eps/2 with y in (0, 1)": [0, 0, 0],
+         "u < eps/2 with y = 1": [0, 0, 0], "1 - u <= eps with y = 0": [0, 0, 1],
+         "1 - u <= eps with y in (0, 1)": [0, 0, 0], "1 - u <= eps with y = 1": [0, 0, 0]}),
+}
+
+
+@pytest.mark.parametrize("name", ["squared_error", "mse", "binary_cross_entropy"])
+def test_the_special_points_of_a_loss_take_the_bounds_of_float32_and_hold_at_their_edges(name):
+    """The bounds are float32's (not float64's), strict where they say < and not where <=."""
+    u, y, kinds = _POINTS_32["binary_cross_entropy" if "binary" in name else "squared_error"]
+    u, y = np.array([u], dtype=np.float32), np.array([y], dtype=np.float32)
+    held = {p.name: p.holds(u, y, "float32")[0].tolist() for p in loss(name).points}
+    assert held == {k: [bool(b) for b in v] for k, v in kinds.items()}
+
+
 def test_activation_points_found_by_bisection_and_from_the_dtype():
     """sigmoid's "f rounds to 1" is the smallest float64 d with sigmoid(d) = 1; TensorFlow's
     softplus switches formula at +-(log(eps) + 2) of the dtype."""

@@ -112,16 +112,19 @@ def _any(test):
     return lambda u, y, dt: test(u, y, dt).any(axis=-1)
 
 
-_SQUARED = (
-    Rows("y < 0", _any(lambda u, y, dt: y < 0)),
-    Rows("y = 0", _any(lambda u, y, dt: y == 0)),
-    Rows("0 < y < 1", _any(lambda u, y, dt: (0 < y) & (y < 1))),
-    Rows("y = 1", _any(lambda u, y, dt: y == 1)),
-    Rows("y > 1", _any(lambda u, y, dt: y > 1)),
-    Rows("u = y (a residual of 0)", _any(lambda u, y, dt: u == y)),
-    Rows("0 < |u - y| < sqrt(tiny) (its square underflows)", _any(
-        lambda u, y, dt: (u != y) & (np.abs(u - y) < np.sqrt(finfo(dt).smallest_normal)))),
-)
+def _squared() -> tuple:
+    """The squared losses' points, built on each call as `_records()` is (not at import,
+    where mutation testing cannot reach `_any`)."""
+    return (
+        Rows("y < 0", _any(lambda u, y, dt: y < 0)),
+        Rows("y = 0", _any(lambda u, y, dt: y == 0)),
+        Rows("0 < y < 1", _any(lambda u, y, dt: (0 < y) & (y < 1))),
+        Rows("y = 1", _any(lambda u, y, dt: y == 1)),
+        Rows("y > 1", _any(lambda u, y, dt: y > 1)),
+        Rows("u = y (a residual of 0)", _any(lambda u, y, dt: u == y)),
+        Rows("0 < |u - y| < sqrt(tiny) (its square underflows)", _any(
+            lambda u, y, dt: (u != y) & (np.abs(u - y) < np.sqrt(finfo(dt).smallest_normal)))),
+    )
 
 
 def _row_sum(y):
@@ -160,11 +163,13 @@ def _u_end(name, low: bool, target):
     return Rows(name, holds)
 
 
-_BINARY = tuple(
-    _u_end(f"{end} with y {label}", low, target)
-    for end, low in (("u < eps/2", True), ("1 - u <= eps", False))
-    for label, target in (("= 0", lambda y: y == 0), ("in (0, 1)", lambda y: (0 < y) & (y < 1)),
-                          ("= 1", lambda y: y == 1)))
+def _binary() -> tuple:
+    """Binary cross-entropy's points: u at either end of (0, 1), each kind of target."""
+    return tuple(
+        _u_end(f"{end} with y {label}", low, target)
+        for end, low in (("u < eps/2", True), ("1 - u <= eps", False))
+        for label, target in (("= 0", lambda y: y == 0), ("in (0, 1)", lambda y: (0 < y) & (y < 1)),
+                              ("= 1", lambda y: y == 1)))
 
 
 # ---------------------------------------------------------------- the table
@@ -174,17 +179,17 @@ def _records() -> dict[str, Loss]:
     formulas are then code that runs on each call, where mutation testing reaches them."""
     return {loss.name: loss for loss in (
         Loss("squared_error", lambda u, y: u.dtype.type(0.5) * ((u - y) ** 2).sum(axis=-1),
-             lambda u, y: u - y, _round_squared_error, "½ Σ_j (u_j − y_j)²", _SQUARED),
+             lambda u, y: u - y, _round_squared_error, "½ Σ_j (u_j − y_j)²", _squared()),
         Loss("mse", lambda u, y: ((u - y) ** 2).mean(axis=-1),
              lambda u, y: (u - y) * u.dtype.type(2 / u.shape[-1]), _round_mse,
-             "(1/n) Σ_j (u_j − y_j)²", _SQUARED),
+             "(1/n) Σ_j (u_j − y_j)²", _squared()),
         Loss("softmax_cross_entropy",
              lambda u, y: (y * (logsumexp(u)[..., None] - u)).sum(axis=-1),
              lambda u, y: softmax(u) * y.sum(axis=-1, keepdims=True) - y,
              _round_softmax_cross_entropy, "Σ_j y_j (log Σ_k e^{u_k} − u_j)", _SOFTMAX),
         Loss("binary_cross_entropy", _bce, lambda u, y: (u - y) / (u * (1 - u)),
              _round_binary_cross_entropy, "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]",
-             _BINARY),
+             _binary()),
     )}
 
 
