@@ -19,8 +19,7 @@ from typing import Callable
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, Network, activation, loss
-from impls.reference.dtypes import dtype as np_dtype
-from impls.reference.dtypes import finfo
+from impls.reference.dtypes import dtype as np_dtype, finfo
 
 from .spec import DTYPES, Spec
 

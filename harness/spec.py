@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
-from impls.reference.dtypes import dtype as np_dtype
-from impls.reference.dtypes import finfo
+from impls.reference.dtypes import dtype as np_dtype, finfo
 
 from .errors import SpecError
 

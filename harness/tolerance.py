@@ -41,9 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from impls.reference import activation, loss
-from impls.reference.dtypes import dtype as np_dtype
-
-from .spec import finfo
+from impls.reference.dtypes import dtype as np_dtype, finfo
 
 FORWARD_K = 32.0
 BACKWARD_K = 32.0

@@ -17,15 +17,19 @@ case "$BH_TORCH" in
   *) echo "setup: BH_TORCH must be cpu or cuda, not '$BH_TORCH'" >&2; exit 2 ;;
 esac
 
+installed() { "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))' \
+              2>/dev/null || true; }
 EXTRAS=${BH_EXTRAS:-all,dev,docs}  # scripts/test.sh adds the light outside frameworks
-STAMP="$VENV/.setup-done"
+STAMP="$VENV/.setup-done"  # "<sources' hash> <BH_TORCH or any> <extras installed>"
 sources=$(cat pyproject.toml $(find examples/adapter-example -type f -not -path '*/build/*' \
           -not -path '*.egg-info*' -not -path '*__pycache__*' | sort) | sha256sum | cut -c1-16)
+done_extras=""  # what an earlier setup from these sources, with this BH_TORCH, installed
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ]; then
   read -r done_sources done_torch done_extras < "$STAMP" || true
-  missing=$(tr , '\n' <<< "$EXTRAS" | grep -vxF -f <(tr , '\n' <<< "${done_extras:-}") || true)
-  if [ "$done_sources" = "$sources" ] && [ "$done_torch" = "${BH_TORCH:-any}" ] && [ -z "$missing" ]; then
-    say "done: torch $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))') in $VENV (up to date: nothing changed since its last setup; rm $STAMP to force one)"
+  [ "$done_sources $done_torch" = "$sources ${BH_TORCH:-any}" ] || done_extras=""
+  missing=$(tr , '\n' <<< "$EXTRAS" | grep -vxF -f <(tr , '\n' <<< "$done_extras") || true)
+  if [ -n "$done_extras" ] && [ -z "$missing" ]; then
+    say "done: torch $(installed) in $VENV (up to date: nothing changed since its last setup; rm $STAMP to force one)"
     exit 0
   fi
 fi
@@ -34,8 +38,6 @@ fi
 pip() { "$VENV/bin/python" -m pip "$@"; }
 pip install -q --upgrade pip
 
-installed() { "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))' \
-              2>/dev/null || true; }
 have=$(installed)
 if [ "$(uname -s)" != Linux ]; then  # PyPI's macOS and Windows wheels are the CPU build
   if [ "${have%%+*}" != "$TORCH" ]; then
@@ -63,8 +65,6 @@ say "the example adapter (examples/adapter-example, implementation einsum)"
 pip install -q ./examples/adapter-example
 # the builds leave their scratch in the source tree; the installed metadata lives in $VENV
 rm -rf backprop_harness.egg-info examples/adapter-example/build examples/adapter-example/*.egg-info
-if [ "${done_sources:-}" = "$sources" ] && [ "${done_torch:-}" = "${BH_TORCH:-any}" ]; then
-  EXTRAS="$EXTRAS,$done_extras"  # what an earlier setup from the same sources installed too
-fi
-echo "$sources ${BH_TORCH:-any} $(tr , '\n' <<< "$EXTRAS" | sort -u | paste -sd,)" > "$STAMP"
+echo "$sources ${BH_TORCH:-any} $(tr , '\n' <<< "$EXTRAS,$done_extras" | grep . | sort -u |
+                                  paste -sd,)" > "$STAMP"
 say "done: torch $(installed) in $VENV"

@@ -45,7 +45,6 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: in-file order kept
 
 
-
 def _module_found(name: str) -> bool:
     try:
         return importlib.util.find_spec(name) is not None
