@@ -326,7 +326,7 @@ def write_failure(spec: Spec, result: Verdict, out_dir: Path, index: int = 0,
     path.write_text(json.dumps(doc, indent=1))
     from .reproduce import reproducers, rerun_command
     folder = path.with_suffix("")
-    files = reproducers(spec, result, tolerance, folder)
+    files = reproducers(spec, result, tolerance)
     if files:
         folder.mkdir(exist_ok=True)
         for name, text in files.items():

@@ -172,8 +172,7 @@ def _write_upstream(run: RunResult, failing: Path, final: Path) -> None:
         if r.status not in ("fail", "error"):
             continue
         name = _safe(f"{r.case}-{r.impl}-vs-{r.baseline}")
-        files = reproducers(run.specs[r.case], r, run.tolerance_override,
-                            Path(final).resolve() / "failing" / name)
+        files = reproducers(run.specs[r.case], r, run.tolerance_override)
         if files:
             folder = failing / name
             folder.mkdir()
