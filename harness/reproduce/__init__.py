@@ -25,6 +25,7 @@ from .commands import harness_command, relative_command, rerun_command, toleranc
 from .issue_md import issue
 from .snippet import script
 
+FUNCTION_PARTS = ("f", "t", "fe", "te")  # a function's value or derivative: a snippet shows it
 __all__ = ["harness_command", "relative_command", "reproducers", "rerun_command",
            "tolerance_flags"]
 
@@ -55,6 +56,9 @@ def reproducers(spec: Spec, verdict: Verdict, tolerance: dict | None = None) -> 
         doc = dict(cause.spec, name=f"{spec.name}-root-cause{suffix}")
         files[name] = json.dumps(doc, indent=1)
         smallest.append((cause, name, relative_command(name, cause.impl, "exact", tolerance)))
+        if cause.part not in FUNCTION_PARTS:  # a layer's arithmetic: its spec is the reproducer
+            shown.append((cause, cause, None, name, None, f"{wrong}'s {cause.function}", wrong))
+            continue
         claim, stated = claim_of(cause, tolerance)
         text, api, framework = script(get(cause.impl).impl, claim, version)
         files[f"reproduce{suffix}.py"] = text

@@ -11,7 +11,7 @@ import platform
 import numpy as np
 
 from ..judge import Verdict
-from ..signature import RootCause, ulp
+from ..signature import RootCause, ulp, what
 from ..spec import Spec
 
 PART_WORDS = {"f": "`{api}`", "t": "`{api}`'s derivative", "fe": "`{api}`",
@@ -27,7 +27,8 @@ def _g(x: float) -> str:
 
 def headline(api: str, cause: RootCause) -> str:
     """"`jax.nn.elu`'s derivative is 0 at d = -40 in float64 (exact 4.25e-18)"."""
-    who = PART_WORDS.get(cause.part, "`{api}`").format(api=api)
+    who = PART_WORDS[cause.part].format(api=api) if cause.part in PART_WORDS else \
+        f"{cause.impl}: {what(cause.function, cause.part)}"
     exact = float(cause.exact)
     sym = cause.symptom
     if sym in ("zero", "NaN", "Inf"):
@@ -53,6 +54,30 @@ def _error_line(cause: RootCause) -> str:
     return f"error {_g(err)} (relative {_g(cause.rel_error)}, {_g(ulps)} ulp in {cause.dtype})"
 
 
+def _claim(found, cause, claim, file, text, api, fw, version) -> list[str]:
+    """One root cause in words, its reproducer, expected and actual."""
+    if claim is None:  # a layer's arithmetic: the one-neuron spec reproduces it
+        return [f"{cause.text}.", "",
+                f"`backprop-harness run {file} --impl {cause.impl} --baseline exact` "
+                f"reproduces it (one layer, batch 1, one step).", "",
+                f"- expected: {cause.exact} (exact)", f"- actual ({fw}): {cause.value!r}", ""]
+    cond = "" if claim.upstream == 1 else \
+        (f" It shows with an upstream gradient of {claim.upstream!r} (the incoming "
+         f"gradient dE/df the case had there); with 1 the derivative is right.")
+    lines = [f"{PART_WORDS[cause.part].format(api=api)} at {claim.at} in {cause.dtype} "
+             f"is {cause.value!r} in {fw} {version}; the exact value is {cause.exact} "
+             f"(mpmath, 60-digit arithmetic): {_error_line(cause)}.{cond}", ""]
+    if found.at != cause.at or found.inputs != cause.inputs:
+        lines += [f"That is the least extreme input tried that still shows it; the harness "
+                  f"first met it at {_short(found.at)} ({found.value!r}, exact "
+                  f"{found.exact}).", ""]
+    return lines + [
+        f"Run `python {file}` (needs only {fw} and NumPy): it prints the value and exits 1 "
+        f"while the error exceeds {claim.allowed:.3g}, 0 once it does not, 2 when it cannot "
+        f"run here.", "", "```python", text.rstrip("\n"), "```", "",
+        f"- expected: {cause.exact} (exact)", f"- actual ({fw} {version}): {cause.value!r}", ""]
+
+
 def issue(spec: Spec, verdict: Verdict, wrong: str, version: str, settings: str,
           shown: list, case_script: str | None, smallest: list,
           truth: float | None = None) -> str:
@@ -72,21 +97,7 @@ def issue(spec: Spec, verdict: Verdict, wrong: str, version: str, settings: str,
     for k, (found, cause, claim, file, text, api, fw) in enumerate(shown):
         if k:
             lines += [f"## Also: {headline(api, cause)}", ""]
-        cond = "" if claim.upstream == 1 else \
-            (f" It shows with an upstream gradient of {claim.upstream!r} (the incoming "
-             f"gradient, dE/df, the case had there); with 1 the derivative is right.")
-        lines += [f"{PART_WORDS[cause.part].format(api=api)} at {claim.at} in {cause.dtype} "
-                  f"is {cause.value!r} in {fw} {version}; the exact value is {cause.exact} "
-                  f"(mpmath, 60-digit arithmetic): {_error_line(cause)}.{cond}", ""]
-        if found.at != cause.at or found.inputs != cause.inputs:
-            lines += [f"That is the least extreme input tried that still shows it; the "
-                      f"harness first met it at {_short(found.at)} ({found.value!r}, exact "
-                      f"{found.exact}).", ""]
-        lines += [f"Run `python {file}` (needs only {fw} and NumPy): it prints the value and "
-                  f"exits 1 while the error exceeds {claim.allowed:.3g}, 0 once it does not, 2 "
-                  f"when it cannot run here.", "", "```python", text.rstrip("\n"), "```", "",
-                  f"- expected: {cause.exact} (exact)",
-                  f"- actual ({fw} {version}): {cause.value!r}", ""]
+        lines += _claim(found, cause, claim, file, text, api, fw, version)
     if not shown:
         lines += ["The divergence does not reduce to one function at one input: it needs the "
                   "network (accumulation order, cancellation across neurons).", ""]
