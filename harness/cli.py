@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .fuzz import add_fuzz_parser
     add_fuzz_parser(sub)
+    from .ledger_suggest import add_ledger_parser
+    add_ledger_parser(sub)
 
     au = sub.add_parser("audit", help="every implementation against the exact oracle over "
                                       "the hard inputs of each activation and loss")
@@ -392,5 +394,12 @@ def cmd_fuzz(args) -> int:
     return run_fuzz(args)
 
 
+def cmd_ledger(args) -> int:
+    from .ledger_suggest import suggest
+    print(suggest(args.report), end="")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "trace": cmd_trace, "impls": cmd_impls, "cases": cmd_cases,
-            "fuzz": cmd_fuzz, "audit": cmd_audit, "coverage": cmd_coverage}
+            "fuzz": cmd_fuzz, "audit": cmd_audit, "coverage": cmd_coverage,
+            "ledger": cmd_ledger}
