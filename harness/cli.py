@@ -60,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("specs", nargs="*", metavar="SPEC_OR_SUITE",
                      help="spec or suite JSON files (default: the built-in suite)")
     run.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
-                     help="implementations to compare (default: every available one); a "
-                          "spec file named after them counts as a spec")
+                     help="implementations to compare (default: every available one); "
+                          "module:Class or path/adapter.py[:Class] runs an adapter that is "
+                          "not installed; a spec file named after them counts as a spec")
+    run.add_argument("--exclude", action="append", default=[], metavar="NAME",
+                     help="leave this implementation (or glob) out of a run without --impl, "
+                          "as $BACKPROP_HARNESS_EXCLUDE does (repeatable)")
     run.add_argument("--baseline", default="reference", metavar="NAME",
                      help="what every other implementation is compared with")
     run.add_argument("--all-modes", action="store_true",
@@ -179,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run" and args.impl:  # `run --impl torch net.json`: net.json is a spec
-            files = [n for n in args.impl if n.endswith(".json") or Path(n).is_file()]
+            files = [n for n in args.impl if n.endswith(".json") or
+                     (Path(n).is_file() and not n.endswith(".py"))]
             args.impl = [n for n in args.impl if n not in files] or None
             args.specs += files
         return COMMANDS[args.command](args)
@@ -209,6 +214,9 @@ def cmd_run(args) -> int:
     from .runner import progress
 
     specs = _load_specs(args.specs, args.dtype, args.cases, args.seed)
+    if args.exclude:  # in the environment: worker processes and the registry read it there
+        from .registry import EXCLUDE
+        os.environ[EXCLUDE] = ",".join(filter(None, [os.environ.get(EXCLUDE), *args.exclude]))
     out = args.out or default_out_dir()
     check_out_dir(out, args.force)
     override = {}

@@ -47,7 +47,8 @@ TEST_MODULE = Path(__file__).parent / "testing" / "test_conformance.py"
 def pytest_addoption(parser):
     g = parser.getgroup("backprop-harness", "backprop-harness conformance suite")
     g.addoption("--bp-impl", action="append", default=[], metavar="NAME",
-                help="run the conformance suite against this implementation (repeatable)")
+                help="run the conformance suite against this implementation (repeatable; "
+                     "module:Class or path/adapter.py[:Class] for one not installed)")
     g.addoption("--bp-baseline", default="reference", metavar="NAME",
                 help="what each --bp-impl is compared with (default: reference, the NumPy "
                      "engine)")
@@ -95,6 +96,9 @@ def pytest_configure(config):
     if not config.getoption("bp_impl"):
         return
     try:  # a bad option is one line here; raised while collecting, pytest shows the source
+        from harness.registry import is_local, local
+        config.option.bp_impl = [local(n) if is_local(n) else n
+                                 for n in config.getoption("bp_impl")]
         _check(config, config.getoption("bp_impl"))
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -1,5 +1,7 @@
-"""Implementations, found by name: the built-ins below and the entry-point group
-'backprop_harness.impls'.
+"""Implementations, found by name: the built-ins below, the entry-point group
+'backprop_harness.impls', and adapters run without packaging (`--impl module:Class` or
+`--impl path/adapter.py`, registered in $BACKPROP_HARNESS_IMPLS so that worker processes
+resolve the same name). $BACKPROP_HARNESS_EXCLUDE keeps installed plugins out of default runs.
 
 The adapter contract, stated once. An entry point names a class (or a factory) whose objects
 have
@@ -36,18 +38,21 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import importlib.util
+import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from . import metadata
 from .errors import HarnessError
 
 __all__ = ["BUILTINS", "MODES", "ORACLES", "Unavailable", "Unsupported", "ImplInfo", "discover",
-           "expand",
-           "get", "names", "unsupported_reason"]
+           "expand", "get", "is_local", "local", "names", "unsupported_reason"]
 
 GROUP = "backprop_harness.impls"
 BUILTINS = {  # the one list of built-in implementations
@@ -61,6 +66,9 @@ BUILTINS = {  # the one list of built-in implementations
     "tensorflow": "impls.tensorflow_impl:TensorflowImpl",
     "tinygrad": "impls.tinygrad_impl:TinygradImpl",
 }
+LOCAL = "BACKPROP_HARNESS_IMPLS"  # "name=module:Class;name=/path/adapter.py:Class": adapters
+# run without packaging them (`--impl module:Class`); worker processes inherit it
+EXCLUDE = "BACKPROP_HARNESS_EXCLUDE"  # "name,glob,...": left out of default runs
 ORACLES = ("exact", "numeric")  # the truths that say which side of a divergence is closer
 MODES = {  # the built-in frameworks run other ways: each its own implementation, opt-in
     "torch-compile": "impls.torch_autograd:TorchCompileImpl",
@@ -108,32 +116,113 @@ class ImplInfo:
 
 
 def _targets() -> dict[str, str]:
-    """Built-ins and modes merged with installed entry points; a clashing one warns, the
-    first wins."""
+    """Built-ins and modes merged with installed entry points and the local adapters of
+    $BACKPROP_HARNESS_IMPLS; a clashing one warns, the first wins."""
     targets = {**BUILTINS, **MODES}
-    for ep in entry_points(group=GROUP):
-        if ep.name in targets and targets[ep.name] != ep.value:
-            warnings.warn(f"implementation {ep.name!r} registered twice "
-                          f"({targets[ep.name]} and {ep.value}); using the first", stacklevel=2)
+    local = [tuple(item.split("=", 1)) for item in os.environ.get(LOCAL, "").split(";")
+             if "=" in item]
+    for name, value in [(ep.name, ep.value) for ep in entry_points(group=GROUP)] + local:
+        if name in targets and targets[name] != value:
+            warnings.warn(f"implementation {name!r} registered twice "
+                          f"({targets[name]} and {value}); using the first", stacklevel=2)
             continue
-        targets[ep.name] = ep.value
+        targets[name] = value
     return targets
+
+
+def is_local(item: str) -> bool:
+    """Whether an --impl word names an adapter by its code (module:Class, a .py file)."""
+    return ":" in item or item.endswith(".py")
+
+
+def local(item: str) -> str:
+    """Register `module:Class`, `path/adapter.py:Class` or `path/adapter.py` (its one class
+    with name, version and trace) for this process and its workers ($BACKPROP_HARNESS_IMPLS);
+    return the name it runs under (the class's `name`)."""
+    module, _, attr = item.rpartition(":") if ":" in item else (item, "", "")
+    beside = Path(module.replace(".", "/") + ".py")  # module:Class in the current folder,
+    if not module.endswith(".py") and beside.is_file():  # which a console script's path lacks
+        module = str(beside)
+    if module.endswith(".py"):
+        module = str(Path(module).resolve())
+    try:
+        mod = _module(module)
+    except ImportError as exc:
+        raise HarnessError(f"--impl {item}: cannot import {module}: {exc}") from None
+    if not attr:
+        found = [k for k, v in vars(mod).items() if isinstance(v, type) and
+                 v.__module__ == mod.__name__ and all(hasattr(v, a) for a in ("name", "trace"))]
+        if len(found) != 1:
+            raise HarnessError(f"--impl {item}: name the class, {item}:CLASS ("
+                               f"{'no' if not found else len(found)} adapter classes in it)")
+        attr = found[0]
+    name = getattr(getattr(mod, attr, None), "name", None)
+    if not isinstance(name, str):
+        raise HarnessError(f"--impl {item}: {attr} has no class attribute `name`")
+    why = metadata.unsafe_name(name)
+    if why:
+        raise HarnessError(f"--impl {item}: {why}")
+    entries = [e for e in os.environ.get(LOCAL, "").split(";") if e and
+               not e.startswith(f"{name}=")]
+    os.environ[LOCAL] = ";".join([*entries, f"{name}={module}:{attr}"])
+    _info.cache_clear()
+    return name
+
+
+def _module(module: str):
+    """A module by import name, or a .py file by path (imported once, under its stem)."""
+    if not module.endswith(".py"):
+        return importlib.import_module(module)
+    key = f"bh_local_{Path(module).stem}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, module)
+        if spec is None or not Path(module).is_file():
+            raise ImportError(f"no such file {module}")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[key] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            del sys.modules[key]
+            raise
+    return sys.modules[key]
+
+
+def _shadowed(module: str) -> str:
+    """' (a folder ./x in the current directory shadows the installed package x: run from
+    another folder)' when the module's top package was imported from the current directory
+    or is a namespace package (a bare folder), else ''."""
+    top = sys.modules.get(module.split(".")[0])
+    if top is None or module.endswith(".py"):
+        return ""
+    paths = [Path(getattr(top, "__file__", None) or "").parent] if getattr(
+        top, "__file__", None) else [Path(p) for p in getattr(top, "__path__", [])]
+    cwd = Path.cwd().resolve()
+    for path in paths:
+        if getattr(top, "__file__", None) is None or path.resolve().parent == cwd:
+            return (f" (the folder {path} shadows the installed package "
+                    f"{top.__name__}: run from another folder)")
+    return ""
 
 
 def _load(name: str, target: str) -> ImplInfo:
     why = metadata.unsafe_name(name)
     if why:
         return ImplInfo(name, target, reason=why)
-    module, _, attr = target.partition(":")
+    module, _, attr = target.rpartition(":")
     try:
-        factory = getattr(importlib.import_module(module), attr)
-        impl = factory()
+        mod = _module(module)
+        if not hasattr(mod, attr):
+            return ImplInfo(name, target, reason=f"module {module!r} has no attribute "
+                                                 f"{attr!r}{_shadowed(module)}")
+        impl = getattr(mod, attr)()
         missing = [a for a in ("name", "version", "trace") if not hasattr(impl, a)]
         supports = getattr(impl, "supports", None)
     except Unavailable as exc:
         return ImplInfo(name, target, reason=str(exc))
     except ImportError as exc:
-        return ImplInfo(name, target, reason=f"cannot import {exc.name or module}: {exc}")
+        hint = _shadowed(module) if exc.name and module.startswith(exc.name) else ""
+        return ImplInfo(name, target, reason=f"cannot import {exc.name or module}: {exc}{hint}")
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # a broken plugin (sys.exit too) must not take us down
@@ -155,10 +244,13 @@ def _info(name: str) -> ImplInfo:
 
 
 def discover(refresh: bool = False, modes: bool = False) -> dict[str, ImplInfo]:
-    """Every registered implementation, loaded; the opt-in MODES only with `modes`."""
+    """Every registered implementation, loaded; the opt-in MODES only with `modes`; none
+    that $BACKPROP_HARNESS_EXCLUDE names (a plugin kept out of default runs)."""
     if refresh:
         _info.cache_clear()
-    return {name: _info(name) for name in _targets() if modes or name not in MODES}
+    out = [g.strip() for g in os.environ.get(EXCLUDE, "").split(",") if g.strip()]
+    return {name: _info(name) for name in _targets() if (modes or name not in MODES)
+            and not any(fnmatch.fnmatchcase(name, g) for g in out)}
 
 
 def names() -> list[str]:
@@ -168,11 +260,14 @@ def names() -> list[str]:
 
 def expand(requested: list[str]) -> list[str]:
     """Names with shell-style globs ('torch*', 'jax-*') expanded against every registered
-    name, in order, each once; a glob that matches nothing is an error."""
+    name, in order, each once (a glob that matches nothing is an error); an adapter named by
+    its code (module:Class, path.py) registered under its own name."""
     known = names()
     out = []
     for item in requested:
-        if any(c in item for c in "*?["):
+        if is_local(item):
+            out.append(local(item))
+        elif any(c in item for c in "*?["):
             matched = [n for n in known if fnmatch.fnmatchcase(n, item)]
             if not matched:
                 raise HarnessError(f"no implementation matches {item!r} (installed: "

@@ -1,5 +1,6 @@
 """Implementations found through the entry-point group, built-in and third-party alike."""
 
+import os
 import json
 import subprocess
 import sys
@@ -130,3 +131,62 @@ def test_a_missing_torch_makes_the_adapter_unavailable_with_one_line():
     assert out.stderr.strip().splitlines() == [
         "backprop-harness: error: implementation 'torch' is unavailable: cannot import torch: "
         "No module named 'torch'"]
+
+
+# ---- adapter development: an adapter run without packaging it, kept out, shadowed
+
+ADAPTER = '''
+from impls.reference_impl import ReferenceImpl
+
+
+class Mine(ReferenceImpl):
+    """The reference under another name, with a planted sign error in v when asked."""
+
+    name = "mine"
+'''
+
+
+def test_an_adapter_runs_by_module_and_class_or_by_path_without_packaging(tmp_path,
+                                                                          monkeypatch, capsys):
+    """`--impl module:Class` (its folder the current one) and `--impl path/adapter.py`: each
+    registers the class under its own name, in the environment worker processes inherit."""
+    from conftest import cli_in_process
+    (tmp_path / "mine_adapter.py").write_text(ADAPTER)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(registry.LOCAL, raising=False)
+    for how in ("mine_adapter:Mine", str(tmp_path / "mine_adapter.py")):
+        out = cli_in_process(capsys, "run", "--impl", how, "--cases", "seed-2-2-2-float64",
+                             "--jobs", "2", "--out", str(tmp_path / "r"), "--force")
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "\nmine " in out.stdout  # the class's name, traced in a worker process
+        assert f"mine={tmp_path / 'mine_adapter.py'}:Mine" in os.environ[registry.LOCAL]
+    registry.discover(refresh=True)
+    bad = cli_in_process(capsys, "run", "--impl", "mine_adapter:Nope", "--out",
+                         str(tmp_path / "r"), "--force")
+    assert bad.returncode == 2 and "Nope has no class attribute `name`" in bad.stderr
+
+
+def test_an_excluded_plugin_is_left_out_of_default_runs_only(plugins, monkeypatch):
+    from harness.conformance import choose_impls
+    every = [i.name for i in choose_impls(None, "reference")]
+    assert "bug-sign" in every
+    monkeypatch.setenv(registry.EXCLUDE, "bug-*,many")
+    kept = [i.name for i in choose_impls(None, "reference")]
+    assert not [n for n in kept if n.startswith("bug-") or n == "many"]
+    assert set(every) - set(kept) >= {"bug-sign", "many"}
+    assert [i.name for i in choose_impls(["bug-sign"], "reference")] == ["reference", "bug-sign"]
+
+
+def test_a_folder_that_shadows_a_plugin_is_named_in_one_line(plugins, tmp_path, monkeypatch):
+    """A folder named like the plugin's module, first on the path: the adapter is
+    unavailable with a reason that names the folder, not a bare "no attribute"."""
+    import sys
+    (tmp_path / "work" / "planted").mkdir(parents=True)
+    (tmp_path / "work" / "planted" / "__init__.py").write_text("")
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.syspath_prepend(str(tmp_path / "work"))
+    monkeypatch.delitem(sys.modules, "planted", raising=False)
+    info = registry.discover(refresh=True)["bug-sign"]
+    assert not info.available and "\n" not in info.reason
+    assert "has no attribute" in info.reason and "shadows the installed package planted" in \
+        info.reason and str(tmp_path / "work" / "planted") in info.reason
