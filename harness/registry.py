@@ -65,6 +65,8 @@ BUILTINS = {  # the one list of built-in implementations
     "mygrad": "impls.mygrad_impl:MygradImpl",
     "tensorflow": "impls.tensorflow_impl:TensorflowImpl",
     "tinygrad": "impls.tinygrad_impl:TinygradImpl",
+    "thinc": "impls.thinc_impl:ThincImpl",
+    "mindspore": "impls.mindspore_impl:MindsporeImpl",
 }
 LOCAL = "BACKPROP_HARNESS_IMPLS"  # "name=module:Class;name=/path/adapter.py:Class": adapters
 # run without packaging them (`--impl module:Class`); worker processes inherit it

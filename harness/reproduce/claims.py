@@ -27,7 +27,7 @@ from .snippet import Claim
 
 ROUND = (1e-12, 1e-8, 1e-6, 1e-4, 1e-3, 0.01, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0,
          25.0, 30.0, 40.0, 50.0, 100.0, 300.0, 700.0, 1e3, 1e4, 1e6, 1e10, 1e20, 1e30)
-TARGET = {"f": ("h", (0, 0)), "t": ("v", (0, 0)), "fe": ("loss", (0,))}
+TARGET = {"f": ("h", (0, 0)), "t": ("v", (0, 0)), "fe": ("loss", ())}
 
 
 def _exact(function: str, slope: float):
@@ -162,7 +162,7 @@ def element_allowed(cause: RootCause) -> float:
             float(spec.targets[0, 0])
         return _allowed(spec, exact.trace, cause.part, (0, 0), scale)
     if cause.part == "fe":
-        return _allowed(spec, exact.trace, "fe", (0,))
+        return _allowed(spec, exact.trace, "fe", ())
     return _allowed(spec, exact.trace, "te", (0, te_index(cause)))
 
 

@@ -25,8 +25,9 @@ def _g(x: float) -> str:
     return f"{x:.3g}"
 
 
-def headline(api: str, cause: RootCause) -> str:
-    """"`jax.nn.elu`'s derivative is 0 at d = -40 in float64 (exact 4.25e-18)"."""
+def headline(api: str, cause: RootCause, j: int = 0) -> str:
+    """"`jax.nn.elu`'s derivative is 0 at d = -40 in float64 (exact 4.25e-18)"; a loss's at
+    its element j: "... at u = 4.25e-18, y = 1 (element 0 of 9)"."""
     who = PART_WORDS[cause.part].format(api=api) if cause.part in PART_WORDS else \
         f"{cause.impl}: {what(cause.function, cause.part)}"
     exact = float(cause.exact)
@@ -37,7 +38,12 @@ def headline(api: str, cause: RootCause) -> str:
         is_ = f"is off by {_g(cause.rel_error)} relative"
     else:
         is_ = f"is {_g(cause.value)}"
-    at = ", ".join(f"{k} = {_short(v)}" for k, v in cause.inputs.items())
+    if cause.part in ("fe", "te") and isinstance(cause.inputs.get("u"), list):
+        u, y = cause.inputs["u"], cause.inputs.get("y", [])
+        at = f"u = {_g(u[j])}, y = {_g(y[j])}" + \
+            (f" (element {j} of {len(u)})" if len(u) > 1 else "")
+    else:
+        at = ", ".join(f"{k} = {_short(v)}" for k, v in cause.inputs.items())
     return f"{who} {is_} at {at} in {cause.dtype} (exact {_g(exact)})"
 
 
@@ -87,7 +93,7 @@ def issue(spec: Spec, verdict: Verdict, wrong: str, version: str, settings: str,
     lines = []
     if shown:
         found, cause, claim, file, text, api, framework = shown[0]
-        lines += [f"# {headline(api, cause)}", ""]
+        lines += [f"# {headline(api, cause, claim.J if claim else 0)}", ""]
     else:
         framework = wrong
         o = verdict.origin
@@ -96,7 +102,7 @@ def issue(spec: Spec, verdict: Verdict, wrong: str, version: str, settings: str,
                   f"({spec.dtype})", ""]
     for k, (found, cause, claim, file, text, api, fw) in enumerate(shown):
         if k:
-            lines += [f"## Also: {headline(api, cause)}", ""]
+            lines += [f"## Also: {headline(api, cause, claim.J if claim else 0)}", ""]
         lines += _claim(found, cause, claim, file, text, api, fw, version)
     if not shown:
         lines += ["The divergence does not reduce to one function at one input: it needs the "

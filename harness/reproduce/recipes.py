@@ -33,6 +33,9 @@ class Recipe:
     value: str = "return float(np.ravel(f(x))[0])"
     derivative: tuple = ()
     method_class: str = ""  # d.elu() is this class's method
+    provides: tuple = ()  # names the prelude binds (thinc's ops)
+    aliases: dict = field(default_factory=dict)  # such a name: what a title calls it
+    backward: str = ""  # the adapter's table of hand-written backward functions, if any
     overrides: dict = field(default_factory=dict)  # function: (expression, api) where the
     # adapter composes with helpers of its own that need its module
 
@@ -102,6 +105,20 @@ MYGRAD = Recipe(
     overrides={"silu": ("d * nnet.sigmoid(d)", "mygrad.nnet.sigmoid")})
 
 
+THINC = Recipe(
+    "thinc", ("from thinc.api import NumpyOps", "ops = NumpyOps()"), "a",
+    "return float(np.ravel(f(x))[0])",
+    ("h = f(x)", "g = df(np.ones_like(h) * P, x, h)  # thinc's own backward function",
+     "return float(np.ravel(g)[J]) / P"), provides=("ops",), backward="BACKWARD",
+    aliases={"ops": "thinc.api.NumpyOps"})
+
+
+MINDSPORE = Recipe(
+    "mindspore", ("import mindspore as ms", 'ms.set_device("CPU")', "from mindspore import Tensor"),
+    "Tensor(a)", "return float(f(x).asnumpy().ravel()[0])",
+    ("g = ms.grad(lambda x: (f(x) * P).sum())(x)", "return float(g.asnumpy().ravel()[J]) / P"))
+
+
 def recipe(impl) -> tuple[Recipe, str] | None:
     """(the recipe, the adapter module) of a built-in implementation object, else None."""
     module = type(impl).__module__
@@ -112,9 +129,9 @@ def recipe(impl) -> tuple[Recipe, str] | None:
     if module == "impls.tensorflow_impl":
         return _tensorflow(impl.jit), module
     fixed = {"impls.tinygrad_impl": TINYGRAD, "impls.autograd_impl": AUTOGRAD,
-             "impls.mygrad_impl": MYGRAD}
-    extra = getattr(importlib.import_module(module), "RECIPE", None)  # thinc, mindspore
-    found = fixed.get(module, extra)
+             "impls.mygrad_impl": MYGRAD, "impls.thinc_impl": THINC,
+             "impls.mindspore_impl": MINDSPORE}
+    found = fixed.get(module)
     return (found, module) if found is not None else None
 
 
@@ -199,11 +216,17 @@ def _constant(node) -> bool:
                or isinstance(n, ast.Name) and n.id == "math" for n in ast.walk(node))
 
 
-def _expression(module: str, rec: Recipe, function: str, loss: bool, slope: float):
-    """(expression text, its parameter, the imports and helpers it needs, its API) of the
+def _expression(module: str, rec: Recipe, function: str, loss: bool, slope: float,
+                table: str = ""):
+    """(expression text, its parameters, the imports and helpers it needs, its API) of the
     adapter's table entry, or None when it needs its module's state."""
     imports = _imports(module)
-    if not loss and function in rec.overrides:
+    if table:
+        node = _table_entry(module, table, function)
+        if node is None:
+            return None
+        expr, params, api = node.body, [a.arg for a in node.args.args], ""
+    elif not loss and function in rec.overrides:
         text, api = rec.overrides[function]
         expr, params = ast.parse(text, mode="eval").body, ["d", "s"]
     else:
@@ -213,15 +236,17 @@ def _expression(module: str, rec: Recipe, function: str, loss: bool, slope: floa
         if not isinstance(node, ast.Lambda):  # a helper function of the adapter's
             node = ast.parse(f"lambda u, y: {node.id}(u, y)", mode="eval").body
         expr, params, api = node.body, [a.arg for a in node.args.args], ""
-    expr = _slope(expr, params, slope)
-    names = _free(ast.Expression(expr)) - {params[0]} - ({"y"} if loss else set())
+    if not table:  # an activation's slope parameter; a backward's are (dh, d, h)
+        expr = _slope(expr, params, slope)
+    names = _free(ast.Expression(expr)) - set(params) - ({"y"} if loss else set()) - \
+        set(rec.provides)
     helpers = _helpers(module, names, imports, set())
     if helpers is None:
         return None
     used = [imports[n] for n in sorted(names) if n in imports]
     for helper in helpers:
         used += [imports[n] for n in sorted(_free(ast.parse(helper))) if n in imports]
-    return ast.unparse(expr), params[0], used, helpers, api or _api(expr, imports, rec)
+    return ast.unparse(expr), params, used, helpers, api or _api(expr, imports, rec)
 
 
 def function_source(module: str, rec: Recipe, function: str, part: str, slope: float,
@@ -233,14 +258,21 @@ def function_source(module: str, rec: Recipe, function: str, part: str, slope: f
     main = _expression(module, rec, function, loss, slope)
     if main is None:
         return None
-    text, param, used, helpers, api = main
+    text, params, used, helpers, api = main
+    param = params[0]
     defs = [f"def f({param}):", f"    return {text}"]
+    if rec.backward and part == "t":  # the adapter's hand-written backward of f
+        back = _expression(module, rec, function, False, slope, rec.backward)
+        if back is None:
+            return None
+        used, helpers = used + back[2], helpers + back[3]
+        defs += ["", f"def df({', '.join(back[1])}):", f"    return {back[0]}"]
     if loss and loss_through != "identity":
         act = _expression(module, rec, loss_through, False, slope)
         if act is None:
             return None
         used, helpers = act[2] + used, act[3] + helpers
-        defs = [f"def act({act[1]}):", f"    return {act[0]}", "", "",
+        defs = [f"def act({act[1][0]}):", f"    return {act[0]}", "", "",
                 "def f(d):", f"    {param} = act(d)", f"    return {text}"]
     return [*dict.fromkeys(used), "", *dict.fromkeys(helpers), *defs], api
 
@@ -272,6 +304,8 @@ def _api(expr, imports: dict, rec: Recipe) -> str:
         if not isinstance(f, ast.Name) or (parts and parts[-1] in GENERIC) or \
                 (not parts and f.id in GENERIC):
             continue
+        if f.id in rec.aliases:
+            return ".".join([rec.aliases[f.id], *parts])
         if f.id in imports:
             stmt = ast.parse(imports[f.id]).body[0]
             alias = stmt.names[0]
