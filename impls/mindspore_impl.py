@@ -85,6 +85,12 @@ class MindsporeImpl:
     def version(self) -> str:
         return installed_version("mindspore")
 
+    def unsupported(self, spec) -> str | None:
+        """ops.binary_cross_entropy takes float16, float32 and bfloat16 only."""
+        if spec.loss == "binary_cross_entropy" and spec.dtype == "float64":
+            return "mindspore's ops.binary_cross_entropy has no float64 kernel"
+        return None
+
     def settings(self) -> dict:
         return {"mindspore": self.version(), "mode": "pynative", "device": "cpu",
                 "gradient": "mindspore.grad, v by a zero added to d",

@@ -24,8 +24,8 @@ PLUGINS = Path(__file__).parent / "plugins"
 MODULES = ("mpmath", "hypothesis", "dask", "dask.distributed", "matplotlib")
 EXTRAS = {"torch": "torch", "jax": "jax", "exact": "exact", "mpmath": "exact",
           "autograd": "autograd", "mygrad": "mygrad", "tensorflow": "tensorflow",
-          "tensorflow-xla": "tensorflow", "tinygrad": "tinygrad",
-          "hypothesis": "fuzz", "dask": "dask", "dask.distributed": "dask",
+          "tensorflow-xla": "tensorflow", "tinygrad": "tinygrad", "thinc": "thinc",
+          "mindspore": "mindspore", "hypothesis": "fuzz", "dask": "dask", "dask.distributed": "dask",
           "matplotlib": "plots"}  # the name's extra: pip install 'backprop-harness[EXTRA]'
 INSTALL = {"einsum": "pip install -e examples/adapter-example"}  # names outside the extras
 LABELS = {"exact": "mpmath for exact", "einsum": "the example adapter einsum"}

@@ -5,7 +5,8 @@ The root-cause search claims the implementation's value at the worst element's i
 may be extreme (d = -745, an exact value that is subnormal). Here the implementation runs
 again, on one-neuron specs at round inputs between that one and 1 in magnitude (one call:
 trace_many where it has it), each judged against the exact oracle like a probe; the least
-extreme input that still shows the same symptom is claimed. A derivative's claim is first
+extreme input that still shows the same symptom is claimed (for lost digits, the largest
+relative error among moderate inputs, 0.1 to 10 in magnitude). A derivative's claim is first
 tried with an upstream gradient of 1: only when that no longer reproduces does the claim say
 it needs the case's own.
 """
@@ -27,6 +28,7 @@ from .snippet import Claim
 
 ROUND = (1e-12, 1e-8, 1e-6, 1e-4, 1e-3, 0.01, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0,
          25.0, 30.0, 40.0, 50.0, 100.0, 300.0, 700.0, 1e3, 1e4, 1e6, 1e10, 1e20, 1e30)
+MODERATE = (0.1, 10.0)  # inputs where lost digits persuade best: the largest error among them
 TARGET = {"f": ("h", (0, 0)), "t": ("v", (0, 0)), "fe": ("loss", ())}
 
 
@@ -114,8 +116,9 @@ def _symptom(value: float, exact: float) -> str:
 
 
 def convincing(cause: RootCause, tolerance=None) -> tuple[RootCause, float, float]:
-    """(the claim at the least extreme input that reproduces it with the same symptom, the
-    upstream gradient it needs (1.0: none), the absolute error allowed there)."""
+    """(the claim at the least extreme input that reproduces it with the same symptom (lost
+    digits: the largest error at a moderate input), the upstream gradient it needs (1.0:
+    none), the absolute error allowed there)."""
     if cause.part not in ("f", "t") or cause.spec is None:
         return cause, 1.0, element_allowed(cause)
     at = cause.at
@@ -125,9 +128,11 @@ def convincing(cause: RootCause, tolerance=None) -> tuple[RootCause, float, floa
     tiny = math.ldexp(1.0, big)
     near = {float(math.floor(abs(at))), float(math.ceil(abs(at)))} if 1 < abs(at) < 1e6 \
         else set()  # the input rounded: -17 rather than -17.317850112915039
-    moves = sorted({m for m in (*ROUND, *near) if abs(at) > 0 and
-                    min(abs(at), 1.0) <= m <= max(abs(at), 1.0) and m != abs(at)},
-                   key=lambda m: abs(math.log10(m)))
+    moves = {m for m in (*ROUND, *near) if abs(at) > 0 and
+             min(abs(at), 1.0) <= m <= max(abs(at), 1.0) and m != abs(at)}
+    if cause.symptom == "lost relative precision":  # any moderate round input may show more
+        moves |= {m for m in ROUND if MODERATE[0] <= m <= MODERATE[1]}
+    moves = sorted(moves, key=lambda m: abs(math.log10(m)))
     tries = [(sign * m, 1.0) for m in moves] + [(at, 1.0)]
     if abs(p0 - 1.0) > 1e-9 * max(1.0, abs(p0)):
         tries += [(sign * m, p0) for m in moves] + [(at, p0)]
@@ -135,6 +140,7 @@ def convincing(cause: RootCause, tolerance=None) -> tuple[RootCause, float, floa
     docs = [(d, p, doc) for d, p, doc in docs if doc is not None]
     judged = _judged(cause.impl, [doc for _, _, doc in docs], cause.part, tolerance)
     mp, (f_mp, t_mp) = _exact(cause.function, cause.spec["layers"][0].get("slope", 0.01))
+    found = []
     for (d, p, doc), (hit, value, exact, spec) in zip(docs, judged):
         if not hit:
             continue
@@ -147,8 +153,14 @@ def convincing(cause: RootCause, tolerance=None) -> tuple[RootCause, float, floa
                           value, digits, True, cause.explains, doc, width=cause.width)
         scale = 1.0 if cause.part == "f" else float(exact.trace.steps[0].layers[0].h[0, 0]) - \
             float(spec.targets[0, 0])
-        return claim, p, _allowed(spec, exact.trace, cause.part, (0, 0), scale)
-    return cause, p0, element_allowed(cause)
+        found.append((claim, p, _allowed(spec, exact.trace, cause.part, (0, 0), scale)))
+    if not found:
+        return cause, p0, element_allowed(cause)
+    moderate = [f for f in found if MODERATE[0] <= abs(f[0].at) <= MODERATE[1]
+                and f[0].at != at]
+    if cause.symptom == "lost relative precision" and moderate:  # the largest error there
+        return max(moderate, key=lambda f: f[0].rel_error)
+    return found[0]
 
 
 def element_allowed(cause: RootCause) -> float:
