@@ -38,7 +38,10 @@ def headline(api: str, cause: RootCause, j: int = 0) -> str:
         is_ = f"is off by {_g(cause.rel_error)} relative"
     else:
         is_ = f"is {_g(cause.value)}"
-    if cause.part in ("fe", "te") and isinstance(cause.inputs.get("u"), list):
+    if cause.part == "fe" and isinstance(cause.inputs.get("u"), list):
+        at = f"u = [{', '.join(map(_g, cause.inputs['u']))}], " \
+             f"y = [{', '.join(map(_g, cause.inputs.get('y', [])))}]"
+    elif cause.part == "te" and isinstance(cause.inputs.get("u"), list):
         u, y = cause.inputs["u"], cause.inputs.get("y", [])
         at = f"u = {_g(u[j])}, y = {_g(y[j])}" + \
             (f" (element {j} of {len(u)})" if len(u) > 1 else "")
