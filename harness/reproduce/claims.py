@@ -127,9 +127,9 @@ def convincing(cause: RootCause, tolerance=None) -> tuple[RootCause, float, floa
     big = FORMATS[cause.dtype][1]
     tiny = math.ldexp(1.0, big)
     near = {float(math.floor(abs(at))), float(math.ceil(abs(at)))} if 1 < abs(at) < 1e6 \
-        else set()  # the input rounded: -17 rather than -17.317850112915039
-    moves = {m for m in (*ROUND, *near) if abs(at) > 0 and
-             min(abs(at), 1.0) <= m <= max(abs(at), 1.0) and m != abs(at)}
+        else set()  # the input rounded either way: -38 rather than -37.429947750237048
+    moves = {m for m in ROUND if abs(at) > 0 and
+             min(abs(at), 1.0) <= m <= max(abs(at), 1.0) and m != abs(at)} | near
     if cause.symptom == "lost relative precision":  # any moderate round input may show more
         moves |= {m for m in ROUND if MODERATE[0] <= m <= MODERATE[1]}
     moves = sorted(moves, key=lambda m: abs(math.log10(m)))

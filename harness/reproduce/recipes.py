@@ -83,7 +83,7 @@ def _tensorflow(jit: bool) -> Recipe:
 
 
 TINYGRAD = Recipe(
-    "tinygrad", ("from tinygrad import Tensor",), "Tensor(a, requires_grad=True)",
+    "tinygrad", ("from tinygrad import Tensor",), "Tensor(a)",
     "out = f(x)\nreturn float(out.numpy().ravel()[0])",
     ("out = f(x)", "(g,) = (out * P).sum().gradient(x)",
      "Tensor.realize(out, g)  # at once, as the adapter (one fused program)",
