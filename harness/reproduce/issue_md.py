@@ -53,7 +53,9 @@ def headline(api: str, cause: RootCause, j: int = 0) -> str:
 def _short(v) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(_short(x) for x in v) + "]"
-    return f"{v:.17g}" if isinstance(v, float) else str(v)
+    if isinstance(v, float):  # the shortest that reads back: -40, -1e-20, -37.4
+        return str(int(v)) if v.is_integer() and abs(v) < 1e16 else repr(v)
+    return str(v)
 
 
 def _error_line(cause: RootCause) -> str:
