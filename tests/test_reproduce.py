@@ -87,6 +87,22 @@ def test_a_reproducer_exits_0_where_the_framework_is_right_and_2_where_it_cannot
 
 
 @pytest.mark.slow
+@needs("jax")
+def test_a_claim_that_needs_its_upstream_gradient_says_so(tmp_path):
+    """jax's silu derivative is NaN only under the case's huge incoming gradient (1e38 in
+    float32): the claim keeps it, says so, and the script multiplies by it; the input moves
+    from d = -1e20 to a round -1000."""
+    spec = default_suite(pattern="overflow-silu-float32")[0]
+    _, files = _report_files(spec, ["jax"])["jax"]
+    issue, code = files["ISSUE.md"], files["reproduce.py"]
+    assert issue.startswith("# `jax.nn.silu`'s derivative is NaN at d = -1000 in float32")
+    assert "It shows with an upstream gradient of 9.99999968" in issue
+    assert "* 9.999999680285692e+37" in code
+    out = _run(tmp_path, "reproduce.py", code)
+    assert out.returncode == 1 and "= nan;" in out.stdout, out.stdout + out.stderr
+
+
+@pytest.mark.slow
 @needs("torch", "autograd", "mygrad")
 def test_each_built_in_gets_its_own_api_in_its_reproducer(tmp_path):
     """torch-compile's elu near 0 (pytorch#189803) runs Inductor; autograd's elu is named by
