@@ -120,7 +120,7 @@ def check_failure(tmp_path):
     assert "[why: elu's t at d = -40: 0 (jax)" in out.stdout
     assert "FAIL: 0 passed, 1 failed" in out.stdout
     folder, = (tmp_path / "reports").glob("run-*/failing/jax-elu-tail-jax-vs-reference")
-    assert {"reproduce_jax.py", "smallest.json", "ISSUE.md"} <= {f.name for f in
+    assert {"reproduce.py", "smallest.json", "ISSUE.md"} <= {f.name for f in
                                                                  folder.iterdir()}
 
 
