@@ -4,8 +4,8 @@ Prints one table per measurement: numpy's matmul rate; one training step (forwar
 SGD update) of the reference engine (train_step, and the traced step that keeps every v and
 gradient), torch eager and jitted JAX per configuration (median time, ratios to the reference
 and to torch, GFLOP/s, fraction of the matmul rate, peak memory); the batched fuzzer's
-throughput; the default suite's wall time with --jobs 1 and 2; and the cost of a step over
-batch sizes and widths. `--before CHECKOUT` prints instead the before/after tables of the
+throughput, and a chunk's time part by part; the default suite's wall time with --jobs 1 and
+2; and the cost of a step over batch sizes and widths. `--before CHECKOUT` prints instead the before/after tables of the
 engine and the batched fuzzer against another checkout (before_after.py). Timings are medians;
 the machine is shared, so read ratios, not single numbers. Implementations compared with each
 other are timed in turns, each turn after a settling time (see interleaved()): timed one
@@ -270,6 +270,33 @@ def bench_scaling():
           "batch and with the parameter count", ["network", "batch", "ms"], rows)
 
 
+def bench_fuzz_chunk(count: int = 2000, repeats: int = 7):
+    """Where a batched-fuzz chunk's time goes: drawing, each implementation's trace_stacked,
+    the judge (tolerance model and pass rule, jitted), the domain mask; one thread, warm."""
+    from harness.batched import judge, make_stack
+    from harness.batched.executing import trace_networks
+    from harness.fuzz_domain import domain_mask
+    from harness.tolerance import resolve
+
+    def draw():
+        return make_stack([4, 8, 8, 2], count, 8, "tanh", "mse", "float64", 0, 1, 0)
+
+    stack = draw()
+    traces = {name: trace_networks(name, stack) for name in ("reference", "torch", "jax")}
+    others = [traces["torch"], traces["jax"]]
+    parts = {"draw": draw, **{f"trace {name}": (lambda n=name: trace_networks(n, stack))
+                              for name in traces},
+             "judge (torch, jax)": lambda: judge(stack, traces["reference"], others,
+                                                 resolve("float64")),
+             "domain mask": lambda: domain_mask("mse", traces["reference"], count)}
+    times = {k: median_time(fn, repeats) for k, fn in parts.items()}
+    total = sum(times.values())
+    rows = [[k, f"{t * 1e3:.2f}", f"{t / total:.0%}"] for k, t in times.items()]
+    rows.append(["chunk", f"{total * 1e3:.2f}", f"{count / total:,.0f} networks/s per core"])
+    table(f"one batched-fuzz chunk of {count:,} float64 4-8-8-2 networks (batch 8), part by part "
+          "(medians; one thread; imports and compiles done)", ["part", "ms", "share"], rows)
+
+
 def run_cli(args) -> tuple[float, str]:
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
@@ -351,6 +378,7 @@ def main():
     bench_steps(args.quick)
     bench_gemm()
     bench_scaling()
+    bench_fuzz_chunk()
     if not args.skip_cli:
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
