@@ -5,8 +5,9 @@ SGD update) of the reference engine (train_step, and the traced step that keeps 
 gradient), torch eager and jitted JAX per configuration (median time, ratios to the reference
 and to torch, GFLOP/s, fraction of the matmul rate, peak memory); the batched fuzzer's
 throughput, and a chunk's time part by part; the default suite's wall time with --jobs 1 and
-2; and the cost of a step over batch sizes and widths. `--before CHECKOUT` prints instead the before/after tables of the
-engine and the batched fuzzer against another checkout (before_after.py). Timings are medians;
+2; and the cost of a step over batch sizes and widths. `--before CHECKOUT` prints instead the
+before/after tables of the engine and the batched fuzzer against another checkout
+(before_after.py). Timings are medians;
 the machine is shared, so read ratios, not single numbers. Implementations compared with each
 other are timed in turns, each turn after a settling time (see interleaved()): timed one
 after the other, torch right after numpy ran with one core taken by OpenBLAS's spinning
