@@ -290,7 +290,6 @@ def test_train_step_of_stacked_and_16_bit_networks_is_the_three_calls_bit_for_bi
     """Leading axes of stacked networks, and 16-bit products accumulated in float32: train_step
     (and fit without a callback, which runs it) leaves the parameters and returns the losses
     that forward, backward and step do."""
-    pytest.importorskip("ml_dtypes") if dtype == "bfloat16" else None
     rng = np.random.default_rng(4)
     ws = [rng.normal(size=(3, 5, 4)), rng.normal(size=(3, 2, 5))]
     bs = [rng.normal(size=(3, 5)), rng.normal(size=(3, 2))]
