@@ -14,6 +14,8 @@ from pathlib import Path
 
 from . import __version__
 from .errors import HarnessError
+from .ledger_suggest import add_ledger_parser, cmd_ledger
+from .registry import add_impl_options, exclude, is_local
 from .spec import ALL_DTYPES
 from .words import count
 
@@ -59,13 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run specs or the default suite through implementations")
     run.add_argument("specs", nargs="*", metavar="SPEC_OR_SUITE",
                      help="spec or suite JSON files (default: the built-in suite)")
-    run.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
-                     help="implementations to compare (default: every available one); "
-                          "module:Class or path/adapter.py[:Class] runs an adapter that is "
-                          "not installed; a spec file named after them counts as a spec")
-    run.add_argument("--exclude", action="append", default=[], metavar="NAME",
-                     help="leave this implementation (or glob) out of a run without --impl, "
-                          "as $BACKPROP_HARNESS_EXCLUDE does (repeatable)")
+    add_impl_options(run)
     run.add_argument("--baseline", default="reference", metavar="NAME",
                      help="what every other implementation is compared with")
     run.add_argument("--all-modes", action="store_true",
@@ -120,7 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .fuzz import add_fuzz_parser
     add_fuzz_parser(sub)
-    from .ledger_suggest import add_ledger_parser
     add_ledger_parser(sub)
 
     au = sub.add_parser("audit", help="every implementation against the exact oracle over "
@@ -183,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run" and args.impl:  # `run --impl torch net.json`: net.json is a spec
-            files = [n for n in args.impl if n.endswith(".json") or
-                     (Path(n).is_file() and not n.endswith(".py"))]
+            files = [n for n in args.impl if n.endswith(".json") or Path(n).is_file()
+                     and not is_local(n)]
             args.impl = [n for n in args.impl if n not in files] or None
             args.specs += files
         return COMMANDS[args.command](args)
@@ -214,9 +209,7 @@ def cmd_run(args) -> int:
     from .runner import progress
 
     specs = _load_specs(args.specs, args.dtype, args.cases, args.seed)
-    if args.exclude:  # in the environment: worker processes and the registry read it there
-        from .registry import EXCLUDE
-        os.environ[EXCLUDE] = ",".join(filter(None, [os.environ.get(EXCLUDE), *args.exclude]))
+    exclude(args.exclude)
     out = args.out or default_out_dir()
     check_out_dir(out, args.force)
     override = {}
@@ -402,12 +395,5 @@ def cmd_fuzz(args) -> int:
     return run_fuzz(args)
 
 
-def cmd_ledger(args) -> int:
-    from .ledger_suggest import suggest
-    print(suggest(args.report), end="")
-    return 0
-
-
 COMMANDS = {"run": cmd_run, "trace": cmd_trace, "impls": cmd_impls, "cases": cmd_cases,
-            "fuzz": cmd_fuzz, "audit": cmd_audit, "coverage": cmd_coverage,
-            "ledger": cmd_ledger}
+            "fuzz": cmd_fuzz, "audit": cmd_audit, "coverage": cmd_coverage, "ledger": cmd_ledger}

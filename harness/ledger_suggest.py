@@ -91,3 +91,8 @@ def add_ledger_parser(sub) -> None:
     s = what.add_parser("suggest", help="print signature entries for a run's root causes")
     s.add_argument("report", type=Path, metavar="REPORT",
                    help="a run's report folder (or its run.json)")
+
+
+def cmd_ledger(args) -> int:
+    print(suggest(args.report), end="")
+    return 0

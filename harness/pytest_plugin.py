@@ -10,9 +10,9 @@ named). Each case runs once per session. A failing test names the divergence ori
 first quantity out of tolerance, in computation order) with its numbers and counts the
 quantities computed from it as its consequences: one defect, one failing test per case.
 A test module can import `test_conformance` and name its implementations in `BP_IMPLS`
-(the project's own tests do). An xfail file holds one case glob (or case-quantity glob) and a reason per line; a test
-whose failing quantities its entries cover is xfail (XPASS once it conforms); an
-implementation may ship its own list as `xfails`.
+(the project's own tests do). An xfail file holds one case glob (or case-quantity glob)
+and a reason per line; a test whose failing quantities its entries cover is xfail (XPASS
+once it conforms); an implementation may ship its own list as `xfails`.
 
 The traces are made by harness/runner.py in worker processes (--bp-jobs, default 1): an
 adapter that crashes its process (a segfault, os.abort(), sys.exit()) fails that case's
@@ -204,8 +204,9 @@ class ConformanceItem:
         lines = [origin.message(self.impl, r.baseline, self.case, r.dtype)]
         later = [t.label for t in bad if t is not origin]
         if later:
-            lines.append(f"consequences: {len(later)} more quantit{'y' if len(later) == 1 else 'ies'}"
-                         f" out of tolerance, computed from it ({', '.join(later)})")
+            many = "quantity" if len(later) == 1 else "quantities"
+            lines.append(f"consequences: {len(later)} more {many} out of tolerance, computed "
+                         f"from it ({', '.join(later)})")
         if r.blame:
             lines.append(f"blame: {r.blame} ({r.who}): {r.blame_reason}")
         if r.why:

@@ -51,8 +51,9 @@ from typing import Any
 from . import metadata
 from .errors import HarnessError
 
-__all__ = ["BUILTINS", "MODES", "ORACLES", "Unavailable", "Unsupported", "ImplInfo", "discover",
-           "expand", "get", "is_local", "local", "names", "unsupported_reason"]
+__all__ = ["BUILTINS", "MODES", "ORACLES", "Unavailable", "Unsupported", "ImplInfo",
+           "add_impl_options", "discover", "exclude", "expand", "get", "is_local", "local",
+           "names", "unsupported_reason"]
 
 GROUP = "backprop_harness.impls"
 BUILTINS = {  # the one list of built-in implementations
@@ -69,7 +70,7 @@ BUILTINS = {  # the one list of built-in implementations
     "mindspore": "impls.mindspore_impl:MindsporeImpl",
 }
 LOCAL = "BACKPROP_HARNESS_IMPLS"  # "name=module:Class;name=/path/adapter.py:Class": adapters
-# run without packaging them (`--impl module:Class`); worker processes inherit it
+# run unpackaged (`--impl module:Class`); worker processes inherit it
 EXCLUDE = "BACKPROP_HARNESS_EXCLUDE"  # "name,glob,...": left out of default runs
 ORACLES = ("exact", "numeric")  # the truths that say which side of a divergence is closer
 MODES = {  # the built-in frameworks run other ways: each its own implementation, opt-in
@@ -130,6 +131,24 @@ def _targets() -> dict[str, str]:
             continue
         targets[name] = value
     return targets
+
+
+def add_impl_options(parser) -> None:
+    """`run`'s --impl and --exclude: how implementations are named on the command line."""
+    parser.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
+                        help="implementations to compare (default: every available one); "
+                             "module:Class or path/adapter.py[:Class] runs an adapter that is "
+                             "not installed; a spec file named after them counts as a spec")
+    parser.add_argument("--exclude", action="append", default=[], metavar="NAME",
+                        help="leave this implementation (or glob) out of a run without "
+                             "--impl, as $BACKPROP_HARNESS_EXCLUDE does (repeatable)")
+
+
+def exclude(names: list[str]) -> None:
+    """Add names (globs) to $BACKPROP_HARNESS_EXCLUDE: discover() and worker processes read
+    it there (`run --exclude`)."""
+    if names:
+        os.environ[EXCLUDE] = ",".join(filter(None, [os.environ.get(EXCLUDE), *names]))
 
 
 def is_local(item: str) -> bool:

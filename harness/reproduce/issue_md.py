@@ -114,7 +114,8 @@ def issue(spec: Spec, verdict: Verdict, wrong: str, version: str, settings: str,
                   "network (accumulation order, cancellation across neurons).", ""]
         o = verdict.origin
         if o is not None:
-            lines += [f"- expected: the exact value of {o.label}[{', '.join(map(str, o.worst_index))}]"
+            where = f"{o.label}[{', '.join(map(str, o.worst_index))}]"
+            lines += [f"- expected: the exact value of {where}"
                       f"{f' = {truth!r}' if truth is not None else ''}",
                       f"- actual ({wrong}): "
                       f"{o.worst_value if wrong == verdict.impl else o.worst_baseline!r}", ""]

@@ -117,7 +117,9 @@ def script(impl, claim: Claim, version: str = "") -> tuple[str, str, str]:
     condition = "" if claim.upstream == 1 else \
         f", with an upstream gradient of {claim.upstream!r}"
     indented = "\n".join(("    " + ln) if ln else "" for ln in body)
-    text = f'''"""{label} in {claim.dtype}{condition}: {framework}{f' {version}' if version else ''} against the exact value.
+    title = f"{label} in {claim.dtype}{condition}: {framework}{f' {version}' if version else ''}"
+    shown = f"{label} in {claim.dtype}".replace("{", "{{").replace("}", "}}")
+    text = f'''"""{title} against the exact value.
 
 Written by backprop-harness. Needs only {framework} and NumPy. Exit status: 1 while the error
 exceeds the allowed one, 0 once it does not, 2 when it cannot run here.
@@ -140,8 +142,9 @@ except Exception as exc:  # the framework missing, no usable device: not the def
     print(f"cannot run: {{type(exc).__name__}}: {{exc}}")
     sys.exit(2)
 error = abs(value - EXACT)
-print(f"{label.replace('{', '{{').replace('}', '}}')} in {claim.dtype} = {{value!r}}; exact {{EXACT!r}}")
-print(f"error {{error:.3g}} (relative {{error / abs(EXACT) if EXACT else math.inf:.3g}}), allowed {{ALLOWED:.3g}}")
+relative = error / abs(EXACT) if EXACT else math.inf
+print(f"{shown} = {{value!r}}; exact {{EXACT!r}}")
+print(f"error {{error:.3g}} (relative {{relative:.3g}}), allowed {{ALLOWED:.3g}}")
 sys.exit(0 if error <= ALLOWED else 1)
 '''
     if "math.inf" in text:
