@@ -87,7 +87,8 @@ class _Seen:
     uy: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
-def _trace(spec: Spec) -> _Seen:
+def trace_case(spec: Spec) -> _Seen:
+    """What the reference engine computes for one case (every step), for the rows."""
     seen = _Seen(spec)
     net = Network.from_spec(spec)
 
@@ -106,7 +107,7 @@ def coverage(specs: list[Spec]) -> list[Row]:
     visit it. Activations: float64, float32 and each 16-bit dtype that some case computes
     the activation in. Losses: float64 and float32, and each reduction (which only scales te
     by 1 / batch, whatever the sample)."""
-    seen = [_trace(s) for s in specs]
+    seen = [trace_case(s) for s in specs]
     return _activation_rows(seen) + _loss_rows(seen) + _structure_rows(specs)
 
 

@@ -450,6 +450,69 @@ class AccumulatesGradients(_Planted):
     engine = _Accumulates
 
 
+# ---------------------------------------------------------------- defects outside the old model
+# Each needs a class of the domain model (impls/reference/domain.py) that the suite's cases
+# reach since issue 32: a loss term seen alone, a parameter past 1, an output activation the
+# loss is not usually fused with, a float16 sum longer than 3,000 terms.
+
+class BceLogOneMinus(_Function):
+    """binary cross-entropy with log(1 - u) for log1p(-u): 0 for u below eps / 2, where the
+    true term is -u (the loss of a confident, right prediction)."""
+
+    name = "bug-bce-log1m"
+    loss = "binary_cross_entropy"
+    fe = staticmethod(lambda u, y: -(np.where(y > 0, y * np.log(u), 0)
+                                     + np.where(y < 1, (1 - y) * np.log(1 - u), 0)).sum(axis=-1))
+
+
+class LeakyAsMax(_Planted):
+    """leaky_relu as max(d, slope d): right for slopes up to 1 only (for a slope above 1 it
+    takes slope d on the positive side)."""
+
+    name = "bug-leaky-max"
+
+    def network(self, spec):
+        net = super().network(spec)
+        for k, layer in enumerate(spec.layers):
+            a = net.activations[k]
+            if a.name == "leaky_relu":
+                s = layer.slope
+                net.activations[k] = replace(
+                    a, f=lambda d, s=s: np.maximum(d, d.dtype.type(s) * d),
+                    t=lambda d, h, s=s: np.where(d > d.dtype.type(s) * d, d.dtype.type(1),
+                                                 d.dtype.type(s)))
+        return net
+
+
+class FusedOutputGradient(_Planted):
+    """The output layer's v = te, as a fused loss-and-identity gradient gives it, whatever
+    the output activation (squared error, mse and softmax cross-entropy)."""
+
+    name = "bug-fused-output"
+
+    def network(self, spec):
+        net = super().network(spec)
+        if spec.loss != "binary_cross_entropy":
+            net.activations[-1] = replace(net.activations[-1],
+                                          t=lambda d, h: np.ones_like(h))
+        return net
+
+
+class _NarrowSums(Network):
+    def _product(self, a, b):
+        if self.dtype.itemsize >= 4:
+            return super()._product(a, b)
+        terms = a[..., :, :, None] * b[..., None, :, :]
+        return np.add.accumulate(terms, axis=-2, dtype=self.dtype)[..., -1, :]
+
+
+class NarrowAccumulation(_Planted):
+    """16-bit products accumulated in the 16-bit dtype itself, term by term (not in float32)."""
+
+    name = "bug-narrow-sum"
+    engine = _NarrowSums
+
+
 def _softmax(u):
     e = np.exp(u - u.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -476,4 +539,6 @@ ENTRY_POINTS = {
     "bug-bce-labels": "planted:BceHardLabels", "bug-leaky-kink": "planted:LeakyKinkOne",
     "bug-mean-squeeze": "planted:MeanOverSqueezed", "bug-mean-width": "planted:MeanOverWidth",
     "bug-bias-offbyone": "planted:BiasOffByOne", "bug-accumulate": "planted:AccumulatesGradients",
+    "bug-bce-log1m": "planted:BceLogOneMinus", "bug-leaky-max": "planted:LeakyAsMax",
+    "bug-fused-output": "planted:FusedOutputGradient", "bug-narrow-sum": "planted:NarrowAccumulation",
 }
