@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from impls.reference import activation, loss
-from impls.reference.domain import REFUSED, accumulation_size, fields, pairs, usual_output
+from impls.reference.domain import (GRADIENT_SPREAD, REFUSED, accumulation_size, fields,
+                                    pairs, usual_output)
 from impls.reference.dtypes import dtype as np_dtype, finfo
 from impls.reference_impl import ReferenceImpl
 
@@ -259,15 +260,17 @@ def _accumulation_cells(specs: list[Spec], runner: _Runner) -> list[Cell]:
     """Products (over a width) and batch sums accumulated in the narrow dtype itself."""
     out = []
     for dtype in ALL_DTYPES:
-        n = accumulation_size(dtype, LOW_PRECISION_K)
-        for what, length, enters in (("width", lambda s: max(s.sizes[:-1]), ("d",)),
-                                     ("batch", lambda s: s.batch, ("grad_bias",))):
+        for what, spread, length, enters in (
+                ("width", 0.0, lambda s: max(s.sizes[:-1]), ("d",)),
+                ("batch", GRADIENT_SPREAD, lambda s: s.batch, ("loss", "grad_bias"))):
+            n = accumulation_size(dtype, LOW_PRECISION_K, spread)
             cell = Cell("accumulation", what, "class", f"{what} >= {n}" if n else what, dtype)
             if np_dtype(dtype).itemsize >= 4:
                 cell.reason = "accumulates in its own dtype: nothing narrower"
             elif n is None:
-                cell.reason = "the tolerance (K eps sqrt(n + 1) sum |x w|) grows faster than " \
-                              "the narrow sum's error at every length"
+                cell.reason = "the tolerance (K eps sqrt(n + 1) sum of the terms, and more for " \
+                              "a gradient) grows faster than the narrow sum's error at every " \
+                              "length"
             else:
                 cell.cases = [s.name for s in specs if s.dtype == dtype and length(s) >= n]
                 runner.detect(cell, plants.narrow_accumulation(what), enters)

@@ -13,8 +13,8 @@ import re
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, activation
-from impls.reference.domain import (OUTPUT_ACTIVATIONS, accumulation_size, fields, pairs,
-                                    usual_output)
+from impls.reference.domain import (GRADIENT_SPREAD, OUTPUT_ACTIVATIONS, accumulation_size,
+                                    accumulation_terms, fields, pairs, usual_output)
 from impls.reference.dtypes import dtype as np_dtype
 
 from .coverage import point_values
@@ -231,23 +231,29 @@ def _layer_fields(dtype: str = "float64") -> list[dict]:
 
 def _accumulation(dtype: str) -> list[dict]:
     """Sums as long as the dtype's accumulation error first exceeds its tolerance (domain.py):
-    x W^T over a width, and the gradient's sum over a batch, of terms 1.0625, exact in
-    float32 in any order, wrong when accumulated in the 16-bit dtype itself (the error is not
-    monotone in the length: float16's sum of 1.0625s sticks at 4096, right again near 3855)."""
+    x W^T over a width, and the gradient's sum over a batch, of a first term and then terms
+    of eps / 2 of it, exact in float32 in any order, stuck at the first when accumulated in
+    the 16-bit dtype itself. The batch's v = u - y = x (y = 0) cancels nothing, and its terms
+    are 2^6 eps / 2, well above float16's underflow allowance."""
+    docs = []
     n = accumulation_size(dtype, LOW_PRECISION_K)
-    if n is None:
-        return []
-    width = {"name": f"accumulate-width-{dtype}", "dtype": dtype, "loss": "squared_error",
-             "description": f"one neuron summing {n} products in {dtype}",
-             "layers": [{"weights": [[1.0625] * n], "bias": [0.0], "activation": "identity"}],
-             "inputs": [[1.0] * n], "targets": [[1.0625 * n]], "learning_rate": 2.0 ** -12,
-             "steps": 1}
-    batch = {"name": f"accumulate-batch-{dtype}", "dtype": dtype, "loss": "squared_error",
-             "description": f"a batch of {n}: gradients summing {n} samples in {dtype}",
-             "layers": [{"weights": [[1.0]], "bias": [0.0], "activation": "identity"}],
-             "inputs": [[1.0]] * n, "targets": [[-0.0625]] * n, "learning_rate": 2.0 ** -12,
-             "steps": 1}
-    return [width, batch]
+    if n is not None:
+        docs.append({"name": f"accumulate-width-{dtype}", "dtype": dtype,
+                     "loss": "squared_error",
+                     "description": f"one neuron summing {n} products in {dtype}",
+                     "layers": [{"weights": [accumulation_terms(dtype, n)], "bias": [0.0],
+                                 "activation": "identity"}],
+                     "inputs": [[1.0] * n], "targets": [[0.0]], "learning_rate": 2.0 ** -4,
+                     "steps": 1})
+    n = accumulation_size(dtype, LOW_PRECISION_K, GRADIENT_SPREAD)
+    if n is not None:
+        docs.append({"name": f"accumulate-batch-{dtype}", "dtype": dtype,
+                     "loss": "squared_error",
+                     "description": f"a batch of {n}: gradients summing {n} samples in {dtype}",
+                     "layers": [{"weights": [[1.0]], "bias": [0.0], "activation": "identity"}],
+                     "inputs": [[t] for t in accumulation_terms(dtype, n, 2.0 ** 6)],
+                     "targets": [[0.0]] * n, "learning_rate": 2.0 ** -16, "steps": 1})
+    return docs
 
 
 SOFT_TARGETS = [[0.25, 0.5, 0.25, 0.0], [1.0, 0.0, 0.5, 0.5], [0.0, 0.25, 0.125, 0.0],

@@ -122,24 +122,36 @@ ACCUMULATES_IN = {"bfloat16": "float32", "float16": "float32"}
 """16-bit dtypes: products and sums accumulate in float32 and round once (network.py)."""
 
 
-def accumulation_size(dtype: str, k: float, most: int = 1 << 14) -> int | None:
-    """The smallest length n (a width for x W^T, a batch for the gradient's sum over samples)
-    at which a sum of n equal products accumulated in the narrow dtype itself differs from
-    the float32 accumulation (rounded once) by more than the tolerance k eps M, with the
-    tolerance model's M = sqrt(n + 1) sum |x w| (harness/tolerance.py); None for a dtype
-    that accumulates in itself (float32, float64). The terms are 1 + 2^-4 (x = 1): exact in
-    every 16-bit dtype, so only the accumulation rounds."""
+GRADIENT_SPREAD = 6.0
+"""A gradient's sum over samples carries more than the sum's own sqrt(n + 1) in the tolerance
+model (harness/tolerance.py): M(g) = M(v)^T |x| + |v|^T M(x) + sqrt(n) |v|^T |x|, with M(v) at
+least 4 |v| (u, te, t and v each rounded) and M(x) at least |x|: 6 with a margin."""
+
+
+def accumulation_size(dtype: str, k: float, spread: float = 0.0,
+                      most: int = 1 << 12) -> int | None:
+    """The smallest length n (a width for x W^T; a batch for the gradient's sum over samples,
+    with spread GRADIENT_SPREAD) at which a sum accumulated in the narrow dtype itself can
+    differ from the float32 accumulation (rounded once) by more than the tolerance k eps M,
+    M = (sqrt(n + 1) + spread) sum |terms| (harness/tolerance.py); None for a dtype that
+    accumulates in itself (float32, float64) or where no length up to `most` shows. The
+    terms are accumulation_terms(): each small one is half an ulp of the running sum, a tie
+    that rounds back to it."""
     if dtype not in ACCUMULATES_IN:
         return None
     dt = np_dtype(dtype)
     eps = float(finfo(dt).eps)
-    term = 1 + 2.0 ** -4
-    n = 1
-    while n <= most:
-        terms = np.full(n, term, dtype=dt)
+    for n in range(2, most + 1):
+        terms = np.array(accumulation_terms(dtype, n), dtype=dt)
         narrow = float(np.add.accumulate(terms, dtype=dt)[-1])
         wide = float(np.array(terms.astype(np.float32).sum(dtype=np.float32), dtype=dt))
-        if abs(narrow - wide) > k * eps * math.sqrt(n + 1) * n * term:
+        size = float(np.abs(terms).sum(dtype=float))
+        if abs(narrow - wide) > k * eps * (math.sqrt(n + 1) + spread) * size:
             return n
-        n += 1 if n < 64 else n // 8
     return None
+
+
+def accumulation_terms(dtype: str, n: int, scale: float = 1.0) -> list[float]:
+    """scale, then n - 1 terms of scale eps / 2: exact in the dtype and in float32 in any
+    order, while a sum in the dtype stays at scale (each term a tie, rounded to even)."""
+    return [scale] + [scale * float(finfo(np_dtype(dtype)).eps) / 2] * (n - 1)
