@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -128,6 +129,7 @@ model (harness/tolerance.py): M(g) = M(v)^T |x| + |v|^T M(x) + sqrt(n) |v|^T |x|
 least 4 |v| (u, te, t and v each rounded) and M(x) at least |x|: 6 with a margin."""
 
 
+@lru_cache(maxsize=None)
 def accumulation_size(dtype: str, k: float, spread: float = 0.0,
                       most: int = 1 << 12) -> int | None:
     """The smallest length n (a width for x W^T; a batch for the gradient's sum over samples,
@@ -141,12 +143,14 @@ def accumulation_size(dtype: str, k: float, spread: float = 0.0,
         return None
     dt = np_dtype(dtype)
     eps = float(finfo(dt).eps)
-    for n in range(2, most + 1):
-        terms = np.array(accumulation_terms(dtype, n), dtype=dt)
-        narrow = float(np.add.accumulate(terms, dtype=dt)[-1])
-        wide = float(np.array(terms.astype(np.float32).sum(dtype=np.float32), dtype=dt))
-        size = float(np.abs(terms).sum(dtype=float))
-        if abs(narrow - wide) > k * eps * (math.sqrt(n + 1) + spread) * size:
+    first, small = (dt.type(t) for t in accumulation_terms(dtype, 2))
+    narrow, wide, size = first, np.float32(first), float(first)
+    for n in range(2, most + 1):  # one term more each time, summed as each side sums
+        narrow = dt.type(np.float32(narrow) + np.float32(small))
+        wide = np.float32(wide + np.float32(small))
+        size += float(small)
+        if abs(float(narrow) - float(dt.type(wide))) > k * eps * (math.sqrt(n + 1) + spread) \
+                * size:
             return n
     return None
 
