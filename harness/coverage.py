@@ -186,3 +186,14 @@ def write_coverage(rows: list[Row], out: Path) -> None:
                                          "point": r.point, "dtype": r.dtype, "cells": r.cells}
                                         for r in rows]}
     (out / "coverage.json").write_text(json.dumps(doc, indent=1))
+
+
+def run_coverage(specs: list[Spec], out: Path) -> int:
+    """`coverage`: the table printed and written, a line per gap; exit 1 when there is one."""
+    rows = coverage(specs)
+    write_coverage(rows, out)
+    print(markdown(rows))
+    for line in gaps(rows):
+        print(f"GAP {line}")
+    print(f"report: {out / 'coverage.md'}")
+    return 1 if gaps(rows) else 0

@@ -315,3 +315,15 @@ def write_detection(cells: list[Cell], out: Path) -> None:
     (out / "detect.md").write_text(markdown(cells))
     (out / "detect.json").write_text(json.dumps(
         [dict(asdict(c), status=c.status) for c in cells], indent=1))
+
+
+def run_detect(specs: list[Spec], out: Path) -> int:
+    """`coverage --detect`: the table printed and written, a line per undetected cell; exit 1
+    when there is one."""
+    cells = detection(specs)
+    write_detection(cells, out)
+    print(markdown(cells))
+    for cell in undetected(cells):
+        print(f"UNDETECTED {cell.label()}")
+    print(f"report: {out / 'detect.md'}")
+    return 1 if undetected(cells) else 0
