@@ -90,8 +90,8 @@ def spec_docs(dtypes=DTYPES, max_depth: int = 3, max_width: int = 5, max_batch: 
         if wide:  # one long sum of equal products in the first layer
             x, w = draw(st.sampled_from([1.0, 0.5])), draw(st.sampled_from([1.0625, -0.75]))
             inputs = [row + [x] * wide for row in inputs]
-            for row in layers[0]["weights"]:
-                row += [w] * wide
+            for row in layers[0]["weights"]:  # a dictionary neuron's row stays 0: d = b
+                row += [w if any(row) else 0.0] * wide
         return {"name": fuzz_name(acts, loss, dtype), "dtype": dtype, "loss": loss,
                 "reduction": draw(st.sampled_from(_classes("reduction"))), "layers": layers,
                 "inputs": inputs, "targets": _targets(draw, st, matrix, loss, batch, sizes[-1]),
