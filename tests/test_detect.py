@@ -113,3 +113,20 @@ def test_coverage_detect_exits_1_naming_the_undetected(tmp_path, capsys):
            and c["kind"] == "activation"]
     assert elu and all(c["status"] != "UNDETECTED" for c in elu)
     assert (out / "detect.md").read_text().startswith("# Detection coverage")
+
+
+def test_the_domain_models_pairs_are_the_ones_the_format_accepts():
+    """domain.pairs() against spec validation itself: a one-layer spec of every output
+    activation and loss is accepted exactly when the pair is in the model."""
+    from harness.errors import HarnessError
+    accepted = set()
+    for act in ACTIVATIONS:
+        for name in LOSSES:
+            try:
+                spec_from_dict({"name": "p", "loss": name, "layers": [
+                    {"weights": [[0.5]], "bias": [0.0], "activation": act}],
+                    "inputs": [[1.0]], "targets": [[0.5]], "learning_rate": 0.1})
+            except HarnessError:
+                continue
+            accepted.add((act, name))
+    assert accepted == set(pairs())
