@@ -68,6 +68,12 @@ class Verdict:
         return "; ".join(c.text for c in self.root_causes)
 
     @property
+    def exact_judged(self) -> int:
+        """Elements judged against the exact oracle because their first-order tolerance was
+        vacuous (compare.compare_traces)."""
+        return sum(t.exact_judged for t in self.tensors)
+
+    @property
     def signatures(self) -> tuple:
         return tuple(c.signature for c in self.root_causes)
 
@@ -90,7 +96,8 @@ def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None =
             message = f"{who}{what}: {side.message}"
             return _known(Verdict(status=side.status, message=message, **head), known, ())
     tensors = tuple(compare_traces(spec, base.trace, other.trace,
-                                   tolerances(spec, base.impl, other.impl, tolerance)))
+                                   tolerances(spec, base.impl, other.impl, tolerance),
+                                   exact=lambda: _exact_trace(spec, base, other, oracles)))
     failing = [t for t in tensors if not t.passed]
     if not failing:
         return _unexpected_pass(Verdict(status="pass", tensors=tensors, **head), known, strict)
@@ -109,6 +116,22 @@ def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None =
                       consequences=len(failing) - 1, closer=closer, blame=blame,
                       blame_reason=reason, **head)
     return _known(verdict, known, failing)
+
+
+def _exact_trace(spec: Spec, base: Outcome, other: Outcome, oracles: dict | None):
+    """The exact oracle's trace of the case, for elements whose first-order tolerance is
+    vacuous: a side's own when one is exact, the run's, else traced here (kept in `oracles`
+    for the case's other pairs); None where exact cannot run it."""
+    for side in (base, other):
+        if side.impl == ORACLES[0]:
+            return side.trace
+    found = (oracles or {}).get(ORACLES[0])
+    if found is None and get(ORACLES[0]).available:
+        from .runner import run_one
+        found = run_one(ORACLES[0], spec)
+        if oracles is not None:
+            oracles[ORACLES[0]] = found
+    return found.trace if found is not None and found.status == "ok" else None
 
 
 def tolerances(spec: Spec, base: str, other: str, override: dict | None = None) -> dict:

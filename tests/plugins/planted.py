@@ -289,6 +289,28 @@ class ClippedBCE(_Function):
                                      * np.log1p(-np.clip(u, 1e-7, 1 - 1e-7))).sum(axis=-1))
 
 
+def _keras_clip(u):
+    return np.clip(u, u.dtype.type(1e-7), u.dtype.type(1 - 1e-7))
+
+
+def _keras_bce_te(u, y):
+    """The derivative through the clip: 0 where u was clipped, else that of the clipped u."""
+    c = _keras_clip(u)
+    return np.where(c == u, (c - y) / (c * (1 - c)), u.dtype.type(0))
+
+
+class KerasClippedBCE(_Function):
+    """binary cross-entropy on u clipped to [1e-7, 1 - 1e-7] in fe and te alike, as Keras 3
+    does by design (keras.losses.binary_crossentropy, from_logits=False): the loss saturates
+    at -log(1e-7) and the gradient through the clip is 0."""
+
+    name = "bug-bce-keras-clip"
+    loss = "binary_cross_entropy"
+    fe = staticmethod(lambda u, y: -(y * np.log(_keras_clip(u)) + (1 - y)
+                                     * np.log1p(-_keras_clip(u))).sum(axis=-1))
+    te = staticmethod(_keras_bce_te)
+
+
 class SoftmaxNoShift(_Function):
     """softmax cross-entropy without subtracting the row max: exp overflows at large logits."""
 
@@ -466,7 +488,7 @@ ENTRY_POINTS = {
     "bug-tanh-exp": "planted:TanhThroughExp", "bug-softplus-naive": "planted:NaiveSoftplus",
     "bug-sigmoid-grad-nan": "planted:SigmoidGradientNaN", "bug-elu-mask": "planted:EluMaskNaN",
     "bug-gelu-constant": "planted:GeluTanhConstant", "bug-leaky-slope": "planted:LeakySlopeIgnored",
-    "bug-bce-clip": "planted:ClippedBCE", "bug-softmax-noshift": "planted:SoftmaxNoShift",
+    "bug-bce-clip": "planted:ClippedBCE", "bug-bce-keras-clip": "planted:KerasClippedBCE", "bug-softmax-noshift": "planted:SoftmaxNoShift",
     "bug-mse-mean": "planted:MseMeanOverAll", "bug-flush": "planted:FlushesSmallV",
     "bug-relu-kink": "planted:ReluKinkOne", "bug-elu-exp": "planted:EluExpMinusOne",
     "bug-elu-two": "planted:EluExpAndHPlusOne", "bug-lr-unstacked": "planted:LearningRateSlipUnstacked",
