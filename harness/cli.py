@@ -262,6 +262,10 @@ def _print_summary(run, out: Path) -> None:
           f"{count(counts['error'], 'error')}, {counts['unsupported']} not supported, "
           f"{count(counts['xfail'], 'known deviation')}, "
           f"{count(counts['xpass'], 'unexpected pass')} in {run.wall_seconds:.1f} s")
+    pinned = sum(r.exact_judged for r in run.results)
+    if pinned:
+        print(f"{pinned} element(s) judged against exact, where the first-order tolerance "
+              f"was vacuous (docs/tolerances.md#no-vacuous-pass)")
     findings = run.findings()
     if findings:
         from .rootcause import describe
