@@ -99,6 +99,9 @@ def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None =
                                    tolerances(spec, base.impl, other.impl, tolerance),
                                    exact=lambda: _exact_trace(spec, base, other, oracles)))
     failing = [t for t in tensors if not t.passed]
+    retyped = next((side for side in (other, base) if side.trace.retyped), None)
+    if retyped is not None:
+        return _known(_retyped(spec, base, other, retyped, tensors, head), known, failing)
     if not failing:
         return _unexpected_pass(Verdict(status="pass", tensors=tensors, **head), known, strict)
     origin = failing[0]
@@ -116,6 +119,26 @@ def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None =
                       consequences=len(failing) - 1, closer=closer, blame=blame,
                       blame_reason=reason, **head)
     return _known(verdict, known, failing)
+
+
+def _retyped(spec: Spec, base: Outcome, other: Outcome, side: Outcome,
+             tensors: tuple, head: dict) -> Verdict:
+    """A side whose trace came back in another float dtype than the spec's: its failure,
+    blamed on it, whatever the values (converted, they are still judged: the first failing
+    tensor follows in the message); the origin is the first failing tensor, else the first
+    retyped one."""
+    from .demotion import retyped_text
+    failing = [t for t in tensors if not t.passed]
+    first = side.trace.retyped[0][0]
+    origin = failing[0] if failing else next(
+        t for t in tensors if (t.step, t.quantity, t.layer) == first)
+    message = f"{side.impl}: {retyped_text(side.trace, spec.dtype)}"
+    if failing:
+        message += "; " + origin.message(other.impl, base.impl, spec.name, spec.dtype)
+    blame = "b-wrong" if side is other else "a-wrong"
+    return Verdict(status="fail", message=message, tensors=tensors, origin=origin,
+                   consequences=max(len(failing) - 1, 0), blame=blame,
+                   blame_reason=f"{side.impl} returns another dtype than the spec's", **head)
 
 
 def _exact_trace(spec: Spec, base: Outcome, other: Outcome, oracles: dict | None):

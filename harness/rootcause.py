@@ -187,7 +187,8 @@ def explain_all(items: list, *, tolerance: dict | None = None, strict: bool = Fa
     run({k: [p for p in ps if p.width > 1 and p.tensor == 0 and not any(
         q.tensor == 0 and id(q) in results and _reproduces(q, *results[id(q)], tolerance)
         for q in ps if q.width == 1)] for k, ps in plans.items()})
+    from .demotion import demotion_causes
     for k, spec, side, failing, known in todo:
         causes = root_causes(spec, failing, side, tolerance, plans[k], results)
-        out[k] = with_causes(out[k], causes, known)
+        out[k] = with_causes(out[k], demotion_causes(spec, side) + causes, known)
     return out

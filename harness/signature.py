@@ -75,6 +75,7 @@ class RootCause:
     note: str = ""
     operands: tuple = field(default=(), compare=False)  # for the region: subnormal operands
     width: int = 1  # 1: one neuron; more: one input on that many neurons (vectorized code)
+    returned: str = ""  # a dtype other than `dtype` that the function returned (a demotion)
 
     @property
     def rel_error(self) -> float:
@@ -89,6 +90,8 @@ class RootCause:
 
     @property
     def symptom(self) -> str:
+        if self.returned:
+            return f"returns {self.returned}"
         exact = float(self.exact)
         if math.isnan(self.value):
             return "NaN"
@@ -114,6 +117,9 @@ class RootCause:
         if not self.reproduced:
             return f"{self.note}"
         args = ", ".join(f"{k} = {_short(v)}" for k, v in self.inputs.items())
+        if self.returned:
+            return (f"{what(self.function, self.part)} returns {self.returned} for "
+                    f"{self.dtype} input (at {args}; reproduced at one neuron)")
         where = "at one neuron" if self.width == 1 else \
             f"at one input on {self.width} neurons, not on one (a vectorized code path)"
         return (f"{what(self.function, self.part)} at {args}: {self.value:.17g} "

@@ -214,6 +214,13 @@ class TanhThroughExp(_Function):
     act, f = "tanh", staticmethod(_naive_tanh)
 
 
+class TanhDemotes(_Function):
+    """tanh returns float32 whatever its input's dtype (Keras 3's ops.tanh on float64)."""
+
+    name = "bug-tanh-float32"
+    act, f = "tanh", staticmethod(lambda d: np.tanh(d).astype(np.float32))
+
+
 class NaiveSoftplus(_Function):
     """softplus as log(1 + e^d): 0 below d ~ -37 (1 + e^d rounds to 1), inf beyond 709."""
 
@@ -488,7 +495,8 @@ ENTRY_POINTS = {
     "bug-tanh-exp": "planted:TanhThroughExp", "bug-softplus-naive": "planted:NaiveSoftplus",
     "bug-sigmoid-grad-nan": "planted:SigmoidGradientNaN", "bug-elu-mask": "planted:EluMaskNaN",
     "bug-gelu-constant": "planted:GeluTanhConstant", "bug-leaky-slope": "planted:LeakySlopeIgnored",
-    "bug-bce-clip": "planted:ClippedBCE", "bug-bce-keras-clip": "planted:KerasClippedBCE", "bug-softmax-noshift": "planted:SoftmaxNoShift",
+    "bug-bce-clip": "planted:ClippedBCE", "bug-bce-keras-clip": "planted:KerasClippedBCE",
+    "bug-tanh-float32": "planted:TanhDemotes", "bug-softmax-noshift": "planted:SoftmaxNoShift",
     "bug-mse-mean": "planted:MseMeanOverAll", "bug-flush": "planted:FlushesSmallV",
     "bug-relu-kink": "planted:ReluKinkOne", "bug-elu-exp": "planted:EluExpMinusOne",
     "bug-elu-two": "planted:EluExpAndHPlusOne", "bug-lr-unstacked": "planted:LearningRateSlipUnstacked",
