@@ -64,8 +64,14 @@ class Verdict:
 
     @property
     def why(self) -> str:
-        """The root causes in words, "" when none was sought."""
-        return "; ".join(c.text for c in self.root_causes)
+        """The root causes in words, "" when none was sought; one cause met in several
+        regions (same function, part and symptom) once, with where else it was met."""
+        seen: dict[tuple, list] = {}
+        for c in self.root_causes:
+            key = (c.function, c.part, c.signature.symptom) if c.reproduced else (id(c),)
+            seen.setdefault(key, []).append(c)
+        return "; ".join(cs[0].text + (f" (also at {', '.join(f'{x.at:.17g}' for x in cs[1:])})"
+                                       if len(cs) > 1 else "") for cs in seen.values())
 
     @property
     def exact_judged(self) -> int:

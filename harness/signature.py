@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 DIGITS = 20  # mpmath digits shown in a claim
 SYMPTOMS = ("NaN", "Inf", "zero", "lost relative precision", "wrong value")
-PARTS = {"f": "f", "t": "t = f'", "fe": "fe", "te": "te = dfe/du", "product": "x W^T + b",
+PARTS = {"f": "f", "t": "t = f'", "fe": "fe", "te": "te = dE/du", "product": "x W^T + b",
          "gradient": "g = v x", "update": "p - r g"}
 FORMATS = {"float64": (53, -1022), "float32": (24, -126), "float16": (11, -14),
            "bfloat16": (8, -126)}  # significand bits, smallest normal exponent
@@ -76,6 +76,8 @@ class RootCause:
     operands: tuple = field(default=(), compare=False)  # for the region: subnormal operands
     width: int = 1  # 1: one neuron; more: one input on that many neurons (vectorized code)
     returned: str = ""  # a dtype other than `dtype` that the function returned (a demotion)
+    label: str = field(default="", compare=False)  # what the value is, where what() is vague
+    batch: int = 1  # identical samples of the one-neuron spec (a reduction over the batch)
 
     @property
     def rel_error(self) -> float:
@@ -122,7 +124,10 @@ class RootCause:
                     f"{self.dtype} input (at {args}; reproduced at one neuron)")
         where = "at one neuron" if self.width == 1 else \
             f"at one input on {self.width} neurons, not on one (a vectorized code path)"
-        return (f"{what(self.function, self.part)} at {args}: {self.value:.17g} "
+        if self.batch > 1:
+            where += f" in a batch of {self.batch} identical samples, not of one (the " \
+                     f"reduction over the batch)"
+        return (f"{self.label or what(self.function, self.part)} at {args}: {self.value:.17g} "
                 f"({self.impl}), exact {self.exact}: relative error {self.rel_error:.2g}, "
                 f"{self.ulps:.3g} ulp (reproduced {where})")
 

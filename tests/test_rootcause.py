@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import mpmath
+import numpy as np
 import pytest
 
 from conftest import needs
@@ -70,9 +71,11 @@ def test_a_second_independent_defect_is_a_root_cause_of_its_own(plugins):
     two claims, each reproduced at one neuron, not one cause and its consequences."""
     spec = default_suite(pattern="regions-elu-float64")[0]
     r, = run_suite([spec], ["bug-elu-two"]).results
-    f, t = r.root_causes
+    f, t, *more = r.root_causes  # t's zero is met in two regions: (-100, -10] and below
     assert (f.part, t.part) == ("f", "t") and f.reproduced and t.reproduced
     assert t.inputs["d"] <= -20 and t.value == 0.0  # h + 1 = (e^d - 1) + 1 cancels
+    assert all((c.part, c.symptom) == ("t", "zero") for c in more)
+    assert r.why.count("elu's t at") == 1 and "(also at -100)" in r.why
 
 
 @needs("exact")
@@ -138,3 +141,61 @@ def test_the_report_gives_the_why_and_an_issue_for_a_third_party_adapter(plugins
 def test_without_the_oracle_a_signature_entry_still_recognizes_its_deviation():
     r, = run_suite([spec_from_dict(ELU_TAIL)], ["jax"], oracle=False).results
     assert r.status == "xfail" and "39795" in r.known and r.blame == "undecided"
+
+
+def test_two_independent_softplus_defects_are_both_named_and_a_ledger_entry_covers_one(
+        plugins, tmp_path):
+    """PaddlePaddle's softplus: log(1 + e^d), 0 far below 0, and "return d above 20", off by
+    e^-20.5 = 1.25e-9 at d = 20.5, in the same tensor: each group of failing elements is
+    probed, both reproduce; a signature entry for the first leaves the case failing on the
+    second."""
+    from harness.xfails import read_xfails
+    spec = default_suite(pattern="regions-softplus-float64")
+    run = run_suite(spec, ["bug-softplus-two"])
+    r = run.results[0]
+    assert r.status == "fail"
+    named = {(c.function, c.part, c.signature.region) for c in r.root_causes if c.reproduced}
+    assert ("softplus", "f", "d in [10, 100)") in named
+    assert ("softplus", "f", "d in (-100, -10]") in named
+    high = next(c for c in r.root_causes if c.at > 0)
+    assert high.at == 20.5 and high.value == 20.5
+    assert float(high.exact) == pytest.approx(20.5 + float(mpmath.log1p(mpmath.exp(-20.5))),
+                                              rel=1e-16)
+    ledger = tmp_path / "paddle.txt"
+    ledger.write_text("signature function=softplus part=f input=-inf..-10 log(1 + e^d)\n")
+    covered = run_suite(spec, ["bug-softplus-two"], xfails=read_xfails(ledger))
+    assert covered.results[0].status == "fail", covered.results[0].known
+    both = tmp_path / "both.txt"
+    both.write_text("signature function=softplus part=f input=-inf..-10 log(1 + e^d)\n"
+                    "signature function=softplus part=f input=20..inf returns d above 20\n")
+    assert run_suite(spec, ["bug-softplus-two"],
+                     xfails=read_xfails(both)).results[0].status == "xfail"
+
+
+def test_a_mean_computed_in_float32_reduces_in_a_grown_batch(plugins):
+    """1/batch in float32 (1/6 off by 3e-8) is invisible on a one-sample probe: the probes
+    are grown to the case's batch under its reduction before "does not reduce"; the claim
+    says so, and names what the value is: v = dE/dd through sigmoid, te = dE/du."""
+    run = run_suite(default_suite(pattern="loss-binary_cross_entropy-mean-float64,"
+                                          "loss-squared_error-mean-float64"),
+                    ["bug-mean-float32"])
+    for r in run.results:
+        cause = r.root_causes[0]
+        assert cause.reproduced and cause.part == "te" and cause.batch == 6, r.why
+        assert "in a batch of 6 identical samples" in cause.text
+        assert cause.rel_error == pytest.approx(abs(float(np.float32(1 / 6)) * 6 - 1), rel=0.01)
+    bce, se = (next(r for r in run.results if loss in r.case)
+               for loss in ("binary_cross_entropy", "squared_error"))
+    assert "v = dE/dd" in bce.root_causes[0].text
+    assert "te = dE/du" in se.root_causes[0].text and "v = dE/dd" not in se.root_causes[0].text
+
+
+def test_a_losss_region_is_the_failing_outputs_own_u(plugins):
+    """A te claim's principal input is the u of the output that fails, not the sample's
+    largest: the BCE clip's failing v at u = 4.1e-8 in float32 is filed under u in (0,
+    0.001), so a ledger entry input=0..1e-7 matches it."""
+    run = run_suite(default_suite(pattern="regions-binary_cross_entropy-float32"),
+                    ["bug-bce-keras-clip"])
+    cause = next(c for c in run.results[0].root_causes if c.part == "te")
+    assert cause.at == pytest.approx(4.14e-8, rel=0.01)
+    assert cause.signature.region == "u in (0, 0.001)"

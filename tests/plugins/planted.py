@@ -228,6 +228,19 @@ class NaiveSoftplus(_Function):
     act, f = "softplus", staticmethod(lambda d: np.log(1 + np.exp(d)))
 
 
+def _paddle_softplus(d):
+    with np.errstate(over="ignore"):
+        return np.where(d > 20, d, np.log(1 + np.exp(np.minimum(d, 20))))
+
+
+class SoftplusTwoDefects(_Function):
+    """Two independent defects of softplus, as PaddlePaddle's: log(1 + e^d) (0 far below 0,
+    where 1 + e^d rounds to 1) and "return d above 20" (off by e^-d there, 1e-9 at 20.5)."""
+
+    name = "bug-softplus-two"
+    act, f = "softplus", staticmethod(_paddle_softplus)
+
+
 class SigmoidGradientNaN(_Function):
     """sigmoid's t as e^-d / (1 + e^-d)^2: inf / inf = NaN once e^-d overflows (d < -709)."""
 
@@ -439,6 +452,23 @@ class _MeanOverWidth(Network):
         return e, te
 
 
+class _MeanInFloat32(Network):
+    def _loss_node(self, u, y):
+        e, te = super()._loss_node(u, y)
+        if self.reduction == "mean":
+            n = u.shape[-2]
+            te *= te.dtype.type(float(np.float32(1 / n)) * n)
+        return e, te
+
+
+class MeanInFloat32(_Planted):
+    """The mean's te divides by the batch with 1/batch computed in float32 (1/3 is then off
+    by 3e-8): invisible with a batch of one."""
+
+    name = "bug-mean-float32"
+    engine = _MeanInFloat32
+
+
 class MeanOverWidth(_Planted):
     """The mean's te divided by the width, not the batch (the wrong axis's length)."""
 
@@ -496,7 +526,8 @@ ENTRY_POINTS = {
     "bug-sigmoid-grad-nan": "planted:SigmoidGradientNaN", "bug-elu-mask": "planted:EluMaskNaN",
     "bug-gelu-constant": "planted:GeluTanhConstant", "bug-leaky-slope": "planted:LeakySlopeIgnored",
     "bug-bce-clip": "planted:ClippedBCE", "bug-bce-keras-clip": "planted:KerasClippedBCE",
-    "bug-tanh-float32": "planted:TanhDemotes", "bug-softmax-noshift": "planted:SoftmaxNoShift",
+    "bug-tanh-float32": "planted:TanhDemotes", "bug-softplus-two": "planted:SoftplusTwoDefects",
+    "bug-mean-float32": "planted:MeanInFloat32", "bug-softmax-noshift": "planted:SoftmaxNoShift",
     "bug-mse-mean": "planted:MseMeanOverAll", "bug-flush": "planted:FlushesSmallV",
     "bug-relu-kink": "planted:ReluKinkOne", "bug-elu-exp": "planted:EluExpMinusOne",
     "bug-elu-two": "planted:EluExpAndHPlusOne", "bug-lr-unstacked": "planted:LearningRateSlipUnstacked",
