@@ -68,7 +68,8 @@ class Verdict:
         regions (same function, part and symptom) once, with where else it was met."""
         seen: dict[tuple, list] = {}
         for c in self.root_causes:
-            key = (c.function, c.part, c.signature.symptom) if c.reproduced else (id(c),)
+            key = (c.function, getattr(c, "part", ""), getattr(c, "symptom", "")) \
+                if c.reproduced else (id(c),)
             seen.setdefault(key, []).append(c)
         return "; ".join(cs[0].text + (f" (also at {', '.join(f'{x.at:.17g}' for x in cs[1:])})"
                                        if len(cs) > 1 else "") for cs in seen.values())
