@@ -22,7 +22,7 @@ from .errors import HarnessError
 from .registry import ORACLES, get
 from .runner import Outcome
 from .spec import Spec
-from .tolerance import loosest, resolve
+from .tolerance import bounded, loosest, resolve
 from .xfails import GROUP_OF, QUANTITY_GROUPS, Xfail, cite, covering
 
 STATUSES = ("pass", "fail", "error", "unsupported", "xfail", "xpass")
@@ -166,12 +166,14 @@ def _exact_trace(spec: Spec, base: Outcome, other: Outcome, oracles: dict | None
 
 def tolerances(spec: Spec, base: str, other: str, override: dict | None = None) -> dict:
     """The per-phase tolerances for a pair: the dtype's defaults, the spec's and the run's
-    overrides, each loosened to an implementation's declared `accuracy` (numeric's)."""
+    overrides, each loosened to an implementation's declared `accuracy`, at most
+    MAX_ACCURACY times the model's (numeric, an oracle of finite differences, excepted)."""
     tol = resolve(spec.dtype, spec.tolerance, override)
     for name in (base, other):
         declared = _accuracy(name)
         if declared:
-            tol = loosest(tol, resolve(spec.dtype, declared))
+            tol = loosest(tol, resolve(spec.dtype, declared) if name in ORACLES
+                          else bounded(spec.dtype, declared))
     return tol
 
 
@@ -184,10 +186,11 @@ def _accuracy(name: str) -> dict | None:
 
 
 def _known(verdict: Verdict, entries: Sequence[Xfail], failing: list[TensorDiff]) -> Verdict:
-    """The verdict as "xfail" when entries cover every failing quantity group (every group
-    for an error without tensors); unchanged otherwise."""
-    if verdict.status not in ("fail", "error") or not entries:
-        return verdict
+    """The verdict as "xfail" when entries cover every failing quantity group; unchanged
+    otherwise, and always for an error without values (a ledger covers values only: a wrong
+    number, a NaN or an Inf, never a crash, an exit, a timeout or a malformed trace)."""
+    if verdict.status not in ("fail", "error") or not entries or not verdict.tensors:
+        return verdict  # a crash, an exit, a timeout, a malformed trace: never a known value
     groups = {GROUP_OF[t.quantity] for t in failing} or set(QUANTITY_GROUPS)
     used = covering(entries, verdict.case, groups)
     if not used:

@@ -144,6 +144,10 @@ def _load(name: str, target: str) -> ImplInfo:
     if not why:
         from .preconditions import check
         why = check(getattr(impl, "preconditions", ()) or ())
+    if not why and name not in ORACLES:
+        from .tolerance import accuracy_problem
+        why = accuracy_problem(getattr(impl, "accuracy", None),
+                               (supports or {}).get("dtypes") or ("float64", "float32"))
     if why:
         return ImplInfo(name, target, reason=why)
     return ImplInfo(name, target, impl=impl, supports=dict(supports or {}))

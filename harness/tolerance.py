@@ -78,6 +78,34 @@ def resolve(dtype: str, *overrides: dict | None) -> dict[str, Tolerance]:
     return tol
 
 
+MAX_ACCURACY = 1e3  # a declared accuracy may loosen the model's rtol and atol this much, no more
+
+
+def bounded(dtype: str, declared: dict) -> dict[str, Tolerance]:
+    """A declared accuracy for the dtype, its rtol capped at MAX_ACCURACY times the model's
+    default and its atol at the same number (the capped rtol of a value of order one): an
+    adapter cannot widen its tolerance so far that anything passes."""
+    default = default_tolerances(dtype)
+    tol = resolve(dtype, declared)
+    return {p: Tolerance(min(t.rtol, MAX_ACCURACY * default[p].rtol),
+                         min(t.atol, MAX_ACCURACY * default[p].rtol)) for p, t in tol.items()}
+
+
+def accuracy_problem(declared: dict | None, dtypes) -> str:
+    """One line refusing a declared accuracy beyond MAX_ACCURACY times the model's in every
+    dtype the adapter supports (the loosest of them), or ""."""
+    for phase, values in (declared or {}).items():
+        for key in ("rtol", "atol"):
+            if key not in values:
+                continue
+            limit = max(default_tolerances(d)[phase].rtol for d in dtypes) * MAX_ACCURACY
+            if not float(values[key]) <= limit:
+                return (f"accuracy {phase} {key} {values[key]:.2g} is beyond {MAX_ACCURACY:g} "
+                        f"times the tolerance model's ({limit:.2g} in {', '.join(dtypes)}): "
+                        f"refused (docs/tolerances.md)")
+    return ""
+
+
 def loosest(a: dict[str, Tolerance], b: dict[str, Tolerance] | None) -> dict[str, Tolerance]:
     """Per phase, the larger rtol and atol of a and b (an implementation's declared accuracy)."""
     if not b:
