@@ -199,3 +199,20 @@ def test_a_losss_region_is_the_failing_outputs_own_u(plugins):
     cause = next(c for c in run.results[0].root_causes if c.part == "te")
     assert cause.at == pytest.approx(4.14e-8, rel=0.01)
     assert cause.signature.region == "u in (0, 0.001)"
+
+
+def test_one_cause_over_adjacent_bands_and_dtypes_is_one_finding_with_its_extent(plugins):
+    """bug-elu-two's t (h + 1) is 0 at d = -37.4 and at d = -100 in float64, wrong in
+    float32: one finding, its extent the bands merged; its f near 0 is another, and softplus's two
+    defects (below 0 and above 20) stay two."""
+    from harness.signature import describe, extent
+    run = run_suite(default_suite(pattern="regions-elu-*,regions-softplus-float64"),
+                    ["bug-elu-two", "bug-softplus-two"])
+    found = {describe([s for s, _ in seen]) for seen in run.findings().values()}
+    assert "bug-elu-two: elu's t, d in (-1000, -10]: zero (float64), wrong value (float32)" \
+        in found, found
+    assert sum(f.startswith("bug-elu-two: elu's t") for f in found) == 1
+    assert sum(f.startswith("bug-softplus-two: softplus's f") for f in found) == 2
+    assert extent(["d in (-100, -10]", "d in (-1000, -100]", "subnormal d"]) == \
+        "d in (-1000, -10] and subnormal d"
+    assert extent(["d in (0, 0.001)", "d in [10, 100)"]) == "d in (0, 0.001) and d in [10, 100)"
