@@ -480,3 +480,15 @@ def test_a_kink_is_not_assumed_for_the_elements_past_the_mismatch_rows():
     assert (v.origin.n_bad, len(v.origin.mismatches)) == (MAX_MISMATCH_ROWS + 1, MAX_MISMATCH_ROWS)
     assert (v.blame, v.blame_reason) == ("undecided",
                                          "no oracle ran (add exact or numeric to the run)")
+
+
+def test_no_oracle_is_named_that_is_one_of_the_two_sides(plugins):
+    """exact against a planted baseline, exact the run's only oracle: it is a side, so no
+    independent oracle says which is closer; exact is right by definition (a-wrong)."""
+    from harness.runner import run_one
+    from harness.suite import default_suite
+    spec = default_suite(pattern="seed-2-2-2-float64")[0]
+    base, ex = run_one("bug-sign", spec), run_one("exact", spec)
+    v = judge(spec, base, ex, oracles={"exact": ex})
+    assert v.status == "fail" and v.blame == "a-wrong" and v.blame_reason == "exact is the oracle"
+    assert v.closer == ""

@@ -2,6 +2,7 @@
 the adapter itself on a one-neuron spec, signatures, known deviations by what they are."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -216,3 +217,53 @@ def test_one_cause_over_adjacent_bands_and_dtypes_is_one_finding_with_its_extent
     assert extent(["d in (-100, -10]", "d in (-1000, -100]", "subnormal d"]) == \
         "d in (-1000, -10] and subnormal d"
     assert extent(["d in (0, 0.001)", "d in [10, 100)"]) == "d in (0, 0.001) and d in [10, 100)"
+
+
+def test_a_vectorized_defect_reproduces_only_on_16_neurons(plugins):
+    """tanh right element by element, naive on a wide array: the one-neuron probe conforms,
+    the 16-neuron one at the same input reproduces, and the claim says so."""
+    r, = run_suite(default_suite(pattern="regions-tanh-float64"), ["bug-tanh-wide"]).results
+    assert r.root_causes and all(c.width == 16 for c in r.root_causes if c.reproduced)
+    assert "reproduced at one input on 16 neurons, not on one" in r.why
+
+
+def test_the_t_claim_is_the_implementations_own_derivative(plugins):
+    """bug-derivative uses 1 - h^2 for sigmoid's t: at d = 0.3925 the claim is 1 - sigmoid(d)^2
+    = 0.6437 (read from its v = te t with te = u - y), exact sigmoid(d) sigmoid(-d) = 0.2406."""
+    r, = run_suite(default_suite(pattern="seed-2-2-2-float64"), ["bug-derivative"]).results
+    cause = r.root_causes[0]
+    d = cause.inputs["d"]
+    s = 1 / (1 + math.exp(-d))
+    assert (cause.function, cause.part) == ("sigmoid", "t")
+    assert cause.value == pytest.approx(1 - s * s, rel=1e-12)
+    assert float(cause.exact) == pytest.approx(s * (1 - s), rel=1e-15)
+
+
+def test_the_baseline_is_probed_when_it_is_the_wrong_side(plugins):
+    """bug-elu-exp as the baseline, the reference judged against it: blame a-wrong, and the
+    root cause is the baseline's own elu f near 0, claimed on it."""
+    r, = run_suite(default_suite(pattern="regions-elu-float64"), ["reference"],
+                   baseline="bug-elu-exp").results
+    assert r.blame == "a-wrong"
+    cause = r.root_causes[0]
+    assert (cause.impl, cause.function, cause.part, cause.value) == ("bug-elu-exp", "elu", "f", 0.0)
+
+
+def test_a_probe_reproduces_only_at_the_quantity_it_isolates(plugins):
+    """elu's t probe at d = -1e-20 run by bug-elu-exp (f wrong there, t right) fails at h,
+    not at v: it does not reproduce t; and its truth is exact's trace of the probe, mpmath's
+    -1e-20, not the reference's."""
+    from harness.probes import _activation_probes
+    from harness.rootcause import _reproduces, run_probes
+    from harness.runner import run_one
+    spec = default_suite(pattern="regions-elu-float64")[0]
+    trace = run_one("bug-elu-exp", spec).trace
+    d = np.asarray(trace.steps[0].layers[0].d)
+    s, j = (int(i) for i in np.argwhere(d == -1e-20)[0])
+    probe = next(p for p in _activation_probes(0, spec, trace, 0, 0, s, j, ("t",), 1.0)
+                 if p.width == 1)
+    (truth, own), = run_probes("bug-elu-exp", [probe]).values()
+    assert truth.impl == "exact" and own.trace.steps[0].layers[0].h[0, 0] == 0.0
+    from harness.judge import judge
+    assert judge(probe.spec, truth, own).origin.quantity == "h"  # it fails, but at h
+    assert not _reproduces(probe, truth, own, None)

@@ -221,6 +221,19 @@ class TanhDemotes(_Function):
     act, f = "tanh", staticmethod(lambda d: np.tanh(d).astype(np.float32))
 
 
+def _tanh_wide(d):
+    """np.tanh for a small array, the naive formula on 8 elements or more."""
+    return np.tanh(d) if d.size < 8 else _naive_tanh(d)
+
+
+class TanhVectorized(_Function):
+    """tanh right element by element, (e^2d - 1) / (e^2d + 1) on a wide array (a vectorized
+    kernel that a single element never reaches: 0 at d = 1e-20)."""
+
+    name = "bug-tanh-wide"
+    act, f = "tanh", staticmethod(_tanh_wide)
+
+
 class NaiveSoftplus(_Function):
     """softplus as log(1 + e^d): 0 below d ~ -37 (1 + e^d rounds to 1), inf beyond 709."""
 
@@ -527,7 +540,7 @@ ENTRY_POINTS = {
     "bug-gelu-constant": "planted:GeluTanhConstant", "bug-leaky-slope": "planted:LeakySlopeIgnored",
     "bug-bce-clip": "planted:ClippedBCE", "bug-bce-keras-clip": "planted:KerasClippedBCE",
     "bug-tanh-float32": "planted:TanhDemotes", "bug-softplus-two": "planted:SoftplusTwoDefects",
-    "bug-mean-float32": "planted:MeanInFloat32", "bug-softmax-noshift": "planted:SoftmaxNoShift",
+    "bug-mean-float32": "planted:MeanInFloat32", "bug-tanh-wide": "planted:TanhVectorized", "bug-softmax-noshift": "planted:SoftmaxNoShift",
     "bug-mse-mean": "planted:MseMeanOverAll", "bug-flush": "planted:FlushesSmallV",
     "bug-relu-kink": "planted:ReluKinkOne", "bug-elu-exp": "planted:EluExpMinusOne",
     "bug-elu-two": "planted:EluExpAndHPlusOne", "bug-lr-unstacked": "planted:LearningRateSlipUnstacked",
