@@ -60,3 +60,22 @@ def unchecked(run) -> list[str]:
     names = dict.fromkeys(r.impl for r in run.results)
     return [n for n in names if not any(r.impl == n and r.status in CHECKED
                                         for r in run.results)]
+
+
+def summary_lines(run) -> list[str]:
+    """The CLI's lines under the totals: what declarations waived, how many elements were
+    judged against exact, which implementation checked nothing."""
+    lines = [f"waived by {name}'s declarations: {'; '.join(words)}"
+             for name, words in waived(run).items()]
+    pinned = sum(r.exact_judged for r in run.results)
+    if pinned:
+        lines.append(f"{pinned} element(s) judged against exact, where the first-order "
+                     f"tolerance was vacuous (docs/tolerances.md#no-vacuous-pass)")
+    lines += [f"nothing checked: {name} ran no case of this run (every one declined)"
+              for name in unchecked(run)]
+    return lines
+
+
+def exit_code(run) -> int:
+    """1 for a failure, NOTHING_CHECKED where an implementation checked nothing, else 0."""
+    return 1 if not run.ok else NOTHING_CHECKED if unchecked(run) else 0
