@@ -102,3 +102,16 @@ def test_a_run_in_which_an_implementation_checked_nothing_exits_5(declared, tmp_
     assert ok.returncode == 0
     assert "waived by numeric's declarations: forward rtol 1e-07 (1.4e+07 times the " \
            "model's in float64)" in ok.stdout
+
+
+def test_the_waivers_are_in_summary_md_and_report_html(declared, tmp_path, capsys):
+    spec = tmp_path / "seed.json"
+    spec.write_text(json.dumps(SEED_NETWORK))
+    cli_in_process(capsys, "run", str(spec), "--impl", "numeric", "declines", "--out",
+                   str(tmp_path / "r"))
+    md = (tmp_path / "r" / "summary.md").read_text()
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "Waived by `numeric`'s declarations: forward rtol 1e-07" in md
+    assert "waived by declines&#x27;s declarations: 1 case declined" in html or \
+        "waived by declines's declarations: 1 case declined" in html
+    assert "nothing checked: declines ran no case" in html
