@@ -228,7 +228,8 @@ def cmd_run(args) -> int:
               f"failure", file=sys.stderr)
     out = write_report(run, out, force=args.force, full=args.full_json)
     _print_summary(run, out)
-    return 0 if run.ok else 1
+    from .waivers import exit_code
+    return exit_code(run)
 
 
 def _print_summary(run, out: Path) -> None:
@@ -264,6 +265,9 @@ def _print_summary(run, out: Path) -> None:
           f"{count(counts['error'], 'error')}, {counts['unsupported']} not supported, "
           f"{count(counts['xfail'], 'known deviation')}, "
           f"{count(counts['xpass'], 'unexpected pass')} in {run.wall_seconds:.1f} s")
+    from .waivers import summary_lines
+    for line in summary_lines(run):
+        print(line)
     findings = run.findings()
     if findings:
         from .rootcause import describe
