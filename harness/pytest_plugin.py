@@ -249,6 +249,21 @@ class Summary:
                                             f"({cases} case(s))")
 
 
+def pytest_terminal_summary(terminalreporter, config):
+    """What the implementations' declarations waived (harness/waivers.py), after the root
+    causes (Summary)."""
+    from types import SimpleNamespace
+
+    from harness.waivers import summary_lines
+    verdicts = [r for session in config.__dict__.get("_bp_sessions", {}).values()
+                for r in session.results.values()]
+    lines = summary_lines(SimpleNamespace(results=verdicts)) if verdicts else []
+    if lines:
+        terminalreporter.section("backprop-harness declarations")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 def _session(config, impls) -> Session:
     sessions = config.__dict__.setdefault("_bp_sessions", {})
     if tuple(impls) not in sessions:
