@@ -15,7 +15,7 @@ from pathlib import Path
 from . import __version__
 from .errors import HarnessError
 from .ledger_suggest import add_ledger_parser, cmd_ledger
-from .registry import add_impl_options, exclude, is_local
+from .registry import add_impl_options, is_local
 from .spec import ALL_DTYPES
 from .words import count
 
@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run" and args.impl:  # `run --impl torch net.json`: net.json is a spec
-            files = [n for n in args.impl if n.endswith(".json") or Path(n).is_file() and not is_local(n)]
+            files = [n for n in args.impl if n.endswith(".json")
+                     or Path(n).is_file() and not is_local(n)]
             args.impl = [n for n in args.impl if n not in files] or None
             args.specs += files
         return COMMANDS[args.command](args)
@@ -210,7 +211,6 @@ def cmd_run(args) -> int:
     from .runner import progress
 
     specs = _load_specs(args.specs, args.dtype, args.cases, args.seed)
-    exclude(args.exclude)
     out = args.out or default_out_dir()
     check_out_dir(out, args.force)
     override = {}

@@ -140,6 +140,7 @@ def add_impl_options(parser) -> None:
                              "module:Class or path/adapter.py[:Class] runs an adapter that is "
                              "not installed; a spec file named after them counts as a spec")
     parser.add_argument("--exclude", action="append", default=[], metavar="NAME",
+                        type=lambda name: exclude([name]) or name,  # into the environment
                         help="leave this implementation (or glob) out of a run without "
                              "--impl, as $BACKPROP_HARNESS_EXCLUDE does (repeatable)")
 

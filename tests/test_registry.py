@@ -175,6 +175,10 @@ def test_an_excluded_plugin_is_left_out_of_default_runs_only(plugins, monkeypatc
     assert not [n for n in kept if n.startswith("bug-") or n == "many"]
     assert set(every) - set(kept) >= {"bug-sign", "many"}
     assert [i.name for i in choose_impls(["bug-sign"], "reference")] == ["reference", "bug-sign"]
+    monkeypatch.delenv(registry.EXCLUDE)  # `run --exclude` puts it there, for the workers too
+    from harness.cli import build_parser
+    build_parser().parse_args(["run", "--exclude", "bug-*", "--exclude", "many"])
+    assert os.environ[registry.EXCLUDE] == "bug-*,many"
 
 
 def test_a_folder_that_shadows_a_plugin_is_named_in_one_line(plugins, tmp_path, monkeypatch):
