@@ -59,11 +59,11 @@ def reproducers(spec: Spec, verdict: Verdict, tolerance: dict | None = None) -> 
         if cause.part not in FUNCTION_PARTS:  # a layer's arithmetic: its spec is the reproducer
             shown.append((cause, cause, None, name, None, f"{wrong}'s {cause.function}", wrong))
             continue
-        claim, stated = claim_of(cause, tolerance)
-        if any(c is not None and (c.function, c.part, c.dtype, c.a, c.upstream) ==
-               (claim.function, claim.part, claim.dtype, claim.a, claim.upstream)
-               for _, _, c, *_ in shown):  # two bands of one cause, moved to one input
+        if any(c is not None and (s.function, s.part, s.dtype, s.symptom) ==
+               (cause.function, cause.part, cause.dtype, cause.symptom)
+               for _, s, c, *_ in shown):  # one cause met in two input bands: one reproducer
             continue
+        claim, stated = claim_of(cause, tolerance)
         text, api, framework = script(get(cause.impl).impl, claim, version)
         files[f"reproduce{suffix}.py"] = text
         shown.append((cause, stated, claim, f"reproduce{suffix}.py", text, api, framework))
