@@ -29,12 +29,16 @@ def _read(report: Path) -> dict:
         raise HarnessError(f"cannot read a run's report at {report}: {exc}") from None
 
 
-def _where(region: str) -> list[str]:
-    """The region as entry keys: a band "d in (-100, -10]" as input=-100..-10, a subnormal
-    one as region=subnormal, "d = 0" as input=0..0; "normal operands" says nothing more."""
-    m = BAND.match(region)
-    if m:
-        return [f"input={_num(m.group(2))}..{_num(m.group(3))}"]
+def _where(sigs) -> list[str]:
+    """The regions seen as entry keys: bands "d in (-100, -10]" as the input range that
+    covers them all (input=-100..-10), a subnormal one as region=subnormal, "d = 0" as
+    input=0..0; "normal operands" says nothing more."""
+    bands = [BAND.match(s.region) for s in sigs]
+    if all(bands):
+        lo = min(float(m.group(2)) for m in bands)
+        hi = max(float(m.group(3)) for m in bands)
+        return [f"input={_num(str(lo))}..{_num(str(hi))}"]
+    region = sigs[0].region
     if "subnormal" in region:
         return ["region=subnormal"]
     if " = " in region:
@@ -77,7 +81,7 @@ def suggest(report: Path) -> str:
             dtypes = ",".join(dict.fromkeys(s.dtype for s in sigs))
             symptoms = ",".join(dict.fromkeys(SYMPTOM_WORD[s.symptom] for s in sigs))
             keys = [f"function={first.function}", f"part={first.part}",
-                    *_where(first.region), f"dtype={dtypes}", f"symptom={symptoms}"]
+                    *_where(sigs), f"dtype={dtypes}", f"symptom={symptoms}"]
             lines += [f"# seen in {len(cases)} case(s): {', '.join(cases[:5])}"
                       f"{', ...' if len(cases) > 5 else ''}",
                       f"signature {' '.join(keys)} url=FILL-IN {describe(sigs)}"]
