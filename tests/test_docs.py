@@ -42,6 +42,33 @@ def test_the_site_builds_strictly_with_its_samples_included(tmp_path):
     assert "--8&lt;--" not in page and re.search(r"PASS: \d+ passed", page)
     failure = (tmp_path / "site" / "failure" / "index.html").read_text()
     assert "FAIL jax-elu-tail jax" in failure and "img/failure-report.png" in failure
+    findings = (tmp_path / "site" / "findings" / "index.html").read_text()
+    assert "torch and JAX" in findings and 'id="outside-frameworks"' in findings
+
+
+def site_pages():
+    """mkdocs' own view of the site: every page (src_uri -> the URL it builds to) and the
+    pages its nav reaches."""
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import get_files
+    from mkdocs.structure.nav import get_navigation
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    files = get_files(config)
+    pages = {f.src_uri: f.dest_uri for f in files.documentation_pages()}
+    return pages, {p.file.src_uri for p in get_navigation(files, config).pages}
+
+
+@needs_mkdocs
+def test_no_two_pages_build_to_the_same_url_and_the_nav_reaches_every_page():
+    """findings.md and findings/README.md both built to findings/index.html, the second
+    replacing the first without a word from --strict."""
+    pages, reached = site_pages()
+    assert len(pages) > 20 and "findings/index.html" in pages.values()
+    seen = {}
+    for src, dest in sorted(pages.items()):
+        seen.setdefault(dest, []).append(src)
+    assert {dest: srcs for dest, srcs in seen.items() if len(srcs) > 1} == {}
+    assert sorted(set(pages) - reached) == []
 
 
 @pytest.mark.slow
