@@ -177,3 +177,16 @@ API = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "api.md").read_text(),
                  id=f"block{i}") for i, code in enumerate(API)])
 def test_the_python_api_pages_examples_run(code):
     exec(compile(code, "docs/api.md", "exec"), {})
+
+
+def test_the_docs_pages_a_report_cites_exist_with_their_headings():
+    """report.html and summary.md cite docs by their path in the repository, page and heading
+    (they pointed at a README section that does not exist, and at reports/README.md, which a
+    report written elsewhere does not have beside it). With a site_url in mkdocs.yml they
+    would cite its URLs instead."""
+    from harness.report.tables import DOCS
+    assert "site_url" not in (ROOT / "mkdocs.yml").read_text()
+    for target in DOCS.values():
+        page, _, anchor = target.partition("#")
+        headings = re.findall(r"^#+ (.+)$", (ROOT / page).read_text(), flags=re.M)
+        assert anchor in {re.sub(r"[^\w]+", "-", h.lower()).strip("-") for h in headings}, target
