@@ -332,3 +332,30 @@ def test_summary_md_names_both_sides_of_a_pairwise_comparison(tmp_path):
     assert "exact: 1 agree; numeric: 1 agree; numeric vs exact: 1 agree." in text
     rows = re.findall(r"^(exact|numeric|numeric vs exact)\npass$", text, flags=re.M)
     assert sorted(rows) == ["exact", "numeric", "numeric vs exact"]
+
+
+def test_a_renderer_that_fails_costs_its_own_file_and_says_so_in_one_line(run, tmp_path,
+                                                                          monkeypatch, capsys):
+    """As NumPy 1.26 with ml_dtypes 0.4 did in report.html (finfo(bfloat16): "not inexact"):
+    run.json is written before any rendering, the report goes in place without the one file,
+    and the run ends with one line naming it, not a traceback that loses every result."""
+    def broken(*args, **kwargs):
+        raise ValueError("data type <class 'ml_dtypes.bfloat16'> not inexact\nsecond line")
+    monkeypatch.setattr(writing, "html_report", broken)
+    with pytest.raises(HarnessError) as info:
+        write_report(run, tmp_path / "r")
+    assert str(info.value) == (
+        "could not render report.html (ValueError: data type <class 'ml_dtypes.bfloat16'> not "
+        f"inexact second line); the rest of the report (run.json holds every result) is in "
+        f"{tmp_path / 'r'}")
+    assert listing(tmp_path) == ["r"] and started(tmp_path / "r") == "old"
+    assert listing(tmp_path / "r") == ["failing", "junit.xml", "mismatches.csv", "run.json",
+                                       "summary.csv", "summary.md"]
+    monkeypatch.setattr(writing, "markdown", broken)
+    code = main(["run", "--cases", "seed-2-2-2-float64", "--impl", "numeric", "--out",
+                 str(tmp_path / "cli")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("backprop-harness: error: could not render summary.md (ValueError: ")
+    assert "; report.html (ValueError: " in err
+    assert listing(tmp_path / "cli") == ["junit.xml", "mismatches.csv", "run.json", "summary.csv"]
