@@ -316,13 +316,14 @@ def cmd_impls(args) -> int:
 
 
 def cmd_cases(args) -> int:
+    from . import readable_json
     from .suite import default_suite, default_suite_docs
     specs = default_suite(args.dtype, args.cases)
     if args.export:
         keep = {s.name for s in specs}
         docs = [d for d in default_suite_docs() if d["name"] in keep]
         try:
-            args.export.write_text(json.dumps(docs, indent=1))
+            args.export.write_text(readable_json.dumps(docs) + "\n")
         except OSError as exc:
             raise HarnessError(f"cannot write {args.export}: {exc.strerror}") from None
         print(f"wrote {count(len(docs), 'case')} to {args.export}")

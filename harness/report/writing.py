@@ -12,6 +12,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from .. import readable_json
 from ..conformance import RunResult
 from ..errors import HarnessError
 from ..judge import Verdict
@@ -182,7 +183,7 @@ def _write_failing(run: RunResult, failing: Path, final: Path, repros: dict) -> 
     failing.mkdir()
     for case in dict.fromkeys(case for case, _, _ in repros):
         (failing / f"{case}.json").write_text(
-            json.dumps(strict_json(run.specs[case].to_dict()), indent=1, allow_nan=False))
+            readable_json.dumps(strict_json(run.specs[case].to_dict()), allow_nan=False) + "\n")
     (failing / "reproduce.sh").write_text(
         "#!/bin/sh\n# one command per failing case and implementation\n" +
         "\n".join(repros.values()) + "\n")
