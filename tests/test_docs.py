@@ -190,3 +190,14 @@ def test_the_docs_pages_a_report_cites_exist_with_their_headings():
         page, _, anchor = target.partition("#")
         headings = re.findall(r"^#+ (.+)$", (ROOT / page).read_text(), flags=re.M)
         assert anchor in {re.sub(r"[^\w]+", "-", h.lower()).strip("-") for h in headings}, target
+
+
+def test_no_page_quotes_a_count_of_tests_or_cases_or_a_suites_time():
+    """Such numbers change every time a test or a case is added, and the README's went stale:
+    the pages say it without the number, or include a sample scripts/docs_samples.py made from
+    a real run (docs/samples/, checked above). docs/mutation.md is a dated record of runs."""
+    pages = [ROOT / "README.md"] + [p for p in (ROOT / "docs").rglob("*.md")
+                                    if "samples" not in p.parts and p.name != "mutation.md"]
+    stale = r"\b\d[\d,]* (?:tests|cases)\b|\b\d+ min \d+ s\b|suite \(\d+"
+    found = {p.relative_to(ROOT).as_posix(): re.findall(stale, p.read_text()) for p in pages}
+    assert len(pages) > 25 and {page: hits for page, hits in found.items() if hits} == {}
