@@ -24,9 +24,12 @@ CACHE = os.environ.get("BACKPROP_HARNESS_JAX_CACHE",
                        str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                            / "backprop-harness" / "jax"))
 if CACHE.lower() not in ("", "0", "off", "none"):
-    jax.config.update("jax_compilation_cache_dir", CACHE)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    try:
+        jax.config.update("jax_compilation_cache_dir", CACHE)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    except AttributeError:  # "Unrecognized config option": older jax (0.4.20) lacks them
+        CACHE = "off (this jax lacks the options)"
 else:
     CACHE = "off"
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install the declared minimum version of every dependency (constraints/floors.txt, exact pins
+# of pyproject.toml's floors) into a fresh virtual environment and run the fast tier there:
+#
+#     bash scripts/floors.sh [--frameworks] [pytest arguments...]
+#
+# $FLOORS_VENV (default .venv-floors) is created anew each time with $PYTHON (default python3).
+# Installed: the project with every extra the tests use (all, dev, docs, autograd, mygrad) and
+# the example adapter; --frameworks adds tensorflow and tinygrad. torch 2.2.0 comes from PyPI,
+# where Linux wheels are the CUDA build (~3 GB with NVIDIA's libraries; it runs on the CPU).
+# Then `pip check`, the versions installed, and `python -m pytest -m "not slow"` with any
+# further arguments (e.g. -n 2, -x). Exit status: pytest's (1 for a failed install).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${FLOORS_VENV:-.venv-floors}
+EXTRAS=all,dev,docs,autograd,mygrad
+if [ "${1:-}" = "--frameworks" ]; then EXTRAS=$EXTRAS,tensorflow,tinygrad; shift; fi
+export PIP_CONSTRAINT=$PWD/constraints/floors.txt  # also for the build's own environment
+echo "floors: creating $VENV with $(${PYTHON:-python3} --version)"
+"${PYTHON:-python3}" -m venv --clear "$VENV"
+pip() { "$VENV/bin/python" -m pip "$@"; }
+pip install -q --upgrade pip
+echo "floors: installing .[$EXTRAS] and examples/adapter-example at constraints/floors.txt"
+pip install -q -e ".[$EXTRAS]" -e examples/adapter-example
+pip check
+"$VENV/bin/python" - <<'PY'
+import importlib.metadata as m
+names = [line.split("==")[0] for line in open("constraints/floors.txt")
+         if "==" in line and not line.startswith("#")]
+found = []
+for name in names:
+    try:
+        found.append(f"{name} {m.version(name)}")
+    except m.PackageNotFoundError:
+        pass
+print("floors: installed:", ", ".join(found))
+PY
+set +e
+"$VENV/bin/python" -m pytest -m "not slow" "$@"
+rc=$?
+[ "$rc" -eq 5 ] && { echo "floors: pytest collected no test" >&2; exit 1; }
+exit "$rc"
