@@ -33,6 +33,13 @@ if CACHE.lower() not in ("", "0", "off", "none"):
 else:
     CACHE = "off"
 
+
+def _home_as_tilde(path: str) -> str:
+    """~/... for a path in the home folder: a report shows no user's folder."""
+    home = str(Path.home())
+    return "~" + path[len(home):] if path == home or path.startswith(home + os.sep) else path
+
+
 import jax.numpy as jnp  # noqa: E402  (after enabling float64)
 import numpy as np  # noqa: E402
 from jax.scipy.special import xlog1py, xlogy  # noqa: E402
@@ -165,7 +172,7 @@ class JaxImpl:
                 "platform": device.platform, "x64": bool(jax.config.jax_enable_x64),
                 "default_matmul_precision": self.precision
                 or str(jax.config.jax_default_matmul_precision),
-                "jit": self.mode != "eager", "compilation_cache": CACHE,
+                "jit": self.mode != "eager", "compilation_cache": _home_as_tilde(CACHE),
                 "cpu_flushes_subnormals": device.platform == "cpu"}
 
     def _step(self, spec):

@@ -201,3 +201,12 @@ def test_no_page_quotes_a_count_of_tests_or_cases_or_a_suites_time():
     stale = r"\b\d[\d,]* (?:tests|cases)\b|\b\d+ min \d+ s\b|suite \(\d+"
     found = {p.relative_to(ROOT).as_posix(): re.findall(stale, p.read_text()) for p in pages}
     assert len(pages) > 25 and {page: hits for page, hits in found.items() if hits} == {}
+
+
+def test_no_sample_shows_a_path_of_the_machine_that_made_it():
+    """scripts/docs_samples.py runs from a neutral folder and shortens the checkout, the
+    environment and the home folder; a sample that shows /root/... or a worktree's path is
+    one made some other way."""
+    found = {p.name: re.findall(r"(?<![\w.~])/(?:root|home|Users|work|tmp|opt|usr)/\S*",
+                                p.read_text()) for p in SAMPLES.iterdir()}
+    assert len(found) > 10 and {name: paths for name, paths in found.items() if paths} == {}
