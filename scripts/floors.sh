@@ -8,8 +8,10 @@
 # Installed: the project with every extra the tests use (all, dev, docs, autograd, mygrad) and
 # the example adapter; --frameworks adds tensorflow and tinygrad. torch 2.2.0 comes from PyPI,
 # where Linux wheels are the CUDA build (~3 GB with NVIDIA's libraries; it runs on the CPU).
-# Then `pip check`, the versions installed, and `python -m pytest -m "not slow"` with any
-# further arguments (e.g. -n 2, -x). Exit status: pytest's (1 for a failed install).
+# Then `pip check`, the versions installed, `python -m pytest -m "not slow"` with any further
+# arguments (e.g. -n 2, -x), and the default suite's bfloat16 and float16 cases through every
+# implementation (the fast tier does not run them; torch before 2.6 failed them). Exit status:
+# pytest's, else the run's (1 for a failed install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${FLOORS_VENV:-.venv-floors}
@@ -39,4 +41,8 @@ set +e
 "$VENV/bin/python" -m pytest -m "not slow" "$@"
 rc=$?
 [ "$rc" -eq 5 ] && { echo "floors: pytest collected no test" >&2; exit 1; }
-exit "$rc"
+echo "floors: the default suite's 16-bit cases"
+"$VENV/bin/backprop-harness" run --cases '*bfloat16*,*float16*' --out "$VENV/report-16bit" --force
+run=$?
+[ "$rc" -ne 0 ] && exit "$rc"
+exit "$run"
