@@ -133,8 +133,9 @@ def check_torch_against_jax(tmp_path):
                           ("backprop-harness run --impl torch jax --pairwise", "jax vs torch")):
         out = shell(command + cases + f" --out {tmp_path / 'r'} --force", tmp_path)
         assert out.returncode == 1, out.stdout + out.stderr
-        assert re.search(r"^FAIL regions-binary_cross_entropy-float64 jax: .* \(torch\): .*"
-                         r"\[blame: a-wrong, torch wrong", out.stdout, flags=re.M), out.stdout
+        assert re.search(rf"^FAIL regions-binary_cross_entropy-float64 {pair}: .* \(torch\): "
+                         r".*\[blame: a-wrong, torch wrong", out.stdout, flags=re.M), out.stdout
+        assert re.search(rf"^{pair} +\d+ +1 +0 ", out.stdout, flags=re.M), out.stdout  # a row
         assert re.search(r"^FAIL: \d+ passed, 1 failed, 0 errors", out.stdout, flags=re.M)
         summary = (tmp_path / "r" / "summary.md").read_text()
         assert "### regions-binary_cross_entropy-float64: jax vs torch (FAIL)" in summary
