@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, readable_json
 from .errors import HarnessError
 from .spec import ALL_DTYPES
 from .words import count
@@ -235,14 +235,12 @@ def cmd_run(args) -> int:
 def _print_summary(run, out: Path) -> None:
     from .report.tables import side  # "jax vs torch" for a pairwise comparison
     counts = run.counts()
-    rows = [*run.impl_seconds, *dict.fromkeys(side(r, run) for r in run.results
-                                              if r.baseline != run.baseline)]
+    rows = list(dict.fromkeys([*run.impl_seconds, *(side(r, run) for r in run.results)]))
     width = max([16] + [len(name) + 1 for name in rows])
     print(f"{'impl':<{width}} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'xfail':>5} "
           f"{'xpass':>5} {'seconds':>8}")
     for name in rows:
-        rs = [r for r in run.results if side(r, run) == name]
-        c = {s: sum(r.status == s for r in rs) for s in counts}
+        c = {s: sum(r.status == s and side(r, run) == name for r in run.results) for s in counts}
         seconds = f"{run.impl_seconds[name]:>8.2f}" if name in run.impl_seconds else ""
         print(f"{name:<{width}} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} "
               f"{c['unsupported']:>5} {c['xfail']:>5} {c['xpass']:>5} {seconds}".rstrip())
@@ -325,7 +323,6 @@ def cmd_impls(args) -> int:
 
 
 def cmd_cases(args) -> int:
-    from . import readable_json
     from .suite import default_suite, default_suite_docs
     specs = default_suite(args.dtype, args.cases)
     if args.export:
