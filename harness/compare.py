@@ -308,6 +308,8 @@ def compare_traces(spec, base: Trace, other: Trace, tol: dict[str, Tolerance],
             mags = magnitudes(spec, base, other, tol["backward"], pinned=pins)
     taint = _tainted(spec, pins) if pins is not None else {}
     truth = exact() if taint and exact is not None else None
+    if truth is not None:  # final parameters judged against exact: the drift from its gradients
+        mags[-1] = _drift_from_exact(spec, base, truth, tol["backward"], pins, mags[-1])
     items, judged = [], []
     for step, quantity, layer in quantities(len(spec.layers), spec.steps):
         m = mags[-1 if step is None else step][(quantity, layer)]
@@ -332,6 +334,18 @@ def compare_traces(spec, base: Trace, other: Trace, tol: dict[str, Tolerance],
     for t, n in zip(out, judged):
         t.exact_judged = n
     return out
+
+
+def _drift_from_exact(spec, base: Trace, truth: Trace, tol: Tolerance, pins: list,
+                      final: dict) -> dict:
+    """The final parameters' M when they are judged against the exact oracle: besides the
+    drift that `other`'s gradients imply against the baseline's (in `final`), the drift
+    between the baseline's gradients and exact's, each clipped to its tolerance. Where v is
+    pinned, every finite-precision implementation's gradients differ from exact's by as much
+    as that tolerance allows (u rounds next to 1), and the update carries it."""
+    rounding = magnitudes(spec, base)[-1]
+    from_exact = magnitudes(spec, base, truth, tol, pinned=pins)[-1]
+    return {key: m + from_exact[key] - rounding[key] for key, m in final.items()}
 
 
 def _tainted(spec, pins: list) -> dict:
