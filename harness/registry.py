@@ -52,8 +52,8 @@ from . import metadata
 from .errors import HarnessError
 
 __all__ = ["BUILTINS", "MODES", "ORACLES", "Unavailable", "Unsupported", "ImplInfo",
-           "add_impl_options", "discover", "exclude", "expand", "get", "is_local", "local",
-           "names", "unsupported_reason"]
+           "add_impl_options", "discover", "exclude", "expand", "get", "is_local",
+           "is_spec_file", "local", "names", "unsupported_reason"]
 
 GROUP = "backprop_harness.impls"
 BUILTINS = {  # the one list of built-in implementations
@@ -150,6 +150,12 @@ def exclude(names: list[str]) -> None:
     it there (`run --exclude`)."""
     if names:
         os.environ[EXCLUDE] = ",".join(filter(None, [os.environ.get(EXCLUDE), *names]))
+
+
+def is_spec_file(word: str) -> bool:
+    """Whether a word given to --impl is a spec file (`run --impl torch net.json`), not an
+    implementation: a .json name or an existing file that is no adapter's code."""
+    return word.endswith(".json") or Path(word).is_file() and not is_local(word)
 
 
 def is_local(item: str) -> bool:
