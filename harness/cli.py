@@ -47,6 +47,7 @@ seed_number = _number(int, lambda v: 0 <= v < 2**63, "an integer from 0 to 2**63
 _timeout = _number(float, lambda v: 0 < v <= MAX_TIMEOUT,
                    f"a number of seconds above 0, at most {MAX_TIMEOUT:g}")
 _tolerance_value = _number(float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
+_memory = _number(float, lambda v: 0 <= v <= 2**20, "a number of GiB from 0 to 1048576")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a case that passes where a known deviation expected it to fail "
                           "(XPASS: fixed upstream?) fails the run")
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                     help="worker processes; a case that crashes or hangs its worker fails "
-                          "alone; --timeout applies with or without them")
+                     help="worker processes per implementation behind the wall, each "
+                          "tracing its share of the cases")
     run.add_argument("--timeout", type=_timeout, metavar="SECONDS",
                      help="per case and implementation (default 300)")
     for phase in ("forward", "backward"):
@@ -102,12 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
             run.add_argument(f"--{kind}-{phase}", type=_tolerance_value, metavar="X",
                              help=f"override {kind} of the {phase} (and update) tolerance")
 
+    _wall_options(run)
+
     tr = sub.add_parser("trace", help="print one implementation's trace JSON for a spec")
     tr.add_argument("spec", metavar="SPEC", help="a spec or suite JSON file")
     tr.add_argument("--impl", default="reference", metavar="NAME")
     tr.add_argument("--case", metavar="NAME", help="the case to trace when SPEC is a suite")
+    tr.add_argument("--timeout", type=_timeout, metavar="SECONDS",
+                    help="bound of the trace (default 300)")
+    _wall_options(tr)
 
-    sub.add_parser("impls", help="list implementations, versions, availability, support")
+    _wall_options(sub.add_parser("impls", help="list implementations, versions, "
+                                               "availability, support"))
 
     cs = sub.add_parser("cases", help="list the default suite's cases")
     cs.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
@@ -128,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--out", type=Path, metavar="DIR",
                     help="where audit.md, audit.csv, audit.json and the plots go "
                          "(default: reports/audit-<time>)")
+    _wall_options(au)
 
     cv = sub.add_parser("coverage", help="which cases visit each special point of the input "
                                          "domain (the records' points, target kinds, sizes)")
@@ -138,6 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where coverage.md and coverage.json go "
                          "(default: reports/coverage-<time>)")
     return p
+
+
+IN_PROCESS_NOTE = ("traced in the run's own process (--in-process): an adapter can end, hang "
+                   "or forge this run; the wall's guarantees do not hold")
+
+
+def _wall_options(p) -> None:
+    """--in-process and --worker-memory: how adapters run (harness/wall, docs/isolation.md)."""
+    p.add_argument("--in-process", action="store_true",
+                   help="load and trace every adapter in this process, for a debugger: an "
+                        "adapter can then end, hang or forge the run (no wall: none of the "
+                        "guarantees of docs/isolation.md hold)")
+    p.add_argument("--worker-memory", type=_memory, default=8.0, metavar="GIB",
+                   help="address space of each worker process, in GiB (0: no limit)")
 
 
 class _Help(argparse.HelpFormatter):
@@ -165,6 +187,8 @@ def entry() -> None:
     do: by then every report is written and closed and every worker process, thread pool and
     cluster is shut down (JAX writes its compilation cache as it compiles)."""
     code = main()
+    from .registry import forget
+    forget()  # every worker stopped
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -174,13 +198,21 @@ def entry() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command's exit code, decided here from what it wrote: 0 only after a PASS (or a
+    listing) was written; an adapter never decides it."""
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run" and args.impl:  # `run --impl torch net.json`: net.json is a spec
             files = [n for n in args.impl if n.endswith(".json") or Path(n).is_file()]
             args.impl = [n for n in args.impl if n not in files] or None
             args.specs += files
-        return COMMANDS[args.command](args)
+        _set_wall(args)
+        try:
+            return COMMANDS[args.command](args)
+        except SystemExit as exc:  # only code in this process (--in-process) gets here
+            print(f"{PROG}: error: sys.exit({exc.code!r}) was called in the run's process; "
+                  f"no verdict is trusted", file=sys.stderr)
+            return 1
     except HarnessError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -190,6 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _set_wall(args) -> None:
+    """The wall as the options say: adapters in workers (the default) or here."""
+    from . import registry
+    from .wall import proxy
+    if hasattr(args, "worker_memory"):
+        proxy.MEMORY = int(args.worker_memory * 2**30)
+    if getattr(args, "in_process", False):
+        registry.set_wall(False)
 
 
 def _load_specs(paths: list[str], dtype=None, pattern=None, seed=None):
@@ -224,6 +266,8 @@ def cmd_run(args) -> int:
     for x in run.unused(given):
         print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
               f"failure", file=sys.stderr)
+    if args.in_process:
+        run.notes.insert(0, IN_PROCESS_NOTE)
     out = write_report(run, out, force=args.force, full=args.full_json)
     _print_summary(run, out)
     return 0 if run.ok else 1
@@ -287,7 +331,7 @@ def cmd_trace(args) -> int:
     info = get(args.impl)
     if not info.available:
         raise HarnessError(f"implementation {args.impl!r} is unavailable: {info.reason}")
-    outcome = run_one(args.impl, specs[0])
+    outcome = run_one(args.impl, specs[0], args.timeout)
     if outcome.status != "ok":
         print(f"{PROG}: {args.impl} {outcome.status}: {outcome.message}", file=sys.stderr)
         return 1
@@ -305,7 +349,8 @@ def cmd_impls(args) -> int:
         if info.available:
             sup = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.supports.items()) \
                 or "every dtype, activation and loss"
-            if callable(getattr(info.impl, "unsupported", None)):
+            if getattr(info.impl, "declines", False) or \
+                    callable(getattr(info.impl, "unsupported", None)):
                 sup += "; declines some cases (run's unsup column, with the reason)"
             version, _, problem = read(info.impl)
             note = f" (but {problem})" if problem else ""

@@ -68,7 +68,10 @@ def supports_problem(supports: Any) -> str | None:
 
 def read(impl: Any) -> tuple[str, dict, str | None]:
     """(version, settings, problem) from an implementation's own version() and settings();
-    on a problem, an empty version and settings and the problem in one line."""
+    on a problem, an empty version and settings and the problem in one line. A walled
+    implementation answers from what its worker said at load (harness/wall/walled.py)."""
+    if getattr(impl, "walled", False) is True:
+        return impl.metadata
     try:
         version = impl.version()
         settings_of = getattr(impl, "settings", None)

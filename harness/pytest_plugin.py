@@ -124,11 +124,10 @@ class Session:
         self.known: dict = {}  # implementation: its signature entries (read at its first verdict)
 
     def _trace(self) -> None:
-        from harness.runner import run_parallel, run_tasks
+        from harness.runner import run_tasks
         names = list(dict.fromkeys([self.baseline, *self.impls]))
         tasks = [(name, s) for name in names for s in self.specs.values()]
-        outs = run_parallel(tasks, self.jobs, self.timeout) if self.jobs else \
-            run_tasks(tasks, timeout=self.timeout)
+        outs = run_tasks(tasks, max(1, self.jobs), self.timeout)
         for o in outs:
             self.outcomes.setdefault(o.impl, {})[o.case] = o
 

@@ -34,16 +34,17 @@ adapter imports torch at its first call), since `impls` and the --jobs parent lo
 
 from __future__ import annotations
 
+import atexit
 import fnmatch
 import importlib
+import sys
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
 from . import metadata
-from .errors import HarnessError
+from .errors import HarnessError, Unavailable, Unsupported
 
 __all__ = ["BUILTINS", "MODES", "ORACLES", "Unavailable", "Unsupported", "ImplInfo", "discover",
            "expand",
@@ -61,6 +62,7 @@ BUILTINS = {  # the one list of built-in implementations
     "tensorflow": "impls.tensorflow_impl:TensorflowImpl",
     "tinygrad": "impls.tinygrad_impl:TinygradImpl",
 }
+IN_PROCESS = ("reference", "numeric", "exact")  # shipped pure NumPy/mpmath: never walled
 ORACLES = ("exact", "numeric")  # the truths that say which side of a divergence is closer
 MODES = {  # the built-in frameworks run other ways: each its own implementation, opt-in
     "torch-compile": "impls.torch_autograd:TorchCompileImpl",
@@ -76,15 +78,6 @@ MODES = {  # the built-in frameworks run other ways: each its own implementation
     "jax-gpu": "impls.jax_grad:JaxGpuImpl",
     "tensorflow-xla": "impls.tensorflow_impl:TensorflowXlaImpl",
 }
-
-
-class Unsupported(Exception):
-    """Raised by an implementation for a spec it cannot run (reported as 'not supported')."""
-
-
-class Unavailable(Exception):
-    """Raised by an adapter's constructor when it cannot run on this machine (no GPU): the
-    implementation is listed as unavailable with this reason."""
 
 
 @dataclass
@@ -120,10 +113,47 @@ def _targets() -> dict[str, str]:
     return targets
 
 
+_wall = {"on": True, "python": sys.executable}  # set_wall(): --in-process, or in a worker
+
+
+def set_wall(on: bool) -> None:
+    """Load every adapter but IN_PROCESS's behind the process wall (on, the default) or in
+    this process (--in-process; a worker loading its own adapter); forgets what was loaded."""
+    _wall["on"] = on
+    forget()
+
+
+def behind_wall(name: str) -> bool:
+    """Whether `name` loads in a worker process of its own."""
+    return _wall["on"] and name not in IN_PROCESS
+
+
+def preload(names) -> None:
+    """Start the workers of these implementations at once, so that their frameworks import
+    side by side; get() then waits for each."""
+    from .wall.walled import start
+    targets = _targets()
+    for name in dict.fromkeys(names):
+        if name in targets and behind_wall(name) and not metadata.unsafe_name(name) and \
+                name not in _loaded:
+            start(name, _wall["python"])
+
+
 def _load(name: str, target: str) -> ImplInfo:
     why = metadata.unsafe_name(name)
     if why:
         return ImplInfo(name, target, reason=why)
+    if not behind_wall(name):
+        return _import(name, target)
+    from .wall.walled import load
+    impl, why = load(name, _wall["python"])
+    if impl is None:
+        return ImplInfo(name, target, reason=why)
+    return ImplInfo(name, target, impl=impl, supports=dict(impl.supports or {}))
+
+
+def _import(name: str, target: str) -> ImplInfo:
+    """The adapter loaded in this process."""
     module, _, attr = target.partition(":")
     try:
         factory = getattr(importlib.import_module(module), attr)
@@ -146,19 +176,38 @@ def _load(name: str, target: str) -> ImplInfo:
     return ImplInfo(name, target, impl=impl, supports=dict(supports or {}))
 
 
-@lru_cache(maxsize=None)
+_loaded: dict[str, ImplInfo] = {}
+
+
 def _info(name: str) -> ImplInfo:
-    targets = _targets()
-    if name not in targets:
-        raise HarnessError(f"unknown implementation {name!r} (installed: {', '.join(targets)})")
-    return _load(name, targets[name])
+    if name not in _loaded:
+        targets = _targets()
+        if name not in targets:
+            raise HarnessError(f"unknown implementation {name!r} (installed: "
+                               f"{', '.join(targets)})")
+        _loaded[name] = _load(name, targets[name])
+    return _loaded[name]
+
+
+def forget() -> None:
+    """Forget every loaded implementation (entry points read again at the next get()) and
+    stop their workers."""
+    for info in _loaded.values():
+        if getattr(info.impl, "walled", False) is True:
+            info.impl.close()
+    _loaded.clear()
+
+
+atexit.register(forget)
 
 
 def discover(refresh: bool = False, modes: bool = False) -> dict[str, ImplInfo]:
     """Every registered implementation, loaded; the opt-in MODES only with `modes`."""
     if refresh:
-        _info.cache_clear()
-    return {name: _info(name) for name in _targets() if modes or name not in MODES}
+        forget()
+    wanted = [name for name in _targets() if modes or name not in MODES]
+    preload(wanted)
+    return {name: _info(name) for name in wanted}
 
 
 def names() -> list[str]:

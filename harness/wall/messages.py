@@ -1,0 +1,78 @@
+"""Outcomes and traces as protocol data (harness/wall/protocol.py) and back.
+
+The worker turns what an adapter returned into plain data here (every `__array__` and
+`__float__` of the adapter's objects runs in the worker); the run rebuilds an Outcome from
+that data alone, and checks the trace again against the spec (compare.check_trace).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..trace import LAYER_FIELDS, LayerTrace, StepTrace, Trace
+from .protocol import ProtocolError, array_ref
+
+STATUSES = ("ok", "error", "unsupported")
+
+
+def outcome_doc(outcome, arrays: list) -> dict:
+    """An Outcome (harness/runner) as plain data; its trace's arrays appended to `arrays`."""
+    doc = {"status": outcome.status, "message": str(outcome.message),
+           "seconds": float(outcome.seconds), "note": str(outcome.note), "trace": None}
+    t = outcome.trace
+    if t is not None:
+        doc["trace"] = {
+            "impl": str(t.impl), "impl_version": str(t.impl_version), "spec": str(t.spec),
+            "dtype": str(t.dtype), "settings": t.settings,
+            "steps": [{"loss": array_ref(s.loss, arrays), "outputs": array_ref(s.outputs, arrays),
+                       "layers": [{k: array_ref(getattr(layer, k), arrays)
+                                   for k in LAYER_FIELDS} for layer in s.layers]}
+                      for s in t.steps],
+            "params": [{"weights": array_ref(p["weights"], arrays),
+                        "bias": array_ref(p["bias"], arrays)} for p in t.params]}
+    return doc
+
+
+def _str(doc: dict, key: str) -> str:
+    value = doc.get(key)
+    if not isinstance(value, str):
+        raise ProtocolError(f"{key} is not a string")
+    return value
+
+
+def _array(value) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        raise ProtocolError("a quantity that is not an array")
+    return value
+
+
+def trace_from(doc: dict) -> Trace:
+    """A Trace from its plain data (ProtocolError where the data has the wrong form)."""
+    try:
+        steps = [StepTrace(loss=_array(s["loss"])[()], outputs=_array(s["outputs"]),
+                           layers=[LayerTrace(**{k: _array(layer[k]) for k in LAYER_FIELDS})
+                                   for layer in s["layers"]])
+                 for s in doc["steps"]]
+        params = [{"weights": _array(p["weights"]), "bias": _array(p["bias"])}
+                  for p in doc["params"]]
+    except (KeyError, TypeError, IndexError, AttributeError):
+        raise ProtocolError("a trace of the wrong form") from None
+    return Trace(_str(doc, "impl"), _str(doc, "impl_version"), _str(doc, "spec"),
+                 _str(doc, "dtype"), steps, params, doc.get("settings"))
+
+
+def outcome_from(doc, impl: str, case: str, outcome_type):
+    """An Outcome of `impl` on `case` from its plain data."""
+    if not isinstance(doc, dict) or doc.get("status") not in STATUSES:
+        raise ProtocolError("an outcome of the wrong form")
+    seconds = doc.get("seconds")
+    seconds = float(seconds) if isinstance(seconds, (int, float)) and seconds >= 0 else 0.0
+    trace = doc.get("trace")
+    if doc["status"] == "ok":
+        if not isinstance(trace, dict):
+            raise ProtocolError("an ok outcome without a trace")
+        trace = trace_from(trace)
+    else:
+        trace = None
+    return outcome_type(impl, case, doc["status"], trace=trace, message=_str(doc, "message"),
+                        seconds=seconds, note=_str(doc, "note"))

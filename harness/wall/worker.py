@@ -1,0 +1,146 @@
+"""The worker process: one implementation's adapter, loaded and called here, never in the run.
+
+Started by harness/wall/proxy.py as `python -m harness.wall.worker` in a temporary folder
+of its own, with the protocol on its stdin and stdout (moved aside at once: what the adapter
+prints goes to the worker's log, not to the run). It reads one task at a time and answers
+each with plain data (harness/wall/protocol.py):
+
+    {"op": "load", "name", "path", "memory"}   -> {"describe": {...}} | {"unavailable": why}
+    {"op": "run", "specs": [...], "many"}      -> {"outcomes": [...]} | {"failed": why}
+    {"op": "stacked", "stack": {...}}          -> {"outcomes": [one, its trace stacked]}
+    {"op": "stop"}                             -> (exits)
+
+Each trace is made by the in-process runner (harness/runner/inprocess.py), so the guards
+that turn sys.exit(), os._exit() and exceptions into an error of the case hold here too;
+whatever gets past them (a segfault, a thread's os._exit, a hang) ends or stalls only this
+process, and the run, which owns every bound, says so and starts another.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sys
+
+from .protocol import FOREVER, Reader, pack
+
+ATTRS = ("mode", "matmul_precision", "precision", "device")  # read by reproduce.py's templates
+
+
+def _send(fd: int, doc, arrays=()) -> None:
+    data = memoryview(pack(doc, list(arrays)))
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _plain_attr(value):
+    """An adapter's mode attribute as plain data (a jax Device as its platform)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(getattr(value, "platform", value))
+
+
+def describe(info) -> dict:
+    """What the run needs to know of a loaded adapter, as plain data."""
+    from ..metadata import read
+    impl = info.impl
+    version, settings, problem = read(impl)
+    xfails = getattr(impl, "xfails", None)
+    return {"name": str(impl.name), "version": version, "settings": settings,
+            "problem": problem, "supports": info.supports,
+            "accuracy": getattr(impl, "accuracy", None),
+            "xfails": None if xfails is None else os.fspath(xfails),
+            "shared_with_reference": [str(g) for g in
+                                      getattr(impl, "shared_with_reference", ())],
+            "declines": callable(getattr(impl, "unsupported", None)),
+            "many": callable(getattr(impl, "trace_many", None)),
+            "stacked": callable(getattr(impl, "trace_stacked", None)),
+            "module": type(impl).__module__,
+            "attrs": {a: _plain_attr(getattr(impl, a)) for a in ATTRS if hasattr(impl, a)}}
+
+
+def _load(task) -> tuple[dict, object]:
+    for p in reversed(task.get("path") or []):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    if task.get("memory"):
+        limit = int(task["memory"])
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from .. import registry
+    registry.set_wall(False)
+    info = registry.get(task["name"])
+    if not info.available:
+        return {"unavailable": info.reason}, None
+    return {"describe": describe(info)}, info
+
+
+def _outcomes(name: str, task) -> tuple[dict, list]:
+    from ..runner.inprocess import ManyFailed, Outcome, run_many, run_one
+    from ..spec import spec_from_dict
+    from .messages import outcome_doc
+    specs = [spec_from_dict(doc) for doc in task["specs"]]
+    if task.get("many"):
+        try:
+            outcomes = run_many(name, specs)
+        except ManyFailed as exc:
+            return {"failed": str(exc)}, []
+    else:
+        outcomes = [run_one(name, spec) for spec in specs]
+    arrays: list = []
+    docs = []
+    for spec, o in zip(specs, outcomes):
+        start = len(arrays)
+        try:
+            docs.append(outcome_doc(o, arrays))
+        except BaseException as exc:  # an object that cannot be read as numbers
+            del arrays[start:]
+            why = f"its trace cannot be sent back from the worker: {type(exc).__name__}: {exc}"
+            docs.append(outcome_doc(Outcome(name, spec.name, "error", message=why), arrays))
+    return {"outcomes": docs}, arrays
+
+
+def _stacked(info, task) -> tuple[dict, list]:
+    from ..batched.drawing import StackLayer, Stack
+    from ..runner.inprocess import Outcome
+    from .messages import outcome_doc
+    doc = dict(task["stack"])
+    doc["layers"] = tuple(StackLayer(**layer) for layer in doc["layers"])
+    stack = Stack(**doc)
+    arrays: list = []
+    trace = info.impl.trace_stacked(stack)
+    return {"outcomes": [outcome_doc(Outcome(info.name, stack.name, "ok", trace=trace),
+                                     arrays)]}, arrays
+
+
+def main() -> None:
+    """Serve one implementation until told to stop or the run closes the pipe."""
+    proto_in, proto_out = os.dup(0), os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(2, 1)  # the adapter's prints go to the log, never into the protocol
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run handles Ctrl-C
+    reader = Reader(proto_in)
+    info = None
+    while True:
+        try:
+            task = reader.read(FOREVER, 1 << 40)
+        except Exception:  # the run has gone
+            return
+        op = task.get("op")
+        if op == "stop":
+            return
+        try:
+            if op == "load":
+                reply, info = _load(task)
+                arrays: list = []
+            elif op == "run":
+                reply, arrays = _outcomes(info.name, task)
+            else:
+                reply, arrays = _stacked(info, task)
+        except BaseException as exc:  # KeyboardInterrupt and SystemExit of an adapter too
+            reply, arrays = {"failed": f"{type(exc).__name__}: {exc}"}, []
+        _send(proto_out, reply, arrays)
+
+
+if __name__ == "__main__":
+    main()
