@@ -12,10 +12,10 @@ A test module can import `test_conformance` and name its implementations in `BP_
 a reason per line; matching tests
 are xfail (XPASS once they conform); an implementation may ship its own list as `xfails`.
 
-The traces are made by harness/runner.py in worker processes (--bp-jobs, default 1): an
-adapter that crashes its process (a segfault, os.abort(), sys.exit()) fails that case's
-tests, and one that runs past --bp-timeout fails them with "timed out", while the session
-goes on. pytest-timeout's --timeout bounds a whole test; the first test of a session traces
+The traces are made by harness/runner behind the process wall (harness/wall: each adapter
+in a worker process of its own, --bp-jobs per implementation, default 1): an adapter that
+crashes its process (a segfault, os.abort(), os._exit()) fails that case's tests, and one
+that runs past --bp-timeout fails them with "timed out", while the session goes on. pytest-timeout's --timeout bounds a whole test; the first test of a session traces
 every case, so --bp-timeout is the bound that names the case. Under pytest-xdist, run with
 --dist loadfile (or loadgroup: the conformance tests form one xdist_group), so that one
 worker traces the suite, not each.
@@ -62,9 +62,10 @@ def pytest_addoption(parser):
                 help="a case that an implementation traces for longer fails its tests "
                      "(default: 300)")
     g.addoption("--bp-jobs", type=_positive(int, zero=True), default=1, metavar="N",
-                help="worker processes that trace the cases (default 1): a crashing "
-                     "adapter fails its cases, not the session; 0 traces in pytest's own "
-                     "process (for a debugger)")
+                help="worker processes per implementation (default 1): a crashing or "
+                     "hanging adapter fails its cases, not the session; 0 loads and traces "
+                     "every adapter in pytest's own process (for a debugger; the wall's "
+                     "guarantees do not hold)")
     g.addoption("--bp-no-oracle", action="store_true",
                 help="do not judge divergences by the exact oracle nor reduce them to a root "
                      "cause at one neuron (but for known deviations named by signature)")
@@ -90,6 +91,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's --dist loadgroup")
     if not config.getoption("bp_impl"):
         return
+    if config.getoption("bp_jobs") == 0:  # before any adapter loads
+        from harness import registry
+        registry.set_wall(False)
     try:  # a bad option is one line here; raised while collecting, pytest shows the source
         _check(config, config.getoption("bp_impl"))
     except HarnessError as exc:
@@ -109,11 +113,14 @@ class Session:
     xfail marks here, per quantity group, not the verdict's."""
 
     def __init__(self, config, impls):
+        from harness import registry
         from harness.suite import default_suite
         self.baseline = config.getoption("bp_baseline")
         self.impls = list(dict.fromkeys(impls))
         self.timeout = config.getoption("bp_timeout")
         self.jobs = config.getoption("bp_jobs")
+        if self.jobs == 0:  # adapters in pytest's own process, for a debugger
+            registry.set_wall(False)
         self.specs = {s.name: s for s in default_suite(config.getoption("bp_dtype"),
                                                        config.getoption("bp_cases"))}
         self.results: dict = {}
