@@ -31,7 +31,7 @@ from .errors import HarnessError
 from .fuzz_domain import domain_mask
 from .judge import Verdict, judge
 from .rootcause import explain
-from .runner import run_one
+from .runner import bound_all, run_one
 from .spec import ALL_DTYPES, DTYPES, SAFE_NAME_CHARS, Spec, spec_from_dict
 from .xfails import read_xfails, shipped
 
@@ -345,6 +345,7 @@ def finding_record(finding: Finding, path: Path, command: str) -> dict:
             "network": finding.network.to_dict()}
 
 
+MAX_TIME_GRACE = 10.0  # seconds a trace may run past --max-time before it is stopped
 BATCHED_ONLY = ("networks", "batch", "chunk", "executor", "scheduler", "workers")
 EXAMPLES_ONLY = ("examples", "max_findings", "xfails", "shrink")
 
@@ -429,6 +430,8 @@ def run_fuzz(args) -> int:
     findings_file = args.findings or args.out / "findings.jsonl"
     findings_file.parent.mkdir(parents=True, exist_ok=True)
     deadline = None if args.max_time is None else time.monotonic() + args.max_time
+    if deadline is not None:  # no trace outlives the budget by more than MAX_TIME_GRACE
+        bound_all(deadline + MAX_TIME_GRACE)
     status = 0
     for info in infos:
         if info.name == args.baseline:

@@ -27,11 +27,12 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..compare import TraceError, check_trace
+from ..outcome import ManyFailed, Outcome
 from ..registry import Unsupported, get, unsupported_reason
 from ..spec import Spec
-from ..outcome import ManyFailed, Outcome
 
 DEFAULT_TIMEOUT = 300.0  # seconds per case and implementation
+_until: list[float | None] = [None]  # bound_all(): a monotonic time no trace may pass
 REPEAT = 1.0  # seconds between a timeout and the next, for an adapter that swallowed it
 
 
@@ -118,8 +119,24 @@ def _raised(exc: BaseException) -> str:
     return f"raised {type(exc).__name__}: {exc}{at}"
 
 
+def bound_all(until: float | None) -> None:
+    """Bound every trace from now on to end by `until` (time.monotonic()), whatever its own
+    timeout: a command with a wall-clock budget (fuzz --max-time) cannot hang on an adapter."""
+    _until[0] = until
+
+
+def bounded(timeout: float | None) -> float:
+    """The timeout of a trace that starts now: its own (or the default), cut at bound_all's."""
+    timeout = timeout or DEFAULT_TIMEOUT
+    if _until[0] is None:
+        return timeout
+    return max(0.01, min(timeout, _until[0] - time.monotonic()))
+
+
 def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome:
-    """Trace one spec with one implementation in this process; never raises."""
+    """Trace one spec with one implementation (in this process, or in its worker); never
+    raises."""
+    timeout = bounded(timeout)
     info = get(impl_name)
     if not info.available:
         return Outcome(impl_name, spec.name, "error", message=f"unavailable: {info.reason}")
@@ -156,7 +173,7 @@ def run_many(impl_name: str, specs: list[Spec], timeout: float | None = None) ->
     the wrong number of traces (or, in a worker, overran `timeout` for the whole call)."""
     info = get(impl_name)
     if walled(info):
-        return info.impl.run_many(specs, timeout)
+        return info.impl.run_many(specs, bounded(timeout))
     reasons = [unsupported_reason(info, s) for s in specs]
     todo = [s for s, why in zip(specs, reasons) if not why]
     start = time.perf_counter()

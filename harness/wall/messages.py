@@ -10,20 +10,28 @@ from __future__ import annotations
 import numpy as np
 
 from ..trace import LAYER_FIELDS, LayerTrace, StepTrace, Trace
-from .protocol import ProtocolError, array_ref
+from .protocol import MAX_STRING, ProtocolError, array_ref, clean
+
+CUT = MAX_STRING - 100  # the worker cuts a message (marker included) below the run's bound
 
 STATUSES = ("ok", "error", "unsupported")
 
 
+def _text(value) -> str:
+    """A string's own characters, without calling a subclass's __str__ (an adapter's)."""
+    return str.__str__(value) if isinstance(value, str) else str(value)
+
+
 def outcome_doc(outcome, arrays: list) -> dict:
     """An Outcome (harness/runner) as plain data; its trace's arrays appended to `arrays`."""
-    doc = {"status": outcome.status, "message": str(outcome.message),
-           "seconds": float(outcome.seconds), "note": str(outcome.note), "trace": None}
+    doc = {"status": outcome.status, "message": clean(_text(outcome.message), CUT),
+           "seconds": float(outcome.seconds), "note": clean(_text(outcome.note), CUT),
+           "trace": None}
     t = outcome.trace
     if t is not None:
         doc["trace"] = {
-            "impl": str(t.impl), "impl_version": str(t.impl_version), "spec": str(t.spec),
-            "dtype": str(t.dtype), "settings": t.settings,
+            "impl": _text(t.impl), "impl_version": _text(t.impl_version),
+            "spec": _text(t.spec), "dtype": _text(t.dtype), "settings": t.settings,
             "steps": [{"loss": array_ref(s.loss, arrays), "outputs": array_ref(s.outputs, arrays),
                        "layers": [{k: array_ref(getattr(layer, k), arrays)
                                    for k in LAYER_FIELDS} for layer in s.layers]}

@@ -75,8 +75,20 @@ def _load(task) -> tuple[dict, object]:
     return {"describe": describe(info)}, info
 
 
+def _one(name: str, spec):
+    """run_one(), with whatever gets past its guards (a KeyboardInterrupt, which in the run's
+    process is the user's Ctrl-C; sys.exit() from unsupported()) as the case's error."""
+    from ..outcome import Outcome
+    from ..runner.inprocess import _raised, run_one
+    try:
+        return run_one(name, spec)
+    except BaseException as exc:
+        return Outcome(name, spec.name, "error", message=_raised(exc))
+
+
 def _outcomes(name: str, task) -> tuple[dict, list]:
-    from ..runner.inprocess import ManyFailed, Outcome, run_many, run_one
+    from ..outcome import ManyFailed, Outcome
+    from ..runner.inprocess import run_many
     from ..spec import spec_from_dict
     from .messages import outcome_doc
     specs = [spec_from_dict(doc) for doc in task["specs"]]
@@ -86,7 +98,7 @@ def _outcomes(name: str, task) -> tuple[dict, list]:
         except ManyFailed as exc:
             return {"failed": str(exc)}, []
     else:
-        outcomes = [run_one(name, spec) for spec in specs]
+        outcomes = [_one(name, spec) for spec in specs]
     arrays: list = []
     docs = []
     for spec, o in zip(specs, outcomes):
@@ -102,7 +114,7 @@ def _outcomes(name: str, task) -> tuple[dict, list]:
 
 def _stacked(info, task) -> tuple[dict, list]:
     from ..batched.drawing import StackLayer, Stack
-    from ..runner.inprocess import Outcome
+    from ..outcome import Outcome
     from .messages import outcome_doc
     doc = dict(task["stack"])
     doc["layers"] = tuple(StackLayer(**layer) for layer in doc["layers"])
