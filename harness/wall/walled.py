@@ -94,6 +94,8 @@ class WalledImpl:
         self.attrs = attrs if isinstance(attrs, dict) and metadata.plain(attrs) else {}
         if doc.get("stacked"):
             self.trace_stacked = self._trace_stacked
+        if self.declines:
+            self.unsupported = self._unsupported
         if self.many:
             self.trace_many = self._trace_many
         self.lock = threading.Lock()
@@ -187,6 +189,18 @@ class WalledImpl:
         RuntimeError with the worker's one line."""
         o = self.run_one(spec)
         return _trace_or_raise(o)
+
+    def _unsupported(self, spec) -> str | None:
+        """The adapter's unsupported(), through the worker (its failure is the reason)."""
+        with self.lock:
+            try:
+                reply = self._call({"op": "unsupported", "spec": spec.to_dict()},
+                                   LOAD_TIMEOUT, 0)
+            except (WorkerLost, ProtocolError) as exc:
+                return f"its unsupported() failed: {exc}"
+        reason = reply.get("reason")
+        return reason if isinstance(reason, str) or reason is None else \
+            f"its unsupported() failed: {reply.get('failed')}"
 
     def _trace_many(self, specs):
         return [_trace_or_raise(o) for o in self.run_many(specs)]

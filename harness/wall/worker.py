@@ -7,6 +7,7 @@ each with plain data (harness/wall/protocol.py):
 
     {"op": "load", "name", "path", "memory"}   -> {"describe": {...}} | {"unavailable": why}
     {"op": "run", "specs": [...], "many"}      -> {"outcomes": [...]} | {"failed": why}
+    {"op": "unsupported", "spec": {...}}       -> {"reason": why | None}
     {"op": "stacked", "stack": {...}}          -> {"outcomes": [one, its trace stacked]}
     {"op": "stop"}                             -> (exits)
 
@@ -112,6 +113,14 @@ def _outcomes(name: str, task) -> tuple[dict, list]:
     return {"outcomes": docs}, arrays
 
 
+def _unsupported(info, task) -> dict:
+    from .. import registry
+    from ..spec import spec_from_dict
+    reason = registry.unsupported_reason(info, spec_from_dict(task["spec"]))
+    return {"reason": None if reason is None else str.__str__(reason)
+            if isinstance(reason, str) else str(reason)}
+
+
 def _stacked(info, task) -> tuple[dict, list]:
     from ..batched.drawing import StackLayer, Stack
     from ..outcome import Outcome
@@ -147,6 +156,8 @@ def main() -> None:
                 arrays: list = []
             elif op == "run":
                 reply, arrays = _outcomes(info.name, task)
+            elif op == "unsupported":
+                reply, arrays = _unsupported(info, task), []
             else:
                 reply, arrays = _stacked(info, task)
         except BaseException as exc:  # KeyboardInterrupt and SystemExit of an adapter too
