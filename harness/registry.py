@@ -26,10 +26,11 @@ and may have, each optional:
                                     axis) traced at once, arrays with that leading axis
 
 `trace` may raise `Unsupported(reason)` when it finds out late; the constructor may raise
-`Unavailable(reason)` when the implementation cannot run on this machine (no GPU). Adapters start no threads or
-processes: the runner owns all concurrency. A plugin that fails to load is listed as
-unavailable with the reason, never a crash. Loading an adapter should be cheap (the torch
-adapter imports torch at its first call), since `impls` and the --jobs parent load them all.
+`Unavailable(reason)` when the implementation cannot run on this machine (no GPU). Adapters
+start no threads or processes: the runner owns all concurrency. A plugin that fails to load is
+listed as unavailable with the reason, never a crash. Every adapter but IN_PROCESS's loads in
+a worker process of its own (harness/wall, docs/isolation.md; --in-process: here), and what
+get() returns for it is a WalledImpl that answers from its worker's plain data.
 """
 
 from __future__ import annotations
