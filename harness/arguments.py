@@ -53,8 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("specs", nargs="*", metavar="SPEC_OR_SUITE",
                      help="spec or suite JSON files (default: the built-in suite)")
     run.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
-                     help="implementations to compare (default: every available one); a "
-                          "spec file named after them counts as a spec")
+                     help="implementations to compare (default: every available one); "
+                          "NAME@PATH runs NAME under the Python of the virtual environment "
+                          "PATH (named NAME@ its folder's name); a spec file named after "
+                          "them counts as a spec")
     run.add_argument("--baseline", default="reference", metavar="NAME",
                      help="what every other implementation is compared with")
     run.add_argument("--all-modes", action="store_true",
@@ -105,8 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="bound of the trace (default 300)")
     _wall_options(tr)
 
-    _wall_options(sub.add_parser("impls", help="list implementations, versions, "
-                                               "availability, support"))
+    im = sub.add_parser("impls", help="list implementations, versions, availability, support")
+    im.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
+                    help="only these (default: every registered one)")
+    _wall_options(im)
 
     cs = sub.add_parser("cases", help="list the default suite's cases")
     cs.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")

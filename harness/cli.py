@@ -179,8 +179,14 @@ def cmd_trace(args) -> int:
 
 def cmd_impls(args) -> int:
     from .metadata import read
-    from .registry import MODES, discover
-    for name, info in discover(modes=True).items():
+    from .registry import MODES, discover, expand, get, preload
+    if args.impl:
+        names = expand(args.impl)
+        preload(names)
+        infos = {name: get(name) for name in names}
+    else:
+        infos = discover(modes=True)
+    for name, info in infos.items():
         kind = "mode" if name in MODES else "default"
         if info.available:
             sup = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.supports.items()) \

@@ -81,7 +81,7 @@ def choose_impls(requested: list[str] | None, baseline: str,
         if all_modes:
             infos += [i for n, i in discover(modes=True).items()
                       if i.available and i not in infos]
-        named = {baseline} | {r for r in requested if not any(c in r for c in "*?[")}
+        named = {baseline} | set(expand([r for r in requested if not any(c in r for c in "*?[")]))
         missing = [i for i in infos if not i.available and i.name in named]
         if missing:
             raise HarnessError(f"implementation {missing[0].name!r} is unavailable: "

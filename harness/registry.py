@@ -38,10 +38,13 @@ from __future__ import annotations
 import atexit
 import fnmatch
 import importlib
+import os
+import re
 import sys
 import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from . import metadata
@@ -125,8 +128,8 @@ def set_wall(on: bool) -> None:
 
 
 def behind_wall(name: str) -> bool:
-    """Whether `name` loads in a worker process of its own."""
-    return _wall["on"] and name not in IN_PROCESS
+    """Whether `name` loads in a worker process of its own (NAME@ENV always does)."""
+    return _wall["on"] and (name not in IN_PROCESS or "@" in name)
 
 
 def preload(names) -> None:
@@ -135,19 +138,24 @@ def preload(names) -> None:
     from .wall.walled import start
     targets = _targets()
     for name in dict.fromkeys(names):
-        if name in targets and behind_wall(name) and not metadata.unsafe_name(name) and \
-                name not in _loaded:
-            start(name, _wall["python"])
+        base, _, label = name.partition("@")
+        if base in targets and behind_wall(name) and not metadata.unsafe_name(name) and \
+                name not in _loaded and (not label or label in _envs):
+            start(name, _envs.get(label, _wall["python"]))
 
 
 def _load(name: str, target: str) -> ImplInfo:
     why = metadata.unsafe_name(name)
     if why:
         return ImplInfo(name, target, reason=why)
+    base, _, label = name.partition("@")
+    if label and not _wall["on"]:
+        return ImplInfo(name, target, reason="another environment's implementation runs "
+                                             "behind the wall only (not --in-process)")
     if not behind_wall(name):
         return _import(name, target)
     from .wall.walled import load
-    impl, why = load(name, _wall["python"])
+    impl, why = load(name, _envs.get(label, _wall["python"]))
     if impl is None:
         return ImplInfo(name, target, reason=why)
     return ImplInfo(name, target, impl=impl, supports=dict(impl.supports or {}))
@@ -181,13 +189,38 @@ _loaded: dict[str, ImplInfo] = {}
 
 
 def _info(name: str) -> ImplInfo:
+    if "@" in name:  # NAME@ENV: an implementation under another environment's Python
+        name = in_environment(name)
     if name not in _loaded:
         targets = _targets()
-        if name not in targets:
-            raise HarnessError(f"unknown implementation {name!r} (installed: "
+        base = name.partition("@")[0]
+        if base not in targets:
+            raise HarnessError(f"unknown implementation {base!r} (installed: "
                                f"{', '.join(targets)})")
-        _loaded[name] = _load(name, targets[name])
+        _loaded[name] = _load(name, targets[base])
     return _loaded[name]
+
+
+_envs: dict[str, str] = {}  # environment label: its Python
+
+
+def in_environment(name: str) -> str:
+    """NAME@PATH (a virtual environment's folder or a Python interpreter) as NAME@LABEL, the
+    label the folder's name (the environment registered under it); NAME@LABEL as it is."""
+    base, _, where = name.partition("@")
+    if where in _envs:
+        return name
+    path = Path(where).expanduser()
+    python = path / "bin" / "python" if path.is_dir() else path
+    if "/" not in where or not (python.is_file() and os.access(python, os.X_OK)):
+        raise HarnessError(f"{name}: no Python at {where!r} (expected NAME@PATH, PATH a "
+                           f"virtual environment's folder or an interpreter)")
+    folder = python.parent.parent if python.parent.name == "bin" else python.parent
+    label = re.sub(r"[^A-Za-z0-9._+-]", "-", folder.name)[:40] or "env"
+    if _envs.get(label, str(python)) != str(python):
+        raise HarnessError(f"two environments are named {label!r}: {_envs[label]} and {python}")
+    _envs[label] = str(python)
+    return f"{base}@{label}"
 
 
 def forget() -> None:
@@ -222,7 +255,9 @@ def expand(requested: list[str]) -> list[str]:
     known = names()
     out = []
     for item in requested:
-        if any(c in item for c in "*?["):
+        if "@" in item:
+            out.append(in_environment(item))
+        elif any(c in item for c in "*?["):
             matched = [n for n in known if fnmatch.fnmatchcase(n, item)]
             if not matched:
                 raise HarnessError(f"no implementation matches {item!r} (installed: "
@@ -240,15 +275,8 @@ def get(name: str) -> ImplInfo:
 
 def unsupported_reason(info: ImplInfo, spec) -> str | None:
     """Why this implementation cannot run this spec, or None."""
-    checks = {"dtypes": ("dtype", [spec.dtype]), "losses": ("loss", [spec.loss]),
-              "reductions": ("reduction", [spec.reduction]),
-              "activations": ("activation",
-                              sorted({layer.activation for layer in spec.layers}))}
-    for key, (what, wanted) in checks.items():
-        allowed = info.supports.get(key)
-        if allowed is not None:
-            bad = [w for w in wanted if w not in allowed]
-            if bad:
-                return f"{what} {bad[0]} not supported by {info.name}"
+    why = metadata.outside_supports(info.supports, info.name, spec)
+    if why:
+        return why
     check = getattr(info.impl, "unsupported", None)
     return check(spec) if check is not None else None

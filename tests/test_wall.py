@@ -226,3 +226,64 @@ def test_in_process_says_the_guarantees_do_not_hold(hostile, seed_file, tmp_path
     help_text = cli("run", "--help").stdout
     assert "--in-process" in help_text and "none of the guarantees" in " ".join(
         help_text.split())
+
+
+# --------------------------------------------- two versions of one framework, side by side
+
+AUTOGRAD_VERSIONS = ("1.7.0", "1.8.0")
+VENVS = Path.home() / ".cache" / "backprop-harness" / "test-venvs"  # kept between sessions
+
+
+def _venvs() -> list[Path]:
+    """A virtual environment per autograd version (NumPy, SciPy and autograd from the
+    registry), built side by side once and kept; skips, saying why, where pip cannot."""
+    folders = [VENVS / f"autograd-{v}" for v in AUTOGRAD_VERSIONS]
+    building = []
+    for folder, version in zip(folders, AUTOGRAD_VERSIONS):
+        if (folder / "ok").exists():
+            continue
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True,
+                       timeout=120)
+        building.append((folder, subprocess.Popen(
+            [str(folder / "bin" / "pip"), "install", "-q", "numpy", "scipy",
+             f"autograd=={version}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)))
+    for folder, proc in building:
+        said, _ = proc.communicate(timeout=500)
+        if proc.returncode:
+            pytest.skip(f"pip cannot install into {folder.name}: "
+                        f"{(said.strip().splitlines() or ['?'])[-1]}")
+        (folder / "ok").touch()
+    return folders
+
+
+@pytest.mark.timeout(600)
+def test_two_versions_of_one_framework_run_side_by_side_in_one_report(seed_file, tmp_path):
+    """autograd 1.7.0 and 1.8.0, each in its own virtual environment (NAME@PATH), traced
+    under its own version in one run; `impls` shows each version."""
+    first, second = _venvs()
+    names = [f"autograd@{first}", f"autograd@{second}"]
+    out = cli("run", "--impl", *names, seed_file, "--out", tmp_path / "r")
+    assert out.returncode == 0, out.stdout + out.stderr
+    doc = json.loads((tmp_path / "r" / "run.json").read_text())
+    versions = {n: d["version"] for n, d in doc["implementations"].items()}
+    assert versions == {"reference": versions["reference"], "autograd@autograd-1.7.0": "1.7.0",
+                        "autograd@autograd-1.8.0": "1.8.0"}
+    assert statuses(tmp_path / "r") == {"autograd@autograd-1.7.0": ("pass", ""),
+                                        "autograd@autograd-1.8.0": ("pass", "")}
+    listed = cli("impls", "--impl", *names, "autograd")
+    rows = {ln.split()[0]: ln.split()[2] for ln in listed.stdout.splitlines()}
+    assert rows["autograd@autograd-1.7.0"] == "1.7.0"
+    assert rows["autograd@autograd-1.8.0"] == "1.8.0"
+
+
+def test_an_environment_without_what_the_worker_needs_is_one_line(tmp_path, seed_file):
+    """A Python without NumPy: the implementation is unavailable, the reason in one line."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")],
+                   check=True, timeout=120)
+    out = cli("run", "--impl", f"autograd@{tmp_path / 'bare'}", seed_file,
+              "--out", tmp_path / "r")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert "'autograd@bare' is unavailable: its worker did not load it: its worker process " \
+           "exited with code 1; its last words: ModuleNotFoundError: No module named " \
+           "'numpy'" in out.stderr

@@ -62,11 +62,11 @@ class Worker:
         self.reader = Reader(self.proc.stdout.fileno())
         self.out = self.proc.stdin.fileno()
         os.set_blocking(self.out, False)
-        same = os.path.realpath(python) == os.path.realpath(sys.executable)
+        same = os.path.abspath(python) == os.path.abspath(sys.executable)  # not a venv's link
         path = [os.path.abspath(p) for p in sys.path if p] if same else []
         mem = MEMORY if memory is None else memory
         self.sent = time.monotonic()
-        self._send({"op": "load", "name": name, "path": path, "memory": mem},
+        self._send({"op": "load", "name": name.partition("@")[0], "path": path, "memory": mem},
                    self.sent + LOAD_TIMEOUT)
 
     def _send(self, doc, deadline: float, arrays=()) -> None:
@@ -100,9 +100,10 @@ class Worker:
         except subprocess.TimeoutExpired:  # it closed its pipe and lives on
             self.kill()
             return "its worker closed its pipe"
+        words = self._last_words()
         self.stop()
         how = f"was killed by {_signal_name(code)}" if code < 0 else f"exited with code {code}"
-        return f"its worker process {how}{self._last_words()}"
+        return f"its worker process {how}{words}"
 
     def _last_words(self) -> str:
         try:

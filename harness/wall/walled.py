@@ -138,6 +138,20 @@ class WalledImpl:
             raise
 
     def _outcomes(self, specs, many: bool, seconds: float) -> list[Outcome]:
+        """Outcomes of the specs: those its `supports` excludes decided here (the worker's
+        environment may lack what such a spec needs: ml_dtypes for bfloat16), the others
+        by one call of the worker."""
+        out = {}
+        for k, spec in enumerate(specs):
+            why = metadata.outside_supports(self.supports, self.name, spec)
+            if why:
+                out[k] = Outcome(self.name, spec.name, "unsupported", message=why)
+        todo = [k for k in range(len(specs)) if k not in out]
+        if todo:
+            out.update(zip(todo, self._traced([specs[k] for k in todo], many, seconds)))
+        return [out[k] for k in range(len(specs))]
+
+    def _traced(self, specs, many: bool, seconds: float) -> list[Outcome]:
         doc = {"op": "run", "specs": [s.to_dict() for s in specs], "many": many}
         with self.lock:
             reply = self._call(doc, seconds, sum(map(trace_bytes, specs)))
