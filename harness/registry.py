@@ -230,6 +230,9 @@ def forget() -> None:
         if getattr(info.impl, "walled", False) is True:
             info.impl.close()
     _loaded.clear()
+    started = sys.modules.get(f"{__package__}.wall.walled")
+    if started is not None:  # workers preloaded but never asked for
+        started.drop_started()
 
 
 atexit.register(forget)

@@ -6,5 +6,5 @@ from .inprocess import DEFAULT_TIMEOUT, bound_all, run_many, run_one, traces_man
 from ..outcome import ManyFailed, Outcome
 from .tasks import progress, run_tasks
 
-__all__ = ["DEFAULT_TIMEOUT", "bound_all", "ManyFailed", "Outcome", "progress", "run_many", "run_one",
-           "run_tasks", "traces_many", "walled"]
+__all__ = ["DEFAULT_TIMEOUT", "ManyFailed", "Outcome", "bound_all", "progress", "run_many",
+           "run_one", "run_tasks", "traces_many", "walled"]

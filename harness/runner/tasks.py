@@ -30,9 +30,9 @@ def _noted(outcome: Outcome, note: str) -> Outcome:
 
 
 def _drive(impl, units: "queue.SimpleQueue", done: "queue.SimpleQueue", timeout: float,
-           stop: threading.Event) -> None:
+           stop: threading.Event, spare: bool) -> None:
     """One worker's thread: take units (batch, [(index, spec)]) until none is left, put
-    (index, Outcome) on `done`."""
+    (index, Outcome) on `done`; a spare worker (--jobs) is stopped after."""
     try:
         while not stop.is_set():
             try:
@@ -51,7 +51,7 @@ def _drive(impl, units: "queue.SimpleQueue", done: "queue.SimpleQueue", timeout:
             for (i, _), o in zip(items, outs):
                 done.put((i, o))
     finally:
-        if impl is not None and getattr(impl, "_spare", False):
+        if spare:
             impl.close()
 
 
@@ -69,11 +69,9 @@ def _start_walled(tasks, names, jobs, timeout, done, stop) -> dict[str, int]:
         else:
             for i in idx:
                 units.put((False, [(i, tasks[i][1])]))
-        impls = [impl] + [impl.copy() for _ in range(parts - 1)]
-        for twin in impls[1:]:
-            twin._spare = True
-        for one in impls:
-            threading.Thread(target=_drive, args=(one, units, done, timeout, stop),
+        for k in range(parts):
+            one = impl.copy() if k else impl
+            threading.Thread(target=_drive, args=(one, units, done, timeout, stop, k > 0),
                              name=f"wall-{name}", daemon=True).start()
         expected[name] = len(idx)
     return expected

@@ -34,6 +34,15 @@ def start(name: str, python: str) -> None:
                 pass  # load() tries again and says why
 
 
+def drop_started() -> None:
+    """Stop the workers started and never loaded."""
+    with _lock:
+        workers = list(_starting.values())
+        _starting.clear()
+    for worker in workers:
+        worker.kill()
+
+
 def load(name: str, python: str, timeout: float | None = None):
     """(WalledImpl, "") for a worker that loaded the adapter, else (None, why) in one line."""
     with _lock:
@@ -92,7 +101,12 @@ class WalledImpl:
         self.adapter_module = str(doc.get("module", ""))
         attrs = doc.get("attrs")
         self.attrs = attrs if isinstance(attrs, dict) and metadata.plain(attrs) else {}
-        if doc.get("stacked"):
+        self.stacked = bool(doc.get("stacked"))
+        self._bind()
+
+    def _bind(self) -> None:
+        """The adapter's optional methods, where it has them (callers test for them)."""
+        if self.stacked:
             self.trace_stacked = self._trace_stacked
         if self.declines:
             self.unsupported = self._unsupported
@@ -107,10 +121,11 @@ class WalledImpl:
         return self.metadata[1]
 
     def copy(self) -> "WalledImpl":
-        """Another worker of the same implementation (--jobs), started now."""
+        """Another worker of the same implementation (--jobs), started at its first call."""
         twin = object.__new__(WalledImpl)
         twin.__dict__.update(self.__dict__)
-        twin.worker, twin.lock = None, threading.Lock()
+        twin.worker = None  # started at its first call
+        twin._bind()
         return twin
 
     def close(self) -> None:
