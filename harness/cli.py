@@ -225,9 +225,10 @@ def cmd_audit(args) -> int:
     from impls.reference import ACTIVATIONS, LOSSES
 
     from .audit import run_audit, write_audit
-    from .registry import ORACLES, discover, get
+    from .registry import ORACLES, discover, get, preload
     from .report import default_out_dir
     if args.impl:
+        preload(args.impl)
         for name in args.impl:
             if not get(name).available:
                 raise HarnessError(f"implementation {name!r} is unavailable: {get(name).reason}")

@@ -251,9 +251,11 @@ def pytest_collection_modifyitems(config, items):
 def _check(config, impls) -> None:
     """Raise HarnessError, naming the option, for an unknown or unavailable implementation,
     a --bp-cases glob that matches no case or an unreadable --bp-xfails list."""
-    from harness.registry import get
-    for option, name in [("--bp-impl", n) for n in dict.fromkeys(impls)] + \
-            [("--bp-baseline", config.getoption("bp_baseline"))]:
+    from harness.registry import get, preload
+    named = [("--bp-impl", n) for n in dict.fromkeys(impls)] + \
+        [("--bp-baseline", config.getoption("bp_baseline"))]
+    preload([name for _, name in named])  # their workers start side by side
+    for option, name in named:
         try:
             info = get(name)
         except HarnessError as exc:

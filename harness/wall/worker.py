@@ -73,7 +73,21 @@ def _load(task) -> tuple[dict, object]:
     info = registry.get(task["name"])
     if not info.available:
         return {"unavailable": info.reason}, None
+    _warm(info)
     return {"describe": describe(info)}, info
+
+
+def _warm(info) -> None:
+    """Import now what tracing needs, so that no case's time pays for it: the runner, the
+    spec's reader, the messages, and ml_dtypes where the adapter may get bfloat16 cases."""
+    from ..runner import inprocess  # noqa: F401
+    from ..spec import spec_from_dict  # noqa: F401
+    from . import messages  # noqa: F401
+    if "bfloat16" in info.supports.get("dtypes", ["bfloat16"]):
+        try:
+            import ml_dtypes  # noqa: F401
+        except ImportError:  # its bfloat16 cases will say so
+            pass
 
 
 def _one(name: str, spec):
