@@ -287,3 +287,20 @@ def test_an_environment_without_what_the_worker_needs_is_one_line(tmp_path, seed
     assert "'autograd@bare' is unavailable: its worker did not load it: its worker process " \
            "exited with code 1; its last words: ModuleNotFoundError: No module named " \
            "'numpy'" in out.stderr
+
+
+def test_a_bug_in_reading_an_answer_fails_those_cases_and_the_run_goes_on(hostile, monkeypatch):
+    """The driver thread of a walled implementation never dies silently (the run would wait
+    for its cases forever): a failure to read an answer is those cases' error."""
+    from harness.runner import run_tasks
+    from harness.spec import spec_from_dict
+    from harness.wall.walled import WalledImpl
+
+    def broken(self, spec, timeout=None):
+        raise TypeError("planted")
+
+    monkeypatch.setattr(WalledImpl, "run_one", broken)
+    spec = spec_from_dict(SEED_NETWORK)
+    outs = run_tasks([("prints", spec), ("numeric", spec)], timeout=30)
+    assert [(o.impl, o.status) for o in outs] == [("prints", "error"), ("numeric", "ok")]
+    assert outs[0].message == "the run could not read its answer: TypeError: planted"

@@ -40,19 +40,28 @@ def _drive(impl, units: "queue.SimpleQueue", done: "queue.SimpleQueue", timeout:
             except queue.Empty:
                 return
             specs = [s for _, s in items]
-            if batch:
-                try:
-                    outs = impl.run_many(specs, timeout)
-                except ManyFailed as exc:
-                    outs = [_noted(impl.run_one(s, timeout), f"{exc}; traced case by case")
-                            for s in specs]
-            else:
-                outs = [impl.run_one(s, timeout) for s in specs]
+            try:
+                outs = _unit(impl, specs, batch, timeout)
+            except Exception as exc:  # the run's own bug: these cases say so, the run goes on
+                outs = [Outcome(impl.name, s.name, "error", message=f"the run could not read "
+                                f"its answer: {type(exc).__name__}: {exc}") for s in specs]
             for (i, _), o in zip(items, outs):
                 done.put((i, o))
     finally:
         if spare:
             impl.close()
+
+
+def _unit(impl, specs: list[Spec], batch: bool, timeout: float) -> list[Outcome]:
+    """The outcomes of one unit: a trace_many() batch (case by case where it fails), or
+    each case."""
+    if batch:
+        try:
+            return impl.run_many(specs, timeout)
+        except ManyFailed as exc:
+            return [_noted(impl.run_one(s, timeout), f"{exc}; traced case by case")
+                    for s in specs]
+    return [impl.run_one(s, timeout) for s in specs]
 
 
 def _start_walled(tasks, names, jobs, timeout, done, stop) -> dict[str, int]:
