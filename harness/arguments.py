@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--out", type=Path, metavar="DIR",
                     help="where coverage.md and coverage.json go "
                          "(default: reports/coverage-<time>)")
+    cv.add_argument("--detect", action="store_true", help="plant a wrong implementation per "
+                    "point and class of the domain; exit 1 on one that no case fails")
     return p
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..trace import LAYER_FIELDS, LayerTrace, StepTrace, Trace
-from .protocol import MAX_STRING, ProtocolError, array_ref, clean
+from .protocol import MAX_STRING, ProtocolError, array_ref, clean, numeric_dtype
 
 CUT = MAX_STRING - 100  # the worker cuts a message (marker included) below the run's bound
 
@@ -28,16 +28,28 @@ def outcome_doc(outcome, arrays: list) -> dict:
            "seconds": float(outcome.seconds), "note": clean(_text(outcome.note), CUT),
            "trace": None}
     t = outcome.trace
-    if t is not None:
-        doc["trace"] = {
-            "impl": _text(t.impl), "impl_version": _text(t.impl_version),
-            "spec": _text(t.spec), "dtype": _text(t.dtype), "settings": t.settings,
-            "steps": [{"loss": array_ref(s.loss, arrays), "outputs": array_ref(s.outputs, arrays),
-                       "layers": [{k: array_ref(getattr(layer, k), arrays)
-                                   for k in LAYER_FIELDS} for layer in s.layers]}
-                      for s in t.steps],
-            "params": [{"weights": array_ref(p["weights"], arrays),
-                        "bias": array_ref(p["bias"], arrays)} for p in t.params]}
+    if t is None:
+        return doc
+    came = {tuple(where): dtype for where, dtype in getattr(t, "retyped", ())}
+
+    def ref(value, step, quantity, layer):
+        """The array as the adapter returned it: check_trace converted a retyped one to the
+        spec's dtype; it goes back in its own, so that the run finds the demotion itself."""
+        a = np.asarray(value)
+        if (step, quantity, layer) in came:
+            a = a.astype(numeric_dtype(came[step, quantity, layer]))
+        return array_ref(a, arrays)
+
+    doc["trace"] = {
+        "impl": _text(t.impl), "impl_version": _text(t.impl_version), "spec": _text(t.spec),
+        "dtype": _text(t.dtype), "settings": t.settings,
+        "steps": [{"loss": ref(s.loss, k, "loss", None),
+                   "outputs": ref(s.outputs, k, "outputs", None),
+                   "layers": [{q: ref(getattr(layer, q), k, q, j) for q in LAYER_FIELDS}
+                              for j, layer in enumerate(s.layers)]}
+                  for k, s in enumerate(t.steps)],
+        "params": [{q: ref(p[q], None, q, j) for q in ("weights", "bias")}
+                   for j, p in enumerate(t.params)]}
     return doc
 
 

@@ -15,6 +15,7 @@ import time
 from .. import metadata
 from ..compare import TraceError, check_trace, expected_shape, quantities
 from ..outcome import ManyFailed, Outcome
+from ..preconditions import check as check_preconditions
 from .messages import outcome_from
 from .protocol import ProtocolError, array_ref
 from .proxy import LOAD_TIMEOUT, Worker, WorkerLost
@@ -97,6 +98,10 @@ class WalledImpl:
         self.xfails = xfails if isinstance(xfails, str) else None
         self.shared_with_reference = tuple(g for g in doc.get("shared_with_reference", [])
                                            if isinstance(g, str))
+        self.preconditions = tuple(doc.get("preconditions") or ())
+        why = check_preconditions(self.preconditions)
+        if why:
+            raise ProtocolError(why)
         self.declines, self.many = bool(doc.get("declines")), bool(doc.get("many"))
         self.adapter_module = str(doc.get("module", ""))
         attrs = doc.get("attrs")

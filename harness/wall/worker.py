@@ -54,6 +54,7 @@ def describe(info) -> dict:
             "xfails": None if xfails is None else os.fspath(xfails),
             "shared_with_reference": [str(g) for g in
                                       getattr(impl, "shared_with_reference", ())],
+            "preconditions": list(getattr(impl, "preconditions", ()) or ()),
             "declines": callable(getattr(impl, "unsupported", None)),
             "many": callable(getattr(impl, "trace_many", None)),
             "stacked": callable(getattr(impl, "trace_stacked", None)),
