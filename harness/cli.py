@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import readable_json
 from .arguments import IN_PROCESS_NOTE, PROG, build_parser
 from .errors import HarnessError
 from .spec import ALL_DTYPES
@@ -111,21 +112,22 @@ def cmd_run(args) -> int:
 
 
 def _print_summary(run, out: Path) -> None:
+    from .report.tables import side  # "jax vs torch" for a pairwise comparison
     counts = run.counts()
-    width = max([16] + [len(name) + 1 for name in run.impl_seconds])
+    rows = list(dict.fromkeys([*run.impl_seconds, *(side(r, run) for r in run.results)]))
+    width = max([16] + [len(name) + 1 for name in rows])
     print(f"{'impl':<{width}} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'xfail':>5} "
           f"{'xpass':>5} {'seconds':>8}")
-    for name in run.impl_seconds:
-        rs = [r for r in run.results if r.impl == name]
-        c = {s: sum(r.status == s for r in rs) for s in counts}
+    for name in rows:
+        c = {s: sum(r.status == s and side(r, run) == name for r in run.results) for s in counts}
+        seconds = f"{run.impl_seconds[name]:>8.2f}" if name in run.impl_seconds else ""
         print(f"{name:<{width}} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} "
-              f"{c['unsupported']:>5} {c['xfail']:>5} {c['xpass']:>5} "
-              f"{run.impl_seconds[name]:>8.2f}")
+              f"{c['unsupported']:>5} {c['xfail']:>5} {c['xpass']:>5} {seconds}".rstrip())
     bad = [r for r in run.results if not r.ok]
     for r in bad[:20]:
         blame = f" [blame: {r.blame}, {r.who}: {r.blame_reason}]" if r.blame else ""
         why = f" [why: {r.why}]" if r.why else ""
-        print(f"{r.status.upper()} {r.case} {r.impl}: {r.message}{blame}{why}")
+        print(f"{r.status.upper()} {r.case} {side(r, run)}: {r.message}{blame}{why}")
     if len(bad) > 20:
         print(f"... and {len(bad) - 20} more (see the report)")
     for r in [r for r in run.results if r.status == "xfail"][:20]:
@@ -213,7 +215,7 @@ def cmd_cases(args) -> int:
         keep = {s.name for s in specs}
         docs = [d for d in default_suite_docs() if d["name"] in keep]
         try:
-            args.export.write_text(json.dumps(docs, indent=1))
+            args.export.write_text(readable_json.dumps(docs) + "\n")
         except OSError as exc:
             raise HarnessError(f"cannot write {args.export}: {exc.strerror}") from None
         print(f"wrote {count(len(docs), 'case')} to {args.export}")

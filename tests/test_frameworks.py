@@ -25,8 +25,8 @@ FRAMEWORKS = ("autograd", "mygrad", "tensorflow", "tinygrad")
 MODULES = {"autograd": "autograd", "mygrad": "mygrad", "tensorflow": "tensorflow",
            "tensorflow-xla": "tensorflow", "tinygrad": "tinygrad"}
 NORMWISE = {"float64": 1e-12, "float32": 1e-5}
-# The framework's own defects on ordinary inputs (docs/findings/README.md): these cases fail
-# against the reference, which the test asserts, so a fix upstream shows as XPASS.
+# The framework's own defects on ordinary inputs (docs/findings/outside-frameworks.md): these
+# cases fail against the reference, which the test asserts, so a fix upstream shows as XPASS.
 KNOWN = {("tensorflow", "gelu", "float64"), ("tensorflow", "gelu_tanh", "float64"),
          ("tensorflow", "leaky_relu", "float64"), ("tensorflow-xla", "gelu", "float64"),
          ("tensorflow-xla", "gelu_tanh", "float64"), ("tensorflow-xla", "leaky_relu", "float64"),
