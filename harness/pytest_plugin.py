@@ -14,10 +14,10 @@ A test module can import `test_conformance` and name its implementations in `BP_
 and a reason per line; a test whose failing quantities its entries cover is xfail (XPASS
 once it conforms); an implementation may ship its own list as `xfails`.
 
-The traces are made by harness/runner.py in worker processes (--bp-jobs, default 1): an
-adapter that crashes its process (a segfault, os.abort(), sys.exit()) fails that case's
-tests, and one that runs past --bp-timeout fails them with "timed out", while the session
-goes on. pytest-timeout's --timeout bounds a whole test; the first test of a session traces
+The traces are made by harness/runner behind the process wall (harness/wall: each adapter
+in a worker process of its own, --bp-jobs per implementation, default 1): an adapter that
+crashes its process (a segfault, os.abort(), os._exit()) fails that case's tests, and one
+that runs past --bp-timeout fails them with "timed out", while the session goes on. pytest-timeout's --timeout bounds a whole test; the first test of a session traces
 every case, so --bp-timeout is the bound that names the case. Under pytest-xdist, run with
 --dist loadfile (or loadgroup: the conformance tests form one xdist_group), so that one
 worker traces the suite, not each.
@@ -66,9 +66,10 @@ def pytest_addoption(parser):
                 help="a case that an implementation traces for longer fails its tests "
                      "(default: 300)")
     g.addoption("--bp-jobs", type=_positive(int, zero=True), default=1, metavar="N",
-                help="worker processes that trace the cases (default 1): a crashing "
-                     "adapter fails its cases, not the session; 0 traces in pytest's own "
-                     "process (for a debugger)")
+                help="worker processes per implementation (default 1): a crashing or "
+                     "hanging adapter fails its cases, not the session; 0 loads and traces "
+                     "every adapter in pytest's own process (for a debugger; the wall's "
+                     "guarantees do not hold)")
     g.addoption("--bp-no-oracle", action="store_true",
                 help="do not judge divergences by the exact oracle nor reduce them to a root "
                      "cause at one neuron (but for known deviations named by signature)")
@@ -95,8 +96,11 @@ def pytest_configure(config):
     config.pluginmanager.register(Summary(), "backprop-harness-summary")
     if not config.getoption("bp_impl"):
         return
+    if config.getoption("bp_jobs") == 0:  # before any adapter loads
+        from harness import registry
+        registry.set_wall(False)
     try:  # a bad option is one line here; raised while collecting, pytest shows the source
-        from harness.registry import is_local, local
+        from harness.local_impls import is_local, local
         config.option.bp_impl = [local(n) if is_local(n) else n
                                  for n in config.getoption("bp_impl")]
         _check(config, config.getoption("bp_impl"))
@@ -117,11 +121,14 @@ class Session:
     pytest's xfail marks here, added when the test has its verdict."""
 
     def __init__(self, config, impls):
+        from harness import registry
         from harness.suite import default_suite
         self.baseline = config.getoption("bp_baseline")
         self.impls = list(dict.fromkeys(impls))
         self.timeout = config.getoption("bp_timeout")
         self.jobs = config.getoption("bp_jobs")
+        if self.jobs == 0:  # adapters in pytest's own process, for a debugger
+            registry.set_wall(False)
         self.specs = {s.name: s for s in default_suite(config.getoption("bp_dtype"),
                                                        config.getoption("bp_cases"))}
         self.results: dict = {}
@@ -132,11 +139,10 @@ class Session:
         self.known: dict = {}  # implementation: its signature entries (read at its first verdict)
 
     def _trace(self) -> None:
-        from harness.runner import run_parallel, run_tasks
+        from harness.runner import run_tasks
         names = list(dict.fromkeys([self.baseline, *self.impls]))
         tasks = [(name, s) for name in names for s in self.specs.values()]
-        outs = run_parallel(tasks, self.jobs, self.timeout) if self.jobs else \
-            run_tasks(tasks, timeout=self.timeout)
+        outs = run_tasks(tasks, max(1, self.jobs), self.timeout)
         for o in outs:
             self.outcomes.setdefault(o.impl, {})[o.case] = o
 
@@ -301,9 +307,11 @@ def pytest_collection_modifyitems(config, items):
 def _check(config, impls) -> None:
     """Raise HarnessError, naming the option, for an unknown or unavailable implementation,
     a --bp-cases glob that matches no case or an unreadable --bp-xfails list."""
-    from harness.registry import get
-    for option, name in [("--bp-impl", n) for n in dict.fromkeys(impls)] + \
-            [("--bp-baseline", config.getoption("bp_baseline"))]:
+    from harness.registry import get, preload
+    named = [("--bp-impl", n) for n in dict.fromkeys(impls)] + \
+        [("--bp-baseline", config.getoption("bp_baseline"))]
+    preload([name for _, name in named])  # their workers start side by side
+    for option, name in named:
         try:
             info = get(name)
         except HarnessError as exc:

@@ -28,32 +28,32 @@ and may have, each optional:
                                     axis) traced at once, arrays with that leading axis
 
 `trace` may raise `Unsupported(reason)` when it finds out late; the constructor may raise
-`Unavailable(reason)` when the implementation cannot run on this machine (no GPU). Adapters start no threads or
-processes: the runner owns all concurrency. A plugin that fails to load is listed as
-unavailable with the reason, never a crash. Loading an adapter should be cheap (the torch
-adapter imports torch at its first call), since `impls` and the --jobs parent load them all.
+`Unavailable(reason)` when the implementation cannot run on this machine (no GPU). Adapters
+start no threads or processes: the runner owns all concurrency. A plugin that fails to load is
+listed as unavailable with the reason, never a crash. Every adapter but IN_PROCESS's loads in
+a worker process of its own (harness/wall, docs/isolation.md; --in-process: here), and what
+get() returns for it is a WalledImpl that answers from its worker's plain data.
 """
 
 from __future__ import annotations
 
+import atexit
 import fnmatch
-import importlib
-import importlib.util
 import os
+import re
 import sys
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from . import metadata
-from .errors import HarnessError
+from .errors import HarnessError, Unavailable, Unsupported
+from .local_impls import EXCLUDE, LOCAL, is_local, local, module_of, shadowed
 
-__all__ = ["BUILTINS", "MODES", "ORACLES", "Unavailable", "Unsupported", "ImplInfo",
-           "add_impl_options", "discover", "exclude", "expand", "get", "is_local",
-           "is_spec_file", "local", "names", "unsupported_reason"]
+__all__ = ["BUILTINS", "MODES", "ORACLES", "Unavailable", "Unsupported", "ImplInfo", "discover",
+           "expand", "get", "names", "unsupported_reason"]
 
 GROUP = "backprop_harness.impls"
 BUILTINS = {  # the one list of built-in implementations
@@ -69,9 +69,7 @@ BUILTINS = {  # the one list of built-in implementations
     "thinc": "impls.thinc_impl:ThincImpl",
     "mindspore": "impls.mindspore_impl:MindsporeImpl",
 }
-LOCAL = "BACKPROP_HARNESS_IMPLS"  # "name=module:Class;name=/path/adapter.py:Class": adapters
-# run unpackaged (`--impl module:Class`); worker processes inherit it
-EXCLUDE = "BACKPROP_HARNESS_EXCLUDE"  # "name,glob,...": left out of default runs
+IN_PROCESS = ("reference", "numeric", "exact")  # shipped pure NumPy/mpmath: never walled
 ORACLES = ("exact", "numeric")  # the truths that say which side of a divergence is closer
 MODES = {  # the built-in frameworks run other ways: each its own implementation, opt-in
     "torch-compile": "impls.torch_autograd:TorchCompileImpl",
@@ -87,15 +85,6 @@ MODES = {  # the built-in frameworks run other ways: each its own implementation
     "jax-gpu": "impls.jax_grad:JaxGpuImpl",
     "tensorflow-xla": "impls.tensorflow_impl:TensorflowXlaImpl",
 }
-
-
-class Unsupported(Exception):
-    """Raised by an implementation for a spec it cannot run (reported as 'not supported')."""
-
-
-class Unavailable(Exception):
-    """Raised by an adapter's constructor when it cannot run on this machine (no GPU): the
-    implementation is listed as unavailable with this reason."""
 
 
 @dataclass
@@ -133,123 +122,65 @@ def _targets() -> dict[str, str]:
     return targets
 
 
-def add_impl_options(parser) -> None:
-    """`run`'s --impl and --exclude: how implementations are named on the command line."""
-    parser.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
-                        help="implementations to compare (default: every available one); "
-                             "module:Class or path/adapter.py[:Class] runs an adapter that is "
-                             "not installed; a spec file named after them counts as a spec")
-    parser.add_argument("--exclude", action="append", default=[], metavar="NAME",
-                        type=lambda name: exclude([name]) or name,  # into the environment
-                        help="leave this implementation (or glob) out of a run without "
-                             "--impl, as $BACKPROP_HARNESS_EXCLUDE does (repeatable)")
+_wall = {"on": True, "python": sys.executable}  # set_wall(): --in-process, or in a worker
 
 
-def exclude(names: list[str]) -> None:
-    """Add names (globs) to $BACKPROP_HARNESS_EXCLUDE: discover() and worker processes read
-    it there (`run --exclude`)."""
-    if names:
-        os.environ[EXCLUDE] = ",".join(filter(None, [os.environ.get(EXCLUDE), *names]))
+def set_wall(on: bool) -> None:
+    """Load every adapter but IN_PROCESS's behind the process wall (on, the default) or in
+    this process (--in-process; a worker loading its own adapter); forgets what was loaded."""
+    _wall["on"] = on
+    forget()
 
 
-def is_spec_file(word: str) -> bool:
-    """Whether a word given to --impl is a spec file (`run --impl torch net.json`), not an
-    implementation: a .json name or an existing file that is no adapter's code."""
-    return word.endswith(".json") or Path(word).is_file() and not is_local(word)
+def behind_wall(name: str) -> bool:
+    """Whether `name` loads in a worker process of its own (NAME@ENV always does)."""
+    return _wall["on"] and (name not in IN_PROCESS or "@" in name)
 
 
-def is_local(item: str) -> bool:
-    """Whether an --impl word names an adapter by its code (module:Class, a .py file)."""
-    return ":" in item or item.endswith(".py")
-
-
-def local(item: str) -> str:
-    """Register `module:Class`, `path/adapter.py:Class` or `path/adapter.py` (its one class
-    with name, version and trace) for this process and its workers ($BACKPROP_HARNESS_IMPLS);
-    return the name it runs under (the class's `name`)."""
-    module, _, attr = item.rpartition(":") if ":" in item else (item, "", "")
-    beside = Path(module.replace(".", "/") + ".py")  # module:Class in the current folder,
-    if not module.endswith(".py") and beside.is_file():  # which a console script's path lacks
-        module = str(beside)
-    if module.endswith(".py"):
-        module = str(Path(module).resolve())
-    try:
-        mod = _module(module)
-    except ImportError as exc:
-        raise HarnessError(f"--impl {item}: cannot import {module}: {exc}") from None
-    if not attr:
-        found = [k for k, v in vars(mod).items() if isinstance(v, type) and
-                 v.__module__ == mod.__name__ and all(hasattr(v, a) for a in ("name", "trace"))]
-        if len(found) != 1:
-            raise HarnessError(f"--impl {item}: name the class, {item}:CLASS ("
-                               f"{'no' if not found else len(found)} adapter classes in it)")
-        attr = found[0]
-    name = getattr(getattr(mod, attr, None), "name", None)
-    if not isinstance(name, str):
-        raise HarnessError(f"--impl {item}: {attr} has no class attribute `name`")
-    why = metadata.unsafe_name(name)
-    if why:
-        raise HarnessError(f"--impl {item}: {why}")
-    entries = [e for e in os.environ.get(LOCAL, "").split(";") if e and
-               not e.startswith(f"{name}=")]
-    os.environ[LOCAL] = ";".join([*entries, f"{name}={module}:{attr}"])
-    _info.cache_clear()
-    return name
-
-
-def _module(module: str):
-    """A module by import name, or a .py file by path (imported once, under its stem)."""
-    if not module.endswith(".py"):
-        return importlib.import_module(module)
-    key = f"bh_local_{Path(module).stem}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, module)
-        if spec is None or not Path(module).is_file():
-            raise ImportError(f"no such file {module}")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[key] = mod
-        try:
-            spec.loader.exec_module(mod)
-        except BaseException:
-            del sys.modules[key]
-            raise
-    return sys.modules[key]
-
-
-def _shadowed(module: str) -> str:
-    """' (a folder ./x in the current directory shadows the installed package x: run from
-    another folder)' when the module's top package was imported from the current directory
-    or is a namespace package (a bare folder), else ''."""
-    top = sys.modules.get(module.split(".")[0])
-    if top is None or module.endswith(".py"):
-        return ""
-    paths = [Path(getattr(top, "__file__", None) or "").parent] if getattr(
-        top, "__file__", None) else [Path(p) for p in getattr(top, "__path__", [])]
-    cwd = Path.cwd().resolve()
-    for path in paths:
-        if getattr(top, "__file__", None) is None or path.resolve().parent == cwd:
-            return (f" (the folder {path} shadows the installed package "
-                    f"{top.__name__}: run from another folder)")
-    return ""
+def preload(names) -> None:
+    """Start the workers of these implementations at once, so that their frameworks import
+    side by side; get() then waits for each."""
+    from .wall.walled import start
+    targets = _targets()
+    for name in dict.fromkeys(names):
+        base, _, label = name.partition("@")
+        if base in targets and behind_wall(name) and not metadata.unsafe_name(name) and \
+                name not in _loaded and (not label or label in _envs):
+            start(name, _envs.get(label, _wall["python"]))
 
 
 def _load(name: str, target: str) -> ImplInfo:
     why = metadata.unsafe_name(name)
     if why:
         return ImplInfo(name, target, reason=why)
+    base, _, label = name.partition("@")
+    if label and not _wall["on"]:
+        return ImplInfo(name, target, reason="another environment's implementation runs "
+                                             "behind the wall only (not --in-process)")
+    if not behind_wall(name):
+        return _import(name, target)
+    from .wall.walled import load
+    impl, why = load(name, _envs.get(label, _wall["python"]))
+    if impl is None:
+        return ImplInfo(name, target, reason=why)
+    return ImplInfo(name, target, impl=impl, supports=dict(impl.supports or {}))
+
+
+def _import(name: str, target: str) -> ImplInfo:
+    """The adapter loaded in this process."""
     module, _, attr = target.rpartition(":")
     try:
-        mod = _module(module)
+        mod = module_of(module)
         if not hasattr(mod, attr):
             return ImplInfo(name, target, reason=f"module {module!r} has no attribute "
-                                                 f"{attr!r}{_shadowed(module)}")
+                                                 f"{attr!r}{shadowed(module)}")
         impl = getattr(mod, attr)()
         missing = [a for a in ("name", "version", "trace") if not hasattr(impl, a)]
         supports = getattr(impl, "supports", None)
     except Unavailable as exc:
         return ImplInfo(name, target, reason=str(exc))
     except ImportError as exc:
-        hint = _shadowed(module) if exc.name and module.startswith(exc.name) else ""
+        hint = shadowed(module) if exc.name and module.startswith(exc.name) else ""
         return ImplInfo(name, target, reason=f"cannot import {exc.name or module}: {exc}{hint}")
     except KeyboardInterrupt:
         raise
@@ -270,22 +201,69 @@ def _load(name: str, target: str) -> ImplInfo:
     return ImplInfo(name, target, impl=impl, supports=dict(supports or {}))
 
 
-@lru_cache(maxsize=None)
+_loaded: dict[str, ImplInfo] = {}
+
+
 def _info(name: str) -> ImplInfo:
-    targets = _targets()
-    if name not in targets:
-        raise HarnessError(f"unknown implementation {name!r} (installed: {', '.join(targets)})")
-    return _load(name, targets[name])
+    if "@" in name:  # NAME@ENV: an implementation under another environment's Python
+        name = in_environment(name)
+    if name not in _loaded:
+        targets = _targets()
+        base = name.partition("@")[0]
+        if base not in targets:
+            raise HarnessError(f"unknown implementation {base!r} (installed: "
+                               f"{', '.join(targets)})")
+        _loaded[name] = _load(name, targets[base])
+    return _loaded[name]
+
+
+_envs: dict[str, str] = {}  # environment label: its Python
+
+
+def in_environment(name: str) -> str:
+    """NAME@PATH (a virtual environment's folder or a Python interpreter) as NAME@LABEL, the
+    label the folder's name (the environment registered under it); NAME@LABEL as it is."""
+    base, _, where = name.partition("@")
+    if where in _envs:
+        return name
+    path = Path(where).expanduser()
+    python = path / "bin" / "python" if path.is_dir() else path
+    if "/" not in where or not (python.is_file() and os.access(python, os.X_OK)):
+        raise HarnessError(f"{name}: no Python at {where!r} (expected NAME@PATH, PATH a "
+                           f"virtual environment's folder or an interpreter)")
+    folder = python.parent.parent if python.parent.name == "bin" else python.parent
+    label = re.sub(r"[^A-Za-z0-9._+-]", "-", folder.name)[:40] or "env"
+    if _envs.get(label, str(python)) != str(python):
+        raise HarnessError(f"two environments are named {label!r}: {_envs[label]} and {python}")
+    _envs[label] = str(python)
+    return f"{base}@{label}"
+
+
+def forget() -> None:
+    """Forget every loaded implementation (entry points read again at the next get()) and
+    stop their workers."""
+    for info in _loaded.values():
+        if getattr(info.impl, "walled", False) is True:
+            info.impl.close()
+    _loaded.clear()
+    started = sys.modules.get(f"{__package__}.wall.walled")
+    if started is not None:  # workers preloaded but never asked for
+        started.drop_started()
+
+
+atexit.register(forget)
 
 
 def discover(refresh: bool = False, modes: bool = False) -> dict[str, ImplInfo]:
     """Every registered implementation, loaded; the opt-in MODES only with `modes`; none
     that $BACKPROP_HARNESS_EXCLUDE names (a plugin kept out of default runs)."""
     if refresh:
-        _info.cache_clear()
+        forget()
     out = [g.strip() for g in os.environ.get(EXCLUDE, "").split(",") if g.strip()]
-    return {name: _info(name) for name in _targets() if (modes or name not in MODES)
-            and not any(fnmatch.fnmatchcase(name, g) for g in out)}
+    wanted = [name for name in _targets() if (modes or name not in MODES)
+              and not any(fnmatch.fnmatchcase(name, g) for g in out)]
+    preload(wanted)
+    return {name: _info(name) for name in wanted}
 
 
 def names() -> list[str]:
@@ -300,8 +278,11 @@ def expand(requested: list[str]) -> list[str]:
     known = names()
     out = []
     for item in requested:
-        if is_local(item):
+        if "@" in item:
+            out.append(in_environment(item))
+        elif is_local(item):
             out.append(local(item))
+            _loaded.pop(out[-1], None)  # a name that now means this code
         elif any(c in item for c in "*?["):
             matched = [n for n in known if fnmatch.fnmatchcase(n, item)]
             if not matched:
@@ -320,16 +301,9 @@ def get(name: str) -> ImplInfo:
 
 def unsupported_reason(info: ImplInfo, spec) -> str | None:
     """Why this implementation cannot run this spec, or None."""
-    checks = {"dtypes": ("dtype", [spec.dtype]), "losses": ("loss", [spec.loss]),
-              "reductions": ("reduction", [spec.reduction]),
-              "activations": ("activation",
-                              sorted({layer.activation for layer in spec.layers}))}
-    for key, (what, wanted) in checks.items():
-        allowed = info.supports.get(key)
-        if allowed is not None:
-            bad = [w for w in wanted if w not in allowed]
-            if bad:
-                return f"{what} {bad[0]} not supported by {info.name}"
+    why = metadata.outside_supports(info.supports, info.name, spec)
+    if why:
+        return why
     from .preconditions import violated
     broken = violated(info.impl, spec)
     if broken:

@@ -129,10 +129,10 @@ def register(tmp_path, monkeypatch, entry_points: dict[str, str]):
         monkeypatch.syspath_prepend(p)
     path = os.pathsep.join([str(site), str(PLUGINS), os.environ.get("PYTHONPATH", "")])
     monkeypatch.setenv("PYTHONPATH", path)
-    registry.discover(refresh=True)
+    registry.forget()
     yield site
     monkeypatch.undo()
-    registry.discover(refresh=True)
+    registry.forget()
 
 
 @pytest.fixture

@@ -131,7 +131,7 @@ def test_a_missing_framework_is_unavailable_with_the_install_line(impl, monkeypa
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == MODULES[impl] else real(name, *a))
-    info = registry._load(impl, registry._targets()[impl])
+    info = registry._import(impl, registry._targets()[impl])  # in this process
     assert not info.available
     assert MODULES[impl] in info.reason and "pip install 'backprop-harness[" in info.reason
 

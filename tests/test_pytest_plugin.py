@@ -104,16 +104,20 @@ def test_numeric_forward_quantities_are_not_compared_as_not_independent(pytester
 def test_pytest_route_traces_each_implementation_once_through_trace_many(plugins):
     from types import SimpleNamespace
 
+    from harness import registry
     from harness.pytest_plugin import Session
-    many = type(get("many").impl)  # the class the entry point loaded
-    many.calls.clear()
     options = {"bp_baseline": "reference", "bp_dtype": "float64", "bp_cases": "seed-*,kinks-*",
                "bp_jobs": 0, "bp_timeout": None, "bp_xfails": [],
                "bp_no_oracle": False}  # in this process, where calls is seen
-    session = Session(SimpleNamespace(getoption=options.get), ["many"])
-    assert [session.result("many", case).status for case in session.specs] == \
-        ["pass"] * len(session.specs)
-    assert many.calls == [("trace-many-many", list(session.specs))]
+    try:
+        session = Session(SimpleNamespace(getoption=options.get), ["many"])
+        many = type(get("many").impl)  # the class the entry point loaded
+        many.calls.clear()
+        assert [session.result("many", case).status for case in session.specs] == \
+            ["pass"] * len(session.specs)
+        assert many.calls == [("trace-many-many", list(session.specs))]
+    finally:
+        registry.set_wall(True)
 
 
 @pytest.mark.slow

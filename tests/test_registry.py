@@ -83,11 +83,15 @@ def test_impls_command_lists_versions_and_support():
 @pytest.mark.slow
 @needs("torch")
 def test_torch_adapter_loads_without_importing_torch_until_its_first_call():
-    """Loading is cheap (torch's import, ~2 s, waits for the first call), so `impls`, an
-    in-process run (jax compiles meanwhile) and the --jobs parent do not pay for it first."""
-    code = ("import sys\nfrom harness.registry import get\ninfo = get('torch')\n"
+    """Loading is cheap (torch's import, ~2 s, waits for the first call), so `impls` and an
+    --in-process run (jax compiles meanwhile) do not pay for it first; behind the wall (the
+    default) the run never imports torch at all: its worker does."""
+    code = ("import sys\nfrom harness import registry\nregistry.set_wall(False)\n"
+            "info = registry.get('torch')\n"
             "assert info.available and 'torch' not in sys.modules, info.reason\n"
-            "print(info.version())\nassert 'torch' in sys.modules\n")
+            "print(info.version())\nassert 'torch' in sys.modules\n"
+            "registry.set_wall(True)\n"
+            "assert registry.get('torch').version() == sys.modules['torch'].__version__\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
@@ -116,7 +120,8 @@ def test_jobs_keep_torch_out_of_the_parent_process(tmp_path):
 
 @pytest.mark.slow
 def test_a_missing_torch_makes_the_adapter_unavailable_with_one_line():
-    """torch not installed (a finder that refuses it): `run --impl torch` exits 2 naming it."""
+    """torch not installed (a finder that refuses it, in this process: --in-process): `run
+    --impl torch` exits 2 naming it."""
     code = ("import sys\n"
             "class NoTorch:\n"
             "    def find_spec(self, name, path=None, target=None):\n"
@@ -124,7 +129,7 @@ def test_a_missing_torch_makes_the_adapter_unavailable_with_one_line():
             "            raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n"
             "sys.meta_path.insert(0, NoTorch())\n"
             "from harness.cli import main\n"
-            "sys.exit(main(['run', '--impl', 'torch', '--cases', 'seed-*']))")
+            "sys.exit(main(['run', '--impl', 'torch', '--cases', 'seed-*', '--in-process']))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 2

@@ -234,12 +234,23 @@ def _framework(name: str) -> tuple[str, str, dict]:
     """(framework, its adapter module, the mode's settings for the template) of a built-in
     implementation, from its adapter object."""
     impl = get(name).impl
-    module = type(impl).__module__
+    module, attrs = _adapter(impl)
     if module == FRAMEWORKS["torch"][0]:
-        return "torch", module, {"MODE": impl.mode, "MATMUL_PRECISION": impl.matmul_precision,
-                                 "DEVICE": impl.device}
-    device = None if impl.device is None else impl.device.platform
-    return "jax", module, {"MODE": impl.mode, "PRECISION": impl.precision, "DEVICE": device}
+        return "torch", module, {"MODE": attrs["mode"],
+                                 "MATMUL_PRECISION": attrs["matmul_precision"],
+                                 "DEVICE": attrs["device"]}
+    device = attrs["device"]
+    device = getattr(device, "platform", device)  # a jax Device in this process
+    return "jax", module, {"MODE": attrs["mode"], "PRECISION": attrs["precision"],
+                           "DEVICE": device}
+
+
+def _adapter(impl) -> tuple[str, dict]:
+    """(the adapter's module, its mode attributes), in this process or as its worker said."""
+    if getattr(impl, "walled", False) is True:
+        return impl.adapter_module, impl.attrs
+    return type(impl).__module__, {a: getattr(impl, a, None) for a in
+                                   ("mode", "matmul_precision", "precision", "device")}
 
 
 def frameworks_of(verdict: Verdict) -> list[str]:
@@ -251,7 +262,7 @@ def frameworks_of(verdict: Verdict) -> list[str]:
             info = get(name)
         except HarnessError:
             continue
-        if info.available and type(info.impl).__module__ in modules:
+        if info.available and _adapter(info.impl)[0] in modules:
             out.append(name)
     return out
 
