@@ -34,7 +34,8 @@ LABELS = {"exact": "mpmath for exact", "einsum": "the example adapter einsum"}
 # hands whole files to its workers in collection order (--dist loadfile with
 # --no-loadscope-reorder, pyproject.toml), so these start first and the many short files fill
 # in at the end, rather than one long file starting last and running alone.
-SLOW_FIRST = ["test_pytest_plugin_faults.py", "test_pytest_plugin.py", "test_hardening.py",
+SLOW_FIRST = ["test_wall.py", "test_pytest_plugin_faults.py", "test_pytest_plugin.py",
+              "test_hardening.py",
               "test_readme.py", "test_cli.py", "test_trust.py", "test_conformance_suite.py",
               "test_reproduce.py", "test_adapters.py", "test_fuzz.py", "test_batched.py",
               "test_run.py", "test_report_html.py", "test_suite.py", "test_registry.py"]

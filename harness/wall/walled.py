@@ -264,7 +264,7 @@ class WalledImpl:
 
 
 def _trace_or_raise(o: Outcome):
-    from ..registry import Unsupported
+    from ..errors import Unsupported
     if o.status == "unsupported":
         raise Unsupported(o.message)
     if o.status != "ok":
