@@ -16,6 +16,7 @@ from .errors import HarnessError
 
 LOCAL = "BACKPROP_HARNESS_IMPLS"  # "name=module:Class;name=/path/adapter.py:Class": adapters
 # run unpackaged (`--impl module:Class`); worker processes inherit it
+CALLER_CWD = None  # the run's folder, in a worker process (which runs in a folder of its own)
 EXCLUDE = "BACKPROP_HARNESS_EXCLUDE"  # "name,glob,...": left out of default runs
 
 
@@ -112,7 +113,7 @@ def shadowed(module: str) -> str:
         return ""
     paths = [Path(getattr(top, "__file__", None) or "").parent] if getattr(
         top, "__file__", None) else [Path(p) for p in getattr(top, "__path__", [])]
-    cwd = Path.cwd().resolve()
+    cwd = Path(CALLER_CWD or Path.cwd()).resolve()
     for path in paths:
         if getattr(top, "__file__", None) is None or path.resolve().parent == cwd:
             return (f" (the folder {path} shadows the installed package "

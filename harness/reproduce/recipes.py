@@ -119,15 +119,30 @@ MINDSPORE = Recipe(
     ("g = ms.grad(lambda x: (f(x) * P).sum())(x)", "return float(g.asnumpy().ravel()[J]) / P"))
 
 
+def _adapter_class(impl):
+    """The adapter's class. One behind the process wall is a proxy: a shipped built-in's class
+    is then read from the registry's target (its module imports no framework until a trace),
+    and only its class attributes (mode, device, jit) are read; any other is None."""
+    if getattr(impl, "walled", False) is not True:
+        return type(impl)
+    from ..registry import BUILTINS, MODES
+    target = {**BUILTINS, **MODES}.get(impl.name)
+    if target is None:
+        return None
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr, None)
+
+
 def recipe(impl) -> tuple[Recipe, str] | None:
     """(the recipe, the adapter module) of a built-in implementation object, else None."""
-    module = type(impl).__module__
+    cls = _adapter_class(impl)
+    module = getattr(cls, "__module__", None)
     if module == "impls.jax_grad":
-        return _jax(impl.mode), module
+        return _jax(cls.mode), module
     if module == "impls.torch_autograd":
-        return _torch(impl.mode, impl.device if impl.device not in (None, "cpu") else None), module
+        return _torch(cls.mode, cls.device if cls.device not in (None, "cpu") else None), module
     if module == "impls.tensorflow_impl":
-        return _tensorflow(impl.jit), module
+        return _tensorflow(cls.jit), module
     fixed = {"impls.tinygrad_impl": TINYGRAD, "impls.autograd_impl": AUTOGRAD,
              "impls.mygrad_impl": MYGRAD, "impls.thinc_impl": THINC,
              "impls.mindspore_impl": MINDSPORE}

@@ -65,8 +65,8 @@ class Worker:
         path = [os.path.abspath(p) for p in sys.path if p] if same else []
         mem = MEMORY if memory is None else memory
         self.sent = time.monotonic()
-        self._send({"op": "load", "name": name.partition("@")[0], "path": path, "memory": mem},
-                   self.sent + LOAD_TIMEOUT)
+        self._send({"op": "load", "name": name.partition("@")[0], "path": path, "memory": mem,
+                    "cwd": os.getcwd()}, self.sent + LOAD_TIMEOUT)
 
     def _send(self, doc, deadline: float, arrays=()) -> None:
         try:

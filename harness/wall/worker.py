@@ -69,7 +69,8 @@ def _load(task) -> tuple[dict, object]:
     if task.get("memory"):
         limit = int(task["memory"])
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from .. import registry
+    from .. import local_impls, registry
+    local_impls.CALLER_CWD = task.get("cwd")  # where a folder shadowing a package would be
     registry.set_wall(False)
     info = registry.get(task["name"])
     if not info.available:
