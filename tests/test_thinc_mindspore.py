@@ -24,7 +24,7 @@ def test_a_missing_framework_is_unavailable_with_the_install_line(impl, monkeypa
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == MODULES[impl] else real(name, *a))
-    info = registry._load(impl, registry._targets()[impl])
+    info = registry._import(impl, registry._targets()[impl])  # in this process
     assert not info.available
     assert f"pip install 'backprop-harness[{impl}]'" in info.reason
 
