@@ -135,9 +135,12 @@ def test_garbage_and_greed_fail_their_case(hostile, seed_file, tmp_path, name, s
 
 
 def test_ctrl_c_ends_the_run_even_when_the_adapter_ignores_sigint(hostile, seed_file, tmp_path):
+    # Ctrl-C's default action in the run, as on a terminal: a suite started in the background
+    # (a shell's `&`, CI) hands its children SIGINT ignored, and the run would sleep through it
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--impl", "ignores-sigint",
                              str(seed_file), "--out", str(tmp_path / "r")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(8)  # its worker is loaded and tracing (asleep, SIGINT ignored)
     proc.send_signal(signal.SIGINT)
     start = time.monotonic()
