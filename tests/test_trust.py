@@ -139,6 +139,7 @@ def test_a_run_of_everything_with_hostile_plugins_installed_writes_its_report(
 
 def test_the_timeout_holds_against_an_adapter_that_catches_every_exception(hostile):
     spec = spec_from_dict(SEED_NETWORK)
+    assert registry.get("retry-forever").available  # its worker's start is not the bound's
     start = time.monotonic()
     run = run_suite([spec], ["retry-forever"], timeout=0.5)
     assert time.monotonic() - start < 10
