@@ -262,37 +262,8 @@ def discover(refresh: bool = False, modes: bool = False) -> dict[str, ImplInfo]:
     out = [g.strip() for g in os.environ.get(EXCLUDE, "").split(",") if g.strip()]
     wanted = [name for name in _targets() if (modes or name not in MODES)
               and not any(fnmatch.fnmatchcase(name, g) for g in out)]
-    hosts: dict[str, str] = {}  # a built-in framework's module: its first adapter wanted
-    for name in wanted:
-        hosts.setdefault(_builtin_module(name) or name, name)
-    preload(hosts.values())
-    return {name: _beside(name, hosts.get(_builtin_module(name) or name, name))
-            for name in wanted}
-
-
-def _builtin_module(name: str) -> str | None:
-    """The module of a built-in adapter that loads behind the wall (its modes share it)."""
-    target = _targets().get(name)
-    if target not in (*BUILTINS.values(), *MODES.values()) or not behind_wall(name):
-        return None
-    return target.rpartition(":")[0]
-
-
-def _beside(name: str, host: str) -> ImplInfo:
-    """`name` loaded, a built-in mode described by its framework's first adapter's worker
-    (`impls` then imports torch once for its six adapters, not six times); its own worker
-    starts when it first traces. Loaded on its own where the host's worker cannot say."""
-    if name != host and name not in _loaded:
-        info = _info(host)
-        if getattr(info.impl, "walled", False) is True:
-            from .wall.walled import describe_beside
-            impl, why = describe_beside(info.impl, name)
-            if impl is not None:
-                _loaded[name] = ImplInfo(name, _targets()[name],
-                                         impl=impl, supports=dict(impl.supports or {}))
-            elif why:
-                _loaded[name] = ImplInfo(name, _targets()[name], reason=why)
-    return _info(name)
+    preload(wanted)
+    return {name: _info(name) for name in wanted}
 
 
 def names() -> list[str]:

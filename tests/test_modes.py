@@ -30,36 +30,6 @@ def test_impls_lists_every_mode_and_why_one_is_unavailable():
         assert " mode " in rows[name]
 
 
-@needs("torch")
-def test_a_listing_imports_each_framework_once_and_a_mode_traces_in_its_own_worker(monkeypatch):
-    """discover(modes=True), as `impls` does: torch's five modes are described by torch's
-    worker (one import of torch, not six); a mode that traces starts a worker of its own."""
-    from harness import registry
-    from harness.wall import proxy
-    started = []
-    start = proxy.Worker.__init__
-    monkeypatch.setattr(proxy.Worker, "__init__",
-                        lambda self, name, *a, **k: started.append(name) or start(self, name,
-                                                                                 *a, **k))
-    registry.forget()
-    try:
-        infos = registry.discover(modes=True)
-        torch_names = [n for n in infos if n.startswith("torch")]
-        assert [n for n in started if n.startswith("torch")] == ["torch"]
-        assert infos["torch-cuda"].reason == "no NVIDIA GPU on this machine (/dev/nvidia0 is " \
-                                             "missing)"
-        high = infos["torch-matmul-high"]
-        assert high.impl.walled is True and high.version() == infos["torch"].version()
-        assert high.impl.attrs["matmul_precision"] == "high"
-        assert len(torch_names) == 6
-        o = high.impl.run_one(spec_from_dict(SEED_NETWORK))
-        assert o.status == "ok", o.message
-        assert started.count("torch-matmul-high") == 1
-        assert high.impl.worker.proc.pid != infos["torch"].impl.worker.proc.pid
-    finally:
-        registry.forget()
-
-
 def test_modes_are_opt_in_and_globs_expand():
     assert not any(i.name in MODES for i in choose_impls(None, "reference"))
     assert "jax-eager" in expand(["jax*"]) and "jax" in expand(["jax*"])

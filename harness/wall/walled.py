@@ -64,26 +64,6 @@ def load(name: str, python: str, timeout: float | None = None):
         return None, f"its worker described it wrongly: {exc}"
 
 
-def describe_beside(host: "WalledImpl", name: str):
-    """`name`, a built-in mode, described by the worker of its framework's default adapter
-    `host`: (WalledImpl, "") whose own worker starts at its first call, (None, why) when it is
-    unavailable, (None, "") when the host's worker could not say (load it on its own)."""
-    with host.lock:
-        if host.worker is None:
-            return None, ""
-        try:
-            reply = host.worker.call({"op": "describe", "name": name}, LOAD_TIMEOUT)
-        except WorkerLost:
-            host.worker = None
-            return None, ""
-    if "describe" in reply:
-        try:
-            return WalledImpl(name, host.python, reply["describe"], None), ""
-        except (ProtocolError, TypeError, KeyError) as exc:
-            return None, f"its worker described it wrongly: {exc}"
-    return None, str(reply.get("unavailable") or "")
-
-
 def trace_bytes(spec) -> int:
     """The most bytes a trace of `spec` can hold: its shapes at 8 bytes a number."""
     total = 0

@@ -9,7 +9,6 @@ each with plain data (harness/wall/protocol.py):
     {"op": "run", "specs": [...], "many"}      -> {"outcomes": [...]} | {"failed": why}
     {"op": "unsupported", "spec": {...}}       -> {"reason": why | None}
     {"op": "stacked", "stack": {...}}          -> {"outcomes": [one, its trace stacked]}
-    {"op": "describe", "name"}                 -> {"describe": {...}} | {"unavailable": why}
     {"op": "stop"}                             -> (exits)
 
 Each trace is made by the in-process runner (harness/runner/inprocess.py), so the guards
@@ -78,14 +77,6 @@ def _load(task) -> tuple[dict, object]:
         return {"unavailable": info.reason}, None
     _warm(info)
     return {"describe": describe(info)}, info
-
-
-def _describe_other(name: str) -> dict:
-    """Another built-in adapter of this one's framework (a mode) described here, so that a
-    listing imports the framework once; the worker goes on serving its own adapter."""
-    from .. import registry
-    other = registry.get(name)
-    return {"describe": describe(other)} if other.available else {"unavailable": other.reason}
 
 
 def _warm(info) -> None:
@@ -183,8 +174,6 @@ def main() -> None:
                 reply, arrays = _outcomes(info.name, task)
             elif op == "unsupported":
                 reply, arrays = _unsupported(info, task), []
-            elif op == "describe":
-                reply, arrays = _describe_other(task["name"]), []
             else:
                 reply, arrays = _stacked(info, task)
         except BaseException as exc:  # KeyboardInterrupt and SystemExit of an adapter too
