@@ -9,6 +9,8 @@ each with plain data (harness/wall/protocol.py):
     {"op": "run", "specs": [...], "many"}      -> {"outcomes": [...]} | {"failed": why}
     {"op": "unsupported", "spec": {...}}       -> {"reason": why | None}
     {"op": "stacked", "stack": {...}}          -> {"outcomes": [one, its trace stacked]}
+    {"op": "reproducer", "function", "part",   -> {"api", "lines"} | {"lines": None}
+     "inputs", "dtype"}                            | {"failed": why}
     {"op": "stop"}                             -> (exits)
 
 Each trace is made by the in-process runner (harness/runner/inprocess.py), so the guards
@@ -58,6 +60,7 @@ def describe(info) -> dict:
             "declines": callable(getattr(impl, "unsupported", None)),
             "many": callable(getattr(impl, "trace_many", None)),
             "stacked": callable(getattr(impl, "trace_stacked", None)),
+            "reproducer": callable(getattr(impl, "reproducer", None)),
             "module": type(impl).__module__,
             "attrs": {a: _plain_attr(getattr(impl, a)) for a in ATTRS if hasattr(impl, a)}}
 
@@ -150,6 +153,22 @@ def _stacked(info, task) -> tuple[dict, list]:
                                      arrays)]}, arrays
 
 
+def _reproducer(info, task) -> dict:
+    """The adapter's reproducer() hook under the trace's guards (the run owns its time), its
+    answer read as plain data (hook.py)."""
+    from ..runner.inprocess import guarded
+    from .hook import HookFailed, answer
+    args = (task["function"], task["part"], task["inputs"], task["dtype"])
+    got, why = guarded(lambda: info.impl.reproducer(*args), None)
+    if why:
+        return {"failed": why}
+    try:
+        made = answer(got)
+    except HookFailed as exc:
+        return {"failed": str(exc)}
+    return {"lines": None} if made is None else {"api": made[0], "lines": made[1]}
+
+
 def main() -> None:
     """Serve one implementation until told to stop or the run closes the pipe."""
     proto_in, proto_out = os.dup(0), os.dup(1)
@@ -174,6 +193,8 @@ def main() -> None:
                 reply, arrays = _outcomes(info.name, task)
             elif op == "unsupported":
                 reply, arrays = _unsupported(info, task), []
+            elif op == "reproducer":
+                reply, arrays = _reproducer(info, task), []
             else:
                 reply, arrays = _stacked(info, task)
         except BaseException as exc:  # KeyboardInterrupt and SystemExit of an adapter too
