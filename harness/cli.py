@@ -251,7 +251,7 @@ def cmd_audit(args) -> int:
                            f"{', '.join(ACTIVATIONS + LOSSES)})")
     audit = run_audit(impls, (args.dtype,) if args.dtype else ALL_DTYPES,
                       [f for f in functions if f in ACTIVATIONS],
-                      [f for f in functions if f in LOSSES])
+                      [f for f in functions if f in LOSSES], timeout=args.timeout)
     out = write_audit(audit, args.out or default_out_dir(kind="audit"))
     print(f"{count(len(audit.points), 'measurement')} of {', '.join(audit.implementations)} "
           f"against exact in {audit.seconds:.1f} s; "

@@ -239,12 +239,17 @@ def in_environment(name: str) -> str:
     return f"{base}@{label}"
 
 
+def _close(info: ImplInfo | None) -> None:
+    """Stop the worker of a loaded implementation that lives behind the wall."""
+    if info is not None and getattr(info.impl, "walled", False) is True:
+        info.impl.close()
+
+
 def forget() -> None:
     """Forget every loaded implementation (entry points read again at the next get()) and
     stop their workers."""
     for info in _loaded.values():
-        if getattr(info.impl, "walled", False) is True:
-            info.impl.close()
+        _close(info)
     _loaded.clear()
     started = sys.modules.get(f"{__package__}.wall.walled")
     if started is not None:  # workers preloaded but never asked for
@@ -282,7 +287,7 @@ def expand(requested: list[str]) -> list[str]:
             out.append(in_environment(item))
         elif is_local(item):
             out.append(local(item))
-            _loaded.pop(out[-1], None)  # a name that now means this code
+            _close(_loaded.pop(out[-1], None))  # a name that now means this code
         elif any(c in item for c in "*?["):
             matched = [n for n in known if fnmatch.fnmatchcase(n, item)]
             if not matched:

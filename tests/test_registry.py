@@ -171,6 +171,23 @@ def test_an_adapter_runs_by_module_and_class_or_by_path_without_packaging(tmp_pa
     assert bad.returncode == 2 and "Nope has no class attribute `name`" in bad.stderr
 
 
+def test_an_adapter_named_again_by_its_code_stops_the_worker_of_the_one_before(
+        tmp_path, monkeypatch):
+    """`--impl path.py` names its code afresh: the worker loaded for it before is stopped
+    then, not left open until forget()."""
+    (tmp_path / "mine_adapter.py").write_text(ADAPTER)
+    monkeypatch.delenv(registry.LOCAL, raising=False)
+    path = str(tmp_path / "mine_adapter.py")
+    try:
+        [name] = registry.expand([path])
+        before = registry.get(name).impl.worker.proc
+        assert before.poll() is None
+        assert registry.expand([path]) == [name]
+        assert before.poll() is not None
+    finally:
+        registry.forget()
+
+
 def test_an_excluded_plugin_is_left_out_of_default_runs_only(plugins, monkeypatch):
     from harness.conformance import choose_impls
     every = [i.name for i in choose_impls(None, "reference")]
