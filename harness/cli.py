@@ -187,13 +187,8 @@ def cmd_trace(args) -> int:
 
 def cmd_impls(args) -> int:
     from .metadata import read
-    from .registry import MODES, discover, expand, get, preload
-    if args.impl:
-        names = expand(args.impl)
-        preload(names)
-        infos = {name: get(name) for name in names}
-    else:
-        infos = discover(modes=True)
+    from .registry import MODES, discover, expand, listed
+    infos = listed(expand(args.impl)) if args.impl else discover(modes=True, listing=True)
     for name, info in infos.items():
         kind = "mode" if name in MODES else "default"
         if info.available:

@@ -216,3 +216,22 @@ def test_a_folder_that_shadows_a_plugin_is_named_in_one_line(plugins, tmp_path, 
     assert not info.available and "\n" not in info.reason
     assert "has no attribute" in info.reason and "shadows the installed package planted" in \
         info.reason and str(tmp_path / "work" / "planted") in info.reason
+
+
+@needs("jax")
+def test_impls_describes_a_frameworks_modes_in_one_worker_and_each_traces_in_its_own():
+    """`impls` (registry.listed) imports jax once for jax and its modes: jax-eager is
+    described by jax's worker, with its own settings, and traces in a worker of its own."""
+    registry.forget()
+    try:
+        infos = registry.listed(["jax", "jax-eager", "reference"])
+        jax, eager = infos["jax"].impl, infos["jax-eager"].impl
+        assert eager.worker is None and jax.worker is not None
+        assert (eager.version(), eager.settings()["mode"]) == (jax.version(), "eager")
+        assert infos["reference"].available and not getattr(infos["reference"].impl, "walled",
+                                                             False)
+        spec = default_suite(pattern="seed-2-2-2-float64")[0]
+        assert run_one("jax-eager", spec).status == "ok"
+        assert eager.worker.proc.pid != jax.worker.proc.pid
+    finally:
+        registry.forget()

@@ -54,14 +54,22 @@ def load(name: str, python: str, timeout: float | None = None):
         reply = worker.call(None, max(LOAD_TIMEOUT, timeout or 0), sent=True)
     except WorkerLost as exc:
         return None, f"its worker did not load it: {exc}"
+    return _made(name, python, reply, worker)
+
+
+def _made(name: str, python: str, reply: dict, worker: Worker | None):
+    """(WalledImpl, "") from a worker's description of `name`, else (None, why), the worker
+    (if it is the implementation's own) stopped."""
     if "describe" not in reply:
-        worker.stop()
+        if worker is not None:
+            worker.stop()
         why = reply.get("unavailable") or f"its worker failed to load it: {reply.get('failed')}"
         return None, str(why)
     try:
         return WalledImpl(name, python, reply["describe"], worker), ""
     except (ProtocolError, TypeError, KeyError) as exc:
-        worker.stop()
+        if worker is not None:
+            worker.stop()
         return None, f"its worker described it wrongly: {exc}"
 
 
@@ -140,6 +148,18 @@ class WalledImpl:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+
+    def describe(self, name: str):
+        """(WalledImpl, "") for another implementation of this adapter's module (a mode of
+        its framework) as this worker describes it, the framework imported once (`impls`);
+        its own worker starts at its first call. (None, why) when it is unavailable."""
+        with self.lock:
+            try:
+                reply = self._call({"op": "describe", "name": name.partition("@")[0]},
+                                   LOAD_TIMEOUT, 0)
+            except (WorkerLost, ProtocolError) as exc:
+                return None, f"its worker did not load it: {exc}"
+        return _made(name, self.python, reply, None)
 
     # ------------------------------------------------------------ calls to the worker
 

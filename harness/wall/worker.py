@@ -6,6 +6,8 @@ prints goes to the worker's log, not to the run). It reads one task at a time an
 each with plain data (harness/wall/protocol.py):
 
     {"op": "load", "name", "path", "memory"}   -> {"describe": {...}} | {"unavailable": why}
+    {"op": "describe", "name"}                 -> as load's, for another implementation of the
+                                                  adapter's module (a mode: `impls`)
     {"op": "run", "specs": [...], "many"}      -> {"outcomes": [...]} | {"failed": why}
     {"op": "unsupported", "spec": {...}}       -> {"reason": why | None}
     {"op": "stacked", "stack": {...}}          -> {"outcomes": [one, its trace stacked]}
@@ -80,6 +82,14 @@ def _load(task) -> tuple[dict, object]:
         return {"unavailable": info.reason}, None
     _warm(info)
     return {"describe": describe(info)}, info
+
+
+def _other(task) -> dict:
+    """Another implementation loaded here and described, not served (its framework imported
+    once for a listing of its modes)."""
+    from .. import registry
+    other = registry.get(task["name"])
+    return {"describe": describe(other)} if other.available else {"unavailable": other.reason}
 
 
 def _warm(info) -> None:
@@ -191,6 +201,8 @@ def main() -> None:
                 arrays: list = []
             elif op == "run":
                 reply, arrays = _outcomes(info.name, task)
+            elif op == "describe":
+                reply, arrays = _other(task), []
             elif op == "unsupported":
                 reply, arrays = _unsupported(info, task), []
             elif op == "reproducer":
