@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--out", type=Path, metavar="DIR",
                     help="where audit.md, audit.csv, audit.json and the plots go "
                          "(default: reports/audit-<time>)")
+    au.add_argument("--timeout", type=_timeout, metavar="SECONDS",
+                    help="bound of each trace, as run's (default 300)")
     _wall_options(au)
 
     cv = sub.add_parser("coverage", help="which cases visit each special point of the input "

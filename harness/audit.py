@@ -119,17 +119,19 @@ class Audit:
     seconds: float
 
 
-def _trace(name: str, spec: Spec) -> Outcome:
+def _trace(name: str, spec: Spec, timeout: float | None) -> Outcome:
     if name == ACCURATE:
         start = time.perf_counter()
         with np.errstate(all="ignore"):
             trace = ReferenceImpl(form="accurate").trace(spec)
         return Outcome(name, spec.name, "ok", trace=trace, seconds=time.perf_counter() - start)
-    return run_one(name, spec)
+    return run_one(name, spec, timeout)
 
 
-def run_audit(impls: list[str], dtypes=DTYPES, activations=ACTIVATIONS, losses=LOSSES) -> Audit:
-    """Measure `impls` (and the reference's two forms) against exact."""
+def run_audit(impls: list[str], dtypes=DTYPES, activations=ACTIVATIONS, losses=LOSSES,
+              timeout: float | None = None) -> Audit:
+    """Measure `impls` (and the reference's two forms) against exact, each trace bounded by
+    `timeout` seconds (a trace that runs past it is left out, as any error)."""
     if not get("exact").available:
         raise HarnessError(f"the audit needs the exact oracle: {get('exact').reason}")
     names = list(dict.fromkeys(["reference", ACCURATE, *impls]))
@@ -141,7 +143,7 @@ def run_audit(impls: list[str], dtypes=DTYPES, activations=ACTIVATIONS, losses=L
             regions = [r for r, _ in activation_grid(dtype)]
             truth = run_one("exact", spec).trace.steps[0].layers[0]
             for name in names:
-                outcome = _trace(name, spec)
+                outcome = _trace(name, spec, timeout)
                 if outcome.status != "ok":
                     continue
                 layer = outcome.trace.steps[0].layers[0]
@@ -157,7 +159,7 @@ def run_audit(impls: list[str], dtypes=DTYPES, activations=ACTIVATIONS, losses=L
             for k, (region, spec) in enumerate(loss_specs(loss, dtype)):
                 truth = run_one("exact", spec).trace.steps[0]
                 for name in names:
-                    outcome = _trace(name, spec)
+                    outcome = _trace(name, spec, timeout)
                     if outcome.status != "ok":
                         continue
                     step = outcome.trace.steps[0]

@@ -187,13 +187,8 @@ def cmd_trace(args) -> int:
 
 def cmd_impls(args) -> int:
     from .metadata import read
-    from .registry import MODES, discover, expand, get, preload
-    if args.impl:
-        names = expand(args.impl)
-        preload(names)
-        infos = {name: get(name) for name in names}
-    else:
-        infos = discover(modes=True)
+    from .registry import MODES, discover, expand, listed
+    infos = listed(expand(args.impl)) if args.impl else discover(modes=True, listing=True)
     for name, info in infos.items():
         kind = "mode" if name in MODES else "default"
         if info.available:
@@ -251,7 +246,7 @@ def cmd_audit(args) -> int:
                            f"{', '.join(ACTIVATIONS + LOSSES)})")
     audit = run_audit(impls, (args.dtype,) if args.dtype else ALL_DTYPES,
                       [f for f in functions if f in ACTIVATIONS],
-                      [f for f in functions if f in LOSSES])
+                      [f for f in functions if f in LOSSES], timeout=args.timeout)
     out = write_audit(audit, args.out or default_out_dir(kind="audit"))
     print(f"{count(len(audit.points), 'measurement')} of {', '.join(audit.implementations)} "
           f"against exact in {audit.seconds:.1f} s; "

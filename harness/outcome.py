@@ -20,6 +20,13 @@ class Outcome:
     note: str = ""  # how it was traced, where that is worth a reader's word (a fallback)
 
 
+def timed_out(seconds: float, many: bool = False) -> str:
+    """The one line of a trace (`many`: a trace_many() call) that ran past its bound,
+    wherever it ran."""
+    return f"trace_many did not return within {seconds:g} s" if many else \
+        f"timed out after {seconds:g} s"
+
+
 class ManyFailed(Exception):
     """trace_many() gave no usable answer; the message says why (its cases are then traced
     one by one)."""

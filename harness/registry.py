@@ -239,12 +239,17 @@ def in_environment(name: str) -> str:
     return f"{base}@{label}"
 
 
+def _close(info: ImplInfo | None) -> None:
+    """Stop the worker of a loaded implementation that lives behind the wall."""
+    if info is not None and getattr(info.impl, "walled", False) is True:
+        info.impl.close()
+
+
 def forget() -> None:
     """Forget every loaded implementation (entry points read again at the next get()) and
     stop their workers."""
     for info in _loaded.values():
-        if getattr(info.impl, "walled", False) is True:
-            info.impl.close()
+        _close(info)
     _loaded.clear()
     started = sys.modules.get(f"{__package__}.wall.walled")
     if started is not None:  # workers preloaded but never asked for
@@ -254,16 +259,49 @@ def forget() -> None:
 atexit.register(forget)
 
 
-def discover(refresh: bool = False, modes: bool = False) -> dict[str, ImplInfo]:
-    """Every registered implementation, loaded; the opt-in MODES only with `modes`; none
-    that $BACKPROP_HARNESS_EXCLUDE names (a plugin kept out of default runs)."""
+def discover(refresh: bool = False, modes: bool = False,
+             listing: bool = False) -> dict[str, ImplInfo]:
+    """Every registered implementation, loaded (`listing`: as listed() loads them); the
+    opt-in MODES only with `modes`; none that $BACKPROP_HARNESS_EXCLUDE names (a plugin kept
+    out of default runs)."""
     if refresh:
         forget()
     out = [g.strip() for g in os.environ.get(EXCLUDE, "").split(",") if g.strip()]
     wanted = [name for name in _targets() if (modes or name not in MODES)
               and not any(fnmatch.fnmatchcase(name, g) for g in out)]
+    if listing:
+        return listed(wanted)
     preload(wanted)
     return {name: _info(name) for name in wanted}
+
+
+def listed(names: list[str]) -> dict[str, ImplInfo]:
+    """The implementations loaded for a listing (`impls`): behind the wall, a built-in
+    framework and its modes (one adapter module) described by one worker, which imports the
+    framework once, each starting a worker of its own at its first call; every plugin in a
+    worker of its own."""
+    targets = _targets()
+    groups: dict[tuple, list[str]] = {}
+    for name in dict.fromkeys(names):
+        base, _, label = name.partition("@")
+        if name not in _loaded and base in targets and behind_wall(name):
+            shipped = base in BUILTINS or base in MODES
+            key = (targets[base].rpartition(":")[0], label) if shipped else (name,)
+            groups.setdefault(key, []).append(name)
+    preload([first for first, *_ in groups.values()])
+    alone = []  # the modes of an adapter whose first name did not load: each on its own
+    for first, *rest in groups.values():
+        by = _info(first).impl
+        if by is None:
+            alone += rest
+            continue
+        for name in rest:
+            impl, why = by.describe(name)
+            _loaded[name] = ImplInfo(name, targets[name.partition("@")[0]], impl=impl,
+                                     reason=why, supports=dict(impl.supports or {})
+                                     if impl is not None else {})
+    preload(alone)
+    return {name: _info(name) for name in names}
 
 
 def names() -> list[str]:
@@ -282,7 +320,7 @@ def expand(requested: list[str]) -> list[str]:
             out.append(in_environment(item))
         elif is_local(item):
             out.append(local(item))
-            _loaded.pop(out[-1], None)  # a name that now means this code
+            _close(_loaded.pop(out[-1], None))  # a name that now means this code
         elif any(c in item for c in "*?["):
             matched = [n for n in known if fnmatch.fnmatchcase(n, item)]
             if not matched:

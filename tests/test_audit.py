@@ -67,3 +67,14 @@ def test_the_command_writes_a_table_a_plot_and_json(tmp_path, capsys):
     assert "## Shared inaccuracies" in md and "| tanh | float32 | t | saturation |" in md
     plot = tmp_path / "a" / "tanh-float32.svg"
     assert plot.read_text().startswith("<?xml") or not available("matplotlib")
+
+
+def test_an_adapter_that_hangs_is_bounded_by_the_audits_timeout(plugins, tmp_path, capsys):
+    """`audit --timeout` bounds each trace as run's does: a hanging adapter is stopped (its
+    worker killed) and left out, and the audit is written."""
+    import time
+    start = time.monotonic()
+    assert main(["audit", "--impl", "fault-sleep", "--function", "elu",
+                 "--dtype", "float64", "--timeout", "1", "--out", str(tmp_path / "a")]) == 0
+    assert time.monotonic() - start < 60
+    assert (tmp_path / "a" / "audit.json").exists()

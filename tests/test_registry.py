@@ -171,6 +171,23 @@ def test_an_adapter_runs_by_module_and_class_or_by_path_without_packaging(tmp_pa
     assert bad.returncode == 2 and "Nope has no class attribute `name`" in bad.stderr
 
 
+def test_an_adapter_named_again_by_its_code_stops_the_worker_of_the_one_before(
+        tmp_path, monkeypatch):
+    """`--impl path.py` names its code afresh: the worker loaded for it before is stopped
+    then, not left open until forget()."""
+    (tmp_path / "mine_adapter.py").write_text(ADAPTER)
+    monkeypatch.delenv(registry.LOCAL, raising=False)
+    path = str(tmp_path / "mine_adapter.py")
+    try:
+        [name] = registry.expand([path])
+        before = registry.get(name).impl.worker.proc
+        assert before.poll() is None
+        assert registry.expand([path]) == [name]
+        assert before.poll() is not None
+    finally:
+        registry.forget()
+
+
 def test_an_excluded_plugin_is_left_out_of_default_runs_only(plugins, monkeypatch):
     from harness.conformance import choose_impls
     every = [i.name for i in choose_impls(None, "reference")]
@@ -199,3 +216,22 @@ def test_a_folder_that_shadows_a_plugin_is_named_in_one_line(plugins, tmp_path, 
     assert not info.available and "\n" not in info.reason
     assert "has no attribute" in info.reason and "shadows the installed package planted" in \
         info.reason and str(tmp_path / "work" / "planted") in info.reason
+
+
+@needs("jax")
+def test_impls_describes_a_frameworks_modes_in_one_worker_and_each_traces_in_its_own():
+    """`impls` (registry.listed) imports jax once for jax and its modes: jax-eager is
+    described by jax's worker, with its own settings, and traces in a worker of its own."""
+    registry.forget()
+    try:
+        infos = registry.listed(["jax", "jax-eager", "reference"])
+        jax, eager = infos["jax"].impl, infos["jax-eager"].impl
+        assert eager.worker is None and jax.worker is not None
+        assert (eager.version(), eager.settings()["mode"]) == (jax.version(), "eager")
+        assert infos["reference"].available and not getattr(infos["reference"].impl, "walled",
+                                                             False)
+        spec = default_suite(pattern="seed-2-2-2-float64")[0]
+        assert run_one("jax-eager", spec).status == "ok"
+        assert eager.worker.proc.pid != jax.worker.proc.pid
+    finally:
+        registry.forget()

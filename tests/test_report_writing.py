@@ -218,6 +218,22 @@ def test_a_report_a_killed_swap_moved_aside_comes_back(run, tmp_path, capsys):
     assert listing(tmp_path) == ["r", f"r.kept-{os.getpid()}"]
 
 
+def test_a_finished_report_a_killed_run_left_unmoved_is_restored_not_deleted(
+        run, tmp_path, capsys):
+    """Killed after its report was finished (no INCOMPLETE marker) and before the rename:
+    with the path empty, the next write restores that report, the newest whole one, rather
+    than the older one a swap moved aside, and removes the older one."""
+    write_report(dataclasses.replace(run, started="older"), tmp_path / "a").rename(
+        tmp_path / f".r.old-{DEAD}")
+    write_report(dataclasses.replace(run, started="finished"), tmp_path / "b").rename(
+        tmp_path / f".r.incomplete-{DEAD + 1}")
+    with pytest.raises(HarnessError, match="a report appeared there while"):
+        write_report(dataclasses.replace(run, started="new"), tmp_path / "r")
+    assert started(tmp_path / "r") == "finished"
+    assert f"restored {tmp_path / 'r'} from .r.incomplete-{DEAD + 1}" in capsys.readouterr().err
+    assert listing(tmp_path) == ["r", f"r.kept-{os.getpid()}"]
+
+
 def test_a_stale_folder_that_cannot_be_removed_is_named(run, tmp_path, monkeypatch, capsys):
     stale = tmp_path / f".r.incomplete-{DEAD}"
     stale.mkdir()

@@ -17,6 +17,7 @@ from conftest import register
 from harness import registry
 from harness.cli import main
 from harness.conformance import run_suite
+from harness.runner import run_one
 from harness.spec import load_specs, spec_from_dict
 from harness.suite import SEED_NETWORK
 
@@ -145,6 +146,65 @@ def test_the_timeout_holds_against_an_adapter_that_catches_every_exception(hosti
     assert time.monotonic() - start < 10
     assert run.results[0].status == "error"
     assert run.results[0].message == "failed: timed out after 0.5 s"
+
+
+@pytest.mark.parametrize("wall", [False, True], ids=["in-process", "walled"])
+def test_the_timeout_holds_against_an_adapter_that_swallows_the_first_one(hostile, wall):
+    """In process the timeout is raised again every second (REPEAT), not once; behind the
+    wall the run kills the worker: either way the case is a timeout within its bound."""
+    registry.set_wall(wall)
+    try:
+        start = time.monotonic()
+        outcome = run_one("swallows-timeout", spec_from_dict(SEED_NETWORK), timeout=0.5)
+        took = time.monotonic() - start
+    finally:
+        registry.set_wall(True)
+    assert (outcome.status, outcome.message) == ("error", "timed out after 0.5 s")
+    assert took < 10, took
+
+
+def test_os_exit_stays_refused_until_the_last_guard_ends(monkeypatch):
+    """Guards nest and run on several threads: os._exit is refused on a thread while any
+    guard of its own is open, whichever guard ends first, and is the real one again only
+    when the last guard of all ends. Deterministic: threads step in turn by events, and
+    the real exit is a stand-in that records its code."""
+    import os
+    import threading
+
+    from harness.runner import inprocess
+    monkeypatch.setattr(os, "_exit", os._exit)  # put back after the test
+    exits: list = []
+    fake = exits.append
+    monkeypatch.setattr(inprocess, "_REAL_EXIT", fake)
+    refused: list = []
+
+    def attempt(code):
+        try:
+            os._exit(code)
+        except inprocess._ExitCalled as exc:
+            refused.append(exc.args[0])
+
+    held, leave = threading.Event(), threading.Event()
+
+    def other():
+        with inprocess._exit_guard():
+            held.set()
+            leave.wait(10)
+            attempt(4)  # its own guard still open: refused
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert held.wait(10)
+    with inprocess._exit_guard():
+        with inprocess._exit_guard():
+            attempt(1)
+        attempt(2)  # the inner guard ended; the outer one holds
+    attempt(3)  # no guard of this thread: the real exit, though another thread holds one
+    assert os._exit is not fake  # the other thread's guard is still open
+    leave.set()
+    thread.join(10)
+    assert refused == [1, 2, 4] and exits == [3]
+    assert os._exit is fake  # the last guard ended: the real one (here its stand-in) again
 
 
 def test_a_trace_many_that_hangs_is_bounded_then_traced_case_by_case(hostile):

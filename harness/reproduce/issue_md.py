@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import platform
+import re
 
 import numpy as np
 
@@ -85,8 +86,14 @@ def _claim(found, cause, claim, file, text, api, fw, version) -> list[str]:
     return lines + [
         f"Run `python {file}` (needs only {fw} and NumPy): it prints the value and exits 1 "
         f"while the error exceeds {claim.allowed:.3g}, 0 once it does not, 2 when it cannot "
-        f"run here.", "", "```python", text.rstrip("\n"), "```", "",
+        f"run here.", "", f"{_fence(text)}python", text.rstrip("\n"), _fence(text), "",
         f"- expected: {cause.exact} (exact)", f"- actual ({fw} {version}): {cause.value!r}", ""]
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in `text` (a hook's lines), so that
+    none of them ends it."""
+    return "`" * max([3, *(len(run) + 1 for run in re.findall("`+", text))])
 
 
 def issue(spec: Spec, verdict: Verdict, wrong: str, version: str, settings: str,

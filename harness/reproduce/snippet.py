@@ -5,16 +5,20 @@ exceeds the harness's tolerance there, 0 once it does not, 2 when it cannot run 
 missing, no usable device, a third-party adapter's snippet not filled in).
 
 Built-in adapters get their lines from recipes.py; a third-party adapter from its optional
-hook `reproducer(function, part, inputs, dtype)` (docs/adapters.md); without it the script
-says what to fill in.
+hook `reproducer(function, part, inputs, dtype)` (docs/adapters.md), called in its worker
+behind the wall (or here under --in-process) within the bounds of ../wall/hook.py; without
+it, or when it fails, the script says what to fill in.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
+from ..runner.inprocess import guarded
 from ..signature import what
+from ..wall import hook
 from . import recipes
 
 WORDS = {"f": "{api}({x})", "t": "the derivative of {api} at {x}",
@@ -83,27 +87,43 @@ def framework_lines(impl, claim: Claim) -> tuple[list[str], str, str] | None:
     return lines, api or f"{rec.framework}'s {claim.function}", rec.framework
 
 
+def hook_lines(impl, claim: Claim) -> tuple[str | None, list[str]] | None:
+    """The adapter's reproducer() hook's (api or None, lines) at the claim, or None: behind
+    the wall through its worker, in this process (--in-process) under the trace's guards;
+    HookFailed with one line when it hangs, exits, raises or answers garbage."""
+    inputs = {"d": float(claim.a[0][0])} if claim.part in ("f", "t") else \
+        {"u": [float(u) for u in claim.a[0]], "y": [float(y) for y in claim.y[0]],
+         "j": int(claim.J)}
+    args = (claim.function, claim.part, inputs, claim.dtype)
+    if getattr(impl, "walled", False) is True:
+        return impl.reproducer(*args)
+    got, why = guarded(lambda: impl.reproducer(*args), hook.TIMEOUT)
+    if why:
+        raise hook.HookFailed(why)
+    return hook.answer(got)
+
+
 def third_party_lines(impl, claim: Claim) -> tuple[list[str], str, str]:
-    """The adapter's hook's lines (str, or (api, str)), else a body that says what to fill
-    in and exits 2 (NotImplementedError)."""
-    hook = getattr(impl, "reproducer", None)
+    """The adapter's hook's lines, else a body that says what to fill in and exits 2
+    (NotImplementedError); a hook that failed is named there and in a warning, one line."""
     name = getattr(impl, "name", claim.impl)
-    inputs = {"d": claim.a[0][0]} if claim.part in ("f", "t") else \
-        {"u": list(claim.a[0]), "y": list(claim.y[0]), "j": claim.J}
-    got = None
-    if hook is not None:
+    got, failed = None, []
+    if callable(getattr(impl, "reproducer", None)):
         try:
-            got = hook(claim.function, claim.part, inputs, claim.dtype)
-        except Exception:  # an adapter's hook is its own code: without it, the fill-in body
-            got = None
-    if isinstance(got, tuple) and len(got) == 2 and all(isinstance(g, str) for g in got):
-        return got[1].strip("\n").split("\n"), got[0], name
-    if isinstance(got, str) and got.strip():
-        return got.strip("\n").split("\n"), f"{name}'s {claim.function}", name
+            got = hook_lines(impl, claim)
+        except hook.HookFailed as exc:
+            why = f"its reproducer() hook gave no lines: {exc}"
+            print(f"backprop-harness: warning: {name}: {why}; reproduce.py says what to fill "
+                  f"in", file=sys.stderr)
+            failed = [f"# ({why})"]
+    if got is not None:
+        api, lines = got
+        return lines, api or f"{name}'s {claim.function}", name
     todo = what(claim.function, claim.part)
     return [f"# Fill in: compute {todo} at {claim.at} in {claim.dtype} with {name}, the",
             "# way its adapter does, and return it as a float (the adapter's optional hook",
             "# reproducer(function, part, inputs, dtype) writes these lines: docs/adapters.md).",
+            *failed,
             "raise NotImplementedError(\"fill in framework_value(): see the comment in it\")"], \
         f"{name}'s {claim.function}", name
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..compare import TraceError, check_trace
-from ..outcome import ManyFailed, Outcome
+from ..outcome import ManyFailed, Outcome, timed_out
 from ..registry import Unsupported, get, unsupported_reason
 from ..spec import Spec
 
@@ -115,14 +115,30 @@ def _exit_guard():
 
 
 def _raised(exc: BaseException) -> str:
-    """'raised ValueError: why (adapter.py:12)', for an error outcome."""
-    where = traceback.extract_tb(exc.__traceback__)
+    """'raised ValueError: why (adapter.py:12)', for an error outcome: the last line of
+    the adapter's code it came from (not this module's guards)."""
+    where = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
     at = f" ({where[-1].filename.rsplit('/', 1)[-1]}:{where[-1].lineno})" if where else ""
     if isinstance(exc, SystemExit):
         return f"called sys.exit({exc.code!r}){at}"
     if isinstance(exc, _ExitCalled):
         return f"called os._exit({exc.args[0]!r}){at}"
     return f"raised {type(exc).__name__}: {exc}{at}"
+
+
+def guarded(call, timeout: float | None):
+    """(call(), None) run in this process under the trace's guards (os._exit and sys.exit
+    refused, the timeout raised again every REPEAT seconds), or (None, why) in one line: an
+    adapter's code other than a trace (its reproducer() hook)."""
+    try:
+        with _exit_guard(), _time_limit(timeout):
+            return call(), None
+    except _Timeout:
+        return None, timed_out(timeout)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        return None, _raised(exc)
 
 
 def bound_all(until: float | None) -> None:
@@ -160,7 +176,7 @@ def run_one(impl_name: str, spec: Spec, timeout: float | None = None) -> Outcome
         return Outcome(impl_name, spec.name, "unsupported", message=str(exc),
                        seconds=time.perf_counter() - start)
     except _Timeout:
-        return Outcome(impl_name, spec.name, "error", message=f"timed out after {timeout:g} s",
+        return Outcome(impl_name, spec.name, "error", message=timed_out(timeout),
                        seconds=time.perf_counter() - start)
     except TraceError as exc:
         return Outcome(impl_name, spec.name, "error", message=f"malformed trace: {exc}",
@@ -244,5 +260,5 @@ class _Ahead:
     def result(self) -> tuple[list[Outcome] | None, str]:
         self.thread.join(self.bound)
         if self.thread.is_alive():  # left running: a thread cannot be stopped
-            return None, f"trace_many did not return within {self.bound:g} s"
+            return None, timed_out(self.bound, many=True)
         return self.outcomes, self.failure

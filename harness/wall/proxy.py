@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..outcome import timed_out
 from .protocol import Closed, Late, ProtocolError, Reader, clean, pack, write_all
 
 ROOT = str(Path(__file__).resolve().parents[2])  # the project's folder: harness/ and impls/
@@ -31,6 +32,10 @@ LOG_TAIL = 300  # characters of a dead worker's log quoted in its error
 class WorkerLost(Exception):
     """A call got no answer: the worker exited, died, overran or wrote garbage (the message
     says which); it has been stopped."""
+
+
+class WorkerLate(WorkerLost):
+    """A call ran past its bound (the message says which); its worker has been killed."""
 
 
 def _signal_name(code: int) -> str:
@@ -85,7 +90,7 @@ class Worker:
             return self.reader.read(deadline, max_bytes)
         except Late:
             self.kill()
-            raise WorkerLost(f"timed out after {seconds:g} s") from None
+            raise WorkerLate(timed_out(seconds)) from None
         except Closed:
             raise WorkerLost(self._death()) from None
         except ProtocolError as exc:

@@ -14,11 +14,12 @@ import time
 
 from .. import metadata
 from ..compare import TraceError, check_trace, expected_shape, quantities
-from ..outcome import ManyFailed, Outcome
+from ..outcome import ManyFailed, Outcome, timed_out
 from ..preconditions import check as check_preconditions
 from .messages import outcome_from
 from .protocol import ProtocolError, array_ref
-from .proxy import LOAD_TIMEOUT, Worker, WorkerLost
+from . import hook
+from .proxy import LOAD_TIMEOUT, Worker, WorkerLate, WorkerLost
 
 DEFAULT_TIMEOUT = 300.0  # seconds per case (and per trace_many call) when none is given
 _starting: dict[tuple, Worker] = {}  # (name, python): a worker started, not yet loaded
@@ -53,14 +54,22 @@ def load(name: str, python: str, timeout: float | None = None):
         reply = worker.call(None, max(LOAD_TIMEOUT, timeout or 0), sent=True)
     except WorkerLost as exc:
         return None, f"its worker did not load it: {exc}"
+    return _made(name, python, reply, worker)
+
+
+def _made(name: str, python: str, reply: dict, worker: Worker | None):
+    """(WalledImpl, "") from a worker's description of `name`, else (None, why), the worker
+    (if it is the implementation's own) stopped."""
     if "describe" not in reply:
-        worker.stop()
+        if worker is not None:
+            worker.stop()
         why = reply.get("unavailable") or f"its worker failed to load it: {reply.get('failed')}"
         return None, str(why)
     try:
         return WalledImpl(name, python, reply["describe"], worker), ""
     except (ProtocolError, TypeError, KeyError) as exc:
-        worker.stop()
+        if worker is not None:
+            worker.stop()
         return None, f"its worker described it wrongly: {exc}"
 
 
@@ -106,7 +115,7 @@ class WalledImpl:
         self.adapter_module = str(doc.get("module", ""))
         attrs = doc.get("attrs")
         self.attrs = attrs if isinstance(attrs, dict) and metadata.plain(attrs) else {}
-        self.stacked = bool(doc.get("stacked"))
+        self.stacked, self.hooked = bool(doc.get("stacked")), bool(doc.get("reproducer"))
         self._bind()
 
     def _bind(self) -> None:
@@ -117,6 +126,8 @@ class WalledImpl:
             self.unsupported = self._unsupported
         if self.many:
             self.trace_many = self._trace_many
+        if self.hooked:
+            self.reproducer = self._reproducer
         self.lock = threading.Lock()
 
     def version(self) -> str:
@@ -137,6 +148,18 @@ class WalledImpl:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+
+    def describe(self, name: str):
+        """(WalledImpl, "") for another implementation of this adapter's module (a mode of
+        its framework) as this worker describes it, the framework imported once (`impls`);
+        its own worker starts at its first call. (None, why) when it is unavailable."""
+        with self.lock:
+            try:
+                reply = self._call({"op": "describe", "name": name.partition("@")[0]},
+                                   LOAD_TIMEOUT, 0)
+            except (WorkerLost, ProtocolError) as exc:
+                return None, f"its worker did not load it: {exc}"
+        return _made(name, self.python, reply, None)
 
     # ------------------------------------------------------------ calls to the worker
 
@@ -208,11 +231,10 @@ class WalledImpl:
         timeout = timeout or DEFAULT_TIMEOUT
         try:
             return self._outcomes(specs, True, timeout)
+        except WorkerLate:
+            raise ManyFailed(timed_out(timeout, many=True)) from None
         except WorkerLost as exc:
-            why = str(exc)
-            if why.startswith("timed out"):
-                raise ManyFailed(f"trace_many did not return within {timeout:g} s") from None
-            raise ManyFailed(f"trace_many {why}") from None
+            raise ManyFailed(f"trace_many {exc}") from None
         except ProtocolError as exc:
             raise ManyFailed(f"trace_many: {exc}") from None
 
@@ -235,6 +257,22 @@ class WalledImpl:
         reason = reply.get("reason")
         return reason if isinstance(reason, str) or reason is None else \
             f"its unsupported() failed: {reply.get('failed')}"
+
+    def _reproducer(self, function: str, part: str, inputs: dict, dtype: str):
+        """The adapter's reproducer() hook, through the worker, bounded by hook.TIMEOUT:
+        (api or None, lines) or None, read as hook.checked() reads them; HookFailed with one
+        line when it hangs, exits, raises or answers garbage."""
+        doc = {"op": "reproducer", "function": function, "part": part, "inputs": inputs,
+               "dtype": dtype}
+        with self.lock:
+            try:
+                reply = self._call(doc, hook.TIMEOUT, 0)
+            except (WorkerLost, ProtocolError) as exc:
+                raise hook.HookFailed(str(exc)) from None
+        if "failed" in reply:
+            raise hook.HookFailed(str(reply["failed"]))
+        return None if reply.get("lines") is None else hook.checked(reply.get("api"),
+                                                                     reply["lines"])
 
     def _trace_many(self, specs):
         return [_trace_or_raise(o) for o in self.run_many(specs)]

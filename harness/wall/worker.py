@@ -6,9 +6,13 @@ prints goes to the worker's log, not to the run). It reads one task at a time an
 each with plain data (harness/wall/protocol.py):
 
     {"op": "load", "name", "path", "memory"}   -> {"describe": {...}} | {"unavailable": why}
+    {"op": "describe", "name"}                 -> as load's, for another implementation of the
+                                                  adapter's module (a mode: `impls`)
     {"op": "run", "specs": [...], "many"}      -> {"outcomes": [...]} | {"failed": why}
     {"op": "unsupported", "spec": {...}}       -> {"reason": why | None}
     {"op": "stacked", "stack": {...}}          -> {"outcomes": [one, its trace stacked]}
+    {"op": "reproducer", "function", "part",   -> {"api", "lines"} | {"lines": None}
+     "inputs", "dtype"}                            | {"failed": why}
     {"op": "stop"}                             -> (exits)
 
 Each trace is made by the in-process runner (harness/runner/inprocess.py), so the guards
@@ -58,6 +62,7 @@ def describe(info) -> dict:
             "declines": callable(getattr(impl, "unsupported", None)),
             "many": callable(getattr(impl, "trace_many", None)),
             "stacked": callable(getattr(impl, "trace_stacked", None)),
+            "reproducer": callable(getattr(impl, "reproducer", None)),
             "module": type(impl).__module__,
             "attrs": {a: _plain_attr(getattr(impl, a)) for a in ATTRS if hasattr(impl, a)}}
 
@@ -77,6 +82,14 @@ def _load(task) -> tuple[dict, object]:
         return {"unavailable": info.reason}, None
     _warm(info)
     return {"describe": describe(info)}, info
+
+
+def _other(task) -> dict:
+    """Another implementation loaded here and described, not served (its framework imported
+    once for a listing of its modes)."""
+    from .. import registry
+    other = registry.get(task["name"])
+    return {"describe": describe(other)} if other.available else {"unavailable": other.reason}
 
 
 def _warm(info) -> None:
@@ -150,6 +163,22 @@ def _stacked(info, task) -> tuple[dict, list]:
                                      arrays)]}, arrays
 
 
+def _reproducer(info, task) -> dict:
+    """The adapter's reproducer() hook under the trace's guards (the run owns its time), its
+    answer read as plain data (hook.py)."""
+    from ..runner.inprocess import guarded
+    from .hook import HookFailed, answer
+    args = (task["function"], task["part"], task["inputs"], task["dtype"])
+    got, why = guarded(lambda: info.impl.reproducer(*args), None)
+    if why:
+        return {"failed": why}
+    try:
+        made = answer(got)
+    except HookFailed as exc:
+        return {"failed": str(exc)}
+    return {"lines": None} if made is None else {"api": made[0], "lines": made[1]}
+
+
 def main() -> None:
     """Serve one implementation until told to stop or the run closes the pipe."""
     proto_in, proto_out = os.dup(0), os.dup(1)
@@ -172,8 +201,12 @@ def main() -> None:
                 arrays: list = []
             elif op == "run":
                 reply, arrays = _outcomes(info.name, task)
+            elif op == "describe":
+                reply, arrays = _other(task), []
             elif op == "unsupported":
                 reply, arrays = _unsupported(info, task), []
+            elif op == "reproducer":
+                reply, arrays = _reproducer(info, task), []
             else:
                 reply, arrays = _stacked(info, task)
         except BaseException as exc:  # KeyboardInterrupt and SystemExit of an adapter too

@@ -103,6 +103,23 @@ class RetriesForever(ReferenceImpl):
                 continue
 
 
+class SwallowsTimeout(ReferenceImpl):
+    """Swallows the first exception of all (BaseException: the timeout), then works on for
+    20 s and returns a right trace: only a timeout raised again stops it in time."""
+
+    name = "swallows-timeout"
+
+    def trace(self, spec):
+        try:
+            time.sleep(60)
+        except BaseException:
+            pass
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            time.sleep(0.01)
+        return super().trace(spec)
+
+
 class ManyHangs(ReferenceImpl):
     """trace_many() never returns; trace() is fine."""
 
@@ -431,6 +448,7 @@ ENTRY_POINTS = {
     "version-number": "hostile:VersionNumber", "settings-object": "hostile:SettingsObject",
     "settings-set": "hostile:SettingsSet", "settings-list": "hostile:SettingsList",
     "settings-nested": "hostile:SettingsNested", "retry-forever": "hostile:RetriesForever",
+    "swallows-timeout": "hostile:SwallowsTimeout",
     "many-hangs": "hostile:ManyHangs", "many-broken": "hostile:ManyBroken",
     "many-exits": "hostile:ManyExits", "bad-supports": "hostile:BadSupports",
     "exit-on-load": "hostile:ExitsOnLoad",
