@@ -18,6 +18,7 @@ from impls.reference.dtypes import dtype as np_dtype
 from .coverage import point_values
 from .errors import HarnessError
 from .spec import DTYPES, LOW_PRECISION, Spec, spec_from_dict
+from .suite_surface import NEW_ACTIVATIONS, NEW_LOSSES, surface_docs
 
 SEED_NETWORK = {
     "name": "seed-2-2-2",
@@ -254,11 +255,11 @@ def _docs(low_precision=LOW_PRECISION) -> list[dict]:
     docs = [{**SEED_NETWORK, "name": f"seed-2-2-2-{dtype}", "dtype": dtype} for dtype in DTYPES]
     seed = 100
     for dtype in DTYPES:
-        for act in ACTIVATIONS:
+        for act in (a for a in ACTIVATIONS if a not in NEW_ACTIVATIONS):
             seed += 1
             docs.append(_gen(f"act-{act}", dtype, [4, 8, 6, 3], act, seed=seed,
                              description=f"{act} in every layer"))
-        for loss in LOSSES:
+        for loss in (name for name in LOSSES if name not in NEW_LOSSES):
             last = "sigmoid" if loss == "binary_cross_entropy" else "identity"
             for red in REDUCTIONS:
                 seed += 1
@@ -281,7 +282,8 @@ def _docs(low_precision=LOW_PRECISION) -> list[dict]:
             _large_logits(dtype, 206),
         ]
         docs += [_regions(act, dtype, *(("mse", "mean") if act == "relu" else ()))
-                 for act in ACTIVATIONS] + [_bce_regions(dtype), _bce_top(dtype)]
+                 for act in ACTIVATIONS if act not in NEW_ACTIVATIONS]
+        docs += [_bce_regions(dtype), _bce_top(dtype)] + surface_docs(dtype, _gen, _regions)
         docs += [_subnormal(dtype)]
     docs += [_fma("float64"), _overflow_silu("float32")]  # float64's FMA, float32's overflow
     for dtype in low_precision:  # computed as the frameworks do (impls/reference/network.py)

@@ -70,7 +70,9 @@ class Loss:
     README states it. points: the kinds of target and the extremes of u (points.Rows) that the
     default suite must visit (harness/coverage.py). targets: the targets it takes (Targets;
     None: any real). outputs: the last activations whose outputs it takes (() any: a loss on
-    logits or residuals)."""
+    logits or residuals). kink_gap(u, y): each output's distance in u to a kink of fe (where
+    te is a convention or jumps, l1's r = 0), for finite differences to stay clear of; None:
+    fe is smooth."""
 
     name: str
     fe: Callable[[Array, Array], Array]
@@ -80,6 +82,7 @@ class Loss:
     points: tuple = ()
     targets: Targets | None = None
     outputs: tuple = ()
+    kink_gap: Callable[[Array, Array], Array] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ torch and jax share where they agree (measured, docs/conventions.md), torch's wh
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -82,9 +83,23 @@ def _hard_swish_t(d: Array, h: Array) -> Array:
 # ---------------------------------------------------------------- rounding on absolute values
 # (m_f, m_t, |t'| bound) given float64 d, h, t = |t(d)| and an underflow, as activations.py's.
 
-def _round_exact(xp, d, h, t, under):
-    """Clips and comparisons: exact (relu6, hard_tanh)."""
-    return xp.abs(h), xp.zeros_like(d), xp.zeros_like(d)
+def _jumps(xp, d, jumps: dict):
+    """|t'| of a jump J at kink k, off the kink: J / |d - k|. An error in d (or in d + 3, which
+    relu6(d + 3), the common form of the hard family, rounds to 6 one ulp below d = 3) that
+    crosses the kink moves t by J; d's error times this bounds that. On the kink itself t is
+    the convention, exactly."""
+    out = xp.zeros_like(d)
+    for k, jump in jumps.items():
+        gap = xp.abs(d - k)
+        out = out + xp.where(gap > 0, jump / xp.maximum(gap, 1e-300), 0.0)
+    return out
+
+
+def _round_clip(jumps: dict):
+    """Clips and comparisons (relu6, hard_tanh): exact, but for d's error across a kink."""
+    def rounding(xp, d, h, t, under):
+        return xp.abs(h), xp.zeros_like(d), _jumps(xp, d, jumps)
+    return rounding
 
 
 def _round_selu(xp, d, h, t, under):
@@ -125,13 +140,14 @@ def _round_mish(xp, d, h, t, under):
 
 def _round_hard_sigmoid(xp, d, h, t, under):
     """d / 6 + 1/2 (or relu6(d + 3) / 6): absolute eps (|d| / 6 + 1/2) where it cancels."""
-    return xp.abs(d) / 6 + 0.5 + xp.abs(h), t, xp.zeros_like(d)
+    return xp.abs(d) / 6 + 0.5 + xp.abs(h), t, _jumps(xp, d, {-3.0: 1 / 6, 3.0: 1 / 6})
 
 
 def _round_hard_swish(xp, d, h, t, under):
     ad = xp.abs(d)
     inside = xp.where(ad < 3, 1.0, 0.0)
-    return ad * (ad / 6 + 0.5) + 2 * xp.abs(h), inside * (ad / 3 + 0.5) + t, inside / 3
+    return (ad * (ad / 6 + 0.5) + 2 * xp.abs(h), inside * (ad / 3 + 0.5) + t,
+            inside / 3 + _jumps(xp, d, {-3.0: 0.5, 3.0: 0.5}))
 
 
 # ---------------------------------------------------------------- special points
@@ -146,6 +162,11 @@ def _scaled(where, alpha: float):
 
 def _minus(where):
     return lambda dt: -where(dt)
+
+
+def _sqrt_max(dt) -> float:
+    """d^2 overflows above sqrt(max) (within an ulp)."""
+    return math.sqrt(float(finfo(dt).max))
 
 
 def _expm1_points(alpha: float) -> tuple:
@@ -171,10 +192,8 @@ def _points(alpha: float) -> dict:
             Point("f underflows to 0", edge(log_sigmoid, lambda h, d: h == 0, 1, 2000))),
         "softsign": (
             Point("1 + |d| a tie, rounded to |d| (2 / eps)", lambda dt: 2 / float(finfo(dt).eps)),
-            Point("(1 + |d|)^2 overflows", edge(lambda d: (1 + np.abs(d)) ** 2,
-                                                lambda h, d: np.isinf(h), 1, 1e300)),
-            Point("(1 + |d|)^2 overflows, d < 0", _minus(edge(
-                lambda d: (1 + np.abs(d)) ** 2, lambda h, d: np.isinf(h), 1, 1e300)))),
+            Point("(1 + |d|)^2 overflows", _sqrt_max),
+            Point("(1 + |d|)^2 overflows, d < 0", _minus(_sqrt_max))),
         "mish": (
             Point("exp(d) overflows", exp_overflow),
             Point("f rounds to d", edge(_mish, lambda h, d: h == d, 1, 2000)),
@@ -193,7 +212,8 @@ def records(alpha: float) -> list[Activation]:
     points = _points(alpha)
     return [replace(a, points=points[a.name]) for a in (
         Activation("relu6", lambda d: np.clip(d, 0, 6).astype(d.dtype),
-                   lambda d, h: _inside(d, 0, 6), _round_exact, kinks=(0.0, 6.0),
+                   lambda d, h: _inside(d, 0, 6), _round_clip({0.0: 1.0, 6.0: 1.0}),
+                   kinks=(0.0, 6.0),
                    convention="relu6'(0) = relu6'(6) = 0"),
         Activation("selu", _selu, _selu_t, _round_selu, kinks=(0.0,),
                    convention="selu'(0) = scale alpha (the left branch; torch, jax)"),
@@ -201,9 +221,11 @@ def records(alpha: float) -> list[Activation]:
             np.minimum(d, 0) / _c(d, alpha))),
                    lambda d, h: np.where(d > 0, _c(d, 1), np.exp(np.minimum(d, 0)
                                                                  / _c(d, alpha))),
-                   _round_celu(alpha), param=CELU_ALPHA),
+                   _round_celu(alpha), kinks=(0.0,),
+                   convention="celu'(0) = 1 (both sides agree; t' jumps)", param=CELU_ALPHA),
         Activation("log_sigmoid", log_sigmoid, lambda d, h: sigmoid(-d), _round_log_sigmoid),
-        Activation("softsign", _softsign, _softsign_t, _round_softsign,
+        Activation("softsign", _softsign, _softsign_t, _round_softsign, kinks=(0.0,),
+                   convention="softsign'(0) = 1 (both sides agree; t' jumps)",
                    accurate=(_softsign, _softsign_t_accurate)),
         Activation("mish", _mish, _mish_t, _round_mish, accurate=(_mish, _mish_t_accurate)),
         Activation("hard_sigmoid", _hard_sigmoid, lambda d, h: _inside(d, -3, 3) / _c(d, 6),
@@ -213,6 +235,7 @@ def records(alpha: float) -> list[Activation]:
                    _round_hard_swish, kinks=(-3.0, 3.0),
                    convention="hard_swish'(-3) = 0, hard_swish'(3) = 1"),
         Activation("hard_tanh", lambda d: np.clip(d, -1, 1).astype(d.dtype),
-                   lambda d, h: _inside(d, -1, 1), _round_exact, kinks=(-1.0, 1.0),
+                   lambda d, h: _inside(d, -1, 1), _round_clip({-1.0: 1.0, 1.0: 1.0}),
+                   kinks=(-1.0, 1.0),
                    convention="hard_tanh'(±1) = 0 (torch; jax.nn.hard_tanh's is 1)"),
     )]

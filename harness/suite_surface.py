@@ -1,0 +1,73 @@
+"""The default suite's cases for the functions beyond the seed's (impls/reference's
+more_activations and more_losses): dense, so that the suite's cost grows little.
+
+Per dtype: each new activation's special points in one regions case (suite._regions), two
+generated networks that chain the new activations a layer each, and per new loss one regions
+case (every kind of sample its record names, one output each) and one generated network
+reduced by mean (the regions case sums).
+"""
+
+from __future__ import annotations
+
+from impls.reference import loss as loss_record
+from impls.reference.dtypes import finfo
+
+NEW_ACTIVATIONS = ("relu6", "selu", "celu", "log_sigmoid", "softsign", "mish", "hard_sigmoid",
+                   "hard_swish", "hard_tanh")
+NEW_LOSSES = ("l1", "huber", "log_cosh", "kl_divergence", "poisson", "hinge", "bce_with_logits")
+CHAINS = (["relu6", "selu", "celu", "log_sigmoid", "softsign", "identity"],
+          ["mish", "hard_sigmoid", "hard_swish", "hard_tanh", "identity"])
+
+
+def _samples(loss: str, dtype: str) -> tuple[list[float], list[float]]:
+    """(u, y): one output per kind of sample the loss's record names (impls/reference/
+    more_losses.py), u given exactly as a bias. Residuals stay 0 exactly or 1e-2 and more from
+    a kink, so that finite differences (impls/numeric.py) do not straddle it: central
+    differences of |r| at r = 0 are l1's convention, 0."""
+    eps, f64 = float(finfo(dtype).eps), dtype == "float64"
+    if loss in ("l1", "huber"):
+        u = [0.5, 0.25, 3.0, -1.0, -0.75, 2.0, 2.0 + 2 * eps, 1.5]
+        y = [0.5, 1.0, 1.0, -2.0, 0.25, 1.0, 1.0, 1.0]
+    elif loss == "log_cosh":  # 800 beyond -log(tiny) / 2 in both dtypes; 1e-9 below sqrt(eps)
+        u = [0.5, 1e-9, 0.25, 3.0, 800.0, -800.0, 1e-20]
+        y = [0.5, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+    elif loss == "kl_divergence":  # log-probabilities; a subnormal target
+        u = [-1.0, -0.5, -30.0, 2.0, 0.0, -700.0 if f64 else -80.0]
+        y = [0.0, 0.5, 1e-310 if f64 else 1e-40, 1.0, 2.0, 0.25]
+    elif loss == "poisson":  # softplus's d: softplus(-20) = 2e-9
+        u = [-20.0, 0.0, 2.0, 5.0, 30.0]
+        y = [0.0, 1.0, 2.5, 0.0, 3.0]
+    elif loss == "hinge":
+        u = [0.5, -2.0, 2.0, 0.5, -0.5, 3.0, 0.0, 0.98]
+        y = [1.0, -1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0]
+    else:  # bce_with_logits: -800 (float32: -100) beyond -log(tiny)
+        u = [-1.0, 2.0, 0.0, -800.0 if f64 else -100.0, 3.0, 0.5, -5.0, 40.0]
+        y = [0.0, 1.0, 0.5, 1.0, 0.5, 0.0, 0.5, 1.0]
+    return u, y
+
+
+def loss_regions(loss: str, dtype: str) -> dict:
+    """One sample, one output per kind of (u, y): u is the bias of a neuron with weights 0
+    (so u is exact), through the record's output activation where it needs one."""
+    u, y = _samples(loss, dtype)
+    outputs = loss_record(loss).outputs
+    return {"name": f"regions-{loss}-{dtype}", "dtype": dtype, "loss": loss,
+            "description": f"{loss} at every kind of sample its record names, one an output",
+            "layers": [{"weights": [[0.0]] * len(u), "bias": u,
+                        "activation": outputs[0] if outputs else "identity"}],
+            "inputs": [[1.0]], "targets": [y], "learning_rate": 1e-6, "steps": 1}
+
+
+def surface_docs(dtype: str, gen, regions) -> list[dict]:
+    """The new functions' cases in one dtype; gen and regions: suite._gen and suite._regions."""
+    docs = [regions(act, dtype) for act in NEW_ACTIVATIONS]
+    docs += [gen(f"act-chain{k}", dtype, [4] + [8] * (len(acts) - 1) + [3], acts, "log_cosh",
+                 seed=400 + k, batch=3, alpha=0.5, description=f"{', '.join(acts[:-1])}, a "
+                 f"layer each" + (" (celu's alpha 0.5)" if "celu" in acts else ""))
+             for k, acts in enumerate(CHAINS)]
+    for k, loss in enumerate(NEW_LOSSES):
+        last = (loss_record(loss).outputs or ("identity",))[0]
+        docs += [loss_regions(loss, dtype),
+                 gen(f"loss-{loss}-mean", dtype, [5, 8, 4], ["tanh", last], loss, seed=410 + k,
+                     batch=6, reduction="mean", description=f"{loss}, batch reduced by mean")]
+    return docs
