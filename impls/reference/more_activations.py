@@ -68,7 +68,8 @@ def _mish_t_accurate(d: Array, h: Array) -> Array:
 
 
 def _hard_sigmoid(d: Array) -> Array:
-    return np.clip(d / _c(d, 6) + _c(d, 0.5), 0, 1).astype(d.dtype)
+    """relu6(d + 3) / 6: d + 3 is exact near -3, where d / 6 + 1/2 cancels."""
+    return (np.clip(d + _c(d, 3), 0, 6) / _c(d, 6)).astype(d.dtype)
 
 
 def _inside(d: Array, lo: float, hi: float) -> Array:
