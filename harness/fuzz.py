@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
+from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, loss as loss_record
 
 from .conformance import choose_impls
 from .errors import HarnessError
@@ -65,8 +65,9 @@ def spec_docs(dtypes=DTYPES, max_depth: int = 3, max_width: int = 5, max_batch: 
         loss = draw(st.sampled_from(list(losses)))
         acts = draw(st.lists(st.sampled_from(list(activations)), min_size=depth,
                              max_size=depth))
-        if loss == "binary_cross_entropy":
-            acts[-1] = "sigmoid"
+        record = loss_record(loss)
+        if record.outputs:  # BCE's sigmoid, poisson's softplus
+            acts[-1] = record.outputs[0]
         batch = draw(st.integers(1, max_batch))
         layers = []
         for n_in, n_out, act in zip(sizes, sizes[1:], acts):
@@ -75,14 +76,16 @@ def spec_docs(dtypes=DTYPES, max_depth: int = 3, max_width: int = 5, max_batch: 
                      "activation": act}
             if act == "leaky_relu":
                 layer["slope"] = draw(st.sampled_from([0.01, 0.1, 0.2]))
+            if act == "celu":
+                layer["alpha"] = draw(st.sampled_from([0.5, 1.0, 2.0]))
             layers.append(layer)
         n_out = sizes[-1]
         if loss == "softmax_cross_entropy":
             classes = draw(st.lists(st.integers(0, n_out - 1), min_size=batch, max_size=batch))
             targets = np.eye(n_out)[classes].tolist()
-        elif loss == "binary_cross_entropy":
+        elif record.targets:  # the record's fit: BCE's min(1, |v| / 2), hinge's signs
             targets = draw(matrix(batch, n_out).map(
-                lambda rows: [[min(1.0, abs(v) / 2) for v in row] for row in rows]))
+                lambda rows: record.targets.fit(np.array(rows, dtype=np.float64)).tolist()))
         else:
             targets = draw(matrix(batch, n_out))
         dtype = draw(st.sampled_from(list(dtypes)))

@@ -19,7 +19,7 @@ CHAINS = (["relu6", "selu", "celu", "log_sigmoid", "softsign", "identity"],
           ["mish", "hard_sigmoid", "hard_swish", "hard_tanh", "identity"])
 
 
-def _samples(loss: str, dtype: str) -> tuple[list[float], list[float]]:
+def samples(loss: str, dtype: str) -> tuple[list[float], list[float]]:
     """(u, y): one output per kind of sample the loss's record names (impls/reference/
     more_losses.py), u given exactly as a bias. Residuals stay 0 exactly or 1e-2 and more from
     a kink, so that finite differences (impls/numeric.py) do not straddle it: central
@@ -49,7 +49,7 @@ def _samples(loss: str, dtype: str) -> tuple[list[float], list[float]]:
 def loss_regions(loss: str, dtype: str) -> dict:
     """One sample, one output per kind of (u, y): u is the bias of a neuron with weights 0
     (so u is exact), through the record's output activation where it needs one."""
-    u, y = _samples(loss, dtype)
+    u, y = samples(loss, dtype)
     outputs = loss_record(loss).outputs
     return {"name": f"regions-{loss}-{dtype}", "dtype": dtype, "loss": loss,
             "description": f"{loss} at every kind of sample its record names, one an output",

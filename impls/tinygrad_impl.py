@@ -6,8 +6,10 @@ as in the jax adapter. tinygrad is imported at the first call; without clang its
 cannot run, so the implementation is then unavailable. Every activation is tinygrad's own
 Tensor method (sigmoid ... gelu, relu6, selu, celu, logsigmoid, softsign, mish, hardsigmoid,
 hardswish, hardtanh), and so are the cross-entropies (cross_entropy, binary_crossentropy,
-binary_crossentropy_logits); the other losses are composed (COMPOSED). The one mapping: tinygrad's leaky_relu'(0) is 1, the
-spec's convention the slope, so (slope - 1) d (d == 0) is added (0 forward; settings() says so).
+binary_crossentropy_logits); the other losses are composed (COMPOSED). The one mapping:
+tinygrad's leaky_relu'(0) is 1, the spec's convention the slope, so (slope - 1) d (d == 0) is
+added (0 forward; settings() says so). Its conventions at the new kinks are not measured here
+(tinygrad is not installed in this environment).
 """
 
 from __future__ import annotations

@@ -326,3 +326,41 @@ def test_softmax_cross_entropy_of_rows_a_thousand_apart():
     y = np.array([[1.0, 0.0], [1.0, 0.0]])
     np.testing.assert_allclose(loss("softmax_cross_entropy").fe(u, y), [math.log(2.0)] * 2,
                                rtol=1e-12)
+
+
+def _one_layer(act="identity", loss_name="squared_error", targets=((0.5,),), **param):
+    return {"name": "p", "loss": loss_name, "inputs": [[1.0]],
+            "targets": [list(t) for t in targets], "learning_rate": 0.1,
+            "layers": [{"weights": [[1.0]], "bias": [0.0], "activation": act, **param}]}
+
+
+@pytest.mark.parametrize("doc, message", [
+    (_one_layer("celu", alpha=0.0), r"layers\[0\]\.alpha: must be > 0, got 0"),
+    (_one_layer("celu", alpha=-1.0), r"layers\[0\]\.alpha: must be > 0, got -1"),
+    (_one_layer("tanh", alpha=2.0),
+     r"layers\[0\]\.alpha: only celu takes an alpha, activation is tanh"),
+    (_one_layer("celu", slope=0.1),
+     r"layers\[0\]\.slope: only leaky_relu takes a slope, activation is celu"),
+    (_one_layer("identity", "hinge"), r"targets: hinge needs targets in \{-1, 1\}"),
+    (_one_layer("identity", "kl_divergence", ((-0.5,),)),
+     r"targets: kl_divergence needs targets >= 0"),
+    (_one_layer("identity", "poisson", ((1.0,),)),
+     r"layers\[0\]\.activation: poisson needs outputs in \(0, inf\): the last activation must be "
+     r"softplus or sigmoid, got identity"),
+    (_one_layer("identity", "bce_with_logits", ((2.0,),)),
+     r"targets: bce_with_logits needs targets in \[0, 1\]")])
+def test_the_spec_takes_each_records_parameter_targets_and_outputs(doc, message):
+    """A parameter out of its range or on another activation, and targets or a last activation
+    a loss does not take: one line naming the field (the records' Param, Targets, outputs)."""
+    from harness.errors import SpecError
+    with pytest.raises(SpecError, match=message):
+        spec_from_dict(doc)
+
+
+def test_celu_alpha_round_trips_through_the_spec_and_defaults_to_1():
+    spec = spec_from_dict(_one_layer("celu", alpha=0.25))
+    assert spec.layers[0].slope == 0.25 and spec.to_dict()["layers"][0]["alpha"] == 0.25
+    assert spec_from_dict(_one_layer("celu")).layers[0].slope == 1.0
+    assert "alpha" not in spec_from_dict(_one_layer("tanh")).to_dict()["layers"][0]
+    ok = spec_from_dict(_one_layer("softplus", "poisson", ((2.0,),)))
+    assert ok.loss == "poisson"

@@ -69,9 +69,9 @@ class Network:
         name for every layer or a list, one per layer (`impls.reference.ACTIVATIONS`); loss
         and reduction ("sum" or "mean" over the batch) name the loss; slopes: each layer's
         activation parameter (leaky_relu's slope, celu's alpha; None: the record's default);
-        dtype: the arrays' dtype (the weights' own by default; float64 for integers); form: "seed" (the default) computes
-        t with the textbook formulas (sigmoid's h(1 - h)), "accurate" without their
-        cancellations (sigmoid(d) sigmoid(-d)).
+        dtype: the arrays' dtype (the weights' own by default; float64 for integers);
+        form: "seed" (the default) computes t with the textbook formulas (sigmoid's
+        h(1 - h)), "accurate" without their cancellations (sigmoid(d) sigmoid(-d)).
         Raises ValueError on mismatched shapes or an unknown name.
         """
         if len(weights) != len(biases):
