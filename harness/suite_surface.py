@@ -1,10 +1,10 @@
 """The default suite's cases for the functions beyond the seed's (impls/reference's
 more_activations and more_losses): dense, so that the suite's cost grows little.
 
-Per dtype: each new activation's special points in one regions case (suite._regions), two
-generated networks that chain the new activations a layer each, and per new loss one regions
-case (every kind of sample its record names, one output each) and one generated network
-reduced by mean (the regions case sums).
+Per dtype: each new activation's special points in one regions case (suite._regions), seven
+of them under a new loss with an output per kind of sample the loss's record names (so no
+case of its own), two generated networks that chain the new activations a layer each, and per
+new loss one generated network reduced by mean (the regions case sums).
 """
 
 from __future__ import annotations
@@ -46,28 +46,38 @@ def samples(loss: str, dtype: str) -> tuple[list[float], list[float]]:
     return u, y
 
 
-def loss_regions(loss: str, dtype: str) -> dict:
-    """One sample, one output per kind of (u, y): u is the bias of a neuron with weights 0
-    (so u is exact), through the record's output activation where it needs one."""
+def with_loss(doc: dict, loss: str, dtype: str) -> dict:
+    """A regions case (suite._regions) under `loss`, with one more output per kind of sample
+    the loss's record names: weights 0, so u is the bias exactly (through the record's
+    output activation where it needs one) and v of the hidden layer is unchanged."""
     u, y = samples(loss, dtype)
+    out = doc["layers"][-1]
+    width = len(out["weights"][0])
     outputs = loss_record(loss).outputs
-    return {"name": f"regions-{loss}-{dtype}", "dtype": dtype, "loss": loss,
-            "description": f"{loss} at every kind of sample its record names, one an output",
-            "layers": [{"weights": [[0.0]] * len(u), "bias": u,
-                        "activation": outputs[0] if outputs else "identity"}],
-            "inputs": [[1.0]], "targets": [y], "learning_rate": 1e-6, "steps": 1}
+    last = {**out, "weights": out["weights"] + [[0.0] * width] * len(u), "bias": out["bias"] + u,
+            "activation": outputs[0] if outputs else out["activation"]}
+    first = [1.0, 1.0, -1.0] if loss == "hinge" else doc["targets"][0]  # hinge takes +-1
+    act = doc["name"][len("regions-"):-len(dtype) - 1]
+    return {**doc, "name": f"regions-{act}-{loss}-{dtype}", "loss": loss,
+            "layers": doc["layers"][:-1] + [last], "targets": [first + y],
+            "description": f"{act} at its special points, under {loss} with an output per "
+                           f"kind of sample its record names"}
 
 
 def surface_docs(dtype: str, gen, regions) -> list[dict]:
-    """The new functions' cases in one dtype; gen and regions: suite._gen and suite._regions."""
-    docs = [regions(act, dtype) for act in NEW_ACTIVATIONS]
+    """The new functions' cases in one dtype; gen and regions: suite._gen and suite._regions.
+    Each new loss rides on a new activation's regions case (summed: its batch is 1), and has a
+    generated network reduced by mean."""
+    losses = dict(zip(NEW_ACTIVATIONS, NEW_LOSSES))
+    docs = [with_loss(regions(act, dtype), losses[act], dtype) if act in losses
+            else regions(act, dtype) for act in NEW_ACTIVATIONS]
     docs += [gen(f"act-chain{k}", dtype, [4] + [8] * (len(acts) - 1) + [3], acts, "log_cosh",
                  seed=400 + k, batch=3, alpha=0.5, description=f"{', '.join(acts[:-1])}, a "
                  f"layer each" + (" (celu's alpha 0.5)" if "celu" in acts else ""))
              for k, acts in enumerate(CHAINS)]
     for k, loss in enumerate(NEW_LOSSES):
         last = (loss_record(loss).outputs or ("identity",))[0]
-        docs += [loss_regions(loss, dtype),
-                 gen(f"loss-{loss}-mean", dtype, [5, 8, 4], ["tanh", last], loss, seed=410 + k,
-                     batch=6, reduction="mean", description=f"{loss}, batch reduced by mean")]
+        docs.append(gen(f"loss-{loss}-mean", dtype, [5, 8, 4], ["tanh", last], loss,
+                        seed=410 + k, batch=6, reduction="mean",
+                        description=f"{loss}, batch reduced by mean"))
     return docs

@@ -70,7 +70,7 @@ COMPOSED = {  # the functions autograd has no built-in for, as the adapter write
     "celu": "composed d * (d > 0) + alpha expm1(d * (d <= 0) / alpha)",
     "log_sigmoid": "composed -logaddexp(-d, 0)", "softsign": "composed d / (1 + |d|)",
     "mish": "composed d tanh(logaddexp(d, 0))", "l1": "composed sum |u - y| / n",
-    "huber": "composed 0.5 min(|r|, 1)^2 + |r| - min(|r|, 1) (optax's form)",
+    "huber": "composed r^2 / 2 (|r| <= 1) + (|r| - 1/2) (|r| > 1), by masks",
     "log_cosh": "composed logaddexp(r, -r) - log 2", "kl_divergence": "composed xlogy(y, y) - y u",
     "poisson": "composed sum(u - xlogy(y, u)) / n", "hinge": "composed relu(1 - y u)",
     "bce_with_logits": "composed logaddexp(u, 0) - y u",
@@ -122,8 +122,9 @@ def _relu(m):
 
 
 def _huber(r):
-    quadratic = anp.minimum(anp.abs(r), 1.0)
-    return 0.5 * quadratic ** 2 + (anp.abs(r) - quadratic)
+    """r^2 / 2 up to |r| = 1, |r| - 1/2 beyond, by masks (no where: see the module)."""
+    inside = _mask(r, lambda v: np.abs(v) <= 1)
+    return inside * (0.5 * r * r) + (1 - inside) * (anp.abs(r) - 0.5)
 
 
 def _load():

@@ -63,7 +63,8 @@ ACTIVATIONS = {
 
 def _at_kinks(d, at):
     """0, with derivative 1 where |d| == at: subtracted, it moves a built-in's convention at
-    its kinks (jax.nn.hard_tanh'(±1) = 1) onto the spec's (0) and leaves f as it is."""
+    its kinks (jax.nn.hard_tanh'(±1) = 1, jnp.abs'(0) = 1) onto the spec's (0) and leaves f
+    as it is."""
     return (d - jax.lax.stop_gradient(d)) * (jnp.abs(jax.lax.stop_gradient(d)) == at)
 
 LOSSES = {  # per-sample losses
@@ -71,7 +72,7 @@ LOSSES = {  # per-sample losses
     "mse": lambda u, y: jnp.mean((u - y) ** 2, axis=-1),
     "softmax_cross_entropy": lambda u, y: -jnp.sum(y * jax.nn.log_softmax(u, axis=-1), axis=-1),
     "binary_cross_entropy": lambda u, y: -jnp.sum(xlogy(y, u) + xlog1py(1 - y, -u), axis=-1),
-    "l1": lambda u, y: jnp.mean(jnp.abs(u - y), axis=-1),
+    "l1": lambda u, y: jnp.mean(jnp.abs(u - y) - _at_kinks(u - y, 0.0), axis=-1),
     "huber": lambda u, y: jnp.mean(_huber(u - y), axis=-1),
     "log_cosh": lambda u, y: jnp.mean(jnp.logaddexp(u - y, y - u) - jnp.log(2.0).astype(u.dtype),
                                       axis=-1),
@@ -85,7 +86,8 @@ LOSSES = {  # per-sample losses
 COMPOSED = {  # jax.nn has no losses: each is optax's form (optax is not a dependency)
     "leaky_relu": "where(d > 0, d, slope d) (jax.nn.leaky_relu'(0) is 1)",
     "hard_tanh": "jax.nn.hard_tanh(d) with its derivative at ±1 moved to 0 (its own is 1)",
-    "l1": "composed mean |u - y|", "huber": "composed as optax.huber_loss (delta 1)",
+    "l1": "composed mean |u - y|, its derivative at u = y moved from jnp.abs'(0) = 1 to 0",
+    "huber": "composed as keras.losses.huber (delta 1; optax's form loses tiny gradients)",
     "log_cosh": "composed as optax.log_cosh: logaddexp(r, -r) - log 2",
     "kl_divergence": "composed as optax.kl_divergence: xlogy(y, y) - y u",
     "poisson": "composed u - xlogy(y, u)",
@@ -97,9 +99,11 @@ COMPOSED = {  # jax.nn has no losses: each is optax's form (optax is not a depen
 
 
 def _huber(r, delta=1.0):
-    """optax.huber_loss's form: 0.5 min(|r|, delta)^2 + delta (|r| - min(|r|, delta))."""
-    quadratic = jnp.minimum(jnp.abs(r), delta)
-    return 0.5 * quadratic ** 2 + delta * (jnp.abs(r) - quadratic)
+    """Keras's form, where(|r| <= delta, r^2 / 2, delta (|r| - delta / 2)). optax's, 0.5 q^2 +
+    delta (|r| - q) with q = min(|r|, delta), accumulates its derivative as (r + 1) - 1 and
+    loses it for |r| < eps (0 at r = 2.4e-181): docs/findings/surface.md."""
+    a = jnp.abs(r)
+    return jnp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
 def _forward(acts, params, zs, x):

@@ -63,7 +63,8 @@ COMPOSED = {  # the functions mygrad has no built-in for, as the adapter writes 
     "hard_swish": "composed d clip(d / 6 + 1/2, 0, 1)",
     "celu": "composed d (d > 0) + alpha expm1(d (d <= 0) / alpha)",
     "log_sigmoid": "composed -logaddexp(0, -d)", "mish": "composed d tanh(logaddexp(d, 0))",
-    "l1": "composed mean |u - y|", "huber": "composed 0.5 min(|r|, 1)^2 + |r| - min(|r|, 1)",
+    "l1": "composed mean |u - y|",
+    "huber": "composed r^2 / 2 (|r| <= 1) + (|r| - 1/2) (|r| > 1), by masks",
     "log_cosh": "composed logaddexp(r, -r) - log 2", "kl_divergence": "composed xlogy(y, y) - y u",
     "poisson": "composed mean(u - xlogy(y, u))", "hinge": "composed relu(1 - y u)",
     "bce_with_logits": "composed logaddexp(u, 0) - y u",
@@ -126,8 +127,9 @@ LOSSES = {  # per-sample losses
 
 
 def _huber(r):
-    quadratic = mg.minimum(mg.abs(r), _c(r, 1))
-    return _c(r, 0.5) * quadratic ** 2 + (mg.abs(r) - quadratic)
+    """r^2 / 2 up to |r| = 1, |r| - 1/2 beyond, by masks in the dtype."""
+    inside = _c(r, np.abs(r.data) <= 1)
+    return inside * (_c(r, 0.5) * r * r) + (_c(r, 1) - inside) * (mg.abs(r) - _c(r, 0.5))
 
 
 def _load():

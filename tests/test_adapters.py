@@ -242,3 +242,23 @@ def test_each_adapter_gives_the_records_convention_at_each_kink(impl, act):
     np.testing.assert_allclose(v[impl][:, :n], v["reference"][:, :n], rtol=1e-15, atol=0)
     np.testing.assert_allclose(v[impl][:, n:], v["reference"][:, n:], rtol=1e-7, atol=0)
     assert np.all(v["reference"][:, n:] != 0)
+
+
+@pytest.mark.parametrize("loss, u, y", [("l1", [0.5, 0.25, 2.0], [0.5, 1.0, 1.0]),
+                                        ("hinge", [1.0, -1.0, 0.5], [1.0, -1.0, 1.0]),
+                                        ("huber", [2.0, 1e-200, 0.0], [1.0, 0.0, 0.0])])
+@pytest.mark.parametrize("impl", impl_params("torch", "jax", "autograd", "mygrad"))
+def test_each_adapter_gives_the_records_te_at_each_loss_kink(impl, loss, u, y):
+    """u exactly on a loss's kink (outputs with weights 0: u is the bias): te = v of the output
+    layer is the record's, l1'(u = y) = 0 (jnp.abs'(0) is 1: the jax adapter moves it),
+    hinge'(y u = 1) = 0 (Keras's maximum gives -y, optax's -y/2), huber's r at its end and
+    a residual of 1e-200 (optax's form loses it: r + 1 - 1); each next to an ordinary output."""
+    from harness.spec import spec_from_dict
+    spec = spec_from_dict({"name": "k", "loss": loss, "inputs": [[1.0]], "targets": [y],
+                           "learning_rate": 0.1, "layers": [
+                               {"weights": [[0.0]] * len(u), "bias": u, "activation": "identity"}]})
+    v = {name: run_one(name, spec).trace.steps[0].layers[0].v for name in ("reference", impl)}
+    want = {"l1": [0.0, -1 / 3, 1 / 3], "hinge": [0.0, 0.0, -1 / 3],
+            "huber": [1 / 3, 1e-200 / 3, 0.0]}[loss]
+    np.testing.assert_allclose(v["reference"][0], want, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(v[impl][0], want, rtol=1e-15, atol=0)
