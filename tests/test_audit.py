@@ -8,7 +8,7 @@ import pytest
 from conftest import available, needs
 from harness.audit import ACCURATE, activation_grid, run_audit, write_audit
 from harness.cli import main
-from impls.reference import activation
+from impls.reference import LOSSES, activation
 
 pytestmark = needs("exact")
 
@@ -67,3 +67,13 @@ def test_the_command_writes_a_table_a_plot_and_json(tmp_path, capsys):
     assert "## Shared inaccuracies" in md and "| tanh | float32 | t | saturation |" in md
     plot = tmp_path / "a" / "tanh-float32.svg"
     assert plot.read_text().startswith("<?xml") or not available("matplotlib")
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_has_an_audit_grid_the_spec_takes(loss):
+    """The loss grid builds valid specs for every loss (poisson through softplus, hinge's
+    targets +-1, kl's y >= 0: the records' outputs and targets), two outputs a point."""
+    from harness.audit import loss_specs
+    for dtype in ("float64", "float32"):
+        specs = loss_specs(loss, dtype)
+        assert specs and all(spec.sizes[-1] == 2 for _, spec in specs)

@@ -10,7 +10,7 @@ from harness.batched import judge, make_stack, plan, run_batched
 from harness.compare import quantities
 from harness.registry import get
 from harness.tolerance import resolve
-from impls.reference import ACTIVATIONS
+from impls.reference import ACTIVATIONS, LOSSES
 
 
 def _args(**kw):
@@ -196,3 +196,15 @@ def test_batched_fuzz_honours_max_time(capsys, tmp_path, plugins):
                  max_time=1e-6)
     assert run_batched(args) == 0
     assert "stopped at --max-time 1e-06 s: 0 of 30 chunk(s) run" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_drawn_stacks_take_each_losss_outputs_and_targets(loss):
+    """make_stack draws targets the loss takes and its output activation (poisson's softplus,
+    BCE's sigmoid): every network reproduces alone as a valid spec; celu gets the spec's
+    default alpha, so the stack and its specs compute the same function."""
+    stack = make_stack([3, 4, 2], 4, 3, "celu", loss, "float64", seed=1, chunk=0,
+                       first_index=0)
+    for i in range(stack.count):
+        spec = stack.spec(i)
+        assert [la.slope for la in spec.layers] == [la.slope for la in stack.layers]
