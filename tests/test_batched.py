@@ -150,12 +150,14 @@ def test_dask_executor_on_a_local_cluster_merges_chunk_reports(capsys, tmp_path)
 @needs("torch", "jax")
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_jitted_judge_matches_numpy_for_every_activation(activation):
-    """The tolerance model's activation terms run under jax.numpy too: torch against the
-    reference, with networks 3 and 8 pushed out of tolerance in h of the first layer, gives
+    """The tolerance model's activation terms run under jax.numpy too: torch (jax for
+    hard_sigmoid) against the reference, with networks 3 and 8 pushed out of tolerance in h of the first layer, gives
     the same origins on both backends."""
     stack = make_stack([3, 4, 2], 12, 3, activation, "squared_error", "float64", seed=5,
                        chunk=0, first_index=0)
-    base, other = get("reference").impl.trace_stacked(stack), get("torch").impl.trace_stacked(stack)
+    # torch's float64 hardsigmoid' is float32's 1/6 (docs/findings/surface.md): jax there
+    impl = "jax" if activation == "hard_sigmoid" else "torch"
+    base, other = get("reference").impl.trace_stacked(stack), get(impl).impl.trace_stacked(stack)
     layer = other.steps[0].layers[0]
     layer.h = layer.h + np.isin(np.arange(12), [3, 8])[:, None, None] * 1e-9  # (h may be d)
     a, b = (judge(stack, base, [other], resolve("float64"), use_jax) for use_jax in (False, True))
