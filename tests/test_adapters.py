@@ -37,6 +37,9 @@ FRAMEWORKS = impl_params("torch", "jax")  # each skipped where it is not install
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_every_activation(impl, dtype, act):
+    if (impl, act, dtype) == ("torch", "hard_sigmoid", "float64"):
+        pytest.xfail("F.hardsigmoid's float64 backward uses 1.0f / 6.0f "
+                     "(docs/findings/surface.md #2, impls/torch_xfails.txt)")
     spec = random_spec([4, 6, 5, 3], act, "squared_error", seed=11, batch=4, dtype=dtype,
                        steps=3, slope=0.05)
     trace = assert_agrees(impl, spec)
