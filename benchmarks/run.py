@@ -1,10 +1,13 @@
 """Speed and memory, side by side in one process: python benchmarks/run.py [--quick]
 
-Prints one table per measurement: numpy's matmul rate; one training step (forward, backward
-with every v, SGD update) of the reference engine, torch eager and jitted JAX per
-configuration (median time, ratio to the reference, GFLOP/s, fraction of
-the matmul rate, peak memory); the batched fuzzer's throughput; the default suite's wall time
-with --jobs 1 and 2; and the cost of a step over batch sizes and widths. Timings are medians;
+Prints one table per measurement: numpy's matmul rate; one training step (forward, backward,
+SGD update) of the reference engine (train_step, and the traced step that keeps every v and
+gradient), torch eager and jitted JAX per configuration (median time, ratios to the reference
+and to torch, GFLOP/s, fraction of the matmul rate, peak memory); the batched fuzzer's
+throughput, and a chunk's time part by part; the default suite's wall time with --jobs 1 and
+2; and the cost of a step over batch sizes and widths. `--before CHECKOUT` prints instead the
+before/after tables of the engine and the batched fuzzer against another checkout
+(before_after.py). Timings are medians;
 the machine is shared, so read ratios, not single numbers. Implementations compared with each
 other are timed in turns, each turn after a settling time (see interleaved()): timed one
 after the other, torch right after numpy ran with one core taken by OpenBLAS's spinning
@@ -22,8 +25,16 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
+
+
+CLOCK = {"now": time.perf_counter}  # --cpu-clock: the process's CPU seconds instead
+
+
+def clock() -> float:
+    return CLOCK["now"]()
 
 
 def median_time(fn, repeats: int, warmup: int = 2) -> float:
@@ -31,9 +42,9 @@ def median_time(fn, repeats: int, warmup: int = 2) -> float:
         fn()
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return float(np.median(times))
 
 
@@ -51,9 +62,9 @@ def interleaved(fns: dict, repeats: int, rounds: int = 3, settle: float = 0.3) -
                 fn()
                 calls += 1
             for _ in range(max(1, repeats // rounds)):
-                t0 = time.perf_counter()
+                t0 = clock()
                 fn()
-                times[k].append(time.perf_counter() - t0)
+                times[k].append(clock() - t0)
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
@@ -111,6 +122,9 @@ def steppers(sizes, batch, dtype):
     net = Network(ws, bs, "tanh", "mse", "mean", dtype=dtype)
 
     def reference():
+        net.train_step(x, y, 0.01)
+
+    def reference_traced():
         grads = net.backward(net.forward(x), y)
         net.step(grads, 0.01)
 
@@ -137,17 +151,17 @@ def steppers(sizes, batch, dtype):
         jax.block_until_ready(out)
         state["p"] = out[-1]
 
-    def reference_traced_bytes():
+    def traced_bytes(fn):
         tracemalloc.start()
-        reference()
+        fn()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         return peak / 2 ** 20
 
-    releases = {"reference": lambda: None, "jax": lambda: None,
-                "torch": lambda: opt.zero_grad(set_to_none=True)}
-    return {"reference": reference, "torch": torch_step, "jax": jax_step}, \
-        reference_traced_bytes, releases
+    releases = {"reference": lambda: None, "reference, traced": lambda: None,
+                "jax": lambda: None, "torch": lambda: opt.zero_grad(set_to_none=True)}
+    return {"reference": reference, "reference, traced": reference_traced, "torch": torch_step,
+            "jax": jax_step}, traced_bytes, releases
 
 
 def table(title, header, rows):
@@ -203,15 +217,19 @@ def bench_steps(quick: bool):
                 rows.append(["-".join(map(str, sizes)) if len(sizes) < 5 else "1024x4 layers",
                              str(batch), dtype, k, f"{times[k] * 1e3:.3f}",
                              f"{times[k] / times['reference']:.2f}",
+                             f"{times[k] / times['torch']:.2f}",
                              f"{flops / times[k] / 1e9:.1f}",
                              f"{flops / times[k] / 1e9 / rate:.0%} of {rate:.0f}",
-                             f"{mem[k]:.1f}" + (f" ({ref_bytes():.1f})" if k == "reference"
-                                                 else "")])
-    table("one step (forward, backward with every v, SGD update), the implementations timed in "
-          "turns (3 rounds), against numpy's 2048x2048 matmul timed just before and after; "
-          "peak MiB: resident memory a step adds at its peak (reference: numpy's own peak by "
-          "tracemalloc in parentheses)",
-          ["network", "batch", "dtype", "impl", "ms", "x reference", "GFLOP/s", "of matmul GFLOP/s",
+                             f"{mem[k]:.1f}" + (f" ({ref_bytes(fns[k]):.1f})"
+                                                 if k.startswith("reference") else "")])
+    table("one SGD step (forward, backward, update), the implementations timed in turns (3 "
+          "rounds), against numpy's 2048x2048 matmul timed just before and after; reference: "
+          "Network.train_step, reference, traced: forward(), backward() and step(), which keep "
+          "every d, h, v and gradient of the pass; peak MiB: resident memory a step adds at its "
+          "peak (RSS high-water mark; for the reference also NumPy's own peak by tracemalloc, in "
+          "parentheses)",
+          ["network", "batch", "dtype", "impl", "ms", "x reference", "x torch", "GFLOP/s",
+           "of matmul GFLOP/s",
            "peak MiB"], rows)
 
 
@@ -251,6 +269,33 @@ def bench_scaling():
                          f"{median_time(fns['reference'], 10) * 1e3:.3f}"])
     table("reference step over batch and width (float64): time should grow linearly with "
           "batch and with the parameter count", ["network", "batch", "ms"], rows)
+
+
+def bench_fuzz_chunk(count: int = 2000, repeats: int = 7):
+    """Where a batched-fuzz chunk's time goes: drawing, each implementation's trace_stacked,
+    the judge (tolerance model and pass rule, jitted), the domain mask; one thread, warm."""
+    from harness.batched import judge, make_stack
+    from harness.batched.executing import trace_networks
+    from harness.fuzz_domain import domain_mask
+    from harness.tolerance import resolve
+
+    def draw():
+        return make_stack([4, 8, 8, 2], count, 8, "tanh", "mse", "float64", 0, 1, 0)
+
+    stack = draw()
+    traces = {name: trace_networks(name, stack) for name in ("reference", "torch", "jax")}
+    others = [traces["torch"], traces["jax"]]
+    parts = {"draw": draw, **{f"trace {name}": (lambda n=name: trace_networks(n, stack))
+                              for name in traces},
+             "judge (torch, jax)": lambda: judge(stack, traces["reference"], others,
+                                                 resolve("float64")),
+             "domain mask": lambda: domain_mask("mse", traces["reference"], count)}
+    times = {k: median_time(fn, repeats) for k, fn in parts.items()}
+    total = sum(times.values())
+    rows = [[k, f"{t * 1e3:.2f}", f"{t / total:.0%}"] for k, t in times.items()]
+    rows.append(["chunk", f"{total * 1e3:.2f}", f"{count / total:,.0f} networks/s per core"])
+    table(f"one batched-fuzz chunk of {count:,} float64 4-8-8-2 networks (batch 8), part by part "
+          "(medians; one thread; imports and compiles done)", ["part", "ms", "share"], rows)
 
 
 def run_cli(args) -> tuple[float, str]:
@@ -293,21 +338,48 @@ def bench_fuzz_and_suite(tmp: str):
           ["jax cache", "--jobs", "wall s", "verdict"], rows)
 
 
+def before_and_after(args) -> None:
+    from before_after import engine_table, fuzz_table
+    print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min); before: "
+          f"{args.before}; steps timed by {'CPU' if args.cpu_clock else 'wall'} seconds")
+    engine_table(args.before.resolve(), args.quick, interleaved, table)
+    fuzz_table(args.before.resolve(), args.networks, 2, args.rounds, table)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repetitions")
     p.add_argument("--skip-cli", action="store_true", help="only the in-process tables")
     p.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--cpu-clock", action="store_true",
+                   help="time steps by the process's CPU seconds, not wall seconds: steadier "
+                        "on a loaded machine; run it with OMP_NUM_THREADS=1 "
+                        "OPENBLAS_NUM_THREADS=1 so that no library's idle threads spin")
+    p.add_argument("--before", type=Path, metavar="CHECKOUT",
+                   help="only the before/after tables: this tree's engine and batched fuzzer "
+                        "against those of another checkout (a git worktree of main, say)")
+    p.add_argument("--networks", type=int, default=100_000,
+                   help="--before: networks per fuzz run (default 100,000)")
+    p.add_argument("--rounds", type=int, default=2,
+                   help="--before: fuzz runs per side, taken in turns (default 2)")
     args = p.parse_args()
     if args.memory_only:
         return measure_memory()
+    if args.cpu_clock:
+        CLOCK["now"] = time.process_time
+    if args.before:
+        return before_and_after(args)
     import torch
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}, "
-          f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads); load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min); timed by "
+          f"{'CPU' if args.cpu_clock else 'wall'} seconds")
     bench_steps(args.quick)
     bench_gemm()
     bench_scaling()
+    bench_fuzz_chunk()
     if not args.skip_cli:
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:

@@ -71,7 +71,8 @@ class _ExitCalled(BaseException):
 class _time_limit:
     """Raise _Timeout in this (main) thread after `seconds`, and again every REPEAT seconds
     until the block is left (an adapter that swallowed it); a no-op on other threads (a signal
-    handler runs on the main thread)."""
+    handler runs on the main thread). An enclosing timer (pytest-timeout's, say) is put back
+    on leaving, less the time spent inside, so that it still fires."""
 
     def __init__(self, seconds: float | None):
         on_main = threading.current_thread() is threading.main_thread()
@@ -85,6 +86,8 @@ class _time_limit:
     def __enter__(self):
         if self.seconds:
             self.old = signal.signal(signal.SIGALRM, self._alarm)
+            self.outer = signal.getitimer(signal.ITIMER_REAL)[0]  # 0.0: none
+            self.start = time.monotonic()
             self.active = True
             signal.setitimer(signal.ITIMER_REAL, self.seconds, REPEAT)
         return self
@@ -94,6 +97,9 @@ class _time_limit:
             self.active = False  # first, so that an alarm from here on does nothing
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.old)
+            if self.outer:
+                left = self.outer - (time.monotonic() - self.start)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
         return False
 
 

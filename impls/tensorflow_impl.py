@@ -138,10 +138,10 @@ class TensorflowImpl:
         return installed_version("tensorflow")
 
     def settings(self) -> dict:
-        _load()
-        return {"tensorflow": tf.__version__, "mode": "xla" if self.jit else "eager",
-                "jit_compile": self.jit, "device": "cpu",
-                "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        """Read without importing tensorflow (`impls` lists every adapter's settings): the
+        adapter leaves TensorFlow's thread pools at their defaults and sets only these."""
+        return {"tensorflow": self.version(), "mode": "xla" if self.jit else "eager",
+                "jit_compile": self.jit, "device": "cpu", "threads": "tensorflow's default",
                 "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
                 "composed": COMPOSED}
 

@@ -309,6 +309,51 @@ def test_train_step_is_forward_backward_step_bit_for_bit(act, lossname, reductio
         assert wb.dtype == np.dtype(dtype)
 
 
+
+@pytest.mark.parametrize("dtype", ["float64", "float16", "bfloat16"])
+def test_train_step_of_stacked_and_16_bit_networks_is_the_three_calls_bit_for_bit(dtype):
+    """Leading axes of stacked networks, and 16-bit products accumulated in float32: train_step
+    (and fit without a callback, which runs it) leaves the parameters and returns the losses
+    that forward, backward and step do."""
+    rng = np.random.default_rng(4)
+    ws = [rng.normal(size=(3, 5, 4)), rng.normal(size=(3, 2, 5))]
+    bs = [rng.normal(size=(3, 5)), rng.normal(size=(3, 2))]
+    x, y = rng.normal(size=(3, 6, 4)), rng.normal(size=(3, 6, 2))
+    a, b, c = (Network(ws, bs, ["gelu", "sigmoid"], "mse", "mean", dtype=dtype)
+               for _ in range(3))
+    seen = []
+    losses = a.fit(x, y, 0.1, steps=3, callback=lambda k, fwd, grads: seen.append(k))
+    assert seen == [0, 1, 2]
+    for e_a, e_b in zip(losses, [b.train_step(x, y, 0.1) for _ in range(3)]):
+        np.testing.assert_array_equal(e_a, e_b)
+    np.testing.assert_array_equal(np.array(losses), np.array(c.fit(x, y, 0.1, steps=3)))
+    for wa, wb, wc in zip(a.weights + a.biases, b.weights + b.biases, c.weights + c.biases):
+        np.testing.assert_array_equal(wa, wb)
+        np.testing.assert_array_equal(wa, wc)
+        assert wb.dtype == wa.dtype and wb.shape == wa.shape
+
+
+def test_train_step_holds_one_gradient_at_a_time():
+    """Four 512x512 layers, batch 64, float64: each gradient is 2 MiB and every d and h of the
+    pass 2 MiB together. train_step's peak (tracemalloc, which counts NumPy's buffers) stays
+    under the pass plus one gradient plus four batch-sized temporaries (v, its product with
+    W, t, te: 256 KiB each); keeping a second gradient alive goes over. forward, backward and
+    step, which keep all four, peak above 11 MiB."""
+    import tracemalloc
+    net = Network.from_sizes([512] * 5, "tanh", "mse", seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 512)), rng.normal(size=(64, 512))
+    net.train_step(x, y, 0.01)
+    tracemalloc.start()
+    try:
+        net.train_step(x, y, 0.01)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    mib = 2 ** 20
+    assert 2 * mib + 2 * mib <= peak < 2 * mib + 2 * mib + 4 * 64 * 512 * 8
+
+
 def _exact_activations(mp):
     """f of every activation that has an accurate form, in mpmath (50 digits)."""
     s = lambda d: 1 / (1 + mp.exp(-d))  # noqa: E731

@@ -152,3 +152,26 @@ def test_each_finding_reproduces_in_a_fresh_interpreter(script):
     if done.returncode == 0:
         pytest.xfail(f"{script.name}: fixed in the installed version; update its ledger")
     assert done.returncode == 1, done.stdout
+
+
+TIER = ("seed-*", "regions-*")  # the small tier CI runs through every framework it installs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("impl", impl_params("autograd", "mygrad", "tensorflow",
+                                             "tensorflow-xla", "tinygrad"))
+def test_the_seed_and_regions_tier_conforms(impl):
+    """The seed's network and every function's regions case, in float64 and float32, judged
+    against the reference with the exact oracle: each a pass, a known deviation of the shipped
+    ledger (named there with its cause) or not supported; never a failure or an error.
+    scripts/test_frameworks.sh runs it where tensorflow is installed."""
+    from harness.conformance import run_suite
+    specs = [s for pattern in TIER for s in default_suite(None, pattern)]
+    assert len(specs) > 20  # the seed twice and a regions case per function and dtype
+    run = run_suite(specs, [impl], "reference")
+    mine = [r for r in run.results if r.impl == impl]
+    assert len(mine) == len(specs)
+    bad = [f"{r.case}: {r.status} {r.message[:300]}" for r in mine
+           if r.status not in ("pass", "xfail", "unsupported")]
+    assert bad == []
+    assert sum(r.status == "pass" for r in mine) >= len(specs) // 2  # not all declined

@@ -136,9 +136,7 @@ class Network:
 
     def backward(self, fwd: Forward, y) -> Backward:
         """e, then v from the loss node back to the first layer, then g = v x."""
-        y = self._batch(y, self.weights[-1].shape[-2], "targets")
-        if y.shape[-2] != fwd.x.shape[-2]:
-            raise ValueError(f"targets: {y.shape[-2]} rows for a batch of {fwd.x.shape[-2]}")
+        y = self._targets(y, fwd.x.shape[-2])
         e, te = self._loss_node(fwd.u, y)
         L = len(self.weights)
         vs: list[Array] = [None] * L
@@ -152,6 +150,12 @@ class Network:
         g_w = [self._product(v.swapaxes(-1, -2), x) for v, x in zip(vs, xs)]
         g_b = [self._sum(v, axis=-2) for v in vs]
         return Backward(e, te, vs, g_w, g_b)
+
+    def _targets(self, y, rows: int) -> Array:
+        y = self._batch(y, self.weights[-1].shape[-2], "targets")
+        if y.shape[-2] != rows:
+            raise ValueError(f"targets: {y.shape[-2]} rows for a batch of {rows}")
+        return y
 
     def _loss_node(self, u: Array, y: Array) -> tuple:
         """e reduced over the batch, and te = de/du for that reduced e."""
@@ -188,20 +192,48 @@ class Network:
             b -= r * gb
 
     def train_step(self, x, y, r):
-        """forward, backward and step in one; returns e."""
-        grads = self.backward(self.forward(x), y)
-        self.step(grads, r)
-        return grads.e
+        """One SGD step (forward, backward, update) without a trace; returns e.
+
+        The same formulas in the order that holds the least memory, as an autograd engine
+        frees its graph: going back from the last layer, each layer's weights are updated as
+        soon as v has gone back through them (v_{l-1} needs W_l before its update), and d, h
+        and the gradient of a layer are let go once nothing ahead needs them, so one gradient
+        is alive at a time. The parameters come out bit for bit as forward(), backward() and
+        step() leave them."""
+        fwd = self.forward(x)
+        ds, hs = fwd.d, [fwd.x] + fwd.h  # hs[k] is layer k's input, hs[-1] the output u
+        del fwd  # its own list would keep every h alive
+        y = self._targets(y, hs[0].shape[-2])
+        e, v = self._loss_node(hs[-1], y)
+        v *= self._elementwise(self.activations[-1].t, ds[-1], hs[-1])  # te is our own array
+        r = self.dtype.type(r)
+        for k in range(len(self.weights) - 1, -1, -1):
+            ds[k] = hs[k + 1] = None  # t(d_k) is taken, h_{k+1} is past
+            if k:  # v_{k-1} = (v_k W_k) t(d_{k-1}), with W_k before its update
+                p = self._product(v, self.weights[k])
+                p *= self._elementwise(self.activations[k - 1].t, ds[k - 1], hs[k])
+            self._sgd(k, self._product(v.swapaxes(-1, -2), hs[k]), self._sum(v, axis=-2), r)
+            v = p if k else None
+        return e
+
+    def _sgd(self, k: int, g_w: Array, g_b: Array, r) -> None:
+        """W_k = W_k - r g_W and b_k = b_k - r g_b in place, the gradients (ours) scaled in
+        place: the same roundings as step()."""
+        g_w *= r
+        g_b *= r
+        self.weights[k] -= g_w
+        self.biases[k] -= g_b
 
     def fit(self, x, y, r: float, steps: int = 1, callback=None) -> list[float]:
         """`steps` SGD steps on one batch; returns the loss e before each step.
         `callback(k, fwd, grads)`, if given, sees every pass before its update."""
+        if callback is None:  # nothing looks at the passes: the lean step, same numbers
+            return [self.train_step(x, y, r) for _ in range(steps)]
         losses = []
         for k in range(steps):
             fwd = self.forward(x)
             grads = self.backward(fwd, y)
-            if callback is not None:
-                callback(k, fwd, grads)
+            callback(k, fwd, grads)
             losses.append(grads.e)
             self.step(grads, r)
         return losses
