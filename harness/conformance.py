@@ -24,7 +24,7 @@ from .rootcause import explain_all
 from .runner import Outcome, run_tasks
 from .spec import Spec
 from .trace import Trace
-from .xfails import Xfail, shipped
+from .xfails import Xfail, shipped, too_broad
 
 
 @dataclass
@@ -123,6 +123,9 @@ def run_suite(specs: list[Spec], impls: list[str] | None = None, baseline: str =
         raise HarnessError(f"nothing to compare: {baseline} is the baseline and no other "
                            f"implementation is available or named")
     known = {i.name: [] if runxfail else (xfails or []) + shipped(i.impl) for i in infos}
+    broad = next((w for w in (too_broad(v, names) for v in known.values()) if w), "")
+    if broad:
+        raise HarnessError(broad)
     oracles = [i.name for i in infos if i.name in ORACLES]
     by_case: dict[str, dict[str, Outcome]] = {}
     verdicts: dict[tuple, Verdict] = {}

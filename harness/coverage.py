@@ -87,7 +87,8 @@ class _Seen:
     uy: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
-def _trace(spec: Spec) -> _Seen:
+def trace_case(spec: Spec) -> _Seen:
+    """What the reference engine computes for one case (every step), for the rows."""
     seen = _Seen(spec)
     net = Network.from_spec(spec)
 
@@ -106,7 +107,7 @@ def coverage(specs: list[Spec]) -> list[Row]:
     visit it. Activations: float64, float32 and each 16-bit dtype that some case computes
     the activation in. Losses: float64 and float32, and each reduction (which only scales te
     by 1 / batch, whatever the sample)."""
-    seen = [_trace(s) for s in specs]
+    seen = [trace_case(s) for s in specs]
     return _activation_rows(seen) + _loss_rows(seen) + _structure_rows(specs)
 
 
@@ -185,3 +186,14 @@ def write_coverage(rows: list[Row], out: Path) -> None:
                                          "point": r.point, "dtype": r.dtype, "cells": r.cells}
                                         for r in rows]}
     (out / "coverage.json").write_text(json.dumps(doc, indent=1))
+
+
+def run_coverage(specs: list[Spec], out: Path) -> int:
+    """`coverage`: the table printed and written, a line per gap; exit 1 when there is one."""
+    rows = coverage(specs)
+    write_coverage(rows, out)
+    print(markdown(rows))
+    for line in gaps(rows):
+        print(f"GAP {line}")
+    print(f"report: {out / 'coverage.md'}")
+    return 1 if gaps(rows) else 0

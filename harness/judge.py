@@ -22,7 +22,7 @@ from .errors import HarnessError
 from .registry import ORACLES, get
 from .runner import Outcome
 from .spec import Spec
-from .tolerance import loosest, resolve
+from .tolerance import bounded, loosest, resolve
 from .xfails import GROUP_OF, QUANTITY_GROUPS, Xfail, cite, covering
 
 STATUSES = ("pass", "fail", "error", "unsupported", "xfail", "xpass")
@@ -64,8 +64,21 @@ class Verdict:
 
     @property
     def why(self) -> str:
-        """The root causes in words, "" when none was sought."""
-        return "; ".join(c.text for c in self.root_causes)
+        """The root causes in words, "" when none was sought; one cause met in several
+        regions (same function, part and symptom) once, with where else it was met."""
+        seen: dict[tuple, list] = {}
+        for c in self.root_causes:
+            key = (c.function, getattr(c, "part", ""), getattr(c, "symptom", "")) \
+                if c.reproduced else (id(c),)
+            seen.setdefault(key, []).append(c)
+        return "; ".join(cs[0].text + (f" (also at {', '.join(f'{x.at:.17g}' for x in cs[1:])})"
+                                       if len(cs) > 1 else "") for cs in seen.values())
+
+    @property
+    def exact_judged(self) -> int:
+        """Elements judged against the exact oracle because their first-order tolerance was
+        vacuous (compare.compare_traces)."""
+        return sum(t.exact_judged for t in self.tensors)
 
     @property
     def signatures(self) -> tuple:
@@ -90,8 +103,12 @@ def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None =
             message = f"{who}{what}: {side.message}"
             return _known(Verdict(status=side.status, message=message, **head), known, ())
     tensors = tuple(compare_traces(spec, base.trace, other.trace,
-                                   tolerances(spec, base.impl, other.impl, tolerance)))
+                                   tolerances(spec, base.impl, other.impl, tolerance),
+                                   exact=lambda: _exact_trace(spec, base, other, oracles)))
     failing = [t for t in tensors if not t.passed]
+    retyped = next((side for side in (other, base) if side.trace.retyped), None)
+    if retyped is not None:
+        return _known(_retyped(spec, base, other, retyped, tensors, head), known, failing)
     if not failing:
         return _unexpected_pass(Verdict(status="pass", tensors=tensors, **head), known, strict)
     origin = failing[0]
@@ -111,14 +128,52 @@ def judge(spec: Spec, base: Outcome, other: Outcome, *, tolerance: dict | None =
     return _known(verdict, known, failing)
 
 
+def _retyped(spec: Spec, base: Outcome, other: Outcome, side: Outcome,
+             tensors: tuple, head: dict) -> Verdict:
+    """A side whose trace came back in another float dtype than the spec's: its failure,
+    blamed on it, whatever the values (converted, they are still judged: the first failing
+    tensor follows in the message); the origin is the first failing tensor, else the first
+    retyped one."""
+    from .demotion import retyped_text
+    failing = [t for t in tensors if not t.passed]
+    first = side.trace.retyped[0][0]
+    origin = failing[0] if failing else next(
+        t for t in tensors if (t.step, t.quantity, t.layer) == first)
+    message = f"{side.impl}: {retyped_text(side.trace, spec.dtype)}"
+    if failing:
+        message += "; " + origin.message(other.impl, base.impl, spec.name, spec.dtype)
+    blame = "b-wrong" if side is other else "a-wrong"
+    return Verdict(status="fail", message=message, tensors=tensors, origin=origin,
+                   consequences=max(len(failing) - 1, 0), blame=blame,
+                   blame_reason=f"{side.impl} returns another dtype than the spec's", **head)
+
+
+def _exact_trace(spec: Spec, base: Outcome, other: Outcome, oracles: dict | None):
+    """The exact oracle's trace of the case, for elements whose first-order tolerance is
+    vacuous: a side's own when one is exact, the run's, else traced here (kept in `oracles`
+    for the case's other pairs); None where exact cannot run it."""
+    for side in (base, other):
+        if side.impl == ORACLES[0]:
+            return side.trace
+    found = (oracles or {}).get(ORACLES[0])
+    if found is None and get(ORACLES[0]).available:
+        from .runner import run_one
+        found = run_one(ORACLES[0], spec)
+        if oracles is not None:
+            oracles[ORACLES[0]] = found
+    return found.trace if found is not None and found.status == "ok" else None
+
+
 def tolerances(spec: Spec, base: str, other: str, override: dict | None = None) -> dict:
     """The per-phase tolerances for a pair: the dtype's defaults, the spec's and the run's
-    overrides, each loosened to an implementation's declared `accuracy` (numeric's)."""
+    overrides, each loosened to an implementation's declared `accuracy`, at most
+    MAX_ACCURACY times the model's (numeric, an oracle of finite differences, excepted)."""
     tol = resolve(spec.dtype, spec.tolerance, override)
     for name in (base, other):
         declared = _accuracy(name)
         if declared:
-            tol = loosest(tol, resolve(spec.dtype, declared))
+            tol = loosest(tol, resolve(spec.dtype, declared) if name in ORACLES
+                          else bounded(spec.dtype, declared))
     return tol
 
 
@@ -131,10 +186,11 @@ def _accuracy(name: str) -> dict | None:
 
 
 def _known(verdict: Verdict, entries: Sequence[Xfail], failing: list[TensorDiff]) -> Verdict:
-    """The verdict as "xfail" when entries cover every failing quantity group (every group
-    for an error without tensors); unchanged otherwise."""
-    if verdict.status not in ("fail", "error") or not entries:
-        return verdict
+    """The verdict as "xfail" when entries cover every failing quantity group; unchanged
+    otherwise, and always for an error without values (a ledger covers values only: a wrong
+    number, a NaN or an Inf, never a crash, an exit, a timeout or a malformed trace)."""
+    if verdict.status not in ("fail", "error") or not entries or not verdict.tensors:
+        return verdict  # a crash, an exit, a timeout, a malformed trace: never a known value
     groups = {GROUP_OF[t.quantity] for t in failing} or set(QUANTITY_GROUPS)
     used = covering(entries, verdict.case, groups)
     if not used:

@@ -20,10 +20,12 @@ import numpy as np
 from impls.reference import loss as loss_record
 
 from .compare import TensorDiff
+from .signature import region
 from .spec import Spec
 from .trace import Trace
 
 MAX_SAMPLES = 4  # samples tried for a loss's value
+MAX_GROUPS = 4  # groups of failing elements probed per tensor
 WIDE = 16  # neurons of an activation's second probe: wide enough for vectorized code
 
 
@@ -44,6 +46,32 @@ class Probe:
     operands: tuple = ()
     spec: Spec | None = None
     width: int = 1  # neurons in the probe's layer, every one at the same input
+    group: int = 0  # which group of the tensor's failing elements (groups()) it probes
+    label: str = ""  # what the measured value is, in words, where the part's name is vague
+    batch: int = 1  # identical samples in the probe (grown(): a reduction over the batch)
+
+
+def grown(p: Probe, spec: Spec) -> Probe | None:
+    """The probe with its one sample repeated spec.batch times under the spec's reduction:
+    a mean that computes 1/batch in the dtype (or a sum's accumulation) is then in play,
+    which a batch of one never shows. None for an update probe or a batch of one. The
+    value and the exact value are scaled to stay the probed function's."""
+    if spec.batch < 2 or p.part == "update":
+        return None
+    n = spec.batch
+    doc = dict(p.doc, name=p.doc["name"] + f"-batch{n}", reduction=spec.reduction,
+               inputs=p.doc["inputs"] * n, targets=p.doc["targets"] * n)
+    mean = spec.reduction == "mean"
+    scale = {("v", "t"): n if mean else 1, ("v", "te"): 1, ("loss", "fe"): 1,
+             ("grad_weights", "gradient"): 1, ("grad_bias", "gradient"): 1}.get(
+        (p.target[1], p.part), 1)
+    exact_scale = {("v", "te"): 1 / n if mean else 1, ("loss", "fe"): 1 if mean else n,
+                   ("grad_weights", "gradient"): 1 if mean else n,
+                   ("grad_bias", "gradient"): 1 if mean else n}.get((p.target[1], p.part), 1)
+    value, exact = p.value, p.exact
+    return Probe(p.tensor, p.function, p.part, doc, p.target, p.inputs, p.at,
+                 lambda: exact() * exact_scale, lambda tr: value(tr) * scale, p.operands,
+                 width=p.width, group=p.group, label=p.label, batch=n)
 
 
 def _doc(name: str, dtype: str, act: str, slope: float, loss: str, w, b, x, y,
@@ -149,9 +177,20 @@ def _loss_probe(k: int, spec: Spec, trace: Trace, step: int, s: int, part: str,
         target, value = (0, "loss", None), lambda tr: float(tr.steps[0].loss)
     else:
         target, value = (0, "v", 0), lambda tr: float(tr.steps[0].layers[0].v[0, j])
-    at = float(u[np.argmax(np.abs(u))]) if u.size else 0.0
+    if part == "te":  # the failing output's own u
+        at = float(u[j]) if u.size else 0.0
+    else:  # fe: the output nearest the loss's trouble (an end of (0, 1), else the largest)
+        near = np.minimum(np.abs(u), np.abs(1 - u)) if spec.loss == "binary_cross_entropy" \
+            else -np.abs(u)
+        at = float(u[np.argmin(near)]) if u.size else 0.0
     inputs = {"u": u.tolist(), "y": y.tolist()}
-    return Probe(k, spec.loss, part, doc, target, inputs, at, _exact(exact), value)
+    label = ""
+    if part == "te":
+        label = (f"{spec.loss}'s te times sigmoid's t, v = dE/dd (the derivative in the output's "
+                 f"pre-activation d; te = dE/du)" if through != "identity" else
+                 f"{spec.loss}'s te = dE/du (the derivative in the output u)")
+    return Probe(k, spec.loss, part, doc, target, inputs, at, _exact(exact), value,
+                 label=label)
 
 
 def _params_at(spec: Spec, trace: Trace, step: int, layer: int) -> tuple[np.ndarray, np.ndarray]:
@@ -246,9 +285,38 @@ def _update_probe(k: int, spec: Spec, trace: Trace, layer: int, quantity: str,
     return probe
 
 
-def probes_for(k: int, spec: Spec, trace: Trace, t: TensorDiff) -> list[Probe]:
-    """The probes of failing tensor number k, in computation order."""
-    q, step, layer, index = t.quantity, t.step, t.layer, tuple(t.worst_index)
+def groups(spec: Spec, trace: Trace, t: TensorDiff) -> list[tuple]:
+    """One element of each group of the tensor's failing elements (the worst first, then its
+    recorded mismatches), grouped by what they exercise: the input region of the activation
+    at that neuron (its d), and for the output layer's v the region of that output's own u.
+    Two independent defects of one function in two regions are then two groups, each probed
+    (at most MAX_GROUPS); a layer's arithmetic and the loss are one group."""
+    rows = [tuple(t.worst_index)] + [tuple(m["index"]) for m in t.mismatches]
+    if t.quantity not in ("h", "outputs", "v") or t.step is None:
+        return rows[:1]
+    layer = len(spec.layers) - 1 if t.quantity == "outputs" else t.layer
+    st = trace.steps[t.step]
+    d = np.asarray(st.layers[layer].d, dtype=np.float64)
+    u = np.asarray(st.outputs, dtype=np.float64)
+    last = layer == len(spec.layers) - 1 and t.quantity == "v"
+    seen, out = set(), []
+    for index in rows:
+        if len(index) < 2:
+            continue
+        key = (region(float(d[index]), spec.dtype, part="f"),
+               region(float(u[index]), spec.dtype, part="te") if last else "")
+        if key not in seen:
+            seen.add(key)
+            out.append(index)
+    return out[:MAX_GROUPS] or rows[:1]
+
+
+def probes_for(k: int, spec: Spec, trace: Trace, t: TensorDiff,
+               index: tuple | None = None) -> list[Probe]:
+    """The probes of failing tensor number k at one of its elements (the worst unless
+    `index`), in computation order."""
+    q, step, layer = t.quantity, t.step, t.layer
+    index = tuple(t.worst_index) if index is None else tuple(index)
     if q in ("d", "h", "v", "outputs") and len(index) < 2:
         return []
     if q == "outputs":

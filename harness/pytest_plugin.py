@@ -193,7 +193,8 @@ class ConformanceItem:
 
 def pytest_terminal_summary(terminalreporter, config):
     """Distinct findings of the session's conformance tests, counted by root-cause
-    signature: one cause, one line, however many cases and quantities show it."""
+    signature: one cause, one line, however many cases and quantities show it; then what
+    the implementations' declarations waived (harness/waivers.py)."""
     found: dict = {}
     for session in config.__dict__.get("_bp_sessions", {}).values():
         for r in session.results.values():
@@ -206,6 +207,16 @@ def pytest_terminal_summary(terminalreporter, config):
         for seen in found.values():
             cases = len({case for _, case in seen})
             terminalreporter.write_line(f"  {describe([s for s, _ in seen])} ({cases} case(s))")
+    from types import SimpleNamespace
+
+    from harness.waivers import summary_lines
+    verdicts = [r for session in config.__dict__.get("_bp_sessions", {}).values()
+                for r in session.results.values()]
+    lines = summary_lines(SimpleNamespace(results=verdicts)) if verdicts else []
+    if lines:
+        terminalreporter.section("backprop-harness declarations")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def _session(config, impls) -> Session:

@@ -141,6 +141,13 @@ def _load(name: str, target: str) -> ImplInfo:
     if missing:
         return ImplInfo(name, target, reason=f"not an implementation: no {', '.join(missing)}")
     why = metadata.supports_problem(supports)
+    if not why:
+        from .preconditions import check
+        why = check(getattr(impl, "preconditions", ()) or ())
+    if not why and name not in ORACLES:
+        from .tolerance import accuracy_problem
+        why = accuracy_problem(getattr(impl, "accuracy", None),
+                               (supports or {}).get("dtypes") or ("float64", "float32"))
     if why:
         return ImplInfo(name, target, reason=why)
     return ImplInfo(name, target, impl=impl, supports=dict(supports or {}))
@@ -200,5 +207,9 @@ def unsupported_reason(info: ImplInfo, spec) -> str | None:
             bad = [w for w in wanted if w not in allowed]
             if bad:
                 return f"{what} {bad[0]} not supported by {info.name}"
+    from .preconditions import violated
+    broken = violated(info.impl, spec)
+    if broken:
+        return broken
     check = getattr(info.impl, "unsupported", None)
     return check(spec) if check is not None else None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .compare import TensorDiff
 from .errors import HarnessError
-from .probes import Probe, mpmath_and_exact, probes_for
+from .probes import Probe, groups, grown, mpmath_and_exact, probes_for
 from .registry import ORACLES, get
 from .runner import Outcome, run_many, run_one, traces_many
 from .signature import DIGITS, RootCause, Signature, describe, region, ulp, what
@@ -66,7 +66,8 @@ def _claim(probe: Probe, impl: str, dtype: str, own: Outcome, explains: str) -> 
         digits = mp.nstr(exact(), DIGITS)
     return RootCause(impl, probe.function, probe.part, dtype, probe.inputs, probe.at,
                      probe.value(own.trace), digits, True, explains, probe.doc,
-                     operands=probe.operands, width=probe.width)
+                     operands=probe.operands, width=probe.width, label=probe.label,
+                     batch=probe.batch)
 
 
 def not_reduced(impl: str, spec: Spec, origin: TensorDiff, tried: list[Probe],
@@ -86,16 +87,21 @@ def plan(spec: Spec, tensors: list[TensorDiff], side: Outcome) -> list[Probe]:
     implementation `side`'s, in order."""
     if not tensors or side.trace is None:
         return []
-    return [p for k, t in enumerate(tensors[:MAX_TENSORS])
-            for p in probes_for(k, spec, side.trace, t)]
+    out = []
+    for k, t in enumerate(tensors[:MAX_TENSORS]):
+        for g, index in enumerate(groups(spec, side.trace, t)):
+            for p in probes_for(k, spec, side.trace, t, index):
+                p.group = g
+                out.append(p)
+    return out
 
 
 def root_causes(spec: Spec, tensors: list[TensorDiff], side: Outcome,
                 tolerance: dict | None = None, probes: list[Probe] | None = None,
                 results: dict | None = None) -> tuple[RootCause, ...]:
-    """The independent root causes of that divergence: for each tensor, its first probe
-    that reproduces; a tensor whose signature is already found is a consequence; the origin
-    unreduced when none of its probes reproduces. `probes` and `results` come from plan()
+    """The independent root causes of that divergence: for each tensor, the first probe of
+    each group of its failing elements (probes.groups) that reproduces; a signature already
+    found is a consequence; the origin unreduced when none of its probes reproduces. `probes` and `results` come from plan()
     and run_probes() when the caller batches the probes of many divergences."""
     if not tensors or side.trace is None or not get("exact").available:
         return ()
@@ -105,15 +111,24 @@ def root_causes(spec: Spec, tensors: list[TensorDiff], side: Outcome,
     found: list[RootCause] = []
     for k, t in enumerate(tensors[:MAX_TENSORS]):
         mine = [p for p in probes if p.tensor == k]
-        hit = next((p for p in mine if id(p) in results
-                    and _reproduces(p, *results[id(p)], tolerance)), None)
-        if hit is None:
-            if k == 0:
-                found.append(not_reduced(side.impl, spec, t, mine))
-            continue
-        cause = _claim(hit, side.impl, spec.dtype, results[id(hit)][1], t.label)
-        if all(cause.signature != c.signature for c in found):
-            found.append(cause)
+        hits = [next((p for p in mine if p.group == g and id(p) in results
+                      and _reproduces(p, *results[id(p)], tolerance)), None)
+                for g in dict.fromkeys(p.group for p in mine)]
+        if not any(hits) and k == 0:
+            found.append(not_reduced(side.impl, spec, t, mine))
+        elif k == 0:  # an origin's group that no probe reproduces is no consequence: unnamed
+            for g, hit in zip(dict.fromkeys(p.group for p in mine), hits):
+                tried = [p for p in mine if p.group == g]
+                if hit is None and tried:
+                    args = ", ".join(f"{a} = {v}" for a, v in tried[0].inputs.items())
+                    found.append(not_reduced(side.impl, spec, t, tried, (
+                        f"the failing elements at {args} do not reduce to one neuron: the "
+                        f"probes ({', '.join(dict.fromkeys(what(p.function, p.part) for p in tried))}) "
+                        f"conform there")))
+        for hit in filter(None, hits):
+            cause = _claim(hit, side.impl, spec.dtype, results[id(hit)][1], t.label)
+            if all(cause.signature != c.signature for c in found):
+                found.append(cause)
     return tuple(found)
 
 
@@ -185,9 +200,23 @@ def explain_all(items: list, *, tolerance: dict | None = None, strict: bool = Fa
     # the wide probes only for an origin that no one-neuron probe reproduced (a later
     # tensor's are mostly consequences: not worth a second program)
     run({k: [p for p in ps if p.width > 1 and p.tensor == 0 and not any(
-        q.tensor == 0 and id(q) in results and _reproduces(q, *results[id(q)], tolerance)
+        q.tensor == 0 and q.group == p.group and id(q) in results
+        and _reproduces(q, *results[id(q)], tolerance)
         for q in ps if q.width == 1)] for k, ps in plans.items()})
+    # a reduction over the batch: the origin's probes again with the case's batch, for an
+    # origin whose one-sample probes all conform, before saying "does not reduce"
+    more = {}
+    for k, spec, side, failing, known in todo:
+        ps = plans[k]
+        if not any(q.tensor == 0 and id(q) in results and _reproduces(q, *results[id(q)],
+                                                                      tolerance) for q in ps):
+            more[k] = [g for g in (grown(p, spec) for p in ps if p.tensor == 0
+                                   and p.width == 1) if g is not None]
+            plans[k] = ps + more[k]
+    if any(more.values()):
+        run(more)
+    from .demotion import demotion_causes
     for k, spec, side, failing, known in todo:
         causes = root_causes(spec, failing, side, tolerance, plans[k], results)
-        out[k] = with_causes(out[k], causes, known)
+        out[k] = with_causes(out[k], demotion_causes(spec, side) + causes, known)
     return out

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 DIGITS = 20  # mpmath digits shown in a claim
 SYMPTOMS = ("NaN", "Inf", "zero", "lost relative precision", "wrong value")
-PARTS = {"f": "f", "t": "t = f'", "fe": "fe", "te": "te = dfe/du", "product": "x W^T + b",
+PARTS = {"f": "f", "t": "t = f'", "fe": "fe", "te": "te = dE/du", "product": "x W^T + b",
          "gradient": "g = v x", "update": "p - r g"}
 FORMATS = {"float64": (53, -1022), "float32": (24, -126), "float16": (11, -14),
            "bfloat16": (8, -126)}  # significand bits, smallest normal exponent
@@ -41,18 +41,54 @@ class Signature:
 
     @property
     def cause(self) -> tuple:
-        """The unit of counting: who, which function and part, which region. The same cause
-        seen in two dtypes, or as zero at one input and as lost digits at the next, is one
-        finding, however many cases show it."""
-        return (self.impl, self.function, self.part, self.region)
+        """The unit of counting: who, which function and part, which side of zero (a region
+        that is no band, "subnormal d" or "d = 0", stands alone). The same cause seen in two
+        dtypes, in adjacent bands of one tail, or as zero at one input and as lost digits at
+        the next, is one finding, however many cases show it; describe() gives its extent."""
+        return (self.impl, self.function, self.part, _side(self.region))
 
 
 def describe(signatures) -> str:
-    """One finding in words: "jax: elu's t, d in (-100, -10]: zero (float64, float32)"."""
+    """One finding in words, with its extent: "jax: elu's t, d in (-1000, -10]: zero
+    (float64, float32)"."""
     first = signatures[0]
     seen = ", ".join(f"{sym} ({', '.join(dict.fromkeys(s.dtype for s in signatures if s.symptom == sym))})"
                      for sym in dict.fromkeys(s.symptom for s in signatures))
-    return f"{first.impl}: {what(first.function, first.part)}, {first.region}: {seen}"
+    return f"{first.impl}: {what(first.function, first.part)}, " \
+           f"{extent([s.region for s in signatures])}: {seen}"
+
+
+def _side(region: str) -> str:
+    """"negative" or "positive" for a band "d in ...", else the region itself."""
+    band = _band(region)
+    if band is None:
+        return region
+    return "negative" if band[2] <= 0 else "positive"
+
+
+def _band(region: str):
+    """(name, lo, hi, lo_closed, hi_closed) of a band region "d in (-100, -10]", else None."""
+    name, sep, rest = region.partition(" in ")
+    if not sep or len(rest) < 5:
+        return None
+    lo, hi = (float(x) for x in rest[1:-1].split(", "))
+    return name, lo, hi, rest[0] == "[", rest[-1] == "]"
+
+
+def extent(regions) -> str:
+    """The regions of one cause, adjacent bands merged: "d in (-1000, -10]"; others listed."""
+    bands = sorted({_band(r) for r in regions if _band(r)}, key=lambda b: b[1])
+    merged = []
+    for b in bands:
+        if merged and merged[-1][2] == b[1]:
+            name, lo, _, lo_closed, _ = merged[-1]
+            merged[-1] = (name, lo, b[2], lo_closed, b[4])
+        else:
+            merged.append(b)
+    out = [f"{n} in {'[' if lc else '('}{lo:g}, {hi:g}{']' if hc else ')'}"
+           for n, lo, hi, lc, hc in merged]
+    out += list(dict.fromkeys(r for r in regions if not _band(r)))
+    return " and ".join(out)
 
 
 @dataclass(frozen=True)
@@ -75,6 +111,9 @@ class RootCause:
     note: str = ""
     operands: tuple = field(default=(), compare=False)  # for the region: subnormal operands
     width: int = 1  # 1: one neuron; more: one input on that many neurons (vectorized code)
+    returned: str = ""  # a dtype other than `dtype` that the function returned (a demotion)
+    label: str = field(default="", compare=False)  # what the value is, where what() is vague
+    batch: int = 1  # identical samples of the one-neuron spec (a reduction over the batch)
 
     @property
     def rel_error(self) -> float:
@@ -89,6 +128,8 @@ class RootCause:
 
     @property
     def symptom(self) -> str:
+        if self.returned:
+            return f"returns {self.returned}"
         exact = float(self.exact)
         if math.isnan(self.value):
             return "NaN"
@@ -114,9 +155,15 @@ class RootCause:
         if not self.reproduced:
             return f"{self.note}"
         args = ", ".join(f"{k} = {_short(v)}" for k, v in self.inputs.items())
+        if self.returned:
+            return (f"{what(self.function, self.part)} returns {self.returned} for "
+                    f"{self.dtype} input (at {args}; reproduced at one neuron)")
         where = "at one neuron" if self.width == 1 else \
             f"at one input on {self.width} neurons, not on one (a vectorized code path)"
-        return (f"{what(self.function, self.part)} at {args}: {self.value:.17g} "
+        if self.batch > 1:
+            where += f" in a batch of {self.batch} identical samples, not of one (the " \
+                     f"reduction over the batch)"
+        return (f"{self.label or what(self.function, self.part)} at {args}: {self.value:.17g} "
                 f"({self.impl}), exact {self.exact}: relative error {self.rel_error:.2g}, "
                 f"{self.ulps:.3g} ulp (reproduced {where})")
 

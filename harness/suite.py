@@ -13,12 +13,16 @@ import re
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, activation
+from impls.reference.domain import usual_output
 from impls.reference.dtypes import dtype as np_dtype
 
 from .coverage import point_values
 from .errors import HarnessError
 from .spec import DTYPES, LOW_PRECISION, Spec, spec_from_dict
-from .suite_surface import NEW_ACTIVATIONS, NEW_LOSSES, surface_docs
+from .suite_domain import accumulation_cases, layer_field_cases, output_pairs
+from .suite_surface import NEW_ACTIVATIONS, surface_regions
+
+LOW_REGIONS = ("sigmoid", "tanh", "gelu")  # their regions cases in the 16-bit dtypes too
 
 SEED_NETWORK = {
     "name": "seed-2-2-2",
@@ -92,7 +96,8 @@ def _regions(act: str, dtype: str, loss: str = "squared_error", reduction: str =
     """One neuron per probed pre-activation (x = 1, w = d, b = 0, so d is exact), summed by an
     identity output with weights 2^-10 (a loss of order 1, as finite differences want): h and
     t(d) of every neuron are compared on their own, relative to their size, since the
-    output's v multiplies every t alike. Two more outputs that see no neuron (weights 0, so
+    output's v multiplies every t alike (2^-6 in float16, whose smallest normal number, the
+    tolerance's atol, is 6e-5: v must stand well above it, and so its target is -1). Two more outputs that see no neuron (weights 0, so
     u = the bias) visit the loss's residuals: u = y = 1, and u = y + a tiny number whose
     square underflows, against y = 0."""
     ds = region_points(act, dtype)
@@ -101,7 +106,8 @@ def _regions(act: str, dtype: str, loss: str = "squared_error", reduction: str =
         layer["slope"] = 0.1  # not a float32 number: a slope rounded through float32 shows
     tiny = {"float64": 2.0 ** -600, "float32": 2.0 ** -70, "bfloat16": 2.0 ** -70,
             "float16": 2.0 ** -14}[dtype]
-    out = [[2.0 ** -10] * len(ds), [0.0] * len(ds), [0.0] * len(ds)]
+    scale = 2.0 ** (-6 if dtype == "float16" else -10)  # float16: v well above its atol
+    out = [[scale] * len(ds), [0.0] * len(ds), [0.0] * len(ds)]
     return {"name": f"regions-{act}-{dtype}", "dtype": dtype, "loss": loss,
             "reduction": reduction,
             "description": f"{act} at its special points (impls/reference) and one ulp either "
@@ -109,33 +115,9 @@ def _regions(act: str, dtype: str, loss: str = "squared_error", reduction: str =
                            f"tails where t underflows and exp overflows (0 * inf traps)",
             "layers": [layer, {"weights": out, "bias": [0.0, 1.0, tiny],
                                "activation": "identity"}],
-            "inputs": [[1.0]], "targets": [[0.25, 1.0, 0.0]], "learning_rate": 1e-6,
+            "inputs": [[1.0]], "targets": [[-1.0 if dtype == "float16" else 0.25, 1.0, 0.0]],
+            "learning_rate": 1e-6,
             "steps": 1}
-
-
-def _regions_chain(acts: list[str], dtype: str) -> dict:
-    """The regions of several activations in one case, a layer each (one program to compile
-    where the suite's time is tight): the first layer as in _regions; each later one has a
-    neuron per probed d, fed by the previous layer's neuron at d = 40, whose h is exactly 1
-    (so d = w exactly), and one neuron fed by every previous neuron with weight 2^-4, which
-    passes v back to each of them (so every layer's t is compared)."""
-    layers, width = [], 1
-    for act in acts:
-        ds = region_points(act, dtype)
-        if not layers:
-            rows = [[d] for d in ds]
-        else:
-            one = REGIONS[dtype].index(40.0)
-            rows = [[d if j == one else 0.0 for j in range(width)] for d in ds]
-            rows.append([2.0 ** -4] * width)
-        layers.append({"weights": rows, "bias": [0.0] * len(rows), "activation": act})
-        width = len(rows)
-    doc = _regions(acts[0], dtype)
-    return {**doc, "name": f"regions-{'-'.join(acts)}-{dtype}",
-            "description": f"{', '.join(acts)} at their special points and regions, "
-                           f"a layer each",
-            "layers": layers + [{**doc["layers"][1], "weights": [
-                [w[0]] * width for w in doc["layers"][1]["weights"]]}]}
 
 
 def _subnormal(dtype: str) -> dict:
@@ -180,7 +162,9 @@ def _overflow_silu(dtype: str) -> dict:
 
 def _bce_regions(dtype: str) -> dict:
     """Binary cross-entropy with outputs u near 0 and near 1 (log u, log1p(-u), 1 - u), out to
-    u below eps / 2 (1 - u rounds to 1), each against targets 0, 1 and in between."""
+    u below eps / 2 (1 - u rounds to 1), each against targets 0, 1 and in between; u nearest
+    1 only against y = 1, since log(1 - u) there is as uncertain as u's last bits and its
+    tolerance would hide every other term of the loss (top-binary_cross_entropy has them)."""
     ds = [-40.0, -25.0, -15.0, -5.0, -0.5, 0.5, 5.0, 15.0, 25.0] if dtype == "float64" \
         else [-17.0, -12.0, -8.0, -3.0, -0.5, 0.5, 3.0, 8.0, 12.0]
     return {"name": f"regions-binary_cross_entropy-{dtype}", "dtype": dtype,
@@ -190,9 +174,9 @@ def _bce_regions(dtype: str) -> dict:
             "layers": [{"weights": [[d] for d in ds], "bias": [0.0] * len(ds),
                         "activation": "sigmoid"}],
             "inputs": [[1.0], [1.0], [1.0]],
-            "targets": [[1.0, 1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 0.0, 1.0],
-                        [0.0, 0.0, 1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 0.0],
-                        [0.25, 0.75, 0.5, 0.125, 0.25, 0.75, 0.5, 0.875, 0.5]],
+            "targets": [[1.0, 1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 1.0, 1.0],
+                        [0.0, 0.0, 1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 1.0],
+                        [0.25, 0.75, 0.5, 0.125, 0.25, 0.75, 0.5, 1.0, 1.0]],
             "learning_rate": 1e-6, "steps": 1}
 
 
@@ -207,6 +191,20 @@ def _bce_top(dtype: str) -> dict:
             "layers": [{"weights": [[d], [0.5]], "bias": [0.0, 0.0], "activation": "sigmoid"}],
             "inputs": [[1.0], [1.0], [1.0]],
             "targets": [[0.0, 1.0], [0.25, 0.0], [1.0, 0.5]], "learning_rate": 1e-6, "steps": 1}
+
+
+def _bce_small(dtype: str) -> dict:
+    """Binary cross-entropy whose whole loss is the tiny terms -log1p(-u) ~ u of outputs
+    u < eps / 2 against y = 0: log(1 - u) (0 there) in place of log1p(-u) shows only where
+    no larger term shares the sum."""
+    ds = [-40.0, -45.0] if dtype == "float64" else [-17.0, -20.0]
+    return {"name": f"small-terms-binary_cross_entropy-{dtype}", "dtype": dtype,
+            "loss": "binary_cross_entropy",
+            "description": "binary cross-entropy of outputs below eps / 2 against 0 alone: "
+                           "a loss of about u",
+            "layers": [{"weights": [[d] for d in ds], "bias": [0.0, 0.0],
+                        "activation": "sigmoid"}],
+            "inputs": [[1.0]], "targets": [[0.0, 0.0]], "learning_rate": 1e-6, "steps": 1}
 
 
 SOFT_TARGETS = [[0.25, 0.5, 0.25, 0.0], [1.0, 0.0, 0.5, 0.5], [0.0, 0.25, 0.125, 0.0],
@@ -254,18 +252,20 @@ def _reseed(base: int, seed: int) -> int:
 def _docs(low_precision=LOW_PRECISION) -> list[dict]:
     docs = [{**SEED_NETWORK, "name": f"seed-2-2-2-{dtype}", "dtype": dtype} for dtype in DTYPES]
     seed = 100
-    for dtype in DTYPES:
-        for act in (a for a in ACTIVATIONS if a not in NEW_ACTIVATIONS):
+    act_loss, outputs, extra = output_pairs()
+    for j, dtype in enumerate(DTYPES):
+        for act in ACTIVATIONS:
             seed += 1
-            docs.append(_gen(f"act-{act}", dtype, [4, 8, 6, 3], act, seed=seed,
-                             description=f"{act} in every layer"))
-        for loss in (name for name in LOSSES if name not in NEW_LOSSES):
-            last = "sigmoid" if loss == "binary_cross_entropy" else "identity"
-            for red in REDUCTIONS:
+            docs.append(_gen(f"act-{act}", dtype, [4, 8, 6, 3], act, act_loss[act, j],
+                             seed=seed, description=f"{act} in every layer, "
+                                                    f"{act_loss[act, j]}"))
+        for loss in LOSSES:
+            for i, red in enumerate(REDUCTIONS):
                 seed += 1
+                last = outputs.get((loss, i + len(REDUCTIONS) * j), usual_output(loss))
                 docs.append(_gen(f"loss-{loss}-{red}", dtype, [5, 8, 4], ["tanh", last], loss,
                                  seed=seed, batch=6, reduction=red,
-                                 description=f"{loss}, batch reduced by {red}"))
+                                 description=f"{loss} after {last}, batch reduced by {red}"))
         docs += [
             _gen("deep-narrow", dtype, [3] + [4] * 7 + [2], "tanh", seed=201, batch=4,
                  description="8 layers of 4 tanh neurons"),
@@ -283,8 +283,13 @@ def _docs(low_precision=LOW_PRECISION) -> list[dict]:
         ]
         docs += [_regions(act, dtype, *(("mse", "mean") if act == "relu" else ()))
                  for act in ACTIVATIONS if act not in NEW_ACTIVATIONS]
-        docs += [_bce_regions(dtype), _bce_top(dtype)] + surface_docs(dtype, _gen, _regions)
+        docs += [_bce_regions(dtype), _bce_top(dtype), _bce_small(dtype)]
+        docs += surface_regions(dtype, _regions)
         docs += [_subnormal(dtype)]
+    docs += [_gen(f"pair-{act}-{loss}", "float64", [3, 5, 4], ["tanh", act], loss, seed=400 + k,
+                  batch=3, description=f"{act} output, {loss}")
+             for k, (act, loss) in enumerate(extra)]
+    docs += layer_field_cases()
     docs += [_fma("float64"), _overflow_silu("float32")]  # float64's FMA, float32's overflow
     for dtype in low_precision:  # computed as the frameworks do (impls/reference/network.py)
         docs += [{**SEED_NETWORK, "name": f"seed-2-2-2-{dtype}", "dtype": dtype},
@@ -293,7 +298,8 @@ def _docs(low_precision=LOW_PRECISION) -> list[dict]:
                  _gen("loss-softmax_cross_entropy-mean", dtype, [5, 8, 4], ["gelu", "identity"],
                       "softmax_cross_entropy", seed=302, batch=6, reduction="mean",
                       description=f"gelu then softmax cross-entropy, mean, in {dtype}"),
-                 _regions_chain(["sigmoid", "tanh", "gelu"], dtype)]
+                 *(_regions(act, dtype) for act in LOW_REGIONS)]
+        docs += accumulation_cases(dtype)
     docs.append(_gen("large-logits-binary_cross_entropy", "float64", [3, 4, 2],
                      ["tanh", "sigmoid"], "binary_cross_entropy", seed=207, batch=4,
                      bias_scale=0.0, weight_scale=10.0,

@@ -3,8 +3,8 @@ more_activations and more_losses): dense, so that the suite's cost grows little.
 
 Per dtype: each new activation's special points in one regions case (suite._regions), seven
 of them under a new loss with an output per kind of sample the loss's record names (so no
-case of its own), two generated networks that chain the new activations a layer each, and per
-new loss one generated network reduced by mean (the regions case sums).
+case of its own). The generated act-<activation> and loss-<loss>-<reduction> cases of
+suite.py cover them as every other function.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from impls.reference.dtypes import finfo
 NEW_ACTIVATIONS = ("relu6", "selu", "celu", "log_sigmoid", "softsign", "mish", "hard_sigmoid",
                    "hard_swish", "hard_tanh")
 NEW_LOSSES = ("l1", "huber", "log_cosh", "kl_divergence", "poisson", "hinge", "bce_with_logits")
-CHAINS = (["relu6", "selu", "celu", "log_sigmoid", "softsign", "identity"],
-          ["mish", "hard_sigmoid", "hard_swish", "hard_tanh", "identity"])
 
 
 def samples(loss: str, dtype: str) -> tuple[list[float], list[float]]:
@@ -64,20 +62,10 @@ def with_loss(doc: dict, loss: str, dtype: str) -> dict:
                            f"kind of sample its record names"}
 
 
-def surface_docs(dtype: str, gen, regions) -> list[dict]:
-    """The new functions' cases in one dtype; gen and regions: suite._gen and suite._regions.
-    Each new loss rides on a new activation's regions case (summed: its batch is 1), and has a
-    generated network reduced by mean."""
+def surface_regions(dtype: str, regions) -> list[dict]:
+    """The new activations' regions cases in one dtype (regions: suite._regions), seven of
+    them under a new loss with its samples (summed: the batch is 1; the generated
+    loss-<loss>-<reduction> cases cover both reductions)."""
     losses = dict(zip(NEW_ACTIVATIONS, NEW_LOSSES))
-    docs = [with_loss(regions(act, dtype), losses[act], dtype) if act in losses
+    return [with_loss(regions(act, dtype), losses[act], dtype) if act in losses
             else regions(act, dtype) for act in NEW_ACTIVATIONS]
-    docs += [gen(f"act-chain{k}", dtype, [4] + [8] * (len(acts) - 1) + [3], acts, "log_cosh",
-                 seed=400 + k, batch=3, alpha=0.5, description=f"{', '.join(acts[:-1])}, a "
-                 f"layer each" + (" (celu's alpha 0.5)" if "celu" in acts else ""))
-             for k, acts in enumerate(CHAINS)]
-    for k, loss in enumerate(NEW_LOSSES):
-        last = (loss_record(loss).outputs or ("identity",))[0]
-        docs.append(gen(f"loss-{loss}-mean", dtype, [5, 8, 4], ["tanh", last], loss,
-                        seed=410 + k, batch=6, reduction="mean",
-                        description=f"{loss}, batch reduced by mean"))
-    return docs

@@ -78,6 +78,34 @@ def resolve(dtype: str, *overrides: dict | None) -> dict[str, Tolerance]:
     return tol
 
 
+MAX_ACCURACY = 1e3  # a declared accuracy may loosen the model's rtol and atol this much, no more
+
+
+def bounded(dtype: str, declared: dict) -> dict[str, Tolerance]:
+    """A declared accuracy for the dtype, its rtol capped at MAX_ACCURACY times the model's
+    default and its atol at the same number (the capped rtol of a value of order one): an
+    adapter cannot widen its tolerance so far that anything passes."""
+    default = default_tolerances(dtype)
+    tol = resolve(dtype, declared)
+    return {p: Tolerance(min(t.rtol, MAX_ACCURACY * default[p].rtol),
+                         min(t.atol, MAX_ACCURACY * default[p].rtol)) for p, t in tol.items()}
+
+
+def accuracy_problem(declared: dict | None, dtypes) -> str:
+    """One line refusing a declared accuracy beyond MAX_ACCURACY times the model's in every
+    dtype the adapter supports (the loosest of them), or ""."""
+    for phase, values in (declared or {}).items():
+        for key in ("rtol", "atol"):
+            if key not in values:
+                continue
+            limit = max(default_tolerances(d)[phase].rtol for d in dtypes) * MAX_ACCURACY
+            if not float(values[key]) <= limit:
+                return (f"accuracy {phase} {key} {values[key]:.2g} is beyond {MAX_ACCURACY:g} "
+                        f"times the tolerance model's ({limit:.2g} in {', '.join(dtypes)}): "
+                        f"refused (docs/tolerances.md)")
+    return ""
+
+
 def loosest(a: dict[str, Tolerance], b: dict[str, Tolerance] | None) -> dict[str, Tolerance]:
     """Per phase, the larger rtol and atol of a and b (an implementation's declared accuracy)."""
     if not b:
@@ -145,7 +173,8 @@ def local_terms(spec, trace) -> list[tuple]:
     return out
 
 
-def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[dict]:
+def magnitudes(spec, trace, other=None, tol: Tolerance | None = None,
+               pinned: list | None = None) -> list[dict]:
     """M for every traced quantity of every step, and for the final parameters.
 
     Returns one dict per step, {("d", l): M, ("h", l): ..., ("outputs", None): ..., ("loss",
@@ -160,14 +189,20 @@ def magnitudes(spec, trace, other=None, tol: Tolerance | None = None) -> list[di
     gradient difference clipped to its tolerance: a step is judged given the drift that
     in-tolerance differences explain, so the consequences of an out-of-tolerance gradient (or
     of a faulty update) still fail downstream.
+
+    `pinned` (pinned_outputs()) marks the outputs where the loss's first-order bound is no
+    bound: te and t there are each ill-conditioned, but their product v is the derivative of
+    the loss through the output's activation (for the sigmoid that binary cross-entropy takes,
+    v = (u - y) / batch), whose error is of the order of u's own: M(v) = |v| + M(u) / batch
+    (/ 1 for a sum), and the layers below carry that (linear in v: first order is honest).
     """
     terms = local_terms(spec, trace)
     with np.errstate(all="ignore"):
-        return recurrences(np, spec, trace, terms, other, tol)
+        return recurrences(np, spec, trace, terms, other, tol, pinned)
 
 
 def recurrences(xp, spec, trace, terms: list[tuple], other=None,
-                tol: Tolerance | None = None) -> list[dict]:
+                tol: Tolerance | None = None, pinned: list | None = None) -> list[dict]:
     """magnitudes() on the array namespace xp (numpy, or jax.numpy under jit), given
     local_terms(spec, trace). Sums of products that share a factor are taken as one product:
     M(x)|W| + c|x||W| = (M(x) + c|x|)|W|, and terms of parameter rounding, zero before the
@@ -222,6 +257,8 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
                 if n_step:
                     mup = mup + vn @ mw[k + 1]
             mv = mup * t + up * mt + eps * mup * mt + av + under
+            if k == L - 1 and pinned is not None:  # see magnitudes()
+                mv = xp.where(pinned[n_step], av + scale * mxs[-1] + under, mv)
             ax = xp.abs(xs[k])
             m[("v", k)] = mv
             m[("grad_weights", k)] = (_t(mv + math.sqrt(batch) * av) @ ax
@@ -242,6 +279,61 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
         final[("bias", k)] = round_b[k] + xp.abs(drift_b[k]) / eps
     out.append(final)
     return out
+
+
+# ---------------------------------------------------------------- where first order is no bound
+
+PIN_FRACTION = 0.25  # an operand's tolerance beyond this part of its distance to a singularity
+
+
+def singular_distance(loss_name: str, u):
+    """How far each output is from a singularity of the loss's fe and te (log u, log(1 - u)
+    and 1 / (u (1 - u)) for binary cross-entropy); None for a loss without one (the squared
+    losses are polynomials, log-sum-exp is Lipschitz: their first-order bound holds)."""
+    if loss_name == "binary_cross_entropy":
+        return np.minimum(np.abs(u), np.abs(1 - u))
+    return None
+
+
+def pinned_outputs(spec, trace, mags: list[dict], tol: Tolerance) -> list | None:
+    """Per step, the outputs (batch, n) whose own forward tolerance reaches PIN_FRACTION of
+    their distance to the loss's singularity: there the first-order model extrapolates log
+    and 1/x linearly over a perturbation as large as the operand, and its bound is as large
+    as the values it judges (a vacuous pass). None when no output of any step is so."""
+    out, any_pinned = [], False
+    with np.errstate(all="ignore"):
+        for step, m in zip(trace.steps, mags):
+            u = _f64(np, step.outputs)
+            dist = singular_distance(spec.loss, u)
+            if dist is None:
+                return None
+            mask = bound(np, m[("outputs", None)], tol) >= PIN_FRACTION * dist
+            any_pinned = any_pinned or bool(mask.any())
+            out.append(mask)
+    return out if any_pinned else None
+
+
+def loss_interval(spec, u, m_u, tol: Tolerance) -> tuple[float, float, float]:
+    """The loss of one step over the box of outputs within their tolerance of `u` (the
+    baseline's): (lowest, highest, its summation's magnitude M). Evaluated, not linearized:
+    binary cross-entropy's terms are each convex in u with the minimum at u = y, so each
+    term's range is its values at the box's ends and at y clipped into it; beyond (0, 1)
+    the term is Inf. The honest bound where the first-order one is vacuous."""
+    y = _f64(np, spec.targets)
+    u = _f64(np, u)
+    delta = bound(np, m_u, tol)
+    fe = loss(spec.loss).fe
+    scale = 1.0 / y.shape[-2] if spec.reduction == "mean" else 1.0
+    with np.errstate(all="ignore"):
+        ends = [np.clip(u - delta, 0.0, 1.0), np.clip(u + delta, 0.0, 1.0)]
+        at = ends + [np.clip(y, ends[0], ends[1])]
+        terms = np.stack([fe(a[..., None], y[..., None]) for a in at])  # per element
+        terms = np.where(np.isnan(terms), np.inf, terms)
+        lo, hi = terms.min(axis=0), terms.max(axis=0)
+        finite = np.where(np.isfinite(terms), np.abs(terms), 0.0).max(axis=0)
+    n = y.size
+    return scale * float(lo.sum()), scale * float(hi.sum()), \
+        scale * math.sqrt(n) * float(finite.sum())
 
 
 def with_final_drift(spec, mags: list[dict], base, other, tol: Tolerance, xp=np) -> list[dict]:

@@ -120,6 +120,9 @@ def read_xfails(path: str | Path) -> list[Xfail]:
         if pattern == SIGNATURE:
             _check_signature(sig, f"{path}:{n}")
             fields["signature"] = tuple(sig.items())
+        elif not pattern.strip("*?-"):
+            raise HarnessError(f"{path}:{n}: the glob {pattern!r} matches every case: a "
+                               f"known deviation names the cases (or the root cause) it covers")
         if "versions" in fields:
             try:
                 Requirement(fields["versions"])
@@ -131,10 +134,14 @@ def read_xfails(path: str | Path) -> list[Xfail]:
 
 
 def _check_signature(sig: dict, where: str) -> None:
-    """One clear error for a signature entry that names nothing or holds a bad value."""
+    """One clear error for a signature entry that names nothing or holds a bad value (an
+    empty one too: `region=` would match every region, `function=` none)."""
     if not sig:
         raise HarnessError(f"{where}: a signature entry needs at least one of "
                            f"{', '.join(k + '=' for k in SIGNATURE_KEYS)}")
+    empty = next((k for k, v in sig.items() if not v.strip(",")), None)
+    if empty:
+        raise HarnessError(f"{where}: {empty}= is empty: name a value or leave the key out")
     if "input" in sig:
         try:
             lo, hi = (float(v) for v in sig["input"].split(".."))
@@ -181,6 +188,21 @@ def shipped(impl) -> list[Xfail]:
     """The list an implementation object ships (its `xfails` attribute), if any."""
     path = getattr(impl, "xfails", None)
     return read_xfails(path) if path else []
+
+
+def too_broad(entries: Sequence[Xfail], cases: Sequence[str]) -> str:
+    """One line refusing a case entry that matches every case of a run of MIN_CASES or more
+    (a ledger that waives a whole run checks nothing), or ""."""
+    if len(cases) < MIN_CASES:
+        return ""
+    for x in entries:
+        if not x.signature and all(x.matches(c) for c in cases):
+            return (f"{x.source}: {x.pattern!r} matches every one of the run's {len(cases)} "
+                    f"cases: a known deviation must name what it covers")
+    return ""
+
+
+MIN_CASES = 10  # runs this large refuse an entry that matches all of their cases
 
 
 def covering(entries: list[Xfail], case: str, groups: set[str]) -> list[Xfail] | None:

@@ -74,6 +74,7 @@ class NumericImpl:
         steps = []
         for _ in range(spec.steps):
             ds, hs = net.forward(ws, bs, x)
+            _check_loss_domain(spec, hs[-1])
             rel = _step(spec, ds, [x] + hs[:-1], hs[-1], y)
             e = net.per_sample(hs[-1]).sum() * scale
             layers = []
@@ -88,6 +89,18 @@ class NumericImpl:
         return _rounded(Trace(self.name, self.version(), spec.name, spec.dtype, steps,
                               [{"weights": w, "bias": b} for w, b in zip(ws, bs)],
                               self.settings()))
+
+
+BCE_MARGIN = 1e-8  # binary cross-entropy's 1 - u below this: no finite difference
+
+
+def _check_loss_domain(spec, u) -> None:
+    """Binary cross-entropy with an output within BCE_MARGIN below 1 is unsupported: there
+    1 - u keeps only eps / (1 - u) of relative precision, so log(1 - u) at d +- s is rounding
+    noise and so is the difference quotient (u near 0 keeps its relative precision)."""
+    if spec.loss == "binary_cross_entropy" and np.any(1 - u < BCE_MARGIN):
+        raise Unsupported(f"finite differences of binary cross-entropy need every output "
+                          f"farther than {BCE_MARGIN:g} below 1 (1 - u is rounding noise)")
 
 
 class _Net:

@@ -129,6 +129,11 @@ class TensorflowImpl:
     name = "tensorflow"
     jit = False
     xfails = Path(__file__).with_name("tensorflow_xfails.txt")  # its known deviations
+    # what TensorFlow's manual requires of the targets (harness/preconditions.py)
+    preconditions = (
+        {"loss": "softmax_cross_entropy", "targets": "distribution",
+         "url": "https://www.tensorflow.org/api_docs/python/tf/nn/softmax_cross_entropy_with_logits"},
+    )
 
     def __init__(self):
         require("tensorflow", "tensorflow")

@@ -151,15 +151,36 @@ def test_a_trace_unlike_its_spec_is_one_error_line():
     shape = copy.deepcopy(good)
     shape.steps[1].layers[0].v = shape.steps[1].layers[0].v[:1]
     dtype = copy.deepcopy(good)
-    dtype.params[1]["bias"] = dtype.params[1]["bias"].astype(np.float32)
+    dtype.params[1]["bias"] = dtype.params[1]["bias"].astype(np.int64)
     for trace, message in [
             ("not a trace", r"trace\(\) returned str, not a Trace"),
             (short, "1 steps traced, the spec has 2"),
             (layerless, "layer count differs from the spec's 2"),
             (shape, r"step 1 v\[layer 0\]: shape \(1, 4\), expected \(2, 4\)"),
-            (dtype, r"final bias\[layer 1\]: dtype float32, expected float64")]:
+            (dtype, r"final bias\[layer 1\]: dtype int64, expected float64")]:
         with pytest.raises(TraceError, match=f"^{message}$"):
             check_trace(spec, trace)
+
+
+def test_a_float_array_in_another_dtype_is_converted_and_listed():
+    """float32 where the spec says float64 (a silent demotion), or float64 where it says
+    float32 (a promotion): converted to the spec's dtype, listed in trace.retyped in
+    computation order, the values kept (float32 to float64 is exact)."""
+    from harness.compare import check_trace
+    spec = random_spec([3, 4, 2], "tanh", seed=1, batch=2)
+    trace = _traced(spec)
+    h = trace.steps[0].layers[0].h.astype(np.float32)
+    trace.steps[0].layers[0].h = h
+    trace.params[1]["bias"] = trace.params[1]["bias"].astype(np.float16)
+    check_trace(spec, trace)
+    assert trace.retyped == (((0, "h", 0), "float32"), ((None, "bias", 1), "float16"))
+    assert trace.steps[0].layers[0].h.dtype == np.float64
+    assert np.array_equal(trace.steps[0].layers[0].h, h.astype(np.float64))
+    wide = random_spec([3, 4, 2], "tanh", seed=1, batch=2, dtype="float32")
+    trace = _traced(wide)
+    trace.steps[0].layers[1].v = trace.steps[0].layers[1].v.astype(np.float64)
+    check_trace(wide, trace)
+    assert trace.retyped == (((0, "v", 1), "float64"),)
 
 
 def test_the_closer_side_at_the_worst_element():

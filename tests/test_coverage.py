@@ -106,3 +106,38 @@ def test_the_coverage_command_prints_and_writes_the_table(tmp_path, capsys):
     row = next(r for r in doc["rows"] if r["function"] == "softplus"
                and r["point"] == "f rounds to d" and r["dtype"] == "float64")
     assert row["cells"]["at"] == ["regions-softplus-float64"]
+
+
+def test_a_case_of_another_dtype_is_no_visit():
+    """d = 20 is the same number in float32 and float64: a float32 case visits float32's
+    torch-threshold cell, not float64's."""
+    specs = [spec_from_dict(_one_neuron("softplus", 20.0, "float32"))]
+    rows = {(r.point, r.dtype): r for r in coverage(specs) if r.function == "softplus"}
+    assert rows["torch's threshold (d above 20)", "float32"].cells["at"] == ["one-softplus"]
+    assert rows["torch's threshold (d above 20)", "float64"].cells["at"] == []
+
+
+def test_a_point_reached_only_after_the_first_step_is_visited():
+    """relu at d = 0.5 (x = 1, w = 0.5, b = 0, y = 0, r = 1/2): the step moves w to 0.25 and
+    b to -0.25, so d is exactly 0 in step 1 only."""
+    doc = {**_one_neuron("relu", 0.5), "learning_rate": 0.5, "steps": 2}
+    row = next(r for r in coverage([spec_from_dict(doc)])
+               if r.function == "relu" and r.dtype == "float64")
+    assert row.cells["at"] == ["one-relu"]
+    only_first = next(r for r in coverage([spec_from_dict({**doc, "steps": 1})])
+                      if r.function == "relu" and r.dtype == "float64")
+    assert only_first.cells["at"] == []
+
+
+@pytest.mark.parametrize("dtype, bits, spacing", [("bfloat16", 8, 2.0 ** -5),
+                                                  ("float16", 11, 2.0 ** -7)])
+def test_16_bit_edges_are_those_of_f_computed_in_float32_and_rounded_once(dtype, bits, spacing):
+    """The engine computes a 16-bit sigmoid in float32 and rounds once: it rounds to 1 where
+    1 - s <= 2^-(bits + 1) (a tie rounds to the even 1), i.e. d >= ln(2^(bits + 1) - 1), and
+    the edge is the first number of the dtype there. Computed in the 16-bit dtype itself
+    (1 + e^-d rounding to 1 first), the edge would be near ln(2^bits), far lower."""
+    from impls.reference.dtypes import dtype as np_dtype
+    edge_of_one = activation("sigmoid").points[-1].where(np_dtype(dtype))
+    bound = math.log(2.0 ** (bits + 1) - 1)
+    assert bound <= edge_of_one < bound + spacing
+    assert edge_of_one == math.ceil(bound / spacing) * spacing

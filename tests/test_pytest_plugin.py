@@ -139,3 +139,12 @@ def test_a_signature_entry_makes_the_tests_it_covers_xfail(pytester):
     outcomes = res.parseoutcomes()
     assert outcomes.get("failed", 0) == 0 and outcomes["xfailed"] >= 1, res.stdout.str()
     assert "39795" in res.stdout.str()
+
+
+def test_the_summary_lists_what_declarations_waived(pytester):
+    """numeric declares a looser accuracy: the session's summary says how much."""
+    res = run_plugin(pytester, "--bp-impl", "numeric", "--bp-cases", "seed-2-2-2-float64")
+    out = res.stdout.str()
+    assert "backprop-harness declarations" in out
+    assert "waived by numeric's declarations: forward rtol 1e-07 (1.4e+07 times the model's " \
+           "in float64)" in out

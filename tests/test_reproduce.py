@@ -42,7 +42,9 @@ def test_the_jax_elu_script_exits_1_with_the_installed_jax(tmp_path):
     run = run_suite([spec], ["jax", "exact"])
     verdict = next(r for r in run.results if r.impl == "jax")
     files = reproducers(spec, verdict)
-    assert set(files) == {"reproduce_jax.py", "ISSUE.md", "smallest.json"}
+    # the same cause met in two bands, d = -37.4 and d = -100: each its smallest spec
+    assert set(files) == {"reproduce_jax.py", "ISSUE.md", "smallest.json", "smallest-2.json"}
+    assert json.loads(files["smallest-2.json"])["inputs"][0][0] <= -100
     assert _imports(files["reproduce_jax.py"]) <= {"sys", "contextlib", "jax", "numpy"}
     smallest = json.loads(files["smallest.json"])  # one neuron at jax's own d, far below 0
     assert smallest["layers"][0]["weights"] == [[1.0]] and smallest["inputs"][0][0] < -30

@@ -2,10 +2,12 @@
 the adapter itself on a one-neuron spec, signatures, known deviations by what they are."""
 
 import json
+import math
 import subprocess
 import sys
 
 import mpmath
+import numpy as np
 import pytest
 
 from conftest import needs
@@ -70,9 +72,11 @@ def test_a_second_independent_defect_is_a_root_cause_of_its_own(plugins):
     two claims, each reproduced at one neuron, not one cause and its consequences."""
     spec = default_suite(pattern="regions-elu-float64")[0]
     r, = run_suite([spec], ["bug-elu-two"]).results
-    f, t = r.root_causes
+    f, t, *more = r.root_causes  # t's zero is met in two regions: (-100, -10] and below
     assert (f.part, t.part) == ("f", "t") and f.reproduced and t.reproduced
     assert t.inputs["d"] <= -20 and t.value == 0.0  # h + 1 = (e^d - 1) + 1 cancels
+    assert all((c.part, c.symptom) == ("t", "zero") for c in more)
+    assert r.why.count("elu's t at") == 1 and "(also at -100)" in r.why
 
 
 @needs("exact")
@@ -138,3 +142,128 @@ def test_the_report_gives_the_why_and_an_issue_for_a_third_party_adapter(plugins
 def test_without_the_oracle_a_signature_entry_still_recognizes_its_deviation():
     r, = run_suite([spec_from_dict(ELU_TAIL)], ["jax"], oracle=False).results
     assert r.status == "xfail" and "39795" in r.known and r.blame == "undecided"
+
+
+def test_two_independent_softplus_defects_are_both_named_and_a_ledger_entry_covers_one(
+        plugins, tmp_path):
+    """PaddlePaddle's softplus: log(1 + e^d), 0 far below 0, and "return d above 20", off by
+    e^-20.5 = 1.25e-9 at d = 20.5, in the same tensor: each group of failing elements is
+    probed, both reproduce; a signature entry for the first leaves the case failing on the
+    second."""
+    from harness.xfails import read_xfails
+    spec = default_suite(pattern="regions-softplus-float64")
+    run = run_suite(spec, ["bug-softplus-two"])
+    r = run.results[0]
+    assert r.status == "fail"
+    named = {(c.function, c.part, c.signature.region) for c in r.root_causes if c.reproduced}
+    assert ("softplus", "f", "d in [10, 100)") in named
+    assert ("softplus", "f", "d in (-100, -10]") in named
+    high = next(c for c in r.root_causes if c.at > 0)
+    assert high.at == 20.5 and high.value == 20.5
+    assert float(high.exact) == pytest.approx(20.5 + float(mpmath.log1p(mpmath.exp(-20.5))),
+                                              rel=1e-16)
+    ledger = tmp_path / "paddle.txt"
+    ledger.write_text("signature function=softplus part=f input=-inf..-10 log(1 + e^d)\n")
+    covered = run_suite(spec, ["bug-softplus-two"], xfails=read_xfails(ledger))
+    assert covered.results[0].status == "fail", covered.results[0].known
+    both = tmp_path / "both.txt"
+    both.write_text("signature function=softplus part=f input=-inf..-10 log(1 + e^d)\n"
+                    "signature function=softplus part=f input=20..inf returns d above 20\n")
+    assert run_suite(spec, ["bug-softplus-two"],
+                     xfails=read_xfails(both)).results[0].status == "xfail"
+
+
+def test_a_mean_computed_in_float32_reduces_in_a_grown_batch(plugins):
+    """1/batch in float32 (1/6 off by 3e-8) is invisible on a one-sample probe: the probes
+    are grown to the case's batch under its reduction before "does not reduce"; the claim
+    says so, and names what the value is: v = dE/dd through sigmoid, te = dE/du."""
+    run = run_suite(default_suite(pattern="loss-binary_cross_entropy-mean-float64,"
+                                          "loss-squared_error-mean-float64"),
+                    ["bug-mean-float32"])
+    for r in run.results:
+        cause = r.root_causes[0]
+        assert cause.reproduced and cause.part == "te" and cause.batch == 6, r.why
+        assert "in a batch of 6 identical samples" in cause.text
+        assert cause.rel_error == pytest.approx(abs(float(np.float32(1 / 6)) * 6 - 1), rel=0.01)
+    bce, se = (next(r for r in run.results if loss in r.case)
+               for loss in ("binary_cross_entropy", "squared_error"))
+    assert "v = dE/dd" in bce.root_causes[0].text
+    assert "te = dE/du" in se.root_causes[0].text and "v = dE/dd" not in se.root_causes[0].text
+
+
+def test_a_losss_region_is_the_failing_outputs_own_u(plugins):
+    """A te claim's principal input is the u of the output that fails, not the sample's
+    largest: the BCE clip's failing v at u = 4.1e-8 in float32 is filed under u in (0,
+    0.001), so a ledger entry input=0..1e-7 matches it."""
+    run = run_suite(default_suite(pattern="regions-binary_cross_entropy-float32"),
+                    ["bug-bce-keras-clip"])
+    cause = next(c for c in run.results[0].root_causes if c.part == "te")
+    assert cause.at == pytest.approx(4.14e-8, rel=0.01)
+    assert cause.signature.region == "u in (0, 0.001)"
+
+
+def test_one_cause_over_adjacent_bands_and_dtypes_is_one_finding_with_its_extent(plugins):
+    """bug-elu-two's t (h + 1) is 0 at d = -37.4 and at d = -100 in float64, wrong in
+    float32: one finding, its extent the bands merged; its f near 0 is another, and softplus's two
+    defects (below 0 and above 20) stay two."""
+    from harness.signature import describe, extent
+    run = run_suite(default_suite(pattern="regions-elu-*,regions-softplus-float64"),
+                    ["bug-elu-two", "bug-softplus-two"])
+    found = {describe([s for s, _ in seen]) for seen in run.findings().values()}
+    assert "bug-elu-two: elu's t, d in (-1000, -10]: zero (float64), wrong value (float32)" \
+        in found, found
+    assert sum(f.startswith("bug-elu-two: elu's t") for f in found) == 1
+    assert sum(f.startswith("bug-softplus-two: softplus's f") for f in found) == 2
+    assert extent(["d in (-100, -10]", "d in (-1000, -100]", "subnormal d"]) == \
+        "d in (-1000, -10] and subnormal d"
+    assert extent(["d in (0, 0.001)", "d in [10, 100)"]) == "d in (0, 0.001) and d in [10, 100)"
+
+
+def test_a_vectorized_defect_reproduces_only_on_16_neurons(plugins):
+    """tanh right element by element, naive on a wide array: the one-neuron probe conforms,
+    the 16-neuron one at the same input reproduces, and the claim says so."""
+    r, = run_suite(default_suite(pattern="regions-tanh-float64"), ["bug-tanh-wide"]).results
+    assert r.root_causes and all(c.width == 16 for c in r.root_causes if c.reproduced)
+    assert "reproduced at one input on 16 neurons, not on one" in r.why
+
+
+def test_the_t_claim_is_the_implementations_own_derivative(plugins):
+    """bug-derivative uses 1 - h^2 for sigmoid's t: at d = 0.3925 the claim is 1 - sigmoid(d)^2
+    = 0.6437 (read from its v = te t with te = u - y), exact sigmoid(d) sigmoid(-d) = 0.2406."""
+    r, = run_suite(default_suite(pattern="seed-2-2-2-float64"), ["bug-derivative"]).results
+    cause = r.root_causes[0]
+    d = cause.inputs["d"]
+    s = 1 / (1 + math.exp(-d))
+    assert (cause.function, cause.part) == ("sigmoid", "t")
+    assert cause.value == pytest.approx(1 - s * s, rel=1e-12)
+    assert float(cause.exact) == pytest.approx(s * (1 - s), rel=1e-15)
+
+
+def test_the_baseline_is_probed_when_it_is_the_wrong_side(plugins):
+    """bug-elu-exp as the baseline, the reference judged against it: blame a-wrong, and the
+    root cause is the baseline's own elu f near 0, claimed on it."""
+    r, = run_suite(default_suite(pattern="regions-elu-float64"), ["reference"],
+                   baseline="bug-elu-exp").results
+    assert r.blame == "a-wrong"
+    cause = r.root_causes[0]
+    assert (cause.impl, cause.function, cause.part, cause.value) == ("bug-elu-exp", "elu", "f", 0.0)
+
+
+def test_a_probe_reproduces_only_at_the_quantity_it_isolates(plugins):
+    """elu's t probe at d = -1e-20 run by bug-elu-exp (f wrong there, t right) fails at h,
+    not at v: it does not reproduce t; and its truth is exact's trace of the probe, mpmath's
+    -1e-20, not the reference's."""
+    from harness.probes import _activation_probes
+    from harness.rootcause import _reproduces, run_probes
+    from harness.runner import run_one
+    spec = default_suite(pattern="regions-elu-float64")[0]
+    trace = run_one("bug-elu-exp", spec).trace
+    d = np.asarray(trace.steps[0].layers[0].d)
+    s, j = (int(i) for i in np.argwhere(d == -1e-20)[0])
+    probe = next(p for p in _activation_probes(0, spec, trace, 0, 0, s, j, ("t",), 1.0)
+                 if p.width == 1)
+    (truth, own), = run_probes("bug-elu-exp", [probe]).values()
+    assert truth.impl == "exact" and own.trace.steps[0].layers[0].h[0, 0] == 0.0
+    from harness.judge import judge
+    assert judge(probe.spec, truth, own).origin.quantity == "h"  # it fails, but at h
+    assert not _reproduces(probe, truth, own, None)

@@ -40,6 +40,12 @@ DEFECTS = [
     ("bug-mean-width", "*-mean-*", ("loss-squared_error-mean-float64", "v")),
     ("bug-bias-offbyone", "seed-*,batch-1-*", ("batch-1-float64", "grad_bias")),
     ("bug-accumulate", "act-*", ("act-identity-float64", "grad_weights")),
+    # outside the old coverage model: caught since the domain model's classes (issue 32)
+    ("bug-bce-log1m", "*binary_cross_entropy*",
+     ("small-terms-binary_cross_entropy-float64", "loss")),
+    ("bug-leaky-max", "classes-*", ("classes-leaky_relu-slope-float64", "h")),
+    ("bug-fused-output", "act-*", ("act-sigmoid-float64", "v")),
+    ("bug-narrow-sum", "accumulate-*", ("accumulate-width-float16", "d")),
 ]
 
 

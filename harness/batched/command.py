@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from ..fuzz import describe_key, explained, signature
+from ..fuzz_verdict import describe_key, explained, signature
 from ..registry import get
 from ..reproduce import rerun_command
 from ..spec import SAFE_NAME_CHARS, spec_from_dict

@@ -324,6 +324,7 @@ def run_details_html(run: RunResult) -> str:
 
 
 def html_report(run: RunResult, repros: dict, charts: bool = True) -> str:
+    from ..waivers import summary_lines
     word, sentence = verdict_sentence(run)
     counts = run.counts()
     drawer = _Charts(run, charts)
@@ -336,6 +337,7 @@ def html_report(run: RunResult, repros: dict, charts: bool = True) -> str:
         f"{', ' + count(counts['xpass'], 'unexpected pass') if counts.get('xpass') else ''}; "
         f"{run.wall_seconds:.1f} s, started {E(run.started)}.</p>",
         "".join(f"<p class='sub'>Note: {E(n)}</p>" for n in run.notes),
+        "".join(f"<p class='sub'>{E(line)}</p>" for line in summary_lines(run)),
         f"<p class='sub'>On this page: the heat map, <a href='#divergences'>divergences "
         f"({len(_divergent(run))})</a>, <a href='#implementations'>implementations</a>, "
         f"<a href='#cases'>cases</a>, <a href='#details'>run details</a>.</p>",

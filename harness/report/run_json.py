@@ -26,7 +26,7 @@ def run_document(run: RunResult, full: bool = False) -> dict:
     for r in run.results:
         c = {"case": r.case, "dtype": r.dtype, "impl": r.impl, "baseline": r.baseline,
              "status": r.status, "message": r.message, "closer": r.closer, "known": r.known,
-             "blame": r.blame, "blame_reason": r.blame_reason,
+             "blame": r.blame, "blame_reason": r.blame_reason, "exact_judged": r.exact_judged,
              "root_cause": r.root_causes[0].to_dict() if r.root_causes else None,
              "root_causes": [c.to_dict() for c in r.root_causes],
              "seconds": round(r.seconds, 6),

@@ -44,6 +44,14 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
              f"{run.wall_seconds:.1f} s (started {_md(run.started)}). "
              + _md("; ".join(_per_impl(run))) + ".", ""]
     lines += [f"Note: {_md(n)}" for n in run.notes] + ([""] if run.notes else [])
+    from ..waivers import waived
+    lines += [f"Waived by {_md_code(name)}'s declarations: {_md('; '.join(words))}."
+              for name, words in waived(run).items()]
+    lines += [""] if waived(run) else []
+    pinned = sum(r.exact_judged for r in run.results)
+    if pinned:
+        lines += [f"{pinned} element(s) judged against exact, where the first-order tolerance "
+                  f"was vacuous ([no vacuous pass](docs/tolerances.md#no-vacuous-pass)).", ""]
     lines += ["## Divergences", ""]
     failing = _divergent(run)
     if not failing:

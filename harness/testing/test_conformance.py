@@ -12,7 +12,8 @@ def test_conformance(bp_item):
 
 def test_fuzz(bp_fuzz_impl, request):
     """--bp-fuzz N random networks (hypothesis); a failure is shrunk and written out."""
-    from harness.fuzz import find_failure, write_failure
+    from harness.fuzz import write_failure
+    from harness.fuzz_search import find_failure
     config = request.config
     found = find_failure(bp_fuzz_impl, config.getoption("bp_baseline"),
                          config.getoption("bp_fuzz"), seed=0)

@@ -94,18 +94,23 @@ def _any(test):
     return lambda u, y, dt: test(u, y, dt).any(axis=-1)
 
 
+def _each(name: str, test) -> Rows:
+    """A kind of one output (u_j, y_j): a sample is of it when any output is."""
+    return Rows(name, _any(test), test)
+
+
 def _squared() -> tuple:
     """The squared losses' points, built on each call as `_records()` is (not at import,
     where mutation testing cannot reach `_any`)."""
     return (
-        Rows("y < 0", _any(lambda u, y, dt: y < 0)),
-        Rows("y = 0", _any(lambda u, y, dt: y == 0)),
-        Rows("0 < y < 1", _any(lambda u, y, dt: (0 < y) & (y < 1))),
-        Rows("y = 1", _any(lambda u, y, dt: y == 1)),
-        Rows("y > 1", _any(lambda u, y, dt: y > 1)),
-        Rows("u = y (a residual of 0)", _any(lambda u, y, dt: u == y)),
-        Rows("0 < |u - y| < sqrt(tiny) (its square underflows)", _any(
-            lambda u, y, dt: (u != y) & (np.abs(u - y) < np.sqrt(finfo(dt).smallest_normal)))),
+        _each("y < 0", lambda u, y, dt: y < 0),
+        _each("y = 0", lambda u, y, dt: y == 0),
+        _each("0 < y < 1", lambda u, y, dt: (0 < y) & (y < 1)),
+        _each("y = 1", lambda u, y, dt: y == 1),
+        _each("y > 1", lambda u, y, dt: y > 1),
+        _each("u = y (a residual of 0)", lambda u, y, dt: u == y),
+        _each("0 < |u - y| < sqrt(tiny) (its square underflows)",
+              lambda u, y, dt: (u != y) & (np.abs(u - y) < np.sqrt(finfo(dt).smallest_normal))),
     )
 
 
@@ -139,10 +144,10 @@ _SOFTMAX = (
 def _u_end(name, low: bool, target):
     """u at an end of (0, 1) against a kind of target: u below eps / 2 (1 - u rounds to 1),
     or 1 - u within eps (u an ulp or two below 1)."""
-    def holds(u, y, dt):
+    def each(u, y, dt):
         eps = finfo(dt).eps
-        return ((u < eps / 2 if low else 1 - u <= eps) & target(y)).any(axis=-1)
-    return Rows(name, holds)
+        return (u < eps / 2 if low else 1 - u <= eps) & target(y)
+    return _each(name, each)
 
 
 def _binary() -> tuple:

@@ -87,7 +87,10 @@ def edge(f: Callable, test: Callable, lo: float, hi: float) -> Callable[[np.dtyp
 @dataclass(frozen=True)
 class Rows:
     """A kind of sample (u, y) a loss must see: holds(u, y, dt) -> a boolean per sample
-    (u, y of shape (..., batch, n) in the dtype dt)."""
+    (u, y of shape (..., batch, n) in the dtype dt). each(u, y, dt) -> a boolean per output,
+    where the kind is a property of one output (u_j, y_j): harness/detect.py perturbs that
+    output's term alone; None for a kind of a whole row."""
 
     name: str
     holds: Callable
+    each: Callable | None = None

@@ -214,11 +214,44 @@ class TanhThroughExp(_Function):
     act, f = "tanh", staticmethod(_naive_tanh)
 
 
+class TanhDemotes(_Function):
+    """tanh returns float32 whatever its input's dtype (Keras 3's ops.tanh on float64)."""
+
+    name = "bug-tanh-float32"
+    act, f = "tanh", staticmethod(lambda d: np.tanh(d).astype(np.float32))
+
+
+def _tanh_wide(d):
+    """np.tanh for a small array, the naive formula on 8 elements or more."""
+    return np.tanh(d) if d.size < 8 else _naive_tanh(d)
+
+
+class TanhVectorized(_Function):
+    """tanh right element by element, (e^2d - 1) / (e^2d + 1) on a wide array (a vectorized
+    kernel that a single element never reaches: 0 at d = 1e-20)."""
+
+    name = "bug-tanh-wide"
+    act, f = "tanh", staticmethod(_tanh_wide)
+
+
 class NaiveSoftplus(_Function):
     """softplus as log(1 + e^d): 0 below d ~ -37 (1 + e^d rounds to 1), inf beyond 709."""
 
     name = "bug-softplus-naive"
     act, f = "softplus", staticmethod(lambda d: np.log(1 + np.exp(d)))
+
+
+def _paddle_softplus(d):
+    with np.errstate(over="ignore"):
+        return np.where(d > 20, d, np.log(1 + np.exp(np.minimum(d, 20))))
+
+
+class SoftplusTwoDefects(_Function):
+    """Two independent defects of softplus, as PaddlePaddle's: log(1 + e^d) (0 far below 0,
+    where 1 + e^d rounds to 1) and "return d above 20" (off by e^-d there, 1e-9 at 20.5)."""
+
+    name = "bug-softplus-two"
+    act, f = "softplus", staticmethod(_paddle_softplus)
 
 
 class SigmoidGradientNaN(_Function):
@@ -287,6 +320,28 @@ class ClippedBCE(_Function):
     loss = "binary_cross_entropy"
     fe = staticmethod(lambda u, y: -(y * np.log(np.clip(u, 1e-7, 1 - 1e-7)) + (1 - y)
                                      * np.log1p(-np.clip(u, 1e-7, 1 - 1e-7))).sum(axis=-1))
+
+
+def _keras_clip(u):
+    return np.clip(u, u.dtype.type(1e-7), u.dtype.type(1 - 1e-7))
+
+
+def _keras_bce_te(u, y):
+    """The derivative through the clip: 0 where u was clipped, else that of the clipped u."""
+    c = _keras_clip(u)
+    return np.where(c == u, (c - y) / (c * (1 - c)), u.dtype.type(0))
+
+
+class KerasClippedBCE(_Function):
+    """binary cross-entropy on u clipped to [1e-7, 1 - 1e-7] in fe and te alike, as Keras 3
+    does by design (keras.losses.binary_crossentropy, from_logits=False): the loss saturates
+    at -log(1e-7) and the gradient through the clip is 0."""
+
+    name = "bug-bce-keras-clip"
+    loss = "binary_cross_entropy"
+    fe = staticmethod(lambda u, y: -(y * np.log(_keras_clip(u)) + (1 - y)
+                                     * np.log1p(-_keras_clip(u))).sum(axis=-1))
+    te = staticmethod(_keras_bce_te)
 
 
 class SoftmaxNoShift(_Function):
@@ -410,6 +465,23 @@ class _MeanOverWidth(Network):
         return e, te
 
 
+class _MeanInFloat32(Network):
+    def _loss_node(self, u, y):
+        e, te = super()._loss_node(u, y)
+        if self.reduction == "mean":
+            n = u.shape[-2]
+            te *= te.dtype.type(float(np.float32(1 / n)) * n)
+        return e, te
+
+
+class MeanInFloat32(_Planted):
+    """The mean's te divides by the batch with 1/batch computed in float32 (1/3 is then off
+    by 3e-8): invisible with a batch of one."""
+
+    name = "bug-mean-float32"
+    engine = _MeanInFloat32
+
+
 class MeanOverWidth(_Planted):
     """The mean's te divided by the width, not the batch (the wrong axis's length)."""
 
@@ -450,6 +522,69 @@ class AccumulatesGradients(_Planted):
     engine = _Accumulates
 
 
+# ---------------------------------------------------------------- defects outside the old model
+# Each needs a class of the domain model (impls/reference/domain.py) that the suite's cases
+# reach since issue 32: a loss term seen alone, a parameter past 1, an output activation the
+# loss is not usually fused with, a float16 sum longer than 3,000 terms.
+
+class BceLogOneMinus(_Function):
+    """binary cross-entropy with log(1 - u) for log1p(-u): 0 for u below eps / 2, where the
+    true term is -u (the loss of a confident, right prediction)."""
+
+    name = "bug-bce-log1m"
+    loss = "binary_cross_entropy"
+    fe = staticmethod(lambda u, y: -(np.where(y > 0, y * np.log(u), 0)
+                                     + np.where(y < 1, (1 - y) * np.log(1 - u), 0)).sum(axis=-1))
+
+
+class LeakyAsMax(_Planted):
+    """leaky_relu as max(d, slope d): right for slopes up to 1 only (for a slope above 1 it
+    takes slope d on the positive side)."""
+
+    name = "bug-leaky-max"
+
+    def network(self, spec):
+        net = super().network(spec)
+        for k, layer in enumerate(spec.layers):
+            a = net.activations[k]
+            if a.name == "leaky_relu":
+                s = layer.slope
+                net.activations[k] = replace(
+                    a, f=lambda d, s=s: np.maximum(d, d.dtype.type(s) * d),
+                    t=lambda d, h, s=s: np.where(d > d.dtype.type(s) * d, d.dtype.type(1),
+                                                 d.dtype.type(s)))
+        return net
+
+
+class FusedOutputGradient(_Planted):
+    """The output layer's v = te, as a fused loss-and-identity gradient gives it, whatever
+    the output activation (squared error, mse and softmax cross-entropy)."""
+
+    name = "bug-fused-output"
+
+    def network(self, spec):
+        net = super().network(spec)
+        if spec.loss != "binary_cross_entropy":
+            net.activations[-1] = replace(net.activations[-1],
+                                          t=lambda d, h: np.ones_like(h))
+        return net
+
+
+class _NarrowSums(Network):
+    def _product(self, a, b):
+        if self.dtype.itemsize >= 4:
+            return super()._product(a, b)
+        terms = a[..., :, :, None] * b[..., None, :, :]
+        return np.add.accumulate(terms, axis=-2, dtype=self.dtype)[..., -1, :]
+
+
+class NarrowAccumulation(_Planted):
+    """16-bit products accumulated in the 16-bit dtype itself, term by term (not in float32)."""
+
+    name = "bug-narrow-sum"
+    engine = _NarrowSums
+
+
 def _softmax(u):
     e = np.exp(u - u.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -466,7 +601,9 @@ ENTRY_POINTS = {
     "bug-tanh-exp": "planted:TanhThroughExp", "bug-softplus-naive": "planted:NaiveSoftplus",
     "bug-sigmoid-grad-nan": "planted:SigmoidGradientNaN", "bug-elu-mask": "planted:EluMaskNaN",
     "bug-gelu-constant": "planted:GeluTanhConstant", "bug-leaky-slope": "planted:LeakySlopeIgnored",
-    "bug-bce-clip": "planted:ClippedBCE", "bug-softmax-noshift": "planted:SoftmaxNoShift",
+    "bug-bce-clip": "planted:ClippedBCE", "bug-bce-keras-clip": "planted:KerasClippedBCE",
+    "bug-tanh-float32": "planted:TanhDemotes", "bug-softplus-two": "planted:SoftplusTwoDefects",
+    "bug-mean-float32": "planted:MeanInFloat32", "bug-tanh-wide": "planted:TanhVectorized", "bug-softmax-noshift": "planted:SoftmaxNoShift",
     "bug-mse-mean": "planted:MseMeanOverAll", "bug-flush": "planted:FlushesSmallV",
     "bug-relu-kink": "planted:ReluKinkOne", "bug-elu-exp": "planted:EluExpMinusOne",
     "bug-elu-two": "planted:EluExpAndHPlusOne", "bug-lr-unstacked": "planted:LearningRateSlipUnstacked",
@@ -476,4 +613,6 @@ ENTRY_POINTS = {
     "bug-bce-labels": "planted:BceHardLabels", "bug-leaky-kink": "planted:LeakyKinkOne",
     "bug-mean-squeeze": "planted:MeanOverSqueezed", "bug-mean-width": "planted:MeanOverWidth",
     "bug-bias-offbyone": "planted:BiasOffByOne", "bug-accumulate": "planted:AccumulatesGradients",
+    "bug-bce-log1m": "planted:BceLogOneMinus", "bug-leaky-max": "planted:LeakyAsMax",
+    "bug-fused-output": "planted:FusedOutputGradient", "bug-narrow-sum": "planted:NarrowAccumulation",
 }

@@ -1,0 +1,84 @@
+"""Default-suite cases that reach the classes of the spec format's domain model
+(impls/reference/domain.py) the records' special points do not: every (output activation,
+loss) pair, every value class of a layer's parameter, and the lengths at which a 16-bit
+accumulation shows. `coverage --detect` (harness/detect.py) checks that each is detected.
+"""
+
+from __future__ import annotations
+
+from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
+from impls.reference.domain import (GRADIENT_SPREAD, OUTPUT_ACTIVATIONS, accumulation_size,
+                                    accumulation_terms, fields, pairs, usual_output)
+
+from .spec import DTYPES
+from .tolerance import LOW_PRECISION_K
+
+
+def output_pairs():
+    """Which loss each act-<activation>-<dtype> case uses and which output activation each
+    loss-<loss>-<reduction>-<dtype> case has, so that together they hold every (output
+    activation, loss) pair the format accepts (impls/reference/domain.py) that is not the
+    loss's usual one; pairs left over get a small case each. Returns ({(act, dtype index):
+    loss}, {(loss, slot): activation}, [(act, loss) left over])."""
+    free = [name for name in LOSSES if name not in OUTPUT_ACTIVATIONS]
+    act_loss = {(a, j): free[(i + j) % len(free)] for i, a in enumerate(ACTIVATIONS)
+                for j in range(len(DTYPES))}
+    needed = [(a, name) for a, name in pairs() if a != usual_output(name)
+              and name not in {act_loss[a, j] for j in range(len(DTYPES))}]
+    outputs, extra, slots = {}, [], len(REDUCTIONS) * len(DTYPES)
+    for a, name in needed:
+        used = sum(1 for key in outputs if key[0] == name)
+        if used < slots:
+            outputs[name, used] = a
+        else:
+            extra.append((a, name))
+    return act_loss, outputs, extra
+
+
+def layer_field_cases(dtype: str = "float64") -> list[dict]:
+    """Per layer field of the format (impls/reference/domain.py), per activation taking it, a
+    chain with a layer per value class: each layer has a neuron at d = 1 (h = 1 whatever the
+    value) that feeds the next layer, and one at d = -1 whose h is the field's effect alone
+    (observed in h; its weight onward is 0, so a far-out value stays contained). Learning
+    rate 1 visits the class of rates of 1 and more."""
+    docs = []
+    for fld in (f for f in fields() if f.layer):
+        for act in fld.takes:
+            values = [c.example for c in fld.classes]
+            layers = [{"weights": [[1.0], [-1.0]] if not k else [[1.0, 0.0], [-1.0, 0.0]],
+                       "bias": [0.0, 0.0], "activation": act, fld.name: value}
+                      for k, value in enumerate(values)]
+            docs.append({"name": f"classes-{act}-{fld.name}-{dtype}", "dtype": dtype,
+                         "loss": "squared_error",
+                         "description": f"{act} with its {fld.name} in every value class of "
+                                        f"the format, a layer each",
+                         "layers": layers, "inputs": [[1.0]], "targets": [[1.0, 0.0]],
+                         "learning_rate": 1.0, "steps": 1})
+    return docs
+
+
+def accumulation_cases(dtype: str) -> list[dict]:
+    """Sums as long as the dtype's accumulation error first exceeds its tolerance (domain.py):
+    x W^T over a width, and the gradient's sum over a batch, of a first term and then terms
+    of eps / 2 of it, exact in float32 in any order, stuck at the first when accumulated in
+    the 16-bit dtype itself. The batch's v = u - y = x (y = 0) cancels nothing, and its terms
+    are 2^6 eps / 2, well above float16's underflow allowance."""
+    docs = []
+    n = accumulation_size(dtype, LOW_PRECISION_K)
+    if n is not None:
+        docs.append({"name": f"accumulate-width-{dtype}", "dtype": dtype,
+                     "loss": "squared_error",
+                     "description": f"one neuron summing {n} products in {dtype}",
+                     "layers": [{"weights": [accumulation_terms(dtype, n)], "bias": [0.0],
+                                 "activation": "identity"}],
+                     "inputs": [[1.0] * n], "targets": [[0.0]], "learning_rate": 2.0 ** -4,
+                     "steps": 1})
+    n = accumulation_size(dtype, LOW_PRECISION_K, GRADIENT_SPREAD)
+    if n is not None:
+        docs.append({"name": f"accumulate-batch-{dtype}", "dtype": dtype,
+                     "loss": "squared_error",
+                     "description": f"a batch of {n}: gradients summing {n} samples in {dtype}",
+                     "layers": [{"weights": [[1.0]], "bias": [0.0], "activation": "identity"}],
+                     "inputs": [[t] for t in accumulation_terms(dtype, n, 2.0 ** 6)],
+                     "targets": [[0.0]] * n, "learning_rate": 2.0 ** -16, "steps": 1})
+    return docs
