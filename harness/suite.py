@@ -287,8 +287,9 @@ def _docs(low_precision=LOW_PRECISION) -> list[dict]:
         docs += surface_regions(dtype, _regions)
         docs += [_subnormal(dtype)]
     docs += [_gen(f"pair-{act}-{loss}", "float64", [3, 5, 4], ["tanh", act], loss, seed=400 + k,
-                  batch=3, description=f"{act} output, {loss}")
-             for k, (act, loss) in enumerate(extra)]
+                  batch=3, weight_scale=4.0 if act == "hard_tanh" else 1.0,
+                  description=f"{act} output, {loss}")
+             for k, (act, loss) in enumerate(extra)]  # hard_tanh' is identity's inside (-1, 1)
     docs += layer_field_cases()
     docs += [_fma("float64"), _overflow_silu("float32")]  # float64's FMA, float32's overflow
     for dtype in low_precision:  # computed as the frameworks do (impls/reference/network.py)

@@ -54,7 +54,7 @@ def with_loss(doc: dict, loss: str, dtype: str) -> dict:
     outputs = loss_record(loss).outputs
     last = {**out, "weights": out["weights"] + [[0.0] * width] * len(u), "bias": out["bias"] + u,
             "activation": outputs[0] if outputs else out["activation"]}
-    first = [1.0, 1.0, -1.0] if loss == "hinge" else doc["targets"][0]  # hinge takes +-1
+    first = [-1.0] * 3 if loss == "hinge" else doc["targets"][0]  # +-1, inside the margin
     act = doc["name"][len("regions-"):-len(dtype) - 1]
     return {**doc, "name": f"regions-{act}-{loss}-{dtype}", "loss": loss,
             "layers": doc["layers"][:-1] + [last], "targets": [first + y],

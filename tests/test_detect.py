@@ -12,7 +12,7 @@ from harness.detect import detection, undetected
 from harness.plants import bump_activation, delta, trace
 from harness.spec import spec_from_dict
 from harness.suite import default_suite
-from impls.reference import ACTIVATIONS, LOSSES, activation
+from impls.reference import ACTIVATIONS, LOSSES, activation, loss
 from impls.reference.domain import GRADIENT_SPREAD, accumulation_size, fields, pairs
 from impls.reference_impl import ReferenceImpl
 
@@ -123,9 +123,11 @@ def test_the_domain_models_pairs_are_the_ones_the_format_accepts():
     for act in ACTIVATIONS:
         for name in LOSSES:
             try:
+                fit = loss(name).targets  # a target the loss takes (hinge's: 1)
+                y = float(fit.fit(np.array(0.5))) if fit else 0.5
                 spec_from_dict({"name": "p", "loss": name, "layers": [
                     {"weights": [[0.5]], "bias": [0.0], "activation": act}],
-                    "inputs": [[1.0]], "targets": [[0.5]], "learning_rate": 0.1})
+                    "inputs": [[1.0]], "targets": [[y]], "learning_rate": 0.1})
             except HarnessError:
                 continue
             accepted.add((act, name))
