@@ -27,8 +27,9 @@ def test_fuzzing_torch_finds_no_disagreement():
 def test_fuzzing_jax_finds_no_disagreement_apart_from_elu():
     """JAX's elu loses precision far below 0 (test_adapters pins that finding), and so do
     selu and celu (the same expm1 rule; the fuzzer finds selu's at d = -17 in float32 when
-    it may draw it); elsewhere the fuzzer finds nothing."""
-    acts = [a for a in ACTIVATIONS if a not in ("elu", "selu", "celu")]
+    it may draw it), and softsign's quotient rule beyond sqrt(max) (its dictionary has that
+    point; docs/findings/surface.md); elsewhere the fuzzer finds nothing."""
+    acts = [a for a in ACTIVATIONS if a not in ("elu", "selu", "celu", "softsign")]
     assert find_failure("jax", examples=60, seed=4, activations=acts) is None
 
 
@@ -129,8 +130,11 @@ def test_special_values_are_the_points_their_neighbours_and_around():
 
 
 def test_drawn_specs_are_valid_and_reach_every_pair_and_class():
-    """Every drawn document is a valid spec; over a thousand draws every output pair and
-    every accepted class of slope, reduction and learning rate appears."""
+    """Every drawn document is a valid spec; over a thousand draws every output activation of
+    the format's pairs, and every accepted class of slope, reduction and learning rate,
+    appears (each pair itself: about 190 with the wider surface, more than a thousand
+    hypothesis draws reach, binary cross-entropy's one pair among them; the default suite's
+    pair cases hold each)."""
     from hypothesis import HealthCheck, given, seed, settings
     from harness.fuzz_draw import spec_docs
     from harness.spec import spec_from_dict
@@ -150,7 +154,8 @@ def test_drawn_specs_are_valid_and_reach_every_pair_and_class():
                              if layer.activation == "leaky_relu")
 
     draw()
-    assert seen["pairs"] == set(pairs())
+    assert seen["pairs"] <= set(pairs())
+    assert {a for a, _ in seen["pairs"]} == {a for a, _ in pairs()}
     for fld in fields():
         if fld.name in ("slope", "reduction", "learning_rate"):
             accepted = [c for c in fld.classes if (fld.name, c.name) not in REFUSED]
