@@ -6,159 +6,18 @@ Exit codes: 0 all conform; 1 a comparison is out of tolerance or an implementati
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import readable_json
+from .arguments import IN_PROCESS_NOTE, PROG, build_parser
 from .errors import HarnessError
+from .ledger_suggest import cmd_ledger
+from .local_impls import is_spec_file
 from .spec import ALL_DTYPES
 from .words import count
-
-PROG = "backprop-harness"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line and exit 2."""
-
-    def error(self, message):
-        raise HarnessError(f"{message} (see '{self.prog} --help')")
-
-
-def _number(kind, ok, wanted: str):
-    """An argparse type: `kind(text)` that satisfies `ok`, else the message 'expected ...'."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
-        if not ok(value):
-            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text}")
-        return value
-    return parse
-
-
-MAX_TIMEOUT = 1e6  # seconds (11.6 days): beyond what a timer or a wait can be set to hold
-
-_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
-seed_number = _number(int, lambda v: 0 <= v < 2**63, "an integer from 0 to 2**63 - 1")
-_timeout = _number(float, lambda v: 0 < v <= MAX_TIMEOUT,
-                   f"a number of seconds above 0, at most {MAX_TIMEOUT:g}")
-_tolerance_value = _number(float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Check that implementations of backpropagation agree.",
-                formatter_class=_Help)
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser = _with_defaults(sub.add_parser)
-
-    run = sub.add_parser("run", help="run specs or the default suite through implementations")
-    run.add_argument("specs", nargs="*", metavar="SPEC_OR_SUITE",
-                     help="spec or suite JSON files (default: the built-in suite)")
-    run.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
-                     help="implementations to compare (default: every available one); a "
-                          "spec file named after them counts as a spec")
-    run.add_argument("--baseline", default="reference", metavar="NAME",
-                     help="what every other implementation is compared with")
-    run.add_argument("--all-modes", action="store_true",
-                     help="also every available execution mode of the built-in frameworks "
-                          "(torch-compile, jax-eager, ...; `impls` lists them); --impl also "
-                          "takes globs such as 'torch*'")
-    run.add_argument("--pairwise", action="store_true", help="also compare every pair")
-    run.add_argument("--no-oracle", action="store_true",
-                     help="do not judge divergences by the exact oracle (numeric where exact "
-                          "cannot run) nor reduce them to a root cause at one neuron (but for "
-                          "known deviations that a ledger names by signature)")
-    run.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
-    run.add_argument("--dtype", choices=ALL_DTYPES,
-                     help="only the cases of this dtype (default: every dtype)")
-    run.add_argument("--seed", type=seed_number, metavar="N",
-                     help="reseed the default suite's generated cases (default: their own)")
-    run.add_argument("--out", type=Path, metavar="DIR",
-                     help="report directory (default: reports/run-<time>)")
-    run.add_argument("--force", action="store_true", help="replace an existing --out directory")
-    run.add_argument("--full-json", action="store_true",
-                     help="run.json with every tensor's figures (default: the verdicts, each "
-                          "quantity's worst and the failing tensors)")
-    run.add_argument("--xfails", action="append", default=[], metavar="FILE",
-                     help="known deviations: '<case glob> <reason>' per line (repeatable)")
-    run.add_argument("--runxfail", action="store_true",
-                     help="report known deviations as the failures they are, with blame, root "
-                          "cause and reproducers (no ledger applies), as pytest's --runxfail")
-    run.add_argument("--strict-xfails", action="store_true",
-                     help="a case that passes where a known deviation expected it to fail "
-                          "(XPASS: fixed upstream?) fails the run")
-    run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                     help="worker processes; a case that crashes or hangs its worker fails "
-                          "alone; --timeout applies with or without them")
-    run.add_argument("--timeout", type=_timeout, metavar="SECONDS",
-                     help="per case and implementation (default 300)")
-    for phase in ("forward", "backward"):
-        for kind in ("rtol", "atol"):
-            run.add_argument(f"--{kind}-{phase}", type=_tolerance_value, metavar="X",
-                             help=f"override {kind} of the {phase} (and update) tolerance")
-
-    tr = sub.add_parser("trace", help="print one implementation's trace JSON for a spec")
-    tr.add_argument("spec", metavar="SPEC", help="a spec or suite JSON file")
-    tr.add_argument("--impl", default="reference", metavar="NAME")
-    tr.add_argument("--case", metavar="NAME", help="the case to trace when SPEC is a suite")
-
-    sub.add_parser("impls", help="list implementations, versions, availability, support")
-
-    cs = sub.add_parser("cases", help="list the default suite's cases")
-    cs.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
-    cs.add_argument("--dtype", choices=ALL_DTYPES, help="only this dtype")
-    cs.add_argument("--export", type=Path, metavar="FILE", help="write them as a suite file")
-
-    from .fuzz import add_fuzz_parser
-    add_fuzz_parser(sub)
-
-    au = sub.add_parser("audit", help="every implementation against the exact oracle over "
-                                      "the hard inputs of each activation and loss")
-    au.add_argument("--impl", nargs="+", action="extend", metavar="NAME",
-                    help="implementations to measure besides the reference's two forms "
-                         "(default: every available one but the oracles)")
-    au.add_argument("--dtype", choices=ALL_DTYPES, help="only this dtype")
-    au.add_argument("--function", nargs="+", action="extend", metavar="NAME",
-                    help="only these activations and losses (default: all)")
-    au.add_argument("--out", type=Path, metavar="DIR",
-                    help="where audit.md, audit.csv, audit.json and the plots go "
-                         "(default: reports/audit-<time>)")
-
-    cv = sub.add_parser("coverage", help="which cases visit each special point of the input "
-                                         "domain (the records' points, target kinds, sizes)")
-    cv.add_argument("specs", nargs="*", metavar="SPEC_OR_SUITE",
-                    help="spec or suite JSON files (default: the built-in suite)")
-    cv.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
-    cv.add_argument("--out", type=Path, metavar="DIR",
-                    help="where coverage.md and coverage.json go "
-                         "(default: reports/coverage-<time>)")
-    cv.add_argument("--detect", action="store_true", help="plant a wrong implementation per "
-                    "point and class of the domain; exit 1 on one that no case fails")
-    return p
-
-
-class _Help(argparse.HelpFormatter):
-    """--help shows an option's default where it has one and its text does not say it."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if action.option_strings and "default" not in text and \
-                action.default not in (None, False, [], argparse.SUPPRESS):
-            text += " (default: %(default)s)"
-        return text
-
-
-def _with_defaults(add_parser):
-    """Subcommands whose --help shows defaults (_Help)."""
-    def add(name, **kw):
-        kw.setdefault("formatter_class", _Help)
-        return add_parser(name, **kw)
-    return add
 
 
 def entry() -> None:
@@ -167,6 +26,8 @@ def entry() -> None:
     do: by then every report is written and closed and every worker process, thread pool and
     cluster is shut down (JAX writes its compilation cache as it compiles)."""
     code = main()
+    from .registry import forget
+    forget()  # every worker stopped
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -176,13 +37,21 @@ def entry() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command's exit code, decided here from what it wrote: 0 only after a PASS (or a
+    listing) was written; an adapter never decides it."""
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run" and args.impl:  # `run --impl torch net.json`: net.json is a spec
-            files = [n for n in args.impl if n.endswith(".json") or Path(n).is_file()]
+            files = [n for n in args.impl if is_spec_file(n)]
             args.impl = [n for n in args.impl if n not in files] or None
             args.specs += files
-        return COMMANDS[args.command](args)
+        _set_wall(args)
+        try:
+            return COMMANDS[args.command](args)
+        except SystemExit as exc:  # only code in this process (--in-process) gets here
+            print(f"{PROG}: error: sys.exit({exc.code!r}) was called in the run's process; "
+                  f"no verdict is trusted", file=sys.stderr)
+            return 1
     except HarnessError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -192,6 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _set_wall(args) -> None:
+    """The wall as the options say: adapters in workers (the default) or here."""
+    from . import registry
+    from .wall import proxy
+    if hasattr(args, "worker_memory"):
+        proxy.MEMORY = int(args.worker_memory * 2**30)
+    if getattr(args, "in_process", False):
+        registry.set_wall(False)
 
 
 def _load_specs(paths: list[str], dtype=None, pattern=None, seed=None):
@@ -226,6 +105,8 @@ def cmd_run(args) -> int:
     for x in run.unused(given):
         print(f"{PROG}: warning: xfail pattern {x.pattern!r} ({x.source}) matches no "
               f"failure", file=sys.stderr)
+    if args.in_process:
+        run.notes.insert(0, IN_PROCESS_NOTE)
     out = write_report(run, out, force=args.force, full=args.full_json)
     _print_summary(run, out)
     from .waivers import exit_code
@@ -233,21 +114,22 @@ def cmd_run(args) -> int:
 
 
 def _print_summary(run, out: Path) -> None:
+    from .report.tables import side  # "jax vs torch" for a pairwise comparison
     counts = run.counts()
-    width = max([16] + [len(name) + 1 for name in run.impl_seconds])
+    rows = list(dict.fromkeys([*run.impl_seconds, *(side(r, run) for r in run.results)]))
+    width = max([16] + [len(name) + 1 for name in rows])
     print(f"{'impl':<{width}} {'pass':>5} {'fail':>5} {'error':>5} {'unsup':>5} {'xfail':>5} "
           f"{'xpass':>5} {'seconds':>8}")
-    for name in run.impl_seconds:
-        rs = [r for r in run.results if r.impl == name]
-        c = {s: sum(r.status == s for r in rs) for s in counts}
+    for name in rows:
+        c = {s: sum(r.status == s and side(r, run) == name for r in run.results) for s in counts}
+        seconds = f"{run.impl_seconds[name]:>8.2f}" if name in run.impl_seconds else ""
         print(f"{name:<{width}} {c['pass']:>5} {c['fail']:>5} {c['error']:>5} "
-              f"{c['unsupported']:>5} {c['xfail']:>5} {c['xpass']:>5} "
-              f"{run.impl_seconds[name]:>8.2f}")
+              f"{c['unsupported']:>5} {c['xfail']:>5} {c['xpass']:>5} {seconds}".rstrip())
     bad = [r for r in run.results if not r.ok]
     for r in bad[:20]:
         blame = f" [blame: {r.blame}, {r.who}: {r.blame_reason}]" if r.blame else ""
         why = f" [why: {r.why}]" if r.why else ""
-        print(f"{r.status.upper()} {r.case} {r.impl}: {r.message}{blame}{why}")
+        print(f"{r.status.upper()} {r.case} {side(r, run)}: {r.message}{blame}{why}")
     if len(bad) > 20:
         print(f"... and {len(bad) - 20} more (see the report)")
     for r in [r for r in run.results if r.status == "xfail"][:20]:
@@ -293,7 +175,7 @@ def cmd_trace(args) -> int:
     info = get(args.impl)
     if not info.available:
         raise HarnessError(f"implementation {args.impl!r} is unavailable: {info.reason}")
-    outcome = run_one(args.impl, specs[0])
+    outcome = run_one(args.impl, specs[0], args.timeout)
     if outcome.status != "ok":
         print(f"{PROG}: {args.impl} {outcome.status}: {outcome.message}", file=sys.stderr)
         return 1
@@ -305,13 +187,20 @@ def cmd_trace(args) -> int:
 
 def cmd_impls(args) -> int:
     from .metadata import read
-    from .registry import MODES, discover
-    for name, info in discover(modes=True).items():
+    from .registry import MODES, discover, expand, get, preload
+    if args.impl:
+        names = expand(args.impl)
+        preload(names)
+        infos = {name: get(name) for name in names}
+    else:
+        infos = discover(modes=True)
+    for name, info in infos.items():
         kind = "mode" if name in MODES else "default"
         if info.available:
             sup = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.supports.items()) \
                 or "every dtype, activation and loss"
-            if callable(getattr(info.impl, "unsupported", None)):
+            if getattr(info.impl, "declines", False) or \
+                    callable(getattr(info.impl, "unsupported", None)):
                 sup += "; declines some cases (run's unsup column, with the reason)"
             version, _, problem = read(info.impl)
             note = f" (but {problem})" if problem else ""
@@ -328,7 +217,7 @@ def cmd_cases(args) -> int:
         keep = {s.name for s in specs}
         docs = [d for d in default_suite_docs() if d["name"] in keep]
         try:
-            args.export.write_text(json.dumps(docs, indent=1))
+            args.export.write_text(readable_json.dumps(docs) + "\n")
         except OSError as exc:
             raise HarnessError(f"cannot write {args.export}: {exc.strerror}") from None
         print(f"wrote {count(len(docs), 'case')} to {args.export}")
@@ -344,9 +233,10 @@ def cmd_audit(args) -> int:
     from impls.reference import ACTIVATIONS, LOSSES
 
     from .audit import run_audit, write_audit
-    from .registry import ORACLES, discover, get
+    from .registry import ORACLES, discover, get, preload
     from .report import default_out_dir
     if args.impl:
+        preload(args.impl)
         for name in args.impl:
             if not get(name).available:
                 raise HarnessError(f"implementation {name!r} is unavailable: {get(name).reason}")
@@ -395,4 +285,4 @@ def cmd_fuzz(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "trace": cmd_trace, "impls": cmd_impls, "cases": cmd_cases,
-            "fuzz": cmd_fuzz, "audit": cmd_audit, "coverage": cmd_coverage}
+            "fuzz": cmd_fuzz, "audit": cmd_audit, "coverage": cmd_coverage, "ledger": cmd_ledger}

@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__, metadata
 from .errors import HarnessError
 from .judge import STATUSES, Verdict, judge
-from .registry import ORACLES, ImplInfo, discover, expand, get
+from .registry import ORACLES, ImplInfo, discover, expand, get, preload
 from .rootcause import explain_all
 from .runner import Outcome, run_tasks
 from .spec import Spec
@@ -75,11 +75,13 @@ def choose_impls(requested: list[str] | None, baseline: str,
     available; with none asked for, every available one (the opt-in modes too with
     `all_modes`)."""
     if requested:
-        infos = [get(n) for n in dict.fromkeys([baseline, *expand(requested)])]
+        names = list(dict.fromkeys([baseline, *expand(requested)]))
+        preload(names)  # their workers start side by side
+        infos = [get(n) for n in names]
         if all_modes:
             infos += [i for n, i in discover(modes=True).items()
                       if i.available and i not in infos]
-        named = {baseline} | {r for r in requested if not any(c in r for c in "*?[")}
+        named = {baseline} | set(expand([r for r in requested if not any(c in r for c in "*?[")]))
         missing = [i for i in infos if not i.available and i.name in named]
         if missing:
             raise HarnessError(f"implementation {missing[0].name!r} is unavailable: "

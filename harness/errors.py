@@ -16,3 +16,13 @@ class SpecError(HarnessError):
         where = f"{source}: " if source else ""
         at = f"{field}: " if field else ""
         super().__init__(f"{where}{at}{message}")
+
+
+class Unsupported(Exception):
+    """Raised by an implementation for a spec it cannot run (reported as 'not supported');
+    adapters import it from harness.registry."""
+
+
+class Unavailable(Exception):
+    """Raised by an adapter's constructor when it cannot run on this machine (no GPU): the
+    implementation is listed as unavailable with this reason."""

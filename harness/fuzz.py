@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .errors import HarnessError
 from .fuzz_search import Finding, find_failures
 from .fuzz_verdict import describe_key
 from .judge import Verdict
+from .runner import bound_all
 from .spec import ALL_DTYPES, SAFE_NAME_CHARS, Spec
 from .xfails import read_xfails, shipped
 
@@ -36,7 +38,7 @@ def write_failure(spec: Spec, result: Verdict, out_dir: Path, index: int = 0,
     path.write_text(json.dumps(doc, indent=1))
     from .reproduce import reproducers, rerun_command
     folder = path.with_suffix("")
-    files = reproducers(spec, result, tolerance, folder)
+    files = reproducers(spec, result, tolerance)
     if files:
         folder.mkdir(exist_ok=True)
         for name, text in files.items():
@@ -55,6 +57,7 @@ def finding_record(finding: Finding, path: Path, command: str) -> dict:
             "network": finding.network.to_dict()}
 
 
+MAX_TIME_GRACE = 10.0  # seconds a trace may run past --max-time before it is stopped
 BATCHED_ONLY = ("networks", "batch", "chunk", "executor", "scheduler", "workers")
 EXAMPLES_ONLY = ("examples", "max_findings", "xfails", "shrink")
 
@@ -168,6 +171,8 @@ def run_fuzz(args) -> int:
         if args.max_time is not None:
             bound += f" for up to {args.max_time:g} s"
         print(f"{info.name}: searching {bound} ({', '.join(dtypes)})", flush=True)
+        if args.max_time is not None:  # no trace outlives the budget by more than the grace
+            bound_all(time.monotonic() + args.max_time + MAX_TIME_GRACE)
         campaign = find_failures(info.name, args.baseline, examples, args.seed, dtypes, limit,
                                  known=given + shipped(info.impl),
                                  activations=[args.activation] if args.activation

@@ -134,7 +134,7 @@ def _retyped(spec: Spec, base: Outcome, other: Outcome, side: Outcome,
     blamed on it, whatever the values (converted, they are still judged: the first failing
     tensor follows in the message); the origin is the first failing tensor, else the first
     retyped one."""
-    from .demotion import retyped_text
+    from .trace import retyped_text
     failing = [t for t in tensors if not t.passed]
     first = side.trace.retyped[0][0]
     origin = failing[0] if failing else next(

@@ -12,13 +12,14 @@ import re
 from typing import Any
 
 MAX_DEPTH = 4
-SAFE_IMPL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")  # reaches file names, scripts
+SAFE_IMPL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}")  # reaches file names, scripts
 SUPPORT_KEYS = ("dtypes", "activations", "losses", "reductions")
 
 
 def unsafe_name(name: str) -> str | None:
     """Why an implementation's registered name cannot be used, or None: names become file
-    names and words in generated shell scripts, so only letters, digits and . _ + -."""
+    names and words in generated shell scripts, so only letters, digits and . _ + - (and @,
+    which joins an implementation to its environment: torch@venv-old)."""
     if isinstance(name, str) and SAFE_IMPL_NAME.fullmatch(name):
         return None
     return (f"unsafe implementation name {str(name)[:40]!r}: use letters, digits, '.', '_', "
@@ -66,9 +67,28 @@ def supports_problem(supports: Any) -> str | None:
     return None
 
 
+def outside_supports(supports: dict, name: str, spec) -> str | None:
+    """Why a `supports` table excludes this spec ("dtype bfloat16 not supported by x"), or
+    None."""
+    checks = {"dtypes": ("dtype", [spec.dtype]), "losses": ("loss", [spec.loss]),
+              "reductions": ("reduction", [spec.reduction]),
+              "activations": ("activation",
+                              sorted({layer.activation for layer in spec.layers}))}
+    for key, (what, wanted) in checks.items():
+        allowed = supports.get(key)
+        if allowed is not None:
+            bad = [w for w in wanted if w not in allowed]
+            if bad:
+                return f"{what} {bad[0]} not supported by {name}"
+    return None
+
+
 def read(impl: Any) -> tuple[str, dict, str | None]:
     """(version, settings, problem) from an implementation's own version() and settings();
-    on a problem, an empty version and settings and the problem in one line."""
+    on a problem, an empty version and settings and the problem in one line. A walled
+    implementation answers from what its worker said at load (harness/wall/walled.py)."""
+    if getattr(impl, "walled", False) is True:
+        return impl.metadata
     try:
         version = impl.version()
         settings_of = getattr(impl, "settings", None)

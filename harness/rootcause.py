@@ -18,13 +18,16 @@ neuron with another signature is a second, independent root cause.
 
 from __future__ import annotations
 
-from .compare import TensorDiff
+from dataclasses import replace
+
+from .compare import TensorDiff, expected_shape
 from .errors import HarnessError
 from .probes import Probe, groups, grown, mpmath_and_exact, probes_for
 from .registry import ORACLES, get
 from .runner import Outcome, run_many, run_one, traces_many
 from .signature import DIGITS, RootCause, Signature, describe, region, ulp, what
 from .spec import Spec, spec_from_dict
+from .trace import retyped_text
 
 __all__ = ["RootCause", "Signature", "describe", "explain", "explain_all", "region",
            "root_causes", "ulp", "what"]
@@ -215,8 +218,37 @@ def explain_all(items: list, *, tolerance: dict | None = None, strict: bool = Fa
             plans[k] = ps + more[k]
     if any(more.values()):
         run(more)
-    from .demotion import demotion_causes
     for k, spec, side, failing, known in todo:
         causes = root_causes(spec, failing, side, tolerance, plans[k], results)
         out[k] = with_causes(out[k], demotion_causes(spec, side) + causes, known)
     return out
+
+
+# ---------------------------------------------------------------- a demoted dtype
+# A trace that came back in another float dtype than its spec's (compare.check_trace lists it
+# in trace.retyped) reduced to the function that returned it, at one neuron: "tanh's f returns
+# float32 for float64 input". The probes are the root causes' own for the first retyped
+# quantity; one reproduces when the implementation's trace of it comes back retyped there.
+
+def demotion_causes(spec: Spec, side: Outcome) -> tuple[RootCause, ...]:
+    """The function that returned the first retyped array, reproduced at one neuron; where no
+    probe reproduces, the claim that it needs the network."""
+    if side.trace is None or not side.trace.retyped:
+        return ()
+    (step, quantity, layer), got = side.trace.retyped[0]
+    shape = expected_shape(spec, quantity, layer)
+    fake = TensorDiff(step, layer, quantity, shape, 0.0, 0.0, 0.0, 0.0, 0.0,
+                      (0,) * len(shape), 0.0, 0.0, 0.0, 0)
+    probes = [p for p in probes_for(0, spec, side.trace, fake) if p.width == 1]
+    results = run_probes(side.impl, probes)
+    for p in probes:
+        own = results.get(id(p), (None, None))[1]
+        if own is None or own.status != "ok":
+            continue
+        returned = dict(own.trace.retyped).get(p.target)
+        if returned:
+            claim = _claim(p, side.impl, spec.dtype, own, fake.label)
+            return (replace(claim, returned=returned),)
+    return (not_reduced(side.impl, spec, fake, probes,
+                        f"{retyped_text(side.trace, spec.dtype)}: no one-neuron probe "
+                        f"returns it, so it needs the network"),)

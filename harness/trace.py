@@ -84,3 +84,14 @@ class Trace:
                    dtype=doc["dtype"], steps=steps, params=params,
                    settings=doc.get("settings", {}),
                    retyped=tuple((tuple(w), d) for w, d in doc.get("retyped", ())))
+
+
+def retyped_text(trace, dtype: str) -> str:
+    """What came back retyped, in words: "step 0 h[layer 0] came back float32 for the spec's
+    float64 (and 3 more arrays)"."""
+    (step, quantity, layer), got = trace.retyped[0]
+    where = f"{'final' if step is None else f'step {step}'} {quantity}" + \
+        (f"[layer {layer}]" if layer is not None else "")
+    more = len(trace.retyped) - 1
+    return (f"{where} came back {got} for the spec's {dtype}"
+            + (f" (and {more} more array{'s' * (more > 1)})" if more else ""))

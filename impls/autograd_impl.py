@@ -151,7 +151,7 @@ def _objective(spec, x, y):
             hs.append(h)
         e = anp.sum(LOSSES[spec.loss](h, y), axis=-1)
         if spec.reduction == "mean":
-            e = e / y.shape[-2]
+            e = e / x.dtype.type(y.shape[-2])  # NumPy 1.x: a float32 scalar / int is float64
         return anp.sum(e), (e, ds, hs)  # stacked networks are independent: their sum serves
 
     return objective

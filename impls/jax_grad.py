@@ -24,11 +24,21 @@ CACHE = os.environ.get("BACKPROP_HARNESS_JAX_CACHE",
                        str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                            / "backprop-harness" / "jax"))
 if CACHE.lower() not in ("", "0", "off", "none"):
-    jax.config.update("jax_compilation_cache_dir", CACHE)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    try:
+        jax.config.update("jax_compilation_cache_dir", CACHE)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    except AttributeError:  # "Unrecognized config option": older jax (0.4.20) lacks them
+        CACHE = "off (this jax lacks the options)"
 else:
     CACHE = "off"
+
+
+def _home_as_tilde(path: str) -> str:
+    """~/... for a path in the home folder: a report shows no user's folder."""
+    home = str(Path.home())
+    return "~" + path[len(home):] if path == home or path.startswith(home + os.sep) else path
+
 
 import jax.numpy as jnp  # noqa: E402  (after enabling float64)
 import numpy as np  # noqa: E402
@@ -209,7 +219,7 @@ class JaxImpl:
                 "platform": device.platform, "x64": bool(jax.config.jax_enable_x64),
                 "default_matmul_precision": self.precision
                 or str(jax.config.jax_default_matmul_precision),
-                "jit": self.mode != "eager", "compilation_cache": CACHE,
+                "jit": self.mode != "eager", "compilation_cache": _home_as_tilde(CACHE),
                 "cpu_flushes_subnormals": device.platform == "cpu", "composed": COMPOSED}
 
     def _step(self, spec):

@@ -2,12 +2,15 @@
 
     .venv/bin/python scripts/docs_samples.py [--only NAME ...] [--screenshot]
 
-Each sample is one command run from the repository root with this Python's environment; its
-file holds the command line and what it printed, with the checkout's path shortened to "."
-(nothing else is edited). The docs include them with pymdownx.snippets, so a page shows what
-the code prints today. --screenshot also photographs the two reports' report.html into docs/img/
-with headless Chromium. Run it after a change to what a command prints;
-tests/test_docs.py checks that the cheap samples are current.
+Each sample is one command run with this Python's environment and this checkout's code, from a
+neutral folder (DEMO, /tmp/backprop-harness-demo: the reports are written under its reports/,
+and its .venv links to this environment), so that neither a sample nor a report shows where the
+checkout or the environment lie. A sample's file holds the command line and what it printed,
+with DEMO/, the checkout's path and the home folder shortened to "", "." and "~" (nothing else
+is edited). The docs include them with pymdownx.snippets, so a page shows what the code prints
+today. --screenshot also photographs the two reports' report.html into docs/img/ with headless
+Chromium (screenshots.py). Run it after a change to what a command prints; tests/test_docs.py
+checks that the cheap samples are current.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import argparse
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,10 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "docs" / "samples"
+DEMO = Path(tempfile.gettempdir()) / "backprop-harness-demo"
+PYTHON = str(DEMO / ".venv" / "bin" / "python")  # this environment, by the demo's link
 FAILURE = "reports/docs-failure"  # jax's elu tail under --runxfail: the failure it is
 KNOWN = "reports/docs-known"  # the same without: a known deviation of jax's ledger
-HARNESS = [sys.executable, "-m", "harness"]
-ENV = {**os.environ, "COLUMNS": "100"}  # argparse wraps --help to the terminal's width
+HARNESS = [PYTHON, "-m", "harness"]
+# argparse wraps --help to the terminal's width; this checkout's code first on the path
+ENV = {**os.environ, "COLUMNS": "100",
+       "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 # name: (the command as a reader types it, the argv that runs it)
 COMMANDS = {
@@ -39,9 +45,8 @@ COMMANDS = {
     "failure": ("backprop-harness run examples/jax-elu-tail.json --impl jax --runxfail",
                 HARNESS + ["run", "examples/jax-elu-tail.json", "--impl", "jax", "--runxfail",
                            "--out", FAILURE, "--force"]),
-    "reproducer": (f"python {FAILURE}/failing/jax-elu-tail-jax-vs-reference/reproduce_jax.py",
-                   [sys.executable,
-                    f"{FAILURE}/failing/jax-elu-tail-jax-vs-reference/reproduce_jax.py"]),
+    "reproducer": (f"python {FAILURE}/failing/jax-elu-tail-jax-vs-reference/reproduce.py",
+                   [PYTHON, f"{FAILURE}/failing/jax-elu-tail-jax-vs-reference/reproduce.py"]),
     "cases": ("backprop-harness cases", HARNESS + ["cases"]),
     "impls": ("backprop-harness impls", HARNESS + ["impls"]),
     "help": ("backprop-harness --help", HARNESS + ["--help"]),
@@ -49,20 +54,34 @@ COMMANDS = {
     "coverage": ("backprop-harness coverage",
                  HARNESS + ["coverage", "--out", "reports/docs-coverage"]),
     "pytest-einsum": ("python -m pytest --bp-impl einsum -q -rxX",
-                      [sys.executable, "-m", "pytest", "--bp-impl", "einsum", "-q", "-rxX",
+                      [PYTHON, "-m", "pytest", "--bp-impl", "einsum", "-q", "-rxX",
                        "-p", "no:cacheprovider", "-n0"]),  # this checkout's addopts: -n auto
 }
+IN_CHECKOUT = {"pytest-einsum"}  # run from the checkout (its pytest settings), not DEMO
 
 
 def shorten(text: str) -> str:
-    """The checkout's absolute path as ".", so a sample reads the same from any checkout."""
-    return text.replace(str(ROOT) + "/", "").replace(str(ROOT), ".")
+    """DEMO/ as "" (its reports read reports/..., its environment .venv/...), the checkout's
+    path as "." and the home folder as "~", so that a sample reads the same from any machine."""
+    for path, short in ((DEMO, ""), (ROOT, "."), (Path.home(), "~")):
+        text = text.replace(f"{path}/", f"{short}/" if short else "").replace(str(path), short)
+    return text
+
+
+def demo() -> None:
+    """DEMO with examples/ and .venv linked to the checkout's and this environment's."""
+    DEMO.mkdir(exist_ok=True)
+    for link, target in (("examples", ROOT / "examples"), (".venv", Path(sys.prefix))):
+        if (DEMO / link).is_symlink():
+            (DEMO / link).unlink()
+        (DEMO / link).symlink_to(target)
 
 
 def run(name: str) -> str:
     """Run one sample's command and write docs/samples/<name>.txt; returns its output."""
     shown, argv = COMMANDS[name]
-    out = subprocess.run(argv, cwd=ROOT, env=ENV, capture_output=True, text=True)
+    out = subprocess.run(argv, cwd=ROOT if name in IN_CHECKOUT else DEMO, env=ENV,
+                         capture_output=True, text=True)
     text = shorten(out.stdout + out.stderr)
     if name == "pytest-einsum":  # pytest's progress dots: one line per 80 tests
         text = re.sub(r"^[.xXsF]+\s+\[\s*\d+%\]\n", "", text, flags=re.M)
@@ -73,7 +92,7 @@ def run(name: str) -> str:
 
 def failure_files() -> None:
     """The failure's report files the docs show: summary.md, ISSUE.md, reproduce.sh."""
-    report = ROOT / FAILURE
+    report = DEMO / FAILURE
     for src, dst in (("summary.md", "failure-summary.md"),
                      ("failing/jax-elu-tail-jax-vs-reference/ISSUE.md", "failure-issue.md"),
                      ("failing/reproduce.sh", "failure-reproduce.sh")):
@@ -90,31 +109,9 @@ def machine() -> None:
         except PackageNotFoundError:  # the outside frameworks are optional
             pass
     (SAMPLES / "machine.txt").write_text(
-        f"{date.today()}, {platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {', '.join(found)}\n")
-
-
-SHOTS = {"reports/docs-run": "report.png", FAILURE: "failure-report.png"}
-
-
-def screenshot() -> None:
-    """docs/img/report.png (the default run's report.html) and failure-report.png (the
-    failure's), each as headless Chromium shows it in a 1400 x 1000 window."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        sys.exit("docs_samples: no chromium on PATH (apt-get install chromium)")
-    for report, image in SHOTS.items():
-        page = ROOT / report / "report.html"
-        if not page.exists():
-            sys.exit(f"docs_samples: {page} is missing; run the samples first")
-        with tempfile.TemporaryDirectory() as profile:
-            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
-                            "--disable-background-networking", "--disable-component-update",
-                            "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-                            "--hide-scrollbars", "--window-size=1400,1000",
-                            f"--screenshot={ROOT / 'docs' / 'img' / image}", page.as_uri()],
-                           check=True, capture_output=True)
-        print(f"screenshot: docs/img/{image}")
+        f"{date.today()}, {platform.system()} {platform.machine()}, {os.cpu_count()} cores "
+        f"(load average {os.getloadavg()[1]:.1f} over the last 5 minutes: the seconds in the "
+        f"samples count it), Python {platform.python_version()}, {', '.join(found)}\n")
 
 
 def main() -> None:
@@ -125,13 +122,14 @@ def main() -> None:
                         help="also the screenshots in docs/img/ (needs chromium)")
     args = parser.parse_args()
     SAMPLES.mkdir(parents=True, exist_ok=True)
+    demo()
     for name in args.only or COMMANDS:
         run(name)
         if name == "failure":
             failure_files()
     machine()
     if args.screenshot:
-        screenshot()
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "screenshots.py")], check=True)
 
 
 if __name__ == "__main__":

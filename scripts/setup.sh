@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv (or $VENV) and install backprop-harness with every framework, the test tools and
-# the docs tools. torch comes first, pinned, so that the project's range (torch>=2.2) is met:
+# the docs tools. torch comes first, pinned, so that the project's range (torch>=2.6) is met:
 # on Linux its CPU build unless BH_TORCH=cuda asks for the CUDA one (PyPI's Linux default).
 # Says what it installs and about how much it downloads; a second run installs nothing new, and
 # when nothing it installs from has changed since (pyproject.toml, the example adapter, the

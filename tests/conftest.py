@@ -24,8 +24,8 @@ PLUGINS = Path(__file__).parent / "plugins"
 MODULES = ("mpmath", "hypothesis", "dask", "dask.distributed", "matplotlib")
 EXTRAS = {"torch": "torch", "jax": "jax", "exact": "exact", "mpmath": "exact",
           "autograd": "autograd", "mygrad": "mygrad", "tensorflow": "tensorflow",
-          "tensorflow-xla": "tensorflow", "tinygrad": "tinygrad",
-          "hypothesis": "fuzz", "dask": "dask", "dask.distributed": "dask",
+          "tensorflow-xla": "tensorflow", "tinygrad": "tinygrad", "thinc": "thinc",
+          "mindspore": "mindspore", "hypothesis": "fuzz", "dask": "dask", "dask.distributed": "dask",
           "matplotlib": "plots"}  # the name's extra: pip install 'backprop-harness[EXTRA]'
 INSTALL = {"einsum": "pip install -e examples/adapter-example"}  # names outside the extras
 LABELS = {"exact": "mpmath for exact", "einsum": "the example adapter einsum"}
@@ -34,7 +34,8 @@ LABELS = {"exact": "mpmath for exact", "einsum": "the example adapter einsum"}
 # hands whole files to its workers in collection order (--dist loadfile with
 # --no-loadscope-reorder, pyproject.toml), so these start first and the many short files fill
 # in at the end, rather than one long file starting last and running alone.
-SLOW_FIRST = ["test_pytest_plugin_faults.py", "test_pytest_plugin.py", "test_hardening.py",
+SLOW_FIRST = ["test_wall.py", "test_pytest_plugin_faults.py", "test_pytest_plugin.py",
+              "test_hardening.py",
               "test_readme.py", "test_cli.py", "test_trust.py", "test_conformance_suite.py",
               "test_reproduce.py", "test_adapters.py", "test_fuzz.py", "test_batched.py",
               "test_run.py", "test_report_html.py", "test_suite.py", "test_registry.py"]
@@ -131,10 +132,10 @@ def register(tmp_path, monkeypatch, entry_points: dict[str, str]):
         monkeypatch.syspath_prepend(p)
     path = os.pathsep.join([str(site), str(PLUGINS), os.environ.get("PYTHONPATH", "")])
     monkeypatch.setenv("PYTHONPATH", path)
-    registry.discover(refresh=True)
+    registry.forget()
     yield site
     monkeypatch.undo()
-    registry.discover(refresh=True)
+    registry.forget()
 
 
 @pytest.fixture

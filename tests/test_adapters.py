@@ -154,6 +154,17 @@ def test_settings_record_what_changes_numbers():
     assert jax_settings["x64"] is True and "default_matmul_precision" in jax_settings
 
 
+@needs("jax")
+def test_jax_shows_a_cache_in_the_home_folder_as_tilde(monkeypatch, tmp_path):
+    """A report shows no user's folder: the compilation cache reads ~/... (as it did not)."""
+    from impls import jax_grad
+    monkeypatch.setattr(jax_grad.Path, "home", lambda: tmp_path)
+    assert jax_grad._home_as_tilde(f"{tmp_path}/.cache/backprop-harness/jax") == \
+        "~/.cache/backprop-harness/jax"
+    assert jax_grad._home_as_tilde(f"{tmp_path}-other/jax") == f"{tmp_path}-other/jax"
+    assert jax_grad._home_as_tilde("off") == "off"
+
+
 @needs("jax", "torch", "exact")
 def test_jax_elu_gradient_loses_precision_far_below_zero():
     """A finding of the fuzzer: jax.nn.elu is alpha * expm1(d) for d <= 0 and JAX

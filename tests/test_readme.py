@@ -120,8 +120,26 @@ def check_failure(tmp_path):
     assert "[why: elu's t at d = -40: 0 (jax)" in out.stdout
     assert "FAIL: 0 passed, 1 failed" in out.stdout
     folder, = (tmp_path / "reports").glob("run-*/failing/jax-elu-tail-jax-vs-reference")
-    assert {"reproduce_jax.py", "smallest.json", "ISSUE.md"} <= {f.name for f in
+    assert {"reproduce.py", "smallest.json", "ISSUE.md"} <= {f.name for f in
                                                                  folder.iterdir()}
+
+
+def check_torch_against_jax(tmp_path):
+    """jax against torch, directly and pairwise, on the seed cases and the one where they
+    differ (the README's commands run the whole suite): torch's binary cross-entropy clamp is
+    jax's failure with torch named wrong by the oracle; summary.md names the pair."""
+    cases = " --cases 'seed-*,regions-binary_cross_entropy-float64'"
+    for command, pair in (("backprop-harness run --impl jax --baseline torch", "jax"),
+                          ("backprop-harness run --impl torch jax --pairwise", "jax vs torch")):
+        out = shell(command + cases + f" --out {tmp_path / 'r'} --force", tmp_path)
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert re.search(rf"^FAIL regions-binary_cross_entropy-float64 {pair}: .* \(torch\): "
+                         r".*\[blame: a-wrong, torch wrong", out.stdout, flags=re.M), out.stdout
+        assert re.search(rf"^{pair} +\d+ +1 +0 ", out.stdout, flags=re.M), out.stdout  # a row
+        assert re.search(r"^FAIL: \d+ passed, 1 failed, 0 errors", out.stdout, flags=re.M)
+        summary = (tmp_path / "r" / "summary.md").read_text()
+        assert "### regions-binary_cross_entropy-float64: jax vs torch (FAIL)" in summary
+        assert re.search(rf"[.;] {pair}: 1 FAIL, \d+ agree\.$", summary, flags=re.M), summary
 
 
 # every command in the README's shell blocks: its check, and what it needs
@@ -129,6 +147,10 @@ CHECKS = {
     "bash scripts/run.sh": (check_run_sh, [pytest.mark.slow, needs("torch")]),
     "bash scripts/test.sh": (check_test_sh, []),
     "source .venv/bin/activate": (check_activate, []),
+    "backprop-harness run --impl jax --baseline torch":
+        (check_torch_against_jax, [pytest.mark.slow, needs("torch", "jax")]),
+    "backprop-harness run --impl torch jax --pairwise":
+        (check_torch_against_jax, [pytest.mark.slow, needs("torch", "jax")]),
     "backprop-harness run": (check_run, [pytest.mark.slow]),
     "backprop-harness cases --cases seed-2-2-2-float64 --export my-net.json":
         (check_own_network, [pytest.mark.slow, needs("torch", "jax")]),
@@ -149,6 +171,7 @@ def test_every_readme_command_has_a_check():
 
 @pytest.mark.parametrize("command", [
     pytest.param(c, marks=marks, id=c) for c, (check, marks) in CHECKS.items()
-    if c != "backprop-harness run my-net.json --impl torch jax"])  # checked with its export
+    if c not in ("backprop-harness run my-net.json --impl torch jax",  # with its export
+                 "backprop-harness run --impl torch jax --pairwise")])  # with --baseline torch
 def test_readme_command_works(command, tmp_path):
     CHECKS[command][0](tmp_path)

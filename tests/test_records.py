@@ -105,7 +105,7 @@ def test_every_name_is_in_every_builtin_adapter_table_or_declared_unsupported(im
 def test_the_builtin_list_is_the_one_the_registry_serves():
     """BUILTINS is the one list: each name loads from its target, no entry point needed."""
     assert list(BUILTINS) == ["reference", "torch", "jax", "numeric", "exact", "autograd",
-                              "mygrad", "tensorflow", "tinygrad"]
+                              "mygrad", "tensorflow", "tinygrad", "thinc", "mindspore"]
     for name, target in BUILTINS.items():
         info = get(name)
         assert info.target == target and (info.available or info.reason)

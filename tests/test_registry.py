@@ -1,5 +1,6 @@
 """Implementations found through the entry-point group, built-in and third-party alike."""
 
+import os
 import json
 import subprocess
 import sys
@@ -82,11 +83,15 @@ def test_impls_command_lists_versions_and_support():
 @pytest.mark.slow
 @needs("torch")
 def test_torch_adapter_loads_without_importing_torch_until_its_first_call():
-    """Loading is cheap (torch's import, ~2 s, waits for the first call), so `impls`, an
-    in-process run (jax compiles meanwhile) and the --jobs parent do not pay for it first."""
-    code = ("import sys\nfrom harness.registry import get\ninfo = get('torch')\n"
+    """Loading is cheap (torch's import, ~2 s, waits for the first call), so `impls` and an
+    --in-process run (jax compiles meanwhile) do not pay for it first; behind the wall (the
+    default) the run never imports torch at all: its worker does."""
+    code = ("import sys\nfrom harness import registry\nregistry.set_wall(False)\n"
+            "info = registry.get('torch')\n"
             "assert info.available and 'torch' not in sys.modules, info.reason\n"
-            "print(info.version())\nassert 'torch' in sys.modules\n")
+            "print(info.version())\nassert 'torch' in sys.modules\n"
+            "registry.set_wall(True)\n"
+            "assert registry.get('torch').version() == sys.modules['torch'].__version__\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
@@ -115,7 +120,8 @@ def test_jobs_keep_torch_out_of_the_parent_process(tmp_path):
 
 @pytest.mark.slow
 def test_a_missing_torch_makes_the_adapter_unavailable_with_one_line():
-    """torch not installed (a finder that refuses it): `run --impl torch` exits 2 naming it."""
+    """torch not installed (a finder that refuses it, in this process: --in-process): `run
+    --impl torch` exits 2 naming it."""
     code = ("import sys\n"
             "class NoTorch:\n"
             "    def find_spec(self, name, path=None, target=None):\n"
@@ -123,10 +129,73 @@ def test_a_missing_torch_makes_the_adapter_unavailable_with_one_line():
             "            raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n"
             "sys.meta_path.insert(0, NoTorch())\n"
             "from harness.cli import main\n"
-            "sys.exit(main(['run', '--impl', 'torch', '--cases', 'seed-*']))")
+            "sys.exit(main(['run', '--impl', 'torch', '--cases', 'seed-*', '--in-process']))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         "backprop-harness: error: implementation 'torch' is unavailable: cannot import torch: "
         "No module named 'torch'"]
+
+
+# ---- adapter development: an adapter run without packaging it, kept out, shadowed
+
+ADAPTER = '''
+from impls.reference_impl import ReferenceImpl
+
+
+class Mine(ReferenceImpl):
+    """The reference under another name, with a planted sign error in v when asked."""
+
+    name = "mine"
+'''
+
+
+def test_an_adapter_runs_by_module_and_class_or_by_path_without_packaging(tmp_path,
+                                                                          monkeypatch, capsys):
+    """`--impl module:Class` (its folder the current one) and `--impl path/adapter.py`: each
+    registers the class under its own name, in the environment worker processes inherit."""
+    from conftest import cli_in_process
+    (tmp_path / "mine_adapter.py").write_text(ADAPTER)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(registry.LOCAL, raising=False)
+    for how in ("mine_adapter:Mine", str(tmp_path / "mine_adapter.py")):
+        out = cli_in_process(capsys, "run", "--impl", how, "--cases", "seed-2-2-2-float64",
+                             "--jobs", "2", "--out", str(tmp_path / "r"), "--force")
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "\nmine " in out.stdout  # the class's name, traced in a worker process
+        assert f"mine={tmp_path / 'mine_adapter.py'}:Mine" in os.environ[registry.LOCAL]
+    registry.discover(refresh=True)
+    bad = cli_in_process(capsys, "run", "--impl", "mine_adapter:Nope", "--out",
+                         str(tmp_path / "r"), "--force")
+    assert bad.returncode == 2 and "Nope has no class attribute `name`" in bad.stderr
+
+
+def test_an_excluded_plugin_is_left_out_of_default_runs_only(plugins, monkeypatch):
+    from harness.conformance import choose_impls
+    every = [i.name for i in choose_impls(None, "reference")]
+    assert "bug-sign" in every
+    monkeypatch.setenv(registry.EXCLUDE, "bug-*,many")
+    kept = [i.name for i in choose_impls(None, "reference")]
+    assert not [n for n in kept if n.startswith("bug-") or n == "many"]
+    assert set(every) - set(kept) >= {"bug-sign", "many"}
+    assert [i.name for i in choose_impls(["bug-sign"], "reference")] == ["reference", "bug-sign"]
+    monkeypatch.delenv(registry.EXCLUDE)  # `run --exclude` puts it there, for the workers too
+    from harness.cli import build_parser
+    build_parser().parse_args(["run", "--exclude", "bug-*", "--exclude", "many"])
+    assert os.environ[registry.EXCLUDE] == "bug-*,many"
+
+
+def test_a_folder_that_shadows_a_plugin_is_named_in_one_line(plugins, tmp_path, monkeypatch):
+    """A folder named like the plugin's module, first on the path: the adapter is
+    unavailable with a reason that names the folder, not a bare "no attribute"."""
+    import sys
+    (tmp_path / "work" / "planted").mkdir(parents=True)
+    (tmp_path / "work" / "planted" / "__init__.py").write_text("")
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.syspath_prepend(str(tmp_path / "work"))
+    monkeypatch.delitem(sys.modules, "planted", raising=False)
+    info = registry.discover(refresh=True)["bug-sign"]
+    assert not info.available and "\n" not in info.reason
+    assert "has no attribute" in info.reason and "shadows the installed package planted" in \
+        info.reason and str(tmp_path / "work" / "planted") in info.reason

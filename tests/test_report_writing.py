@@ -25,6 +25,7 @@ from harness.runner import Outcome
 from harness.suite import default_suite
 
 HOSTILE = "h-<script>alert(1)</script>|x&y"
+DESCRIPTION = "<script>alert('d')</script> a | b *not em* _nor_this_ `x` 2 > 1 &amp; \\* # 1"
 DEAD = 4_194_305  # above Linux's largest pid_max: never a live process
 
 
@@ -33,7 +34,7 @@ def run():
     """A run of one case with one divergence, every name and text in it hostile Markdown."""
     from harness.conformance import RunResult
     spec = default_suite(pattern="seed-2-2-2-float64")[0]
-    spec = dataclasses.replace(spec, description="<script>alert('d')</script> a | b")
+    spec = dataclasses.replace(spec, description=DESCRIPTION)
     base = get("reference").impl.trace(spec)
     other = get("reference").impl.trace(spec)
     other.steps[0].layers[0].v = np.asarray(other.steps[0].layers[0].v) + 1.0
@@ -287,18 +288,74 @@ def test_run_checks_out_before_tracing(tmp_path, capsys):
                                  f"directory\n")
 
 
-def test_summary_md_passes_no_raw_html(run, tmp_path):
+def rendered(md: str) -> tuple[str, list[list[int]]]:
+    """summary.md as a reader sees it (Python-Markdown, as mkdocs renders it): its text, and
+    each table's cells per row."""
+    import html
+    import markdown
+    page = markdown.markdown(md, extensions=["tables"])
+    tables = [[len(re.findall(r"<t[hd]\b", row)) for row in re.findall(r"<tr>.*?</tr>", t, re.S)]
+              for t in re.findall(r"<table>.*?</table>", page, flags=re.S)]
+    return html.unescape(re.sub(r"<[^>]+>", "", page)), tables
+
+
+def test_summary_md_renders_as_it_reads_and_passes_no_raw_html(run, tmp_path):
+    """Every name and text of the run, hostile Markdown and HTML included, renders as exactly
+    that text; the source escapes only what Markdown would take for markup ("|diff| 2 > tol"
+    stays as it is: an escaped ">" showed as "&gt;" in the docs' failure page)."""
     md = (write_report(run, tmp_path / "r") / "summary.md").read_text()
     repro = [line for line in md.splitlines() if line.startswith("- reproduce: ")]
     assert len(repro) == 1 and re.fullmatch(r"- reproduce: `[^`]+`", repro[0])  # a code span
-    md = md.replace(repro[0], "")  # shows its text as it is, <script> too
-    for raw in ("<script", "<b>", "<img"):
-        assert raw not in md
-    assert "h-&lt;script&gt;alert(1)&lt;/script&gt;" in md and "&lt;b&gt;9&lt;/b&gt;" in md
-    assert "&lt;img src=x onerror=alert(1)&gt;" in md
-    assert "&lt;script&gt;alert('d')&lt;/script&gt; a | b" in md  # prose keeps its |
-    tables = re.findall(r"(?:^\|.*\n)+", md, flags=re.M)
-    assert len(tables) == 2 and all(HOSTILE[:2] in t for t in tables)
-    for table in tables:  # a cell's | escaped: every row has its header's columns
-        assert len({len(re.findall(r"(?<!\\)\|", row)) for row in table.splitlines()}) == 1
-        assert "\\|x&amp;y" in table
+    text, tables = rendered(md)
+    for raw in ("<script", "<b>", "<img"):  # in the source only as &lt;, in a code span
+        assert raw not in md.replace(repro[0], "")
+    assert "&gt;" not in md and f"|diff| {run.results[0].message.split('|diff| ')[1]}" in md
+    assert run.results[0].message in text and " > tol " in run.results[0].message
+    assert f"{HOSTILE} vs reference" in text and "<b>9</b>" in text
+    assert "mode=<img src=x onerror=alert(1)>" in text
+    assert DESCRIPTION in text  # *, _, `, \, &amp; as written, neither emphasis nor code
+    assert repro[0][len("- reproduce: `"):-1] in text
+    assert len(tables) == 2 and all(len(set(rows)) == 1 for rows in tables)  # | in a cell
+    assert text.count(f"{HOSTILE}\n") >= 2  # a cell of each table, whole
+    assert "docs/tolerances.md#the-pass-rule" in text
+
+
+def test_summary_md_names_both_sides_of_a_pairwise_comparison(tmp_path):
+    """--pairwise: numeric is compared with the baseline and with exact; its rows read
+    "numeric" and "numeric vs exact" (both read "numeric" before)."""
+    from harness.conformance import run_suite
+    spec = default_suite(pattern="seed-2-2-2-float64")[0]
+    run = run_suite([spec], ["exact", "numeric"], pairwise=True)
+    assert sorted((r.impl, r.baseline) for r in run.results) == [
+        ("exact", "reference"), ("numeric", "exact"), ("numeric", "reference")]
+    text, _ = rendered((write_report(run, tmp_path / "r") / "summary.md").read_text())
+    assert "exact: 1 agree; numeric: 1 agree; numeric vs exact: 1 agree." in text
+    rows = re.findall(r"^(exact|numeric|numeric vs exact)\npass$", text, flags=re.M)
+    assert sorted(rows) == ["exact", "numeric", "numeric vs exact"]
+
+
+def test_a_renderer_that_fails_costs_its_own_file_and_says_so_in_one_line(run, tmp_path,
+                                                                          monkeypatch, capsys):
+    """As NumPy 1.26 with ml_dtypes 0.4 did in report.html (finfo(bfloat16): "not inexact"):
+    run.json is written before any rendering, the report goes in place without the one file,
+    and the run ends with one line naming it, not a traceback that loses every result."""
+    def broken(*args, **kwargs):
+        raise ValueError("data type <class 'ml_dtypes.bfloat16'> not inexact\nsecond line")
+    monkeypatch.setattr(writing, "html_report", broken)
+    with pytest.raises(HarnessError) as info:
+        write_report(run, tmp_path / "r")
+    assert str(info.value) == (
+        "could not render report.html (ValueError: data type <class 'ml_dtypes.bfloat16'> not "
+        f"inexact second line); the rest of the report (run.json holds every result) is in "
+        f"{tmp_path / 'r'}")
+    assert listing(tmp_path) == ["r"] and started(tmp_path / "r") == "old"
+    assert listing(tmp_path / "r") == ["failing", "junit.xml", "mismatches.csv", "run.json",
+                                       "summary.csv", "summary.md"]
+    monkeypatch.setattr(writing, "markdown", broken)
+    code = main(["run", "--cases", "seed-2-2-2-float64", "--impl", "numeric", "--out",
+                 str(tmp_path / "cli")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("backprop-harness: error: could not render summary.md (ValueError: ")
+    assert "; report.html (ValueError: " in err
+    assert listing(tmp_path / "cli") == ["junit.xml", "mismatches.csv", "run.json", "summary.csv"]

@@ -36,9 +36,19 @@ def test_jobs_retry_a_batch_case_by_case_when_its_worker_dies(plugins):
     assert all(o.trace.settings["many_calls"] == [] for o in outcomes if o.impl == "many")
 
 
+@pytest.fixture
+def in_process(plugins):
+    """Adapters loaded in this process (--in-process) for the test, behind the wall after."""
+    from harness import registry
+    registry.set_wall(False)
+    yield
+    registry.set_wall(True)
+
+
 @pytest.mark.parametrize("raises", [False, True])
-def test_trace_many_runs_on_a_thread_of_the_runner_and_its_outcomes_come_last(plugins, raises):
-    """In one process an implementation with trace_many() gets all its specs in one call, on
+def test_trace_many_runs_on_a_thread_of_the_runner_and_its_outcomes_come_last(in_process,
+                                                                              raises):
+    """In one process (--in-process) an implementation with trace_many() gets all its specs in one call, on
     a thread the runner starts; the other tasks run meanwhile and its outcomes come after
     theirs, each case charged a share of the call's 0.2 s. A call that raises is replaced by
     one trace() per case, with the same numbers."""

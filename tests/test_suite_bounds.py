@@ -30,7 +30,7 @@ def test_a_hanging_test_fails_alone_even_after_the_runner_timed_a_case(pytester)
     is still cut at 5 s, and it is that test's failure, not its worker's death."""
     out, seconds = _run(pytester, "0", test_hang="""
         import time
-        from harness.runner import _time_limit
+        from harness.runner.inprocess import _time_limit
 
         def test_hangs_after_a_timed_case():
             with _time_limit(100):

@@ -6,7 +6,13 @@ Exact (mpmath, 40 digits): gelu(-0.3) = -0.11462657334331420584, erf(0.5) =
 import sys
 
 import numpy as np
-from tinygrad import Tensor
+
+try:  # exit 2, not 1, where tinygrad cannot run here (no compiler: "no usable devices")
+    from tinygrad import Tensor
+    Tensor([0.0]).realize()
+except Exception as exc:
+    print(f"cannot run: {type(exc).__name__}: {exc}")
+    sys.exit(2)
 
 cases = {"gelu(-0.3)": (Tensor(np.array([-0.3])).gelu(approximate="none"), -0.11462657334331420584),
          "erf(0.5)": (Tensor(np.array([0.5])).erf(), 0.52049987781304653768)}

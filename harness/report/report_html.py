@@ -10,8 +10,8 @@ from ..judge import Verdict
 from ..tolerance import BACKWARD_K, FORWARD_K, LOW_PRECISION_K, default_tolerances
 from .heatmap import _bin_css, heatmap_html
 from .markup import E, _anchor, _status_span, _table, _td
-from .tables import (DIVERGENT, _case_rank, _cases_in_order, _diff_at_worst, _divergent, _num,
-                     _per_impl, _spec_line, _status, _value, closer_text, count, figures,
+from .tables import (DIVERGENT, DOCS, _case_rank, _cases_in_order, _diff_at_worst, _divergent,
+                     _num, _per_impl, _spec_line, _status, _value, closer_text, count, figures,
                      verdict_sentence, worst_of)
 
 FAILING_TENSOR_ROWS = 12  # per divergent comparison in report.html; summary.csv has them all
@@ -313,14 +313,14 @@ def run_details_html(run: RunResult) -> str:
         for p, vals in override.items())) + ".</p>") if override else ""
     return (f'<dl class="kv">{dl}</dl><h3>Tolerances</h3><p>An element passes when '
             f'|a − b| ≤ atol + rtol · M, M being the magnitude from the running error analysis '
-            f'(README, “How tolerances are computed”); rtol = {FORWARD_K:g} eps forward and '
-            f'{BACKWARD_K:g} eps backward and for the update ({LOW_PRECISION_K:g} eps in bfloat16 '
-            f'and float16). Defaults:</p>'
+            f'(<code>{DOCS["tolerances"]}</code> in backprop-harness\'s repository); '
+            f'rtol = {FORWARD_K:g} eps forward and {BACKWARD_K:g} eps backward and for the '
+            f'update ({LOW_PRECISION_K:g} eps in bfloat16 and float16). Defaults:</p>'
             + _table(["dtype", "phase", "rtol", "atol"], tol_rows, set()) + over +
             "<h3>Files of this report</h3><p>summary.md (this page in Markdown), summary.csv "
             "(one row per traced tensor), mismatches.csv (out-of-tolerance elements), "
             "run.json, junit.xml, failing/ (the spec of each divergent case and "
-            "reproduce.sh), described in reports/README.md.</p>")
+            f"reproduce.sh), described in <code>{DOCS['files']}</code>.</p>")
 
 
 def html_report(run: RunResult, repros: dict, charts: bool = True) -> str:

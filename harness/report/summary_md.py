@@ -3,7 +3,6 @@ Markdown."""
 
 from __future__ import annotations
 
-import html
 import re
 
 import pandas as pd
@@ -11,17 +10,35 @@ import pandas as pd
 from ..conformance import RunResult, environment
 from ..judge import Verdict
 from ..tolerance import BACKWARD_K, FORWARD_K
-from .tables import (NOTES, _diff_at_worst, _divergent, _num, _per_impl, _spec_line, _status,
+from .tables import (DOCS, NOTES, _diff_at_worst, _divergent, _num, _per_impl, _spec_line, _status,
                      _value, closer_text, count, figures, verdict_sentence)
+
+
+# what Markdown would read as markup in running text, escaped so that it reads as written and
+# nothing else is: a tag's or comment's "<" (raw HTML), an entity's "&", a backslash before
+# punctuation, backticks, "*", and "_" not inside a word (name_with_underscores stays as is)
+_MARKUP = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?\w+;)|\\(?=[!-/:-@\[-`{-~])|[`*]"
+                     r"|(?<!\w)_|_(?!\w)")
+_ENTITIES = {"<": "&lt;", "&": "&amp;"}
 
 
 def _md(text) -> str:
     """Text from the run (names, versions, settings, descriptions, messages) as Markdown that
-    renders as that text: no raw HTML reaches a renderer (<, >, & as entities), on one line."""
-    return html.escape(str(text), quote=False).replace("\n", " ")
+    renders as that text and reads as it when not rendered: only what Markdown would take for
+    markup is escaped ("|diff| > tol" stays as it is), on one line."""
+    one_line = str(text).replace("\n", " ")
+    return _MARKUP.sub(lambda m: _ENTITIES.get(m[0], "\\" + m[0]), one_line)
+
+
+def _md_line(text) -> str:
+    """_md for text that starts a line, where "# ", ">", "- " or "+ " would make a heading, a
+    quote or a list."""
+    md = _md(text)
+    return "\\" + md if re.match(r"#+(\s|$)|>|[-+](\s|$)", md) else md
 
 
 def _md_cell(v) -> str:
+    """_md in a table's cell, where "|" ends the cell."""
     return _md(v).replace("|", "\\|")
 
 
@@ -35,7 +52,7 @@ def _md_code(text: str) -> str:
 def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
     counts = run.counts()
     word, sentence = verdict_sentence(run)
-    lines = [f"# backprop-harness run: {word}", "", _md(sentence), "",
+    lines = [f"# backprop-harness run: {word}", "", _md_line(sentence), "",
              f"{counts['pass']} passed, {counts['fail']} failed, "
              f"{count(counts['error'], 'error')}, {counts['unsupported']} not supported, "
              f"{count(counts['xfail'], 'known deviation')}, "
@@ -71,7 +88,7 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
     lines += _implementations(run)
     lines += ["", "## Cases", ""]
     for case, group in cases.groupby("case", sort=False):
-        lines += [f"### {_md(case)}", "", _md(_spec_line(run.specs[case])), ""]
+        lines += [f"### {_md(case)}", "", _md_line(_spec_line(run.specs[case])), ""]
         cols = [c for c in group.columns if c != "case" and any(group[c].astype(str) != "")]
         lines.append("| " + " | ".join(map(_md_cell, cols)) + " |")
         lines.append("|" + "---|" * len(cols))
@@ -87,7 +104,8 @@ def markdown(run: RunResult, cases: pd.DataFrame, repros: dict) -> str:
     lines += ["", "## Tolerances", "",
               f"An element passes when |a - b| <= atol + rtol * M; rtol = {FORWARD_K:g} eps "
               f"(forward) and {BACKWARD_K:g} eps (backward, update); M is the magnitude from the "
-              "running error analysis (README, 'How tolerances are computed').", ""]
+              f"running error analysis ({_md_code(DOCS['tolerances'])} in backprop-harness's "
+              f"repository); the files of this report: {_md_code(DOCS['files'])}.", ""]
     return "\n".join(lines)
 
 

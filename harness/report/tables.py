@@ -19,6 +19,9 @@ from ..conformance import RunResult
 from ..judge import Verdict
 
 MAX_MISMATCH_ROWS = 10_000
+# the docs pages a report cites, as paths in the repository (mkdocs.yml has no site_url to give
+# them a URL; tests/test_docs.py checks that each page and heading exists)
+DOCS = {"tolerances": "docs/tolerances.md#the-pass-rule", "files": "docs/reports.md#the-files"}
 DIVERGENT = ("fail", "error", "xfail")  # out of tolerance (or failed), known or not
 STATUS_TEXT = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "unsupported": "not supported",
                "xfail": "known deviation", "xpass": "unexpected pass"}
@@ -170,7 +173,7 @@ def case_table(run: RunResult) -> pd.DataFrame:
     """One row per case x implementation, as text: verdict, worst figures, origin."""
     rows = []
     for r in run.results:
-        row = {"case": r.case, "implementation": r.impl, "verdict": _status(r.status)}
+        row = {"case": r.case, "implementation": side(r, run), "verdict": _status(r.status)}
         if r.tensors:
             f = figures(r.tensors)
             row.update({"worst error / tolerance": f["ratio"], "worst at": f["at"],
@@ -229,11 +232,18 @@ def _all_agree(n: int, noun: str, after: str = "") -> str:
     return f"All {count(n, noun)}{after} agree" if n != 1 else f"The one {noun}{after} agrees"
 
 
+def side(r: Verdict, run: RunResult) -> str:
+    """Who a verdict compares: its implementation, or "jax vs torch" where its baseline is not
+    the run's (a pairwise comparison, --pairwise)."""
+    return r.impl if r.baseline == run.baseline else f"{r.impl} vs {r.baseline}"
+
+
 def _per_impl(run: RunResult) -> list[str]:
-    """'torch: 59 agree', 'bug-sign: 4 FAIL, 5 agree', one per implementation compared."""
+    """'torch: 59 agree', 'bug-sign: 4 FAIL, 5 agree', 'jax vs torch: 59 agree', one per
+    implementation compared (and pair, in a pairwise run)."""
     out = []
-    for name in dict.fromkeys(r.impl for r in run.results):
-        mine = [r for r in run.results if r.impl == name]
+    for name in dict.fromkeys(side(r, run) for r in run.results):
+        mine = [r for r in run.results if side(r, run) == name]
         parts = []
         for status, text in (("fail", "FAIL"), ("error", "ERROR"), ("xfail", "known deviation"),
                              ("xpass", "unexpected pass"), ("pass", "agree"),

@@ -12,6 +12,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from .. import readable_json
 from ..conformance import RunResult
 from ..errors import HarnessError
 from ..judge import Verdict
@@ -65,7 +66,9 @@ def write_report(run: RunResult, out_dir: Path, force: bool = False, full: bool 
     put it in place (placing.py): out_dir holds a whole report at every instant, the old one or
     the new one; a symbolic link stays and what it points to is replaced. A file that cannot be
     written, or an out_dir another run wrote meanwhile (without force), is a HarnessError of one
-    line that names what was kept. `full`: run.json holds every tensor's figures (by default
+    line that names what was kept. A renderer that fails (a bug: anything but OSError) costs
+    only its own file: the report is put in place without it, and a HarnessError of one line
+    names it afterwards. `full`: run.json holds every tensor's figures (by default
     only each verdict's origin, failing tensors and each quantity's worst; summary.csv has
     every tensor either way)."""
     out_dir = Path(out_dir)
@@ -78,7 +81,7 @@ def write_report(run: RunResult, out_dir: Path, force: bool = False, full: bool 
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         (tmp / "INCOMPLETE").write_text("this report was interrupted while being written\n")
-        _write_files(run, tmp, final, full=full)
+        unrendered = _write_files(run, tmp, final, full=full)
         (tmp / "INCOMPLETE").unlink()
         put_in_place(tmp, final, force)
     except OSError as exc:
@@ -92,6 +95,9 @@ def write_report(run: RunResult, out_dir: Path, force: bool = False, full: bool 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if unrendered:
+        raise HarnessError(f"could not render {'; '.join(unrendered)}; the rest of the report "
+                           f"(run.json holds every result) is in {out_dir}")
     return out_dir
 
 
@@ -143,24 +149,45 @@ def _safe(name: str) -> str:
     return SAFE_NAME_CHARS.sub("-", name)
 
 
-def _write_files(run: RunResult, tmp: Path, final: Path, full: bool = False) -> None:
-    """Every file of the report into tmp, run.json first: what is kept if the disk fills."""
+def _write_files(run: RunResult, tmp: Path, final: Path, full: bool = False) -> list[str]:
+    """Every file of the report into tmp, run.json first, before any rendering: it is what
+    is kept if the disk fills or a renderer fails. Returns the files a renderer failed to make,
+    "report.html (ValueError: ...)" each; an OSError (the disk) propagates."""
     repros = _repros(run, final)
     _write_json(run, tmp, repros, full)
-    summary_table(run).to_csv(tmp / "summary.csv", index=False)
-    mismatch_table(run).to_csv(tmp / "mismatches.csv", index=False)
-    (tmp / "junit.xml").write_bytes(junit(run))
-    (tmp / "summary.md").write_text(markdown(run, case_table(run), repros))
-    (tmp / "report.html").write_text(html_report(run, repros))
+    renderers = {
+        "summary.csv": lambda: summary_table(run).to_csv(tmp / "summary.csv", index=False),
+        "mismatches.csv": lambda: mismatch_table(run).to_csv(tmp / "mismatches.csv",
+                                                             index=False),
+        "junit.xml": lambda: (tmp / "junit.xml").write_bytes(junit(run)),
+        "summary.md": lambda: (tmp / "summary.md").write_text(
+            markdown(run, case_table(run), repros)),
+        "report.html": lambda: (tmp / "report.html").write_text(html_report(run, repros)),
+    }
     if repros:  # only when something failed, erred or was a known deviation
-        (tmp / "failing").mkdir()
-        for case in dict.fromkeys(case for case, _, _ in repros):
-            (tmp / "failing" / f"{case}.json").write_text(
-                json.dumps(strict_json(run.specs[case].to_dict()), indent=1, allow_nan=False))
-        (tmp / "failing" / "reproduce.sh").write_text(
-            "#!/bin/sh\n# one command per failing case and implementation\n" +
-            "\n".join(repros.values()) + "\n")
-        _write_upstream(run, tmp / "failing", final)
+        renderers["failing/"] = lambda: _write_failing(run, tmp / "failing", final, repros)
+    unrendered = []
+    for name, render in renderers.items():
+        try:
+            render()
+        except OSError:
+            raise
+        except Exception as exc:  # a renderer's bug costs its own file alone
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())
+            unrendered.append(f"{name} ({why})")
+    return unrendered
+
+
+def _write_failing(run: RunResult, failing: Path, final: Path, repros: dict) -> None:
+    """failing/: the spec of each divergent case, reproduce.sh and the reproducers."""
+    failing.mkdir()
+    for case in dict.fromkeys(case for case, _, _ in repros):
+        (failing / f"{case}.json").write_text(
+            readable_json.dumps(strict_json(run.specs[case].to_dict()), allow_nan=False) + "\n")
+    (failing / "reproduce.sh").write_text(
+        "#!/bin/sh\n# one command per failing case and implementation\n" +
+        "\n".join(repros.values()) + "\n")
+    _write_upstream(run, failing, final)
 
 
 def _write_upstream(run: RunResult, failing: Path, final: Path) -> None:
@@ -172,8 +199,7 @@ def _write_upstream(run: RunResult, failing: Path, final: Path) -> None:
         if r.status not in ("fail", "error"):
             continue
         name = _safe(f"{r.case}-{r.impl}-vs-{r.baseline}")
-        files = reproducers(run.specs[r.case], r, run.tolerance_override,
-                            Path(final).resolve() / "failing" / name)
+        files = reproducers(run.specs[r.case], r, run.tolerance_override)
         if files:
             folder = failing / name
             folder.mkdir()

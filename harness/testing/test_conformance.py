@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 
-def test_conformance(bp_item):
-    """One implementation, one case of the default suite, one quantity: within tolerance."""
-    bp_item.check()
+def test_conformance(bp_item, request):
+    """One implementation, one case of the default suite: every quantity within tolerance."""
+    bp_item.check(request.node)
 
 
 def test_fuzz(bp_fuzz_impl, request):

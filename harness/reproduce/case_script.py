@@ -1,7 +1,6 @@
-"""Reproducers to file upstream: for every failing case of any implementation, an ISSUE.md
-draft (the root cause at one neuron with mpmath's digits, the versions, the signature, the
-smallest spec and the one command that reruns it through the adapter) beside that smallest
-spec; for torch and jax also a script per framework that imports only it and NumPy.
+"""The case replay: for a divergence that does not reduce to one function at one input (it
+needs the network), a script per torch or jax implementation that imports only the framework
+and NumPy and replays the whole case.
 
 A script inlines the case's numbers, computes the failing quantity (the divergence origin)
 the way the adapter does (the adapter's own activation and loss expressions are copied from
@@ -13,25 +12,14 @@ and the error, and exits 1 while the error exceeds the harness's tolerance for t
 from __future__ import annotations
 
 import ast
-import importlib.util
+import importlib
 import inspect
 import json
-import platform
-import shlex
-import sys
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
-import numpy as np
-
-from .compare import value_of
-from .judge import Verdict, tolerances
-from .errors import HarnessError
-from .registry import get
-from .rootcause import what
-from .runner import run_one
-from .spec import Spec
-from .tolerance import bound, magnitudes
+from ..errors import HarnessError
+from ..judge import Verdict
+from ..registry import get
+from ..spec import Spec
 
 FRAMEWORKS = {"torch": ("impls.torch_autograd", "torch"), "jax": ("impls.jax_grad", "jax")}
 # (the adapter module of each framework whose implementations, modes included, get scripts)
@@ -246,12 +234,23 @@ def _framework(name: str) -> tuple[str, str, dict]:
     """(framework, its adapter module, the mode's settings for the template) of a built-in
     implementation, from its adapter object."""
     impl = get(name).impl
-    module = type(impl).__module__
+    module, attrs = _adapter(impl)
     if module == FRAMEWORKS["torch"][0]:
-        return "torch", module, {"MODE": impl.mode, "MATMUL_PRECISION": impl.matmul_precision,
-                                 "DEVICE": impl.device}
-    device = None if impl.device is None else impl.device.platform
-    return "jax", module, {"MODE": impl.mode, "PRECISION": impl.precision, "DEVICE": device}
+        return "torch", module, {"MODE": attrs["mode"],
+                                 "MATMUL_PRECISION": attrs["matmul_precision"],
+                                 "DEVICE": attrs["device"]}
+    device = attrs["device"]
+    device = getattr(device, "platform", device)  # a jax Device in this process
+    return "jax", module, {"MODE": attrs["mode"], "PRECISION": attrs["precision"],
+                           "DEVICE": device}
+
+
+def _adapter(impl) -> tuple[str, dict]:
+    """(the adapter's module, its mode attributes), in this process or as its worker said."""
+    if getattr(impl, "walled", False) is True:
+        return impl.adapter_module, impl.attrs
+    return type(impl).__module__, {a: getattr(impl, a, None) for a in
+                                   ("mode", "matmul_precision", "precision", "device")}
 
 
 def frameworks_of(verdict: Verdict) -> list[str]:
@@ -263,146 +262,8 @@ def frameworks_of(verdict: Verdict) -> list[str]:
             info = get(name)
         except HarnessError:
             continue
-        if info.available and type(info.impl).__module__ in modules:
+        if info.available and _adapter(info.impl)[0] in modules:
             out.append(name)
     return out
 
 
-def harness_command() -> list[str]:
-    """How to start this harness from any directory, never with the current directory first
-    on the import path (a folder there named like a plugin's package would shadow it): the
-    console script beside this Python, else this Python with -P."""
-    script = Path(sys.executable).with_name("backprop-harness")
-    return [str(script)] if script.is_file() else [sys.executable, "-P", "-m", "harness"]
-
-
-def tolerance_flags(override: dict | None) -> list[str]:
-    """A run's tolerance overrides as its command-line options."""
-    return [x for phase, values in (override or {}).items() for kind, value in values.items()
-            for x in (f"--{kind}-{phase}", repr(value))]
-
-
-def rerun_command(spec_path: Path, impl: str, baseline: str, tolerance: dict | None = None,
-                  oracle: bool = True, extra=()) -> str:
-    """The shell command that runs a spec file through `impl` against `baseline` with a
-    run's tolerance and oracle choice, every word quoted."""
-    words = [*harness_command(), "run", str(Path(spec_path).resolve()), "--impl", impl,
-             "--baseline", baseline, *tolerance_flags(tolerance),
-             *([] if oracle else ["--no-oracle"]), *extra]
-    return shlex.join(words)
-
-
-def reproducers(spec: Spec, verdict: Verdict, tolerance: dict | None = None,
-                folder: Path | None = None) -> dict[str, str]:
-    """{file name: text} for a failure: ISSUE.md and, per root cause reproduced at one
-    neuron, its smallest spec (smallest.json, smallest-2.json, ...), for any implementation;
-    for torch and jax (and their modes) also a framework-only script, when the exact oracle
-    pins the origin. `folder` is where the files will lie (for the rerun commands)."""
-    if verdict.origin is None and not verdict.root_causes:
-        return {}
-    folder = Path(folder or ".")
-    files: dict[str, str] = {}
-    smallest = []
-    for k, cause in enumerate(c for c in verdict.root_causes if c.reproduced):
-        name = "smallest.json" if k == 0 else f"smallest-{k + 1}.json"
-        doc = dict(cause.spec, name=f"{spec.name}-root-cause{'' if k == 0 else f'-{k + 1}'}")
-        files[name] = json.dumps(doc, indent=1)
-        smallest.append((cause, name, rerun_command(folder / name, cause.impl, "exact",
-                                                    tolerance)))
-    names = frameworks_of(verdict) if verdict.origin is not None else []
-    truth = None
-    if names:
-        exact = run_one("exact", spec)
-        if exact.status == "ok":
-            o = verdict.origin
-            truth = float(value_of(exact.trace, o.step, o.quantity, o.layer)[o.worst_index])
-            allowed = _element_tolerance(spec, exact.trace, o)
-            files.update({f"reproduce_{name}.py": script(name, spec, verdict, truth, allowed)
-                          for name in names})
-        else:
-            names = []
-    files["ISSUE.md"] = issue(spec, verdict, truth, names, smallest)
-    return files
-
-
-def _element_tolerance(spec: Spec, truth, o) -> float:
-    """The tolerance model's bound for the origin's worst element, the exact trace as the
-    baseline (its magnitudes M)."""
-    tol = tolerances(spec, "exact", "exact")
-    m = magnitudes(spec, truth)[-1 if o.step is None else o.step][(o.quantity, o.layer)]
-    m = np.broadcast_to(m, np.shape(value_of(truth, o.step, o.quantity, o.layer)))
-    phase = "forward" if o.quantity in ("d", "h", "outputs", "loss") else "backward"
-    return float(bound(np, m[o.worst_index], tol[phase]))
-
-
-def _installed(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "(not installed here)"
-
-
-def _version_of(name: str) -> str:
-    try:
-        return get(name).version()
-    except Exception:  # an adapter's version() is its own code: any failure is "unknown"
-        return "(unknown)"
-
-
-def issue(spec: Spec, verdict: Verdict, truth: float | None, names: list[str],
-          smallest: list) -> str:
-    """A draft upstream issue: the root cause at one neuron (or why it does not reduce),
-    versions, signature, the smallest spec and the command that reruns it, then the case."""
-    wrong = {"a-wrong": verdict.baseline}.get(verdict.blame, verdict.impl)
-    causes = verdict.root_causes
-    first = causes[0] if causes else None
-    if first is not None and first.reproduced:
-        title = (f"{wrong}: {first.text.split(': relative')[0]} in {spec.dtype}")
-    else:
-        title = f"{wrong}: {verdict.origin.label if verdict.origin else verdict.status} " \
-                f"of case {spec.name} differs ({spec.dtype})"
-    lines = [f"# {title}", "", "## Root cause at one neuron", ""]
-    if not causes:
-        lines.append("- not sought (run without an oracle, or mpmath missing)")
-    for k, c in enumerate(causes, 1):
-        lines += [f"{k}. {c.text}", f"   - signature: {c.signature}"]
-        if c.reproduced:
-            lines += [f"   - exact value (mpmath, 60-digit arithmetic): {c.exact}",
-                      f"   - relative error {c.rel_error:.3g}, {c.ulps:.3g} ulp in {c.dtype}",
-                      f"   - explains: {c.explains} of case {spec.name}"]
-    versions = [f"- {wrong} {_version_of(wrong)}"]
-    for name in names:
-        framework, _, settings = _framework(name)
-        how = ", ".join(f"{k.lower()} {v}" for k, v in settings.items() if v)
-        versions.append(f"- {framework} {_installed(framework)} ({how})")
-    from . import __version__
-    versions += [f"- backprop-harness {__version__}, NumPy {np.__version__}, Python "
-                 f"{platform.python_version()}, {platform.system()} {platform.machine()}"]
-    lines += ["", "## Versions", "", *versions, "", "## Smallest spec and rerun", ""]
-    for cause, name, command in smallest:
-        lines += [f"- `{name}` (one layer, batch 1, one step: {what(cause.function, cause.part)}"
-                  f" alone), rerun through {cause.impl} against the exact oracle:",
-                  "", "  ```sh", f"  {command}", "  ```", ""]
-    if not smallest:
-        lines += [f"- the case itself ({spec.name}.json beside this folder) is the smallest "
-                  f"spec: the divergence needs the network", ""]
-    for name in names:
-        framework, _, _ = _framework(name)
-        lines.append(f"- `python reproduce_{name}.py` (needs only {framework} and NumPy) "
-                     f"prints the value and exits 1 while the error stands.")
-    o = verdict.origin
-    lines += ["", "## In the case", ""]
-    if o is not None:
-        actual = o.worst_value if wrong == verdict.impl else o.worst_baseline
-        lines += [f"- quantity: {o.label}, element {list(o.worst_index)} (d pre-activations, "
-                  f"h activations, v = dE/dd, g the gradients)",
-                  f"- actual ({wrong}): {actual!r}"]
-        if truth is not None:
-            rel = abs(actual - truth) / abs(truth) if truth else float("inf")
-            lines += [f"- expected (exact, 60 digits rounded to {spec.dtype}): {truth!r}",
-                      f"- error: {abs(actual - truth):.3g}, relative {rel:.3g}"]
-    lines += [f"- who is wrong: {verdict.who or 'undecided'} ({verdict.blame_reason})",
-              *([f"- already known: {verdict.known}"] if verdict.known else []),
-              f"- how it was found: backprop-harness compared {verdict.impl} with "
-              f"{verdict.baseline}: {verdict.message}", ""]
-    return "\n".join(lines)
