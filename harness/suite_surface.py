@@ -17,6 +17,32 @@ NEW_ACTIVATIONS = ("relu6", "selu", "celu", "log_sigmoid", "softsign", "mish", "
 NEW_LOSSES = ("l1", "huber", "log_cosh", "kl_divergence", "poisson", "hinge", "bce_with_logits")
 
 
+CHAINS = (("selu", "celu", "softsign", "log_sigmoid"),
+          ("hard_tanh", "mish", "hard_swish", "hard_sigmoid", "relu6"))
+"""The new activations' act- cases: a network per chain, a layer each (their special points
+are in their regions cases; the chain's last is its output activation: log_sigmoid's range
+(-inf, 0] and relu6's [0, 6], classes of one function each, for the pairs of
+suite_domain.output_pairs)."""
+
+
+def chain_case(k: int, dtype: str, loss: str) -> dict:
+    """act-chain-<k>-<dtype>: a generated network with one layer of each activation of
+    CHAINS[k], under `loss`, its weights scaled by 4 so that the hard functions' d reach
+    past their kinks (inside them relu6' and hard_tanh' are identity's)."""
+    chain = CHAINS[k]
+    return {"name": f"act-chain-{k + 1}-{dtype}", "dtype": dtype, "loss": loss,
+            "reduction": "sum", "learning_rate": 0.1, "steps": 2,
+            "description": f"{', '.join(chain)}: a layer each, {loss}",
+            "generate": {"sizes": [4] + [6] * (len(chain) - 1) + [3], "activation": list(chain),
+                         "batch": 4, "seed": 150 + k + 10 * len(dtype), "weight_scale": 4.0}}
+
+
+def loss_reductions(loss: str) -> tuple[str, ...]:
+    """The reductions of a loss's loss- cases: the new losses' summed form is in their
+    regions cases (a batch of 1, summed), so theirs is the mean alone."""
+    return ("mean",) if loss in NEW_LOSSES else ("sum", "mean")
+
+
 def samples(loss: str, dtype: str) -> tuple[list[float], list[float]]:
     """(u, y): one output per kind of sample the loss's record names (impls/reference/
     more_losses.py), u given exactly as a bias. Residuals stay 0 exactly or 1e-2 and more from
