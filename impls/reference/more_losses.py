@@ -207,7 +207,9 @@ def records() -> list[Loss]:
     return [
         Loss("l1", lambda u, y: np.abs(u - y).mean(axis=-1),
              lambda u, y: np.sign(u - y) * _n(u), _round_l1, "(1/n) Σ_j |u_j − y_j|",
-             _residual_rows(None)),
+             _residual_rows(None),
+             kink_gap=lambda u, y: np.where(u == y, np.inf, np.abs(u - y))),  # r = 0 exactly:
+        # central differences there are the convention, 0
         Loss("huber", _huber, lambda u, y: np.clip(u - y, -HUBER_DELTA, HUBER_DELTA) * _n(u),
              _round_huber, "(1/n) Σ_j [½ r_j² if |r_j| ≤ 1, else |r_j| − ½], r = u − y "
              "(delta 1)", _residual_rows(HUBER_DELTA),
