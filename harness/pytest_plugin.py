@@ -187,8 +187,10 @@ class ConformanceItem:
         names its root cause make it xfail."""
         r = self.session.result(self.impl, self.case)
         if node is not None:  # the controller's summary under xdist reads these
+            from harness.waivers import CHECKED
             node.user_properties.append(("bp_signatures",
                                          [(s.to_dict(), r.case) for s in r.signatures]))
+            node.user_properties.append(("bp_checked", (self.impl, r.status in CHECKED)))
         if r.status == "unsupported":
             pytest.skip(r.message)
         flags = [] if self.session.oracle else ["--no-oracle"]
@@ -228,15 +230,29 @@ class ConformanceItem:
 class Summary:
     """Collects each conformance test's root-cause signatures where the summary is printed
     (pytest-xdist's controller too: they travel in the reports' user_properties) and prints
-    them counted by signature: one cause, one line, however many cases show it."""
+    them counted by signature: one cause, one line, however many cases show it. A session in
+    which an implementation checked nothing (it declined every case) exits 5, as the CLI
+    does, never 0."""
 
     def __init__(self):
         self.seen: dict = {}  # node id: [(signature dict, case)]
+        self.checked: dict[str, bool] = {}  # implementation: whether any case was checked
 
     def pytest_runtest_logreport(self, report):
         for key, value in getattr(report, "user_properties", ()):
             if key == "bp_signatures" and report.when == "call":
                 self.seen.setdefault(report.nodeid, value)
+            if key == "bp_checked" and report.when == "call":
+                impl, checked = value
+                self.checked[impl] = self.checked.get(impl, False) or checked
+
+    def unchecked(self) -> list[str]:
+        return [impl for impl, checked in self.checked.items() if not checked]
+
+    def pytest_sessionfinish(self, session):
+        from harness.waivers import NOTHING_CHECKED
+        if session.exitstatus == 0 and self.unchecked():
+            session.exitstatus = NOTHING_CHECKED
 
     def pytest_terminal_summary(self, terminalreporter):
         from harness.rootcause import describe
@@ -246,6 +262,9 @@ class Summary:
             for doc, case in seen:
                 sig = Signature(**doc)
                 found.setdefault(sig.cause, []).append((sig, case))
+        for impl in self.unchecked():
+            terminalreporter.write_line(f"backprop-harness: nothing checked: {impl} ran no "
+                                        f"case of this session (every one declined)")
         if found:
             terminalreporter.section("backprop-harness root causes")
             terminalreporter.write_line(f"{len(found)} distinct root cause(s) by signature:")
@@ -263,7 +282,8 @@ def pytest_terminal_summary(terminalreporter, config):
     from harness.waivers import summary_lines
     verdicts = [r for session in config.__dict__.get("_bp_sessions", {}).values()
                 for r in session.results.values()]
-    lines = summary_lines(SimpleNamespace(results=verdicts)) if verdicts else []
+    lines = [line for line in (summary_lines(SimpleNamespace(results=verdicts))
+                               if verdicts else []) if not line.startswith("nothing checked")]
     if lines:
         terminalreporter.section("backprop-harness declarations")
         for line in lines:

@@ -6,7 +6,11 @@ accumulation shows. `coverage --detect` (harness/detect.py) checks that each is 
 
 from __future__ import annotations
 
-from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
+import math
+
+import numpy as np
+
+from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, activation
 from impls.reference.domain import (GRADIENT_SPREAD, OUTPUT_ACTIVATIONS, REFUSED,
                                     accumulation_size, accumulation_terms, fields,
                                     output_range, pair_classes, pairs, usual_output)
@@ -72,23 +76,37 @@ def pair_matrix(docs: list[dict]) -> list[tuple[str, str]]:
 def layer_field_cases(dtype: str = "float64") -> list[dict]:
     """Per layer field of the format (impls/reference/domain.py), per activation taking it, a
     chain with a layer per value class: each layer has a neuron at d = 1 (h = 1 whatever the
-    value) that feeds the next layer, and one at d = -1 whose h is the field's effect alone
-    (observed in h; its weight onward is 0, so a far-out value stays contained). Learning
-    rate 1 visits the class of rates of 1 and more."""
+    value) that feeds the next layer, and one at d = -1 whose h is the field's effect alone.
+    That h reaches the next layer's first neuron scaled by a power of two w (|w h| in [1/2,
+    1)) and taken back by its bias, -w h, so that d stays exactly 1 and a far-out value stays
+    contained, while v flows back through it: the derivative at d = -1 is observed in every
+    class, not only the last layer's. Learning rate 1 visits the class of rates of 1 and more."""
     docs = []
     for fld in (f for f in fields() if f.layer):
         for act in fld.takes:
             values = [c.example for c in fld.classes if (fld.name, c.name) not in REFUSED]
-            layers = [{"weights": [[1.0], [-1.0]] if not k else [[1.0, 0.0], [-1.0, 0.0]],
-                       "bias": [0.0, 0.0], "activation": act, fld.name: value}
-                      for k, value in enumerate(values)]
+            layers = []
+            for k, value in enumerate(values):
+                w, b = _taken_back(float(activation(act, values[k - 1]).f(
+                    np.array([-1.0]))[0])) if k else (0.0, 0.0)
+                layers.append({"weights": [[1.0], [-2.0]] if not k else [[1.0, w], [-2.0, 0.0]],
+                               "bias": [b, 1.0], "activation": act, fld.name: value})
             docs.append({"name": f"classes-{act}-{fld.name}-{dtype}", "dtype": dtype,
                          "loss": "squared_error",
                          "description": f"{act} with its {fld.name} in every value class of "
                                         f"the format, a layer each",
-                         "layers": layers, "inputs": [[1.0]], "targets": [[1.0, 0.0]],
+                         "layers": layers, "inputs": [[1.0]], "targets": [[0.0, 0.0]],
                          "learning_rate": 1.0, "steps": 1})
     return docs
+
+
+def _taken_back(h: float) -> tuple[float, float]:
+    """(w, -w h) for the last layer's h at d = -1: w a power of two with |w h| in [1/2, 1),
+    so that 1 + w h - w h is exactly 1 in any order and dtype; (0, 0) for h = 0."""
+    if h == 0 or not math.isfinite(h):
+        return 0.0, 0.0
+    w = 2.0 ** -(math.frexp(abs(h))[1])
+    return w, float(-w * h)
 
 
 def accumulation_cases(dtype: str) -> list[dict]:

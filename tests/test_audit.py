@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import available, needs
-from harness.audit import ACCURATE, activation_grid, run_audit, write_audit
+from harness.audit import ACCURATE, activation_grid, run_audit
 from harness.cli import main
 from impls.reference import LOSSES, activation
 

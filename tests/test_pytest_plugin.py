@@ -39,6 +39,23 @@ def test_plugin_passes_a_correct_implementation(pytester):
     res.assert_outcomes(passed=8)  # 4 seed (every dtype) and 4 kink cases, one test each
 
 
+@needs("einsum")
+@pytest.mark.parametrize("xdist", [[], ["-n", "1"]], ids=["one process", "xdist"])
+def test_an_implementation_that_checks_nothing_exits_5_not_0(pytester, xdist):
+    """einsum runs float64 only: on float32 cases it declines everything, which is no pass
+    (the CLI's "nothing checked", exit 5), under xdist's controller too."""
+    res = run_plugin(pytester, "--bp-impl", "einsum", "--bp-cases", "seed-2-2-2-float32",
+                     *xdist)
+    res.assert_outcomes(skipped=1)
+    assert res.ret == 5
+    assert "backprop-harness: nothing checked: einsum ran no case of this session (every " \
+           "one declined)" in res.stdout.str()
+    res = run_plugin(pytester, "--bp-impl", "einsum", "--bp-cases", "seed-2-2-2-float*",
+                     *xdist)
+    res.assert_outcomes(passed=1, skipped=2)  # float64 checked; float32 and float16 not
+    assert res.ret == 0 and "nothing checked" not in res.stdout.str()
+
+
 @pytest.mark.slow
 def test_xfail_file_turns_known_deviations_into_xfail_and_warns_on_unused(pytester, plugins):
     """A case glob makes the case's test xfail; case-quantity globs only when they cover

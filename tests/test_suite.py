@@ -46,6 +46,12 @@ DEFECTS = [
     ("bug-leaky-max", "classes-*", ("classes-leaky_relu-slope-float64", "h")),
     ("bug-fused-output", "act-*", ("act-sigmoid-float64", "v")),
     ("bug-narrow-sum", "accumulate-*", ("accumulate-width-float16", "d")),
+    # as shipped, with their trackers (tests/plugins/planted.py); the last was missed before
+    # the classes case let v flow through every layer's d = -1 neuron
+    ("bug-elu-from-output", "regions-elu-*", ("regions-elu-float64", "v")),
+    ("bug-gelu-swapped", "act-gelu_tanh-*,regions-gelu_tanh-*", ("act-gelu_tanh-float64", "h")),
+    ("bug-softplus-grad-overflow", "regions-softplus-*", ("regions-softplus-float64", "v")),
+    ("bug-leaky-mask-output", "classes-*", ("classes-leaky_relu-slope-float64", "v")),
 ]
 
 

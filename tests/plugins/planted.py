@@ -299,6 +299,59 @@ class GeluTanhConstant(_Function):
                                                       * (d + 0.0447 * d ** 3))))
 
 
+# Defects that real frameworks shipped (most fixed since), each as its tracker describes it.
+
+class EluGradFromOutput(_Function):
+    """elu's t rebuilt from the output as h + 1 below 0: TensorFlow's EluGrad until 2026
+    (tensorflow#124833, fixed by tensorflow#124902): h rounds to -1 far below 0, so the
+    derivative e^d is 0 from d = -37 in float64 (-17 in float32)."""
+
+    name = "bug-elu-from-output"
+    act = "elu"
+    t = staticmethod(lambda d, h: np.where(d > 0, d.dtype.type(1), h + 1))
+
+
+class GeluTanhSwapped(_Function):
+    """gelu_tanh with its two constants swapped, 0.5 d (1 + tanh(0.044715 d (1 + 0.79788 d²))):
+    transformers' TF gelu_fast (huggingface/transformers#11514)."""
+
+    name = "bug-gelu-swapped"
+    act = "gelu_tanh"
+    f = staticmethod(lambda d: 0.5 * d * (1 + np.tanh(0.044715 * d * (1 + math.sqrt(2 / math.pi)
+                                                                         * d * d))))
+
+
+def _softplus_grad_longhand(d, h):
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(d)
+        return e * (1 / (e + 1))
+
+
+class SoftplusGradOverflows(_Function):
+    """softplus's t spelled out as e^d * (1 / (e^d + 1)): NaN (inf times 0) once e^d
+    overflows, above d = 709 in float64, 88 in float32 (tenstorrent/tt-metal#56397)."""
+
+    name = "bug-softplus-grad-overflow"
+    act = "softplus"
+    t = staticmethod(_softplus_grad_longhand)
+
+
+class LeakyMaskOnOutput(_Planted):
+    """leaky_relu's t masked on the output, slope where h <= 0: right for a positive slope, 1
+    instead of the slope for a negative one, where h > 0 below 0 (tracel-ai/burn#1208's review)."""
+
+    name = "bug-leaky-mask-output"
+
+    def network(self, spec):
+        net = super().network(spec)
+        for k, (a, layer) in enumerate(zip(net.activations, spec.layers)):
+            if a.name == "leaky_relu":
+                slope = layer.slope
+                net.activations[k] = replace(a, t=lambda d, h, s=slope: np.where(
+                    h <= 0, d.dtype.type(s), d.dtype.type(1)))
+        return net
+
+
 class LeakySlopeIgnored(_Planted):
     """leaky_relu's derivative uses the default slope 0.01 whatever the layer's slope."""
 
@@ -615,4 +668,7 @@ ENTRY_POINTS = {
     "bug-bias-offbyone": "planted:BiasOffByOne", "bug-accumulate": "planted:AccumulatesGradients",
     "bug-bce-log1m": "planted:BceLogOneMinus", "bug-leaky-max": "planted:LeakyAsMax",
     "bug-fused-output": "planted:FusedOutputGradient", "bug-narrow-sum": "planted:NarrowAccumulation",
+    "bug-elu-from-output": "planted:EluGradFromOutput", "bug-gelu-swapped": "planted:GeluTanhSwapped",
+    "bug-softplus-grad-overflow": "planted:SoftplusGradOverflows",
+    "bug-leaky-mask-output": "planted:LeakyMaskOnOutput",
 }
