@@ -44,6 +44,10 @@ _tolerance_value = _number(float, lambda v: 0 <= v < float("inf"), "a finite num
 _memory = _number(float, lambda v: 0 <= v <= 2**20, "a number of GiB from 0 to 1048576")
 
 
+_FULL = ("also the full matrix of output activations and losses: a pair-* case per pair the "
+         "default suite holds only through its range class")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Check that implementations of backpropagation agree.",
                 formatter_class=_Help)
@@ -69,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
     run.add_argument("--dtype", choices=ALL_DTYPES,
                      help="only the cases of this dtype (default: every dtype)")
+    run.add_argument("--full", action="store_true", help=_FULL)
     run.add_argument("--seed", type=seed_number, metavar="N",
                      help="reseed the default suite's generated cases (default: their own)")
     run.add_argument("--out", type=Path, metavar="DIR",
@@ -114,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--cases", metavar="GLOB", help="only cases whose names match (a,b,...)")
     cs.add_argument("--dtype", choices=ALL_DTYPES, help="only this dtype")
     cs.add_argument("--export", type=Path, metavar="FILE", help="write them as a suite file")
+    cs.add_argument("--full", action="store_true", help=_FULL)
 
     from .fuzz import add_fuzz_parser
     add_fuzz_parser(sub)
@@ -144,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: reports/coverage-<time>)")
     cv.add_argument("--detect", action="store_true", help="plant a wrong implementation per "
                     "point and class of the domain; exit 1 on one that no case fails")
+    cv.add_argument("--full", action="store_true", help=_FULL + " (with --detect, a cell per "
+                    "pair as well)")
     return p
 
 

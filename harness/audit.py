@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from impls.reference import ACTIVATIONS, LOSSES, activation
+from impls.reference import ACTIVATIONS, LOSSES, activation, loss as loss_record
 from impls.reference_impl import ReferenceImpl
 
 from .compare import ulp_distance
@@ -32,6 +32,7 @@ from .registry import get
 from .report import strict_json
 from .runner import Outcome, run_one
 from .spec import DTYPES, Spec, finfo, spec_from_dict
+from .suite_surface import NEW_LOSSES, samples
 
 ACCURATE = "reference-accurate"
 LOST_ULPS = 2.0 ** 10  # an implementation off by more than this has lost 10 bits and more
@@ -65,6 +66,9 @@ def loss_grid(loss: str, dtype: str) -> list[tuple[str, list[float], list[float]
         scales = [1e-8, 1e-3, 1.0, 10.0, 100.0, 1e3, 3e4 if dtype == "float64" else 80.0]
         return [("logits " + ("small" if s < 1 else "large" if s > 50 else "moderate"),
                  [s, -s], y) for s in scales for y in ([1.0, 0.0], [0.3, 0.7])]
+    if loss in NEW_LOSSES:  # the default suite's hard samples, a point each (both outputs)
+        return [(f"u = {u:g}, y = {y:g}", [u, u], [y, y])
+                for u, y in zip(*samples(loss, dtype))]
     diffs = [eps, 1e-8, 1e-3, 1.0, 1e3]
     return [("u near y" if d < 1e-6 else "moderate", [0.5 + d, -0.25], [0.5, -0.25 - d])
             for d in diffs]
@@ -87,7 +91,7 @@ def activation_spec(act: str, dtype: str) -> Spec:
 def loss_specs(loss: str, dtype: str) -> list[tuple[str, Spec]]:
     out = []
     for k, (region, u, y) in enumerate(loss_grid(loss, dtype)):
-        act = "sigmoid" if loss == "binary_cross_entropy" else "identity"
+        act = (loss_record(loss).outputs or ("identity",))[0]  # BCE's u: sigmoid's d
         out.append((region, spec_from_dict({
             "name": f"audit-{loss}-{dtype}-{k}", "dtype": dtype, "loss": loss,
             "layers": [{"weights": [[1.0, 0.0], [0.0, 1.0]], "bias": [0.0, 0.0],

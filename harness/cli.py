@@ -73,11 +73,11 @@ def _set_wall(args) -> None:
         registry.set_wall(False)
 
 
-def _load_specs(paths: list[str], dtype=None, pattern=None, seed=None):
+def _load_specs(paths: list[str], dtype=None, pattern=None, seed=None, full=False):
     from .spec import load_specs
     from .suite import default_suite, select
     if not paths:
-        return default_suite(dtype, pattern, seed=seed)
+        return default_suite(dtype, pattern, seed=seed, full=full)
     specs = [s for p in paths for s in load_specs(p)]
     return select(specs, dtype, pattern)
 
@@ -87,7 +87,7 @@ def cmd_run(args) -> int:
     from .report import check_out_dir, default_out_dir, write_report
     from .runner import progress
 
-    specs = _load_specs(args.specs, args.dtype, args.cases, args.seed)
+    specs = _load_specs(args.specs, args.dtype, args.cases, args.seed, args.full)
     out = args.out or default_out_dir()
     check_out_dir(out, args.force)
     override = {}
@@ -207,10 +207,10 @@ def cmd_impls(args) -> int:
 
 def cmd_cases(args) -> int:
     from .suite import default_suite, default_suite_docs
-    specs = default_suite(args.dtype, args.cases)
+    specs = default_suite(args.dtype, args.cases, full=args.full)
     if args.export:
         keep = {s.name for s in specs}
-        docs = [d for d in default_suite_docs() if d["name"] in keep]
+        docs = [d for d in default_suite_docs(full=args.full) if d["name"] in keep]
         try:
             args.export.write_text(readable_json.dumps(docs) + "\n")
         except OSError as exc:
@@ -270,8 +270,8 @@ def cmd_coverage(args) -> int:
     from .detect import run_detect
     from .report import default_out_dir
     out = args.out or default_out_dir(kind="coverage")
-    return (run_detect if args.detect else run_coverage)(
-        _load_specs(args.specs, pattern=args.cases), out)
+    specs = _load_specs(args.specs, pattern=args.cases, full=args.full)
+    return run_detect(specs, out, args.full) if args.detect else run_coverage(specs, out)
 
 
 def cmd_fuzz(args) -> int:

@@ -24,7 +24,7 @@ import numpy as np
 
 from impls.reference import activation, loss
 from impls.reference.domain import (GRADIENT_SPREAD, REFUSED, accumulation_size, fields,
-                                    pairs, usual_output)
+                                    pair_classes, pairs, usual_output)
 from impls.reference.dtypes import dtype as np_dtype, finfo
 from impls.reference_impl import ReferenceImpl
 
@@ -44,7 +44,7 @@ class Cell:
     """One planted defect and what became of it. status: "detected", "in principle" (no
     case can detect it: `reason` says why) or "UNDETECTED"."""
 
-    kind: str  # "activation", "loss", "field", "pair", "accumulation"
+    kind: str  # "activation", "loss", "field", "pair class", "pair", "accumulation"
     function: str
     part: str
     point: str
@@ -97,13 +97,14 @@ class _Runner:
                 return
 
 
-def detection(specs: list[Spec]) -> list[Cell]:
-    """Every cell of the domain model, planted and run on the cases that visit it."""
+def detection(specs: list[Spec], per_pair: bool = False) -> list[Cell]:
+    """Every cell of the domain model, planted and run on the cases that visit it (with
+    per_pair, a cell per (output activation, loss) pair too: `coverage --detect --full`)."""
     runner = _Runner(specs)
     rows = coverage(specs)
     seen = {s.name: trace_case(s) for s in specs}
     cells = _activation_cells(rows, runner) + _loss_cells(rows, runner, seen)
-    cells += _field_cells(specs, runner) + _pair_cells(specs, runner)
+    cells += _field_cells(specs, runner) + _pair_cells(specs, runner, per_pair)
     cells += _accumulation_cells(specs, runner)
     return cells
 
@@ -241,19 +242,38 @@ def _field_cells(specs: list[Spec], runner: _Runner) -> list[Cell]:
     return out
 
 
-def _pair_cells(specs: list[Spec], runner: _Runner) -> list[Cell]:
-    """A loss gradient that assumes the loss's usual output activation."""
+def _pair_cells(specs: list[Spec], runner: _Runner, per_pair: bool = False) -> list[Cell]:
+    """A loss gradient that assumes the loss's usual output activation: a cell per class of
+    pairs (domain.pair_classes: the range of u the output activation produces), detected by
+    a case of any pair of the class but the usual one; with per_pair (`--full`), a cell per
+    pair as well (the full matrix's pair-* cases hold each)."""
     out = []
-    for act, name in pairs():
+    held = lambda a, name: [s.name for s in specs  # noqa: E731
+                            if s.loss == name and s.layers[-1].activation == a]
+    for (rng, name), members in pair_classes().items():
+        others = [a for a in members if a != usual_output(name)]
+        cell = Cell("pair class", f"u in {rng} + {name}", "te", "gradient assumes the usual "
+                    f"output activation ({usual_output(name)}): {', '.join(members)}", "any",
+                    "", [c for a in others for c in held(a, name)])
+        if not others:
+            cell.reason = "the usual pair: nothing else to assume"
+        else:
+            runner.detect(cell, plants.assume_usual_output(name), ("v",))
+        out.append(cell)
+    for act, name in pairs() if per_pair else ():
         cell = Cell("pair", f"{act} + {name}", "te", "gradient assumes the usual output "
-                    f"activation ({usual_output(name)})", "any", "",
-                    [s.name for s in specs if s.loss == name and s.layers[-1].activation == act])
+                    f"activation ({usual_output(name)})", "any", "", held(act, name))
         if act == usual_output(name):
             cell.reason = "the usual pair: nothing else to assume"
         else:
             runner.detect(cell, plants.assume_usual_output(name), ("v",))
         out.append(cell)
     return out
+
+
+def pair_detection(specs: list[Spec], per_pair: bool = True) -> list[Cell]:
+    """The pair cells alone (a test of the full matrix without every other plant)."""
+    return _pair_cells(specs, _Runner(specs), per_pair)
 
 
 def _accumulation_cells(specs: list[Spec], runner: _Runner) -> list[Cell]:
@@ -317,10 +337,10 @@ def write_detection(cells: list[Cell], out: Path) -> None:
         [dict(asdict(c), status=c.status) for c in cells], indent=1))
 
 
-def run_detect(specs: list[Spec], out: Path) -> int:
+def run_detect(specs: list[Spec], out: Path, per_pair: bool = False) -> int:
     """`coverage --detect`: the table printed and written, a line per undetected cell; exit 1
     when there is one."""
-    cells = detection(specs)
+    cells = detection(specs, per_pair)
     write_detection(cells, out)
     print(markdown(cells))
     for cell in undetected(cells):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from impls.reference import ACTIVATIONS, LOSSES, activation
+from impls.reference import ACTIVATIONS, LOSSES, activation, loss as loss_record
 from impls.reference.domain import REFUSED, accumulation_size, fields, pairs
 from impls.reference.dtypes import dtype as np_dtype
 
@@ -113,6 +113,8 @@ def _layer(draw, st, matrix, n_in: int, n_out: int, act: str, dtype: str, value)
             layer["bias"][j] = draw(st.sampled_from(specials))
     if act == "leaky_relu":
         layer["slope"] = draw(st.sampled_from(_classes("slope") + [0.01, 0.1]))
+    if act == "celu":
+        layer["alpha"] = draw(st.sampled_from([0.5, 1.0, 2.0]))
     return layer
 
 
@@ -127,4 +129,8 @@ def _targets(draw, st, matrix, loss: str, batch: int, n_out: int) -> list:
         return draw(matrix(batch, n_out, y.map(abs)))
     if loss == "binary_cross_entropy":
         return draw(matrix(batch, n_out, y.map(lambda v: min(1.0, abs(v)))))
+    fit = loss_record(loss).targets  # hinge's signs, kl's and poisson's y >= 0 (the record's)
+    if fit:
+        return np.asarray(fit.fit(np.array(draw(matrix(batch, n_out, y)), dtype=float)),
+                          dtype=float).tolist()
     return draw(matrix(batch, n_out, y))

@@ -16,7 +16,7 @@ import numpy as np
 from impls.reference import ACTIVATIONS
 
 GENERATE_FIELDS = {"sizes", "activation", "batch", "seed", "init", "input_scale",
-                   "weight_scale", "bias_scale", "slope"}
+                   "weight_scale", "bias_scale", "slope", "alpha"}
 INITS = ("xavier", "he", "normal", "uniform")
 MAX_GENERATED_ELEMENTS = 50_000_000  # parameters + data; refused before anything is allocated
 
@@ -51,6 +51,8 @@ def expand(doc: dict, c) -> dict:
         layer = {"weights": w.tolist(), "bias": b.tolist(), "activation": act}
         if "slope" in g and act == "leaky_relu":
             layer["slope"] = g["slope"]
+        if "alpha" in g and act == "celu":
+            layer["alpha"] = g["alpha"]
         layers.append(layer)
     inputs = rng.normal(0.0, 1.0, (batch, sizes[0])) * scales["input_scale"]
     loss = doc.get("loss")
@@ -72,9 +74,16 @@ def _init(rng: np.random.Generator, scheme: str, n_in: int, n_out: int) -> np.nd
 
 
 def make_targets(rng: np.random.Generator, loss, batch: int, n_out: int) -> np.ndarray:
-    """Targets that suit the loss: one-hot classes, {0, 1} labels, or real values."""
+    """Targets that suit the loss: one-hot classes, {0, 1} labels, a distribution per row
+    (kl_divergence), counts (poisson), signs (hinge), or real values."""
     if loss == "softmax_cross_entropy":
         return np.eye(n_out)[rng.integers(0, n_out, batch)]
-    if loss == "binary_cross_entropy":
+    if loss in ("binary_cross_entropy", "bce_with_logits"):
         return rng.integers(0, 2, (batch, n_out)).astype(np.float64)
+    if loss == "kl_divergence":
+        return rng.dirichlet(np.ones(n_out), batch)
+    if loss == "poisson":
+        return rng.poisson(1.5, (batch, n_out)).astype(np.float64)
+    if loss == "hinge":
+        return rng.choice([-1.0, 1.0], (batch, n_out))
     return rng.normal(0.0, 1.0, (batch, n_out))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS
+from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, activation, loss as loss_record
 from impls.reference.dtypes import dtype as np_dtype, finfo
 
 from .errors import SpecError
@@ -37,7 +37,8 @@ MAX_TRACE_BYTES = 2 * 1024**3  # refuse specs whose traces would not fit comfort
 
 TOP_FIELDS = {"name", "description", "dtype", "layers", "loss", "reduction", "inputs", "targets",
               "learning_rate", "steps", "tolerance", "generate"}
-LAYER_FIELDS = {"weights", "bias", "activation", "slope"}
+PARAM_FIELDS = {"slope", "alpha"}  # the activations' parameters (their records' Param)
+LAYER_FIELDS = {"weights", "bias", "activation"} | PARAM_FIELDS
 TOLERANCE_FIELDS = {"forward", "backward"}
 TOLERANCE_KINDS = {"rtol", "atol"}
 
@@ -49,7 +50,8 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Layer:
-    """One dense layer: weights[j][i] from input i to neuron j, bias[j], activation f."""
+    """One dense layer: weights[j][i] from input i to neuron j, bias[j], activation f; slope:
+    the activation's parameter (leaky_relu's slope, celu's alpha; unused by the others)."""
 
     weights: np.ndarray
     bias: np.ndarray
@@ -59,8 +61,9 @@ class Layer:
     def to_dict(self) -> dict:
         out = {"weights": self.weights.tolist(), "bias": self.bias.tolist(),
                "activation": self.activation}
-        if self.activation == "leaky_relu":
-            out["slope"] = self.slope
+        param = activation(self.activation).param
+        if param:
+            out[param.field] = self.slope
         return out
 
 
@@ -309,9 +312,7 @@ def _layers(c: _Checker, docs: Any, n_in: int, dtype: str) -> tuple[Layer, ...]:
         w = c.array(c.require(item, "weights", at), f"{at}.weights", 2, dtype)
         b = c.array(c.require(item, "bias", at), f"{at}.bias", 1, dtype)
         act = c.choice(c.require(item, "activation", at), f"{at}.activation", ACTIVATIONS)
-        slope = c.number(item.get("slope", DEFAULT_SLOPE), f"{at}.slope")
-        if "slope" in item and act != "leaky_relu":
-            c.fail(f"{at}.slope", f"only leaky_relu takes a slope, activation is {act}")
+        slope = _param(c, item, act, at)
         if w.shape[1] != width:
             c.fail(f"{at}.weights", f"expected {width} columns ({source} {width} "
                    f"{'features' if k == 0 else 'neurons'}), got {w.shape[1]}")
@@ -323,6 +324,23 @@ def _layers(c: _Checker, docs: Any, n_in: int, dtype: str) -> tuple[Layer, ...]:
     return tuple(layers)
 
 
+def _param(c: _Checker, item: dict, act: str, at: str) -> float:
+    """The layer's activation parameter (its record's Param: field, default, range), or
+    DEFAULT_SLOPE for an activation that takes none; a parameter of another activation fails."""
+    param = activation(act).param
+    for name in sorted(PARAM_FIELDS & set(item) - {param.field if param else None}):
+        takers = [a for a in ACTIVATIONS if (p := activation(a).param) and p.field == name]
+        article = "an" if name[0] in "aeiou" else "a"
+        c.fail(f"{at}.{name}", f"only {' and '.join(takers)} takes {article} {name}, "
+               f"activation is {act}")
+    if not param:
+        return DEFAULT_SLOPE
+    value = c.number(item.get(param.field, param.default), f"{at}.{param.field}")
+    if (why := param.check(value)):
+        c.fail(f"{at}.{param.field}", why)
+    return value
+
+
 def _check_data(c: _Checker, layers, inputs, targets, loss: str):
     if targets.shape[0] != inputs.shape[0]:
         c.fail("targets", f"expected {inputs.shape[0]} rows (the batch size of inputs), "
@@ -331,14 +349,13 @@ def _check_data(c: _Checker, layers, inputs, targets, loss: str):
     if targets.shape[1] != n_out:
         c.fail("targets", f"expected {n_out} columns (the last layer has {n_out} neurons), "
                f"got {targets.shape[1]}")
-    if loss in ("softmax_cross_entropy", "binary_cross_entropy") and np.any(targets < 0):
-        c.fail("targets", f"{loss} needs targets >= 0")
-    if loss == "binary_cross_entropy":
-        if np.any(targets > 1):
-            c.fail("targets", "binary_cross_entropy needs targets in [0, 1]")
-        if layers[-1].activation != "sigmoid":
-            c.fail(f"layers[{len(layers) - 1}].activation", "binary_cross_entropy needs outputs "
-                   f"in (0, 1): the last activation must be sigmoid, got {layers[-1].activation}")
+    record = loss_record(loss)
+    if record.targets and not np.all(record.targets.holds(targets)):
+        c.fail("targets", f"{loss} needs {record.targets.why}")
+    if record.outputs and layers[-1].activation not in record.outputs:
+        c.fail(f"layers[{len(layers) - 1}].activation", f"{loss} needs outputs in "
+               f"{'(0, 1)' if record.outputs == ('sigmoid',) else '(0, inf)'}: the last activation "
+               f"must be {' or '.join(record.outputs)}, got {layers[-1].activation}")
 
 
 def _tolerance(c: _Checker, doc: Any) -> dict:

@@ -13,13 +13,15 @@ import re
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, activation
-from impls.reference.domain import usual_output
+from impls.reference.domain import pairs, usual_output
 from impls.reference.dtypes import dtype as np_dtype
 
 from .coverage import point_values
 from .errors import HarnessError
 from .spec import DTYPES, LOW_PRECISION, Spec, spec_from_dict
-from .suite_domain import accumulation_cases, layer_field_cases, output_pairs
+from .suite_domain import accumulation_cases, layer_field_cases, output_pairs, pair_matrix
+from .suite_surface import (CHAINS, NEW_ACTIVATIONS, chain_case, loss_reductions,
+                            surface_regions)
 
 LOW_REGIONS = ("sigmoid", "tanh", "gelu")  # their regions cases in the 16-bit dtypes too
 
@@ -227,14 +229,28 @@ def _large_logits(dtype: str, seed: int) -> dict:
             "learning_rate": 1e-4, "steps": 2}
 
 
-def default_suite_docs(seed: int | None = None, low_precision=LOW_PRECISION) -> list[dict]:
+def _pair(act: str, loss: str, seed: int) -> dict:
+    """A small float64 case of one (output activation, loss) pair; hard_tanh's weights
+    scaled so that its outputs saturate (inside (-1, 1) its derivative is identity's)."""
+    return _gen(f"pair-{act}-{loss}", "float64", [3, 5, 4], ["tanh", act], loss, seed=seed,
+                batch=3, weight_scale=4.0 if act == "hard_tanh" else 1.0,
+                description=f"{act} output, {loss}")
+
+
+def default_suite_docs(seed: int | None = None, low_precision=LOW_PRECISION,
+                       full: bool = False) -> list[dict]:
     """The default suite as spec documents (explicit or generated form).
 
     `seed` (the CLI's --seed) moves every random case to other fixed numbers; the hand-built
     cases stay as they are. `low_precision`: the 16-bit dtypes whose cases are built (bfloat16's
-    special points need ml_dtypes, whose import costs more than building the rest).
+    special points need ml_dtypes, whose import costs more than building the rest). `full`
+    (the CLI's --full): also a pair-* case per (output activation, loss) pair the default
+    suite holds only through its class (suite_domain.output_pairs): the full matrix.
     """
     docs = _docs(low_precision)
+    if full:
+        order = {pair: k for k, pair in enumerate(pairs())}
+        docs += [_pair(act, loss, 500 + order[act, loss]) for act, loss in pair_matrix(docs)]
     if seed is not None:
         for doc in docs:
             if "generate" in doc:
@@ -251,17 +267,22 @@ def _reseed(base: int, seed: int) -> int:
 def _docs(low_precision=LOW_PRECISION) -> list[dict]:
     docs = [{**SEED_NETWORK, "name": f"seed-2-2-2-{dtype}", "dtype": dtype} for dtype in DTYPES]
     seed = 100
-    act_loss, outputs, extra = output_pairs()
+    act_outputs = [a for a in ACTIVATIONS if a not in NEW_ACTIVATIONS] + \
+        [chain[-1] for chain in CHAINS]
+    slots = {name: [(red, dt) for dt in DTYPES for red in loss_reductions(name)]
+             for name in LOSSES}
+    act_loss, outputs, extra = output_pairs(act_outputs, slots)
     for j, dtype in enumerate(DTYPES):
-        for act in ACTIVATIONS:
+        for act in act_outputs[:-len(CHAINS)]:
             seed += 1
             docs.append(_gen(f"act-{act}", dtype, [4, 8, 6, 3], act, act_loss[act, j],
                              seed=seed, description=f"{act} in every layer, "
                                                     f"{act_loss[act, j]}"))
+        docs += [chain_case(k, dtype, act_loss[chain[-1], j]) for k, chain in enumerate(CHAINS)]
         for loss in LOSSES:
-            for i, red in enumerate(REDUCTIONS):
+            for red in loss_reductions(loss):
                 seed += 1
-                last = outputs.get((loss, i + len(REDUCTIONS) * j), usual_output(loss))
+                last = outputs.get((loss, (red, dtype)), usual_output(loss))
                 docs.append(_gen(f"loss-{loss}-{red}", dtype, [5, 8, 4], ["tanh", last], loss,
                                  seed=seed, batch=6, reduction=red,
                                  description=f"{loss} after {last}, batch reduced by {red}"))
@@ -281,12 +302,11 @@ def _docs(low_precision=LOW_PRECISION) -> list[dict]:
             _large_logits(dtype, 206),
         ]
         docs += [_regions(act, dtype, *(("mse", "mean") if act == "relu" else ()))
-                 for act in ACTIVATIONS] + [_bce_regions(dtype), _bce_top(dtype),
-                                            _bce_small(dtype)]
+                 for act in ACTIVATIONS if act not in NEW_ACTIVATIONS]
+        docs += [_bce_regions(dtype), _bce_top(dtype), _bce_small(dtype)]
+        docs += surface_regions(dtype, _regions)
         docs += [_subnormal(dtype)]
-    docs += [_gen(f"pair-{act}-{loss}", "float64", [3, 5, 4], ["tanh", act], loss, seed=400 + k,
-                  batch=3, description=f"{act} output, {loss}")
-             for k, (act, loss) in enumerate(extra)]
+    docs += [_pair(act, loss, 400 + k) for k, (act, loss) in enumerate(extra)]
     docs += layer_field_cases()
     docs += [_fma("float64"), _overflow_silu("float32")]  # float64's FMA, float32's overflow
     for dtype in low_precision:  # computed as the frameworks do (impls/reference/network.py)
@@ -306,9 +326,11 @@ def _docs(low_precision=LOW_PRECISION) -> list[dict]:
 
 
 def default_suite(dtype: str | None = None, pattern: str | None = None,
-                  seed: int | None = None) -> list[Spec]:
-    """The default suite's specs, optionally filtered by dtype and a name glob."""
-    docs = default_suite_docs(seed, [d for d in LOW_PRECISION if _may_match(d, dtype, pattern)])
+                  seed: int | None = None, full: bool = False) -> list[Spec]:
+    """The default suite's specs (with the full pair matrix if `full`), optionally filtered
+    by dtype and a name glob."""
+    docs = default_suite_docs(seed, [d for d in LOW_PRECISION if _may_match(d, dtype, pattern)],
+                              full)
     return select([spec_from_dict(doc, source="<default suite>") for doc in docs], dtype, pattern)
 
 

@@ -11,32 +11,66 @@ import math
 import numpy as np
 
 from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, activation
-from impls.reference.domain import (GRADIENT_SPREAD, OUTPUT_ACTIVATIONS, accumulation_size,
-                                    accumulation_terms, fields, pairs, usual_output)
+from impls.reference.domain import (GRADIENT_SPREAD, OUTPUT_ACTIVATIONS, REFUSED,
+                                    accumulation_size, accumulation_terms, fields,
+                                    output_range, pair_classes, pairs, usual_output)
 
 from .spec import DTYPES
 from .tolerance import LOW_PRECISION_K
 
 
-def output_pairs():
-    """Which loss each act-<activation>-<dtype> case uses and which output activation each
-    loss-<loss>-<reduction>-<dtype> case has, so that together they hold every (output
-    activation, loss) pair the format accepts (impls/reference/domain.py) that is not the
-    loss's usual one; pairs left over get a small case each. Returns ({(act, dtype index):
-    loss}, {(loss, slot): activation}, [(act, loss) left over])."""
+def output_pairs(act_outputs=ACTIVATIONS, loss_slots=None):
+    """Which loss each act-<...>-<dtype> case uses and which output activation each
+    loss-<loss>-<reduction>-<dtype> case has, so that together they hold a pair of every
+    class of (output activation, loss) pairs the format accepts (impls/reference/domain.py:
+    a loss sees an output activation through the range of u it produces) but the loss's
+    usual one; classes left over get a small case each. act_outputs: the output activation
+    of each act- case of a dtype; loss_slots: {loss: its loss- cases' slots} (default: one
+    per reduction and dtype). Returns ({(output activation, dtype index): loss}, {(loss,
+    slot): activation}, [(act, loss) left over]). The full matrix, every pair, is
+    pair_matrix()."""
     free = [name for name in LOSSES if name not in OUTPUT_ACTIVATIONS]
-    act_loss = {(a, j): free[(i + j) % len(free)] for i, a in enumerate(ACTIVATIONS)
-                for j in range(len(DTYPES))}
-    needed = [(a, name) for a, name in pairs() if a != usual_output(name)
-              and name not in {act_loss[a, j] for j in range(len(DTYPES))}]
-    outputs, extra, slots = {}, [], len(REDUCTIONS) * len(DTYPES)
-    for a, name in needed:
-        used = sum(1 for key in outputs if key[0] == name)
-        if used < slots:
-            outputs[name, used] = a
+    classes = pair_classes()
+    open_ = {key for key, members in classes.items()
+             if any(a != usual_output(key[1]) for a in members)}
+    act_loss = {}
+    for j in range(len(DTYPES)):  # each act- case takes a loss whose class is still open
+        for i, a in enumerate(act_outputs):
+            fits = [name for name in free if (output_range(a), name) in open_
+                    and a != usual_output(name)]
+            left = {name: sum(key[1] == name for key in open_) for name in fits}
+            pick = max(fits, key=lambda name: left[name]) if fits else \
+                free[(i + j) % len(free)]
+            act_loss[a, j] = pick
+            open_.discard((output_range(a), pick))
+    held = {(a, name) for (a, _), name in act_loss.items()}
+    if loss_slots is None:
+        loss_slots = {name: [(red, dt) for dt in DTYPES for red in REDUCTIONS]
+                      for name in LOSSES}
+    outputs, extra = {}, []
+    for (_, name), members in classes.items():
+        others = [a for a in members if a != usual_output(name)]
+        if not others or any((a, name) in held for a in others):
+            continue
+        free_slots = [slot for slot in loss_slots[name] if (name, slot) not in outputs]
+        if free_slots:
+            outputs[name, free_slots[0]] = others[0]
         else:
-            extra.append((a, name))
+            extra.append((others[0], name))
     return act_loss, outputs, extra
+
+
+def pair_matrix(docs: list[dict]) -> list[tuple[str, str]]:
+    """Every (output activation, loss) pair the format accepts but the loss's usual one that
+    no act-, loss- or pair- case of docs holds: the full matrix's pair-* cases (`--full`; a
+    classes- case's output layer is the field's, at d where the plant may not show)."""
+    held = set()
+    for doc in (d for d in docs if d["name"].startswith(("act-", "loss-", "pair-"))):
+        last = doc["layers"][-1]["activation"] if "layers" in doc else \
+            doc["generate"]["activation"]
+        held.add((last if isinstance(last, str) else last[-1], doc["loss"]))
+    return [(a, name) for a, name in pairs() if a != usual_output(name)
+            and (a, name) not in held]
 
 
 def layer_field_cases(dtype: str = "float64") -> list[dict]:
@@ -50,7 +84,7 @@ def layer_field_cases(dtype: str = "float64") -> list[dict]:
     docs = []
     for fld in (f for f in fields() if f.layer):
         for act in fld.takes:
-            values = [c.example for c in fld.classes]
+            values = [c.example for c in fld.classes if (fld.name, c.name) not in REFUSED]
             layers = []
             for k, value in enumerate(values):
                 w, b = _taken_back(float(activation(act, values[k - 1]).f(

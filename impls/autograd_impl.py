@@ -21,6 +21,7 @@ from impls.framework_trace import build_trace, installed_version, require
 
 anp = special = grad_and_aux = getval = None  # imported by _load()
 SQRT_HALF, GELU_K, GELU_C = math.sqrt(0.5), math.sqrt(2 / math.pi), 0.044715
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
 def _mask(d, condition, slope=0.0):
@@ -40,6 +41,17 @@ ACTIVATIONS = {  # name: f(d, slope)
     "silu": lambda d, s: _silu()(d),
     "gelu": lambda d, s: 0.5 * d * special.erfc(-SQRT_HALF * d),
     "gelu_tanh": lambda d, s: 0.5 * d * (1.0 + anp.tanh(GELU_K * (d + GELU_C * d ** 3))),
+    "relu6": lambda d, s: anp.clip(d, 0.0, 6.0),
+    "selu": lambda d, s: SELU_SCALE * (d * _mask(d, lambda v: v > 0) + SELU_ALPHA * anp.expm1(
+        d * _mask(d, lambda v: v <= 0))),
+    "celu": lambda d, s: d * _mask(d, lambda v: v > 0) + s * anp.expm1(
+        d * _mask(d, lambda v: v <= 0) / s),
+    "log_sigmoid": lambda d, s: -anp.logaddexp(-d, 0.0),
+    "softsign": lambda d, s: d / (1.0 + anp.abs(d)),
+    "mish": lambda d, s: d * anp.tanh(anp.logaddexp(d, 0.0)),
+    "hard_sigmoid": lambda d, s: anp.clip(d / 6.0 + 0.5, 0.0, 1.0),
+    "hard_swish": lambda d, s: d * anp.clip(d / 6.0 + 0.5, 0.0, 1.0),
+    "hard_tanh": lambda d, s: anp.clip(d, -1.0, 1.0),
 }
 
 COMPOSED = {  # the functions autograd has no built-in for, as the adapter writes them
@@ -51,6 +63,17 @@ COMPOSED = {  # the functions autograd has no built-in for, as the adapter write
     "softmax_cross_entropy": "composed -sum(y * (u - logsumexp(u)))",
     "binary_cross_entropy": "composed -sum(y log u + (1 - y) log1p(-u)), a zero weight's term 0",
     "mean": "composed sum / n",
+    "relu6": "composed clip(d, 0, 6)", "hard_tanh": "composed clip(d, -1, 1)",
+    "hard_sigmoid": "composed clip(d / 6 + 1/2, 0, 1)",
+    "hard_swish": "composed d clip(d / 6 + 1/2, 0, 1)",
+    "selu": "composed scale (d * (d > 0) + alpha expm1(d * (d <= 0)))",
+    "celu": "composed d * (d > 0) + alpha expm1(d * (d <= 0) / alpha)",
+    "log_sigmoid": "composed -logaddexp(-d, 0)", "softsign": "composed d / (1 + |d|)",
+    "mish": "composed d tanh(logaddexp(d, 0))", "l1": "composed sum |u - y| / n",
+    "huber": "composed r^2 / 2 (|r| <= 1) + (|r| - 1/2) (|r| > 1), by masks",
+    "log_cosh": "composed logaddexp(r, -r) - log 2", "kl_divergence": "composed xlogy(y, y) - y u",
+    "poisson": "composed sum(u - xlogy(y, u)) / n", "hinge": "composed relu(1 - y u)",
+    "bce_with_logits": "composed logaddexp(u, 0) - y u",
 }
 
 
@@ -83,7 +106,25 @@ LOSSES = {  # per-sample losses
         y * (u - special.logsumexp(u, axis=-1, keepdims=True)), axis=-1),
     "binary_cross_entropy": lambda u, y: -anp.sum(
         _xlogy(y, u, anp.log) + _xlogy(1 - y, -u, anp.log1p), axis=-1),
+    "l1": lambda u, y: anp.sum(anp.abs(u - y), axis=-1) / u.shape[-1],
+    "huber": lambda u, y: anp.sum(_huber(u - y), axis=-1) / u.shape[-1],
+    "log_cosh": lambda u, y: anp.sum(anp.logaddexp(u - y, y - u) - math.log(2), axis=-1)
+    / u.shape[-1],
+    "kl_divergence": lambda u, y: anp.sum(_xlogy(y, y, anp.log) - y * u, axis=-1),
+    "poisson": lambda u, y: anp.sum(u - _xlogy(y, u, anp.log), axis=-1) / u.shape[-1],
+    "hinge": lambda u, y: anp.sum(_relu(1 - y * u), axis=-1) / u.shape[-1],
+    "bce_with_logits": lambda u, y: anp.sum(anp.logaddexp(u, 0.0) - y * u, axis=-1),
 }
+
+
+def _relu(m):
+    return m * _mask(m, lambda v: v > 0)
+
+
+def _huber(r):
+    """r^2 / 2 up to |r| = 1, |r| - 1/2 beyond, by masks (no where: see the module)."""
+    inside = _mask(r, lambda v: np.abs(v) <= 1)
+    return inside * (0.5 * r * r) + (1 - inside) * (anp.abs(r) - 0.5)
 
 
 def _load():

@@ -67,6 +67,43 @@ def activations(slope) -> dict:
         "gelu": (lambda d: d * _phi(d),
                  lambda d: _phi(d) + d * mp.exp(-d * d / 2) / mp.sqrt(2 * mp.pi)),
         "gelu_tanh": (lambda d: d * _sigmoid(2 * _gelu_tanh_inner(d)), _gelu_tanh_t),
+        **_more_activations(slope),
+    }
+
+
+SELU_ALPHA = mp.mpf("1.6732632423543772848170429916717")
+SELU_SCALE = mp.mpf("1.0507009873554804934193349852946")
+
+
+def _step(lo, hi, value=1):
+    """value on the open interval (lo, hi), 0 elsewhere: the kinks' conventions."""
+    return lambda d: mp.mpf(value) if lo < d < hi else mp.mpf(0)
+
+
+def _mish_t(d):
+    sp = mp.log1p(mp.exp(d))
+    return mp.tanh(sp) + d * _sigmoid(d) * mp.sech(sp) ** 2
+
+
+def _more_activations(alpha) -> dict:
+    """impls/reference/more_activations.py's records; alpha: celu's (the layer's parameter,
+    1 where the layer's slope is leaky_relu's default)."""
+    a = mp.mpf(alpha)
+    return {
+        "relu6": (lambda d: min(max(d, mp.mpf(0)), mp.mpf(6)), _step(0, 6)),
+        "selu": (lambda d: SELU_SCALE * (d if d > 0 else SELU_ALPHA * mp.expm1(d)),
+                 lambda d: SELU_SCALE * (1 if d > 0 else SELU_ALPHA * mp.exp(d))),
+        "celu": (lambda d: d if d > 0 else a * mp.expm1(d / a),
+                 lambda d: mp.mpf(1) if d > 0 else mp.exp(d / a)),
+        "log_sigmoid": (lambda d: -mp.log1p(mp.exp(-d)), lambda d: _sigmoid(-d)),
+        "softsign": (lambda d: d / (1 + abs(d)), lambda d: 1 / (1 + abs(d)) ** 2),
+        "mish": (lambda d: d * mp.tanh(mp.log1p(mp.exp(d))), _mish_t),
+        "hard_sigmoid": (lambda d: min(max(d / 6 + mp.mpf(1) / 2, mp.mpf(0)), mp.mpf(1)),
+                         _step(-3, 3, mp.mpf(1) / 6)),
+        "hard_swish": (lambda d: d * min(max(d / 6 + mp.mpf(1) / 2, mp.mpf(0)), mp.mpf(1)),
+                       lambda d: mp.mpf(1) if d >= 3 else (d / 3 + mp.mpf(1) / 2 if d > -3
+                                                           else mp.mpf(0))),
+        "hard_tanh": (lambda d: min(max(d, mp.mpf(-1)), mp.mpf(1)), _step(-1, 1)),
     }
 
 
@@ -83,11 +120,45 @@ def _binary_cross_entropy(u, y):
     return -(y * logs + (1 - y) * log1m).sum(axis=1), (u - y) / (u * (1 - u))
 
 
+def _mean(fe, te):
+    """(u, y) -> (the mean over the outputs of fe(u_j, y_j), te(u_j, y_j) / n), elementwise."""
+    def loss(u, y):
+        n = u.shape[1]
+        return _vec2(fe)(u, y).sum(axis=1) / n, _vec2(te)(u, y) / n
+    return loss
+
+
+def _vec2(fn):
+    return np.frompyfunc(fn, 2, 1)
+
+
+def _log_cosh(r):
+    """log cosh r = log1p(2 sinh(r/2)^2): no cancellation near 0, no overflow in mpmath."""
+    return mp.log1p(2 * mp.sinh(r / 2) ** 2)
+
+
+def _huber(r, delta=1):
+    return r * r / 2 if abs(r) <= delta else delta * (abs(r) - mp.mpf(delta) / 2)
+
+
+def _xlogy(y, u):
+    return y * mp.log(u) if y != 0 else mp.mpf(0)
+
+
 LOSSES = {  # name: (u, y) -> per-sample losses (batch,) and te (batch, n), object arrays of mpf
     "squared_error": lambda u, y: (((u - y) ** 2).sum(axis=1) / 2, u - y),
     "mse": lambda u, y: (((u - y) ** 2).sum(axis=1) / u.shape[1], 2 * (u - y) / u.shape[1]),
     "softmax_cross_entropy": _softmax_cross_entropy,
     "binary_cross_entropy": _binary_cross_entropy,
+    "l1": _mean(lambda u, y: abs(u - y), lambda u, y: mp.sign(u - y)),
+    "huber": _mean(lambda u, y: _huber(u - y), lambda u, y: max(min(u - y, 1), -1)),
+    "log_cosh": _mean(lambda u, y: _log_cosh(u - y), lambda u, y: mp.tanh(u - y)),
+    "kl_divergence": lambda u, y: ((_vec2(_xlogy)(y, y) - y * u).sum(axis=1), -y),
+    "poisson": _mean(lambda u, y: u - _xlogy(y, u), lambda u, y: 1 - y / u),
+    "hinge": _mean(lambda u, y: max(1 - y * u, mp.mpf(0)),
+                   lambda u, y: -y if y * u < 1 else mp.mpf(0)),
+    "bce_with_logits": lambda u, y: ((_vec(lambda a: mp.log1p(mp.exp(a)))(u) - u * y).sum(axis=1),
+                                     _vec(_sigmoid)(u) - y),
 }
 
 

@@ -59,14 +59,61 @@ ACTIVATIONS = {
     "silu": lambda d, s: jax.nn.silu(d),
     "gelu": lambda d, s: jax.nn.gelu(d, approximate=False),
     "gelu_tanh": lambda d, s: jax.nn.gelu(d, approximate=True),
+    "relu6": lambda d, s: jax.nn.relu6(d),
+    "selu": lambda d, s: jax.nn.selu(d),
+    "celu": lambda d, s: jax.nn.celu(d, alpha=s),
+    "log_sigmoid": lambda d, s: jax.nn.log_sigmoid(d),
+    "softsign": lambda d, s: jax.nn.soft_sign(d),
+    "mish": lambda d, s: jax.nn.mish(d),
+    "hard_sigmoid": lambda d, s: jax.nn.hard_sigmoid(d),
+    "hard_swish": lambda d, s: jax.nn.hard_swish(d),
+    "hard_tanh": lambda d, s: jax.nn.hard_tanh(d) - _at_kinks(d, 1.0),
 }
+
+
+def _at_kinks(d, at):
+    """0, with derivative 1 where |d| == at: subtracted, it moves a built-in's convention at
+    its kinks (jax.nn.hard_tanh'(±1) = 1, jnp.abs'(0) = 1) onto the spec's (0) and leaves f
+    as it is."""
+    return (d - jax.lax.stop_gradient(d)) * (jnp.abs(jax.lax.stop_gradient(d)) == at)
 
 LOSSES = {  # per-sample losses
     "squared_error": lambda u, y: 0.5 * jnp.sum((u - y) ** 2, axis=-1),
     "mse": lambda u, y: jnp.mean((u - y) ** 2, axis=-1),
     "softmax_cross_entropy": lambda u, y: -jnp.sum(y * jax.nn.log_softmax(u, axis=-1), axis=-1),
     "binary_cross_entropy": lambda u, y: -jnp.sum(xlogy(y, u) + xlog1py(1 - y, -u), axis=-1),
+    "l1": lambda u, y: jnp.mean(jnp.abs(u - y) - _at_kinks(u - y, 0.0), axis=-1),
+    "huber": lambda u, y: jnp.mean(_huber(u - y), axis=-1),
+    "log_cosh": lambda u, y: jnp.mean(jnp.logaddexp(u - y, y - u) - jnp.log(2.0).astype(u.dtype),
+                                      axis=-1),
+    "kl_divergence": lambda u, y: jnp.sum(xlogy(y, y) - y * u, axis=-1),
+    "poisson": lambda u, y: jnp.mean(u - xlogy(y, u), axis=-1),
+    "hinge": lambda u, y: jnp.mean(jax.nn.relu(1 - y * u), axis=-1),
+    "bce_with_logits": lambda u, y: -jnp.sum(y * jax.nn.log_sigmoid(u)
+                                             + (1 - y) * jax.nn.log_sigmoid(-u), axis=-1),
 }
+
+COMPOSED = {  # jax.nn has no losses: each is optax's form (optax is not a dependency)
+    "leaky_relu": "where(d > 0, d, slope d) (jax.nn.leaky_relu'(0) is 1)",
+    "hard_tanh": "jax.nn.hard_tanh(d) with its derivative at ±1 moved to 0 (its own is 1)",
+    "l1": "composed mean |u - y|, its derivative at u = y moved from jnp.abs'(0) = 1 to 0",
+    "huber": "composed as keras.losses.huber (delta 1; optax's form loses tiny gradients)",
+    "log_cosh": "composed as optax.log_cosh: logaddexp(r, -r) - log 2",
+    "kl_divergence": "composed as optax.kl_divergence: xlogy(y, y) - y u",
+    "poisson": "composed u - xlogy(y, u)",
+    "hinge": "composed relu(1 - y u) (optax.hinge_loss's maximum splits its derivative at "
+             "the kink)",
+    "bce_with_logits": "composed as optax.sigmoid_binary_cross_entropy: -y log_sigmoid(u) "
+                       "- (1 - y) log_sigmoid(-u)",
+}
+
+
+def _huber(r, delta=1.0):
+    """Keras's form, where(|r| <= delta, r^2 / 2, delta (|r| - delta / 2)). optax's, 0.5 q^2 +
+    delta (|r| - q) with q = min(|r|, delta), accumulates its derivative as (r + 1) - 1 and
+    loses it for |r| < eps (0 at r = 2.4e-181): docs/findings/surface.md."""
+    a = jnp.abs(r)
+    return jnp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
 def _forward(acts, params, zs, x):
@@ -173,7 +220,7 @@ class JaxImpl:
                 "default_matmul_precision": self.precision
                 or str(jax.config.jax_default_matmul_precision),
                 "jit": self.mode != "eager", "compilation_cache": _home_as_tilde(CACHE),
-                "cpu_flushes_subnormals": device.platform == "cpu"}
+                "cpu_flushes_subnormals": device.platform == "cpu", "composed": COMPOSED}
 
     def _step(self, spec):
         """The step function of spec's architecture in this mode."""

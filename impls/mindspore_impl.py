@@ -43,13 +43,47 @@ ACTIVATIONS = {  # name: f(d, slope)
     "silu": lambda d, s: ops.silu(d),
     "gelu": lambda d, s: ops.gelu(d, approximate="none"),
     "gelu_tanh": lambda d, s: ops.gelu(d, approximate="tanh"),
+    "relu6": lambda d, s: ops.relu6(d),
+    "selu": lambda d, s: ops.selu(d),
+    "celu": lambda d, s: ops.celu(d, alpha=s),
+    "log_sigmoid": lambda d, s: ops.logsigmoid(d),
+    "softsign": lambda d, s: ops.softsign(d),
+    "mish": lambda d, s: ops.mish(d),
+    "hard_sigmoid": lambda d, s: ops.hardsigmoid(d),
+    "hard_swish": lambda d, s: ops.hardswish(d),
+    "hard_tanh": lambda d, s: ops.hardtanh(d),
 }
+
+
+def _log_cosh(u, y):
+    """|r| + log1p(exp(-2|r|)) - log 2 (no ops.log_cosh), log 2 a tensor of u's dtype."""
+    r = ops.abs(u - y)
+    return (r + ops.log1p(ops.exp(-2 * r)) - Tensor(np.log(2.0), u.dtype)).mean(-1)
+
+
+def _poisson(u, y):
+    """nn.PoissonNLLLoss on rates (log_input=False), eps 0: log u exactly."""
+    return ms.nn.PoissonNLLLoss(log_input=False, eps=0.0, reduction="none")(u, y).mean(-1)
 
 LOSSES = {  # per-sample losses
     "squared_error": lambda u, y: ((u - y) ** 2).sum(-1) / 2,
     "mse": lambda u, y: ((u - y) ** 2).mean(-1),
     "softmax_cross_entropy": lambda u, y: -(y * ops.log_softmax(u, -1)).sum(-1),
     "binary_cross_entropy": lambda u, y: ops.binary_cross_entropy(u, y, reduction="none").sum(-1),
+    "l1": lambda u, y: ops.l1_loss(u, y, reduction="none").mean(-1),
+    "huber": lambda u, y: ops.huber_loss(u, y, reduction="none", delta=1.0).mean(-1),
+    "log_cosh": _log_cosh,
+    "kl_divergence": lambda u, y: ops.kl_div(u, y, reduction="none").sum(-1),
+    "poisson": _poisson,
+    "hinge": lambda u, y: ops.relu(1 - y * u).mean(-1),
+    "bce_with_logits": lambda u, y: ops.binary_cross_entropy_with_logits(
+        u, y, reduction="none").sum(-1),
+}
+
+COMPOSED = {  # the functions MindSpore has no built-in for, as the adapter writes them
+    "log_cosh": "composed |r| + log1p(exp(-2|r|)) - log 2, r = u - y",
+    "hinge": "composed relu(1 - y u) (ops.hinge_embedding_loss is another function)",
+    "poisson": "nn.PoissonNLLLoss(log_input=False, eps=0)",
 }
 
 
@@ -86,16 +120,23 @@ class MindsporeImpl:
         return installed_version("mindspore")
 
     def unsupported(self, spec) -> str | None:
-        """ops.binary_cross_entropy takes float16, float32 and bfloat16 only."""
-        if spec.loss == "binary_cross_entropy" and spec.dtype == "float64":
-            return "mindspore's ops.binary_cross_entropy has no float64 kernel"
+        """ops.binary_cross_entropy, ops.binary_cross_entropy_with_logits and ops.relu6 take
+        float16, float32 (and bfloat16) only."""
+        if spec.dtype != "float64":
+            return None
+        for name, op in (("binary_cross_entropy", "ops.binary_cross_entropy"),
+                         ("bce_with_logits", "ops.binary_cross_entropy_with_logits")):
+            if spec.loss == name:
+                return f"mindspore's {op} has no float64 kernel"
+        if any(layer.activation == "relu6" for layer in spec.layers):
+            return "mindspore's ops.relu6 has no float64 kernel"
         return None
 
     def settings(self) -> dict:
         return {"mindspore": self.version(), "mode": "pynative", "device": "cpu",
                 "gradient": "mindspore.grad, v by a zero added to d",
                 "learning_rate": "a tensor of the spec's dtype (a Python float would be "
-                                 "rounded to float32)"}
+                                 "rounded to float32)", "composed": COMPOSED}
 
     def trace(self, spec):
         _load()

@@ -18,6 +18,7 @@ from impls.framework_trace import build_trace, installed_version, require
 
 mg = nnet = None  # mygrad and mygrad.nnet, imported by _load()
 GELU_K, GELU_C = math.sqrt(2 / math.pi), 0.044715
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 ACTIVATIONS = {  # name: f(d, slope)
     "identity": lambda d, s: d,
@@ -30,7 +31,23 @@ ACTIVATIONS = {  # name: f(d, slope)
     "silu": lambda d, s: _silu(d),
     "gelu_tanh": lambda d, s: _c(d, 0.5) * d * (
         _c(d, 1) + mg.tanh(_c(d, GELU_K) * (d + _c(d, GELU_C) * d * d * d))),
+    "relu6": lambda d, s: mg.clip(d, _c(d, 0), _c(d, 6)),
+    "selu": lambda d, s: nnet.selu(d) + _c(d, SELU_SCALE * (SELU_ALPHA - 1)) * _c(
+        d, d.data == 0) * d,
+    "celu": lambda d, s: d * _c(d, d.data > 0) + _c(d, s) * mg.expm1(
+        d * _c(d, d.data <= 0) / _c(d, s)),
+    "log_sigmoid": lambda d, s: -mg.logaddexp(_c(d, 0), -d),
+    "softsign": lambda d, s: nnet.soft_sign(d),
+    "mish": lambda d, s: d * mg.tanh(mg.logaddexp(d, _c(d, 0))),
+    "hard_sigmoid": lambda d, s: _hard_sigmoid(d),
+    "hard_swish": lambda d, s: d * _hard_sigmoid(d),
+    "hard_tanh": lambda d, s: nnet.hard_tanh(d),
 }
+FLOAT64_ONLY = {"leaky_relu", "softsign", "hard_tanh"}  # their built-ins return float64
+
+
+def _hard_sigmoid(d):
+    return mg.clip(d / _c(d, 6) + _c(d, 0.5), _c(d, 0), _c(d, 1))
 
 COMPOSED = {  # the functions mygrad has no built-in for, as the adapter writes them
     "leaky_relu": "mygrad.nnet.leaky_relu(d, slope) + slope * d * (d == 0): mygrad's "
@@ -40,6 +57,17 @@ COMPOSED = {  # the functions mygrad has no built-in for, as the adapter writes 
     "gelu_tanh": "composed d (1 + tanh(sqrt(2/pi) (d + 0.044715 d^3))) / 2",
     "softmax_cross_entropy": "composed -sum(y * logsoftmax(u))",
     "binary_cross_entropy": "composed -sum(y log u + (1 - y) log1p(-u)), a zero weight's term 0",
+    "selu": "mygrad.nnet.selu(d) + scale (alpha - 1) d (d == 0): mygrad's selu'(0) is scale, "
+            "the spec's convention scale alpha",
+    "relu6": "composed clip(d, 0, 6)", "hard_sigmoid": "composed clip(d / 6 + 1/2, 0, 1)",
+    "hard_swish": "composed d clip(d / 6 + 1/2, 0, 1)",
+    "celu": "composed d (d > 0) + alpha expm1(d (d <= 0) / alpha)",
+    "log_sigmoid": "composed -logaddexp(0, -d)", "mish": "composed d tanh(logaddexp(d, 0))",
+    "l1": "composed mean |u - y|",
+    "huber": "composed r^2 / 2 (|r| <= 1) + (|r| - 1/2) (|r| > 1), by masks",
+    "log_cosh": "composed logaddexp(r, -r) - log 2", "kl_divergence": "composed xlogy(y, y) - y u",
+    "poisson": "composed mean(u - xlogy(y, u))", "hinge": "composed relu(1 - y u)",
+    "bce_with_logits": "composed logaddexp(u, 0) - y u",
 }
 
 
@@ -88,7 +116,20 @@ LOSSES = {  # per-sample losses
     "softmax_cross_entropy": lambda u, y: -mg.sum(y * nnet.logsoftmax(u, axis=-1), axis=-1),
     "binary_cross_entropy": lambda u, y: -mg.sum(
         _xlogy(y, u, mg.log) + _xlogy(_c(y, 1) - y, -u, mg.log1p), axis=-1),
+    "l1": lambda u, y: mg.mean(mg.abs(u - y), axis=-1),
+    "huber": lambda u, y: mg.mean(_huber(u - y), axis=-1),
+    "log_cosh": lambda u, y: mg.mean(mg.logaddexp(u - y, y - u) - _c(u, math.log(2)), axis=-1),
+    "kl_divergence": lambda u, y: mg.sum(_xlogy(y, y, np.log) - y * u, axis=-1),
+    "poisson": lambda u, y: mg.mean(u - _xlogy(y, u, mg.log), axis=-1),
+    "hinge": lambda u, y: mg.mean(nnet.relu(_c(u, 1) - y * u), axis=-1),
+    "bce_with_logits": lambda u, y: mg.sum(mg.logaddexp(u, _c(u, 0)) - y * u, axis=-1),
 }
+
+
+def _huber(r):
+    """r^2 / 2 up to |r| = 1, |r| - 1/2 beyond, by masks in the dtype."""
+    inside = _c(r, np.abs(r.data) <= 1)
+    return inside * (_c(r, 0.5) * r * r) + (_c(r, 1) - inside) * (mg.abs(r) - _c(r, 0.5))
 
 
 def _load():
@@ -110,9 +151,9 @@ class MygradImpl:
         require("mygrad", "mygrad")
 
     def unsupported(self, spec) -> str | None:
-        if spec.dtype != "float64" and any(layer.activation == "leaky_relu"
-                                           for layer in spec.layers):
-            return (f"mygrad.nnet.leaky_relu returns float64 for {spec.dtype} input "
+        odd = sorted({la.activation for la in spec.layers} & FLOAT64_ONLY)
+        if spec.dtype != "float64" and odd:
+            return (f"mygrad.nnet's {', '.join(odd)} returns float64 for {spec.dtype} input "
                     "(docs/findings/mygrad.md)")
         return None
 

@@ -75,7 +75,7 @@ class NumericImpl:
         for _ in range(spec.steps):
             ds, hs = net.forward(ws, bs, x)
             _check_loss_domain(spec, hs[-1])
-            rel = _step(spec, ds, [x] + hs[:-1])
+            rel = _step(spec, ds, [x] + hs[:-1], hs[-1], y)
             e = net.per_sample(hs[-1]).sum() * scale
             layers = []
             for k in range(len(ws)):
@@ -161,9 +161,9 @@ class _Net:
         return COEF @ e / steps
 
 
-def _step(spec, ds, xs) -> float:
+def _step(spec, ds, xs, u, y) -> float:
     """The relative step: eps**(1/5), or smaller so that no perturbation reaches a kink (the
-    activation records' kinks)."""
+    activation records' kinks, and the loss record's kink_gap on the outputs u)."""
     gaps = [min(np.abs(d - kink).min() for kink in kinks) / max(1.0, np.abs(d).max(),
                                                               np.abs(x).max())
             for layer, d, x in zip(spec.layers, ds, xs)
@@ -171,7 +171,15 @@ def _step(spec, ds, xs) -> float:
     rel = min([REL_STEP] + [gap / 100 for gap in gaps])
     if rel < MIN_REL_STEP:
         raise Unsupported(f"a pre-activation lies at (or within {100 * MIN_REL_STEP:.0e} of) a "
-                          f"kink at 0; finite differences are not defined there")
+                          f"kink of its activation; finite differences are not defined there")
+    gap_of = loss(spec.loss).kink_gap
+    if gap_of is not None:
+        with np.errstate(divide="ignore"):
+            gap = np.min(gap_of(u, y)) / max(1.0, np.abs(u).max(), np.abs(xs[0]).max())
+        rel = min(rel, gap / 100)
+        if rel < MIN_REL_STEP:
+            raise Unsupported(f"an output lies at (or within {100 * MIN_REL_STEP:.0e} of) a kink "
+                              f"of {spec.loss}; finite differences are not defined there")
     return rel
 
 

@@ -3,13 +3,16 @@ by XLA (tf.function(jit_compile=True), the mode tensorflow-xla).
 
 v is the tape's gradient with respect to zero perturbations z added to every pre-activation
 d, as in the jax adapter. TensorFlow (5 s to import, more on a loaded machine) is imported at
-the first trace, not when the adapter loads. Every activation and loss is TensorFlow's own
-(tf.nn.relu, leaky_relu, softplus, elu, silu, gelu; softmax_cross_entropy_with_logits;
-tf.math.xlogy and xlog1py for binary cross-entropy); nothing is composed.
+the first trace, not when the adapter loads. The seed's activations and losses are TensorFlow's
+own (tf.nn.relu, leaky_relu, softplus, elu, silu, gelu; softmax_cross_entropy_with_logits;
+tf.math.xlogy and xlog1py for binary cross-entropy), and so are relu6, selu, log_sigmoid,
+softsign, l1 and bce_with_logits; the rest, which only Keras has, are composed in Keras's
+form (COMPOSED, in settings()).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -28,6 +31,38 @@ ACTIVATIONS = {  # name: f(d, slope)
     "silu": lambda d, s: tf.nn.silu(d),
     "gelu": lambda d, s: tf.nn.gelu(d, approximate=False),
     "gelu_tanh": lambda d, s: tf.nn.gelu(d, approximate=True),
+    "relu6": lambda d, s: tf.nn.relu6(d),
+    "selu": lambda d, s: tf.nn.selu(d),
+    "celu": lambda d, s: tf.where(d > 0, d, s * tf.math.expm1(tf.minimum(d, 0) / s)),
+    "log_sigmoid": lambda d, s: tf.math.log_sigmoid(d),
+    "softsign": lambda d, s: tf.nn.softsign(d),
+    "mish": lambda d, s: d * tf.math.tanh(tf.math.softplus(d)),
+    "hard_sigmoid": lambda d, s: tf.nn.relu6(d + 3) / 6,
+    "hard_swish": lambda d, s: d * tf.nn.relu6(d + 3) / 6,
+    "hard_tanh": lambda d, s: tf.clip_by_value(d, -1.0, 1.0) - _at_kinks(d, 1.0),
+}
+
+
+def _at_kinks(d, at):
+    """0, with derivative 1 where |d| == at: subtracted, it moves tf.clip_by_value's derivative
+    at its bounds (1) onto the spec's hard_tanh'(±1) = 0."""
+    return (d - tf.stop_gradient(d)) * tf.cast(tf.abs(tf.stop_gradient(d)) == at, d.dtype)
+
+
+COMPOSED = {  # the functions tf.nn and tf.math have no built-in for, as the adapter writes them
+    "celu": "composed where(d > 0, d, alpha expm1(min(d, 0) / alpha)) (keras.ops.celu's form)",
+    "mish": "composed d tanh(softplus(d)) (keras.activations.mish's form)",
+    "hard_sigmoid": "composed relu6(d + 3) / 6 (keras.activations.hard_sigmoid's form)",
+    "hard_swish": "composed d relu6(d + 3) / 6 (keras.activations.hard_silu's form)",
+    "hard_tanh": "clip_by_value(d, -1, 1), its derivative at ±1 moved from 1 to the spec's 0",
+    "huber": "composed as keras.losses.huber (delta 1)",
+    "log_cosh": "composed as keras.losses.log_cosh: r + softplus(-2r) - log 2",
+    "kl_divergence": "composed xlogy(y, y) - y u on log-probabilities (Keras's takes "
+                     "probabilities, clipped to [1e-7, 1])",
+    "poisson": "composed u - xlogy(y, u) on the rate (tf.nn.log_poisson_loss takes log-rates; "
+               "keras.losses.poisson adds 1e-7 inside the log)",
+    "hinge": "composed relu(1 - y u) (keras.losses.hinge's maximum takes the derivative -y at "
+             "the kink)",
 }
 
 LOSSES = {  # per-sample losses
@@ -36,7 +71,21 @@ LOSSES = {  # per-sample losses
     "softmax_cross_entropy": lambda u, y: tf.nn.softmax_cross_entropy_with_logits(y, u),
     "binary_cross_entropy": lambda u, y: -tf.reduce_sum(
         tf.math.xlogy(y, u) + tf.math.xlog1py(1 - y, -u), -1),
+    "l1": lambda u, y: tf.reduce_mean(tf.abs(u - y), -1),
+    "huber": lambda u, y: tf.reduce_mean(_huber(tf.abs(u - y)), -1),
+    "log_cosh": lambda u, y: tf.reduce_mean(
+        (u - y) + tf.math.softplus(-2 * (u - y)) - tf.cast(math.log(2), u.dtype), -1),
+    "kl_divergence": lambda u, y: tf.reduce_sum(tf.math.xlogy(y, y) - y * u, -1),
+    "poisson": lambda u, y: tf.reduce_mean(u - tf.math.xlogy(y, u), -1),
+    "hinge": lambda u, y: tf.reduce_mean(tf.nn.relu(1 - y * u), -1),
+    "bce_with_logits": lambda u, y: tf.reduce_sum(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=u), -1),
 }
+
+
+def _huber(r):
+    """keras.losses.huber's form, delta 1: r^2 / 2 up to 1, r - 1/2 beyond."""
+    return tf.where(r <= 1, 0.5 * r * r, r - 0.5)
 
 
 def _load():
@@ -98,7 +147,8 @@ class TensorflowImpl:
         adapter leaves TensorFlow's thread pools at their defaults and sets only these."""
         return {"tensorflow": self.version(), "mode": "xla" if self.jit else "eager",
                 "jit_compile": self.jit, "device": "cpu", "threads": "tensorflow's default",
-                "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")}
+                "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+                "composed": COMPOSED}
 
     def _step_fn(self, spec):
         key = (tuple((layer.activation, layer.slope) for layer in spec.layers), spec.loss,

@@ -6,9 +6,12 @@ backprop_swish, dsigmoid, ...), and a thinc layer calls them itself. This adapte
 same: d = h W^T + b (ops.gemm), h = the activation (ops.sigmoid, ops.gelu, ops.swish, ...),
 and from the loss's te the backward walks the layers: v = the activation's backward at (dh,
 d, h), g_W = v^T h_prev, g_b = sum v, dh_prev = v W. v comes straight from the backward
-function: no zero added to d is needed. thinc has no elu, softplus or leaky_relu (not
-supported), and its losses are layers of their own: squared error and softmax
-cross-entropy are composed on the ops' arrays (settings() says so).
+function: no zero added to d is needed. thinc has no elu, softplus, leaky_relu, selu, celu,
+log_sigmoid or softsign (not supported: supports lists what it has); its relu6 is relu_k,
+torch's hard_sigmoid its clipped_linear with slope 1/6 (its own hard_sigmoid is Keras 2's, slope
+0.2) and torch's hardswish its hard_swish_mobilenet. Its losses are layers of their own:
+squared error and softmax cross-entropy are composed on the ops' arrays, the other losses
+not supported (settings() says so).
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ ACTIVATIONS = {  # name: f(d)
     "gelu": lambda d: ops.gelu(d),
     "gelu_tanh": lambda d: ops.gelu_approx(d),
     "silu": lambda d: ops.swish(d),
+    "relu6": lambda d: ops.relu_k(d, n=6.0),
+    "mish": lambda d: ops.mish(d),
+    "hard_sigmoid": lambda d: ops.clipped_linear(d, slope=1 / 6, offset=0.5),
+    "hard_swish": lambda d: ops.hard_swish_mobilenet(d),
+    "hard_tanh": lambda d: ops.hard_tanh(d),
 }
 
 BACKWARD = {  # name: dE/dd from (dE/dh, d, h), thinc's own backward functions
@@ -47,6 +55,18 @@ BACKWARD = {  # name: dE/dd from (dE/dh, d, h), thinc's own backward functions
     "gelu": lambda dh, d, h: ops.backprop_gelu(dh, d),
     "gelu_tanh": lambda dh, d, h: ops.backprop_gelu_approx(dh, d),
     "silu": lambda dh, d, h: ops.backprop_swish(dh, d, h),
+    "relu6": lambda dh, d, h: ops.backprop_relu_k(dh, d, n=6.0),
+    "mish": lambda dh, d, h: ops.backprop_mish(dh, d),
+    "hard_sigmoid": lambda dh, d, h: ops.backprop_clipped_linear(dh, d, slope=1 / 6, offset=0.5),
+    "hard_swish": lambda dh, d, h: ops.backprop_hard_swish_mobilenet(dh, d),
+    "hard_tanh": lambda dh, d, h: ops.backprop_hard_tanh(dh, d),
+}
+
+COMPOSED = {  # what the adapter writes itself, or takes other than by the spec's name
+    "hard_sigmoid": "ops.clipped_linear(slope=1/6, offset=0.5) (thinc's hard_sigmoid has "
+                    "slope 0.2, Keras 2's)",
+    "hard_swish": "ops.hard_swish_mobilenet (thinc's hard_swish is d hard_sigmoid(d), slope 0.2)",
+    "losses": "composed on NumPy arrays (thinc's own are layers)",
 }
 
 
@@ -82,7 +102,7 @@ class ThincImpl:
         return {"thinc": self.version(), "ops": "NumpyOps", "numpy": np.__version__,
                 "mode": "hand-written backward (NumpyOps.backprop_*)",
                 "tanh": "ops.xp.tanh, its backward ops.dtanh",
-                "losses": "composed on NumPy arrays (thinc's own are layers)"}
+                "composed": COMPOSED}
 
     def trace(self, spec):
         _load()

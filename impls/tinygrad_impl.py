@@ -3,14 +3,18 @@ device (C code compiled by clang).
 
 v is tinygrad's gradient with respect to zero perturbations z added to every pre-activation d,
 as in the jax adapter. tinygrad is imported at the first call; without clang its CPU device
-cannot run, so the implementation is then unavailable. Every activation and loss is tinygrad's
-own Tensor method (sigmoid, tanh, relu, leaky_relu, softplus, elu, silu, gelu,
-cross_entropy, binary_crossentropy); the one mapping: tinygrad's leaky_relu'(0) is 1, the
-spec's convention the slope, so (slope - 1) d (d == 0) is added (0 forward; settings() says so).
+cannot run, so the implementation is then unavailable. Every activation is tinygrad's own
+Tensor method (sigmoid ... gelu, relu6, selu, celu, logsigmoid, softsign, mish, hardsigmoid,
+hardswish, hardtanh), and so are the cross-entropies (cross_entropy, binary_crossentropy,
+binary_crossentropy_logits); the other losses are composed (COMPOSED). The one mapping:
+tinygrad's leaky_relu'(0) is 1, the spec's convention the slope, so (slope - 1) d (d == 0) is
+added (0 forward; settings() says so). Its conventions at the new kinks are not measured here
+(tinygrad is not installed in this environment).
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -38,6 +42,15 @@ ACTIVATIONS = {  # name: f(d, slope)
     "silu": lambda d, s: d.silu(),
     "gelu": lambda d, s: d.gelu(approximate="none"),
     "gelu_tanh": lambda d, s: d.gelu(approximate="tanh"),
+    "relu6": lambda d, s: d.relu6(),
+    "selu": lambda d, s: d.selu(),
+    "celu": lambda d, s: d.celu(alpha=s),
+    "log_sigmoid": lambda d, s: d.logsigmoid(),
+    "softsign": lambda d, s: d.softsign(),
+    "mish": lambda d, s: d.mish(),
+    "hard_sigmoid": lambda d, s: d.hardsigmoid(),
+    "hard_swish": lambda d, s: d.hardswish(),
+    "hard_tanh": lambda d, s: d.hardtanh(),
 }
 
 
@@ -52,7 +65,30 @@ LOSSES = {  # per-sample losses
     "mse": lambda u, y: (u - y).square().mean(-1),
     "softmax_cross_entropy": _cross_entropy,
     "binary_cross_entropy": lambda u, y: u.binary_crossentropy(y, reduction="none").sum(-1),
+    "l1": lambda u, y: (u - y).abs().mean(-1),
+    "huber": lambda u, y: _huber((u - y).abs()).mean(-1),
+    "log_cosh": lambda u, y: ((u - y) + (-2 * (u - y)).softplus() - math.log(2)).mean(-1),
+    "kl_divergence": lambda u, y: (_xlogy(y, y) - y * u).sum(-1),
+    "poisson": lambda u, y: (u - _xlogy(y, u)).mean(-1),
+    "hinge": lambda u, y: (1 - y * u).relu().mean(-1),
+    "bce_with_logits": lambda u, y: u.binary_crossentropy_logits(y, reduction="none").sum(-1),
 }
+
+COMPOSED = {  # tinygrad's Tensor has no losses but the cross-entropies
+    "l1": "composed mean |u - y|", "huber": "composed r^2 / 2 up to 1, r - 1/2 beyond",
+    "log_cosh": "composed r + softplus(-2r) - log 2", "kl_divergence": "composed xlogy(y, y) - y u",
+    "poisson": "composed mean(u - xlogy(y, u))", "hinge": "composed relu(1 - y u)",
+}
+
+
+def _huber(r):
+    return (r <= 1).where(0.5 * r * r, r - 0.5)
+
+
+def _xlogy(y, u):
+    """y log u, 0 where y == 0 (u there replaced by 1, so no 0 * inf)."""
+    zero = y.detach() == 0
+    return zero.where(0.0, y * zero.where(1.0, u).log())
 
 
 def _load():
@@ -83,7 +119,8 @@ class TinygradImpl:
         from tinygrad import Device
         return {"tinygrad": self.version(), "device": Device.DEFAULT,
                 "leaky_relu": "Tensor.leaky_relu(slope) + (slope - 1) d (d == 0): its "
-                              "leaky_relu'(0) is 1, the spec's convention the slope"}
+                              "leaky_relu'(0) is 1, the spec's convention the slope",
+                "composed": COMPOSED}
 
     def trace(self, spec):
         _load()

@@ -14,6 +14,7 @@ else.
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,15 @@ ACTIVATIONS = {  # name: f(d, slope)
     "silu": lambda d, s: F.silu(d),
     "gelu": lambda d, s: F.gelu(d, approximate="none"),
     "gelu_tanh": lambda d, s: F.gelu(d, approximate="tanh"),
+    "relu6": lambda d, s: F.relu6(d),
+    "selu": lambda d, s: F.selu(d),
+    "celu": lambda d, s: F.celu(d, alpha=s),
+    "log_sigmoid": lambda d, s: F.logsigmoid(d),
+    "softsign": lambda d, s: F.softsign(d),
+    "mish": lambda d, s: F.mish(d),
+    "hard_sigmoid": lambda d, s: F.hardsigmoid(d),
+    "hard_swish": lambda d, s: F.hardswish(d),
+    "hard_tanh": lambda d, s: F.hardtanh(d),
 }
 
 LOSSES = {  # per-sample losses (..., batch) from torch's loss functions, reduction="none"
@@ -45,6 +55,22 @@ LOSSES = {  # per-sample losses (..., batch) from torch's loss functions, reduct
         u.reshape(-1, u.shape[-1]), y.reshape(-1, u.shape[-1]),
         reduction="none").reshape(u.shape[:-1]),
     "binary_cross_entropy": lambda u, y: F.binary_cross_entropy(u, y, reduction="none").sum(-1),
+    "l1": lambda u, y: F.l1_loss(u, y, reduction="none").mean(-1),
+    "huber": lambda u, y: F.huber_loss(u, y, reduction="none", delta=1.0).mean(-1),
+    "log_cosh": lambda u, y: (lambda r: r + torch.logaddexp(-2 * r, torch.zeros_like(r))
+                              - math.log(2))(u - y).mean(-1),
+    "kl_divergence": lambda u, y: F.kl_div(u, y, reduction="none").sum(-1),
+    "poisson": lambda u, y: F.poisson_nll_loss(u, y, log_input=False, eps=0.0,
+                                               reduction="none").mean(-1),
+    "hinge": lambda u, y: F.relu(1 - y * u).mean(-1),
+    "bce_with_logits": lambda u, y: F.binary_cross_entropy_with_logits(
+        u, y, reduction="none").sum(-1),
+}
+
+COMPOSED = {  # the functions torch has no built-in for, as the adapter writes them
+    "softplus": "torch.logaddexp(d, 0) (F.softplus turns linear above 20)",
+    "log_cosh": "composed r + logaddexp(-2r, 0) - log 2, r = u - y (Keras's and optax's form)",
+    "hinge": "composed relu(1 - y u) (F.hinge_embedding_loss is another function)",
 }
 
 
@@ -83,7 +109,9 @@ class TorchImpl:
                "threads": torch.get_num_threads(),
                "float32_matmul_precision": self.matmul_precision
                or torch.get_float32_matmul_precision(),
-               "deterministic": torch.are_deterministic_algorithms_enabled()}
+               "deterministic": torch.are_deterministic_algorithms_enabled(),
+               "composed": COMPOSED,
+               "poisson_nll_loss": "eps=0 (log u exactly; torch's default adds 1e-8)"}
         if self.mode == "compile":
             out.update(compile_backend="inductor", fullgraph=True, dynamic=False)
         if self.device == "cuda":

@@ -105,6 +105,8 @@ def random_spec(sizes=(3, 5, 4, 2), activation="tanh", loss="squared_error", *, 
         [activation] * (len(sizes) - 1)
     if loss == "binary_cross_entropy":
         acts[-1] = "sigmoid"
+    if loss == "poisson":  # a rate: u > 0
+        acts[-1] = "softplus"
     return spec_from_dict({"name": f"t-{'-'.join(acts)}-{loss}", "dtype": dtype, "loss": loss,
                            "reduction": reduction, "learning_rate": lr, "steps": steps,
                            "generate": {"sizes": list(sizes), "activation": acts,

@@ -37,6 +37,9 @@ FRAMEWORKS = impl_params("torch", "jax")  # each skipped where it is not install
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_every_activation(impl, dtype, act):
+    if (impl, act, dtype) == ("torch", "hard_sigmoid", "float64"):
+        pytest.xfail("F.hardsigmoid's float64 backward uses 1.0f / 6.0f "
+                     "(docs/findings/surface.md #2, impls/torch_xfails.txt)")
     spec = random_spec([4, 6, 5, 3], act, "squared_error", seed=11, batch=4, dtype=dtype,
                        steps=3, slope=0.05)
     trace = assert_agrees(impl, spec)
@@ -227,3 +230,49 @@ def test_torch_update_is_optim_sgd_bit_for_bit(dtype):
     for i, p in enumerate(trace.params):
         np.testing.assert_array_equal(params[2 * i].detach().numpy(), p["weights"])
         np.testing.assert_array_equal(params[2 * i + 1].detach().numpy(), p["bias"])
+
+
+KINKS = {"relu6": [0.0, 6.0], "selu": [0.0], "celu": [0.0], "softsign": [0.0],
+         "hard_sigmoid": [-3.0, 3.0], "hard_swish": [-3.0, 3.0], "hard_tanh": [-1.0, 1.0]}
+
+
+@pytest.mark.parametrize("act", sorted(KINKS))
+@pytest.mark.parametrize("impl", impl_params("torch", "jax", "autograd", "mygrad"))
+def test_each_adapter_gives_the_records_convention_at_each_kink(impl, act):
+    """d exactly at each kink (x = 1, w = the kink, b = 0): every adapter's v there is the
+    reference's, t(kink) as the record states it (measured per framework: jax.nn.hard_tanh's
+    own is 1 and mygrad's selu'(0) is scale, which their adapters move); float64, where each
+    t at a kink is a constant times an exact number. A neuron at d = 0.5 shows the slope
+    inside (to 1e-7: torch's hardsigmoid' is float32's 1/6, docs/findings/surface.md)."""
+    ds = KINKS[act] + [0.5]
+    spec = random_spec([1, len(ds), 1], [act, "identity"], "squared_error", seed=3)
+    doc = spec.to_dict()
+    doc["layers"][0].update(weights=[[d] for d in ds], bias=[0.0] * len(ds))
+    doc.update(inputs=[[1.0]], targets=[[0.25]])
+    from harness.spec import spec_from_dict
+    spec = spec_from_dict(doc)
+    v = {name: run_one(name, spec).trace.steps[0].layers[0].v for name in ("reference", impl)}
+    n = len(KINKS[act])
+    np.testing.assert_allclose(v[impl][:, :n], v["reference"][:, :n], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(v[impl][:, n:], v["reference"][:, n:], rtol=1e-7, atol=0)
+    assert np.all(v["reference"][:, n:] != 0)
+
+
+@pytest.mark.parametrize("loss, u, y", [("l1", [0.5, 0.25, 2.0], [0.5, 1.0, 1.0]),
+                                        ("hinge", [1.0, -1.0, 0.5], [1.0, -1.0, 1.0]),
+                                        ("huber", [2.0, 1e-200, 0.0], [1.0, 0.0, 0.0])])
+@pytest.mark.parametrize("impl", impl_params("torch", "jax", "autograd", "mygrad"))
+def test_each_adapter_gives_the_records_te_at_each_loss_kink(impl, loss, u, y):
+    """u exactly on a loss's kink (outputs with weights 0: u is the bias): te = v of the output
+    layer is the record's, l1'(u = y) = 0 (jnp.abs'(0) is 1: the jax adapter moves it),
+    hinge'(y u = 1) = 0 (Keras's maximum gives -y, optax's -y/2), huber's r at its end and
+    a residual of 1e-200 (optax's form loses it: r + 1 - 1); each next to an ordinary output."""
+    from harness.spec import spec_from_dict
+    spec = spec_from_dict({"name": "k", "loss": loss, "inputs": [[1.0]], "targets": [y],
+                           "learning_rate": 0.1, "layers": [
+                               {"weights": [[0.0]] * len(u), "bias": u, "activation": "identity"}]})
+    v = {name: run_one(name, spec).trace.steps[0].layers[0].v for name in ("reference", impl)}
+    want = {"l1": [0.0, -1 / 3, 1 / 3], "hinge": [0.0, 0.0, -1 / 3],
+            "huber": [1 / 3, 1e-200 / 3, 0.0]}[loss]
+    np.testing.assert_allclose(v["reference"][0], want, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(v[impl][0], want, rtol=1e-15, atol=0)

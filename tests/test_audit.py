@@ -8,7 +8,7 @@ import pytest
 from conftest import available, needs
 from harness.audit import ACCURATE, activation_grid, run_audit
 from harness.cli import main
-from impls.reference import activation
+from impls.reference import LOSSES, activation
 
 pytestmark = needs("exact")
 
@@ -78,3 +78,13 @@ def test_an_adapter_that_hangs_is_bounded_by_the_audits_timeout(plugins, tmp_pat
                  "--dtype", "float64", "--timeout", "1", "--out", str(tmp_path / "a")]) == 0
     assert time.monotonic() - start < 60
     assert (tmp_path / "a" / "audit.json").exists()
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_has_an_audit_grid_the_spec_takes(loss):
+    """The loss grid builds valid specs for every loss (poisson through softplus, hinge's
+    targets +-1, kl's y >= 0: the records' outputs and targets), two outputs a point."""
+    from harness.audit import loss_specs
+    for dtype in ("float64", "float32"):
+        specs = loss_specs(loss, dtype)
+        assert specs and all(spec.sizes[-1] == 2 for _, spec in specs)

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.detect import detection, undetected
+from harness.detect import detection, pair_detection, undetected
 from harness.plants import bump_activation, delta, trace
 from harness.spec import spec_from_dict
 from harness.suite import default_suite
-from impls.reference import ACTIVATIONS, LOSSES, activation
-from impls.reference.domain import GRADIENT_SPREAD, accumulation_size, fields, pairs
+from impls.reference import ACTIVATIONS, LOSSES, activation, loss
+from impls.reference.domain import (GRADIENT_SPREAD, accumulation_size, fields, output_range,
+                                    pair_classes, pairs)
 from impls.reference_impl import ReferenceImpl
 
 
@@ -23,13 +24,14 @@ def cells():
 
 
 def test_every_cell_of_the_default_suite_is_detected_or_explained(cells):
-    """Every special point (3 sides, f and t; fe and te), every field class, every pair and
-    the 16-bit sums: detected at their origin, or undetectable with a reason."""
+    """Every special point (3 sides, f and t; fe and te), every field class, every class of
+    (output activation, loss) pairs and the 16-bit sums: detected at their origin, or
+    undetectable with a reason."""
     assert not undetected(cells), [c.label() for c in undetected(cells)]
     kinds = {(c.kind, c.function) for c in cells}
     assert {("activation", a) for a in ACTIVATIONS if activation(a).points} <= kinds
     assert {("loss", name) for name in LOSSES} <= kinds
-    assert {("pair", f"{a} + {name}") for a, name in pairs()} <= kinds
+    assert {("pair class", f"u in {rng} + {name}") for rng, name in pair_classes()} <= kinds
     classes = {(c.function, c.point) for c in cells if c.kind == "field"}
     assert classes == {(f.name, cls.name) for f in fields() for cls in f.classes}
     for c in cells:
@@ -123,10 +125,42 @@ def test_the_domain_models_pairs_are_the_ones_the_format_accepts():
     for act in ACTIVATIONS:
         for name in LOSSES:
             try:
+                fit = loss(name).targets  # a target the loss takes (hinge's: 1)
+                y = float(fit.fit(np.array(0.5))) if fit else 0.5
                 spec_from_dict({"name": "p", "loss": name, "layers": [
                     {"weights": [[0.5]], "bias": [0.0], "activation": act}],
-                    "inputs": [[1.0]], "targets": [[0.5]], "learning_rate": 0.1})
+                    "inputs": [[1.0]], "targets": [[y]], "learning_rate": 0.1})
             except HarnessError:
                 continue
             accepted.add((act, name))
     assert accepted == set(pairs())
+
+
+def test_pairs_are_classed_by_the_range_of_u():
+    """The default suite covers pairs by the range of u the output activation produces; the
+    records give the ranges (a negative lower bound is one class: elu, gelu, selu, ...)."""
+    assert {a: output_range(a) for a in ("identity", "relu", "softplus", "sigmoid",
+                                          "hard_sigmoid", "tanh", "softsign", "relu6",
+                                          "log_sigmoid", "elu", "selu", "mish")} == {
+        "identity": "(-inf, inf)", "relu": "[0, inf)", "softplus": "[0, inf)",
+        "sigmoid": "[0, 1]", "hard_sigmoid": "[0, 1]", "tanh": "[-1, 1]",
+        "softsign": "[-1, 1]", "relu6": "[0, 6]", "log_sigmoid": "(-inf, 0]",
+        "elu": "[-c, inf)", "selu": "[-c, inf)", "mish": "[-c, inf)"}
+    classes = pair_classes()
+    assert sorted(a for members in classes.values() for a in members) == sorted(
+        a for a, _ in pairs())
+    assert classes["[0, 1]", "poisson"] == ("sigmoid",)
+
+
+def test_the_full_matrix_detects_every_pair():
+    """--full adds a pair-* case per pair the default suite holds only through its class:
+    with it, the plant of every pair but the usual ones is detected at v."""
+    specs = default_suite(full=True)
+    assert {(s.layers[-1].activation, s.loss) for s in specs} >= {
+        p for p in pairs() if p[0] != ("sigmoid" if p[1] == "binary_cross_entropy" else
+                                       "softplus" if p[1] == "poisson" else "identity")}
+    cells = [c for c in pair_detection(specs) if c.kind == "pair"]
+    assert len(cells) == len(pairs())
+    assert not undetected(cells), [c.label() for c in undetected(cells)]
+    assert all(c.quantity == "v" for c in cells if c.detected_by)
+    assert len(default_suite()) < len(default_suite(full=True))

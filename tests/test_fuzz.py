@@ -19,15 +19,20 @@ pytestmark = needs("hypothesis")
 @pytest.mark.slow
 @needs("hypothesis", "torch")
 def test_fuzzing_torch_finds_no_disagreement():
-    assert find_failure("torch", examples=60, seed=3) is None
+    """Apart from F.hardsigmoid's float64 backward, which multiplies by 1.0f / 6.0f (the
+    fuzzer finds it when it may draw it; docs/findings/surface.md #2), torch agrees."""
+    acts = [a for a in ACTIVATIONS if a != "hard_sigmoid"]
+    assert find_failure("torch", examples=60, seed=3, activations=acts) is None
 
 
 @pytest.mark.slow
 @needs("hypothesis", "jax")
 def test_fuzzing_jax_finds_no_disagreement_apart_from_elu():
-    """JAX's elu loses precision far below 0 (test_adapters pins that finding); elsewhere
-    the fuzzer finds nothing."""
-    acts = [a for a in ACTIVATIONS if a != "elu"]
+    """JAX's elu loses precision far below 0 (test_adapters pins that finding), and so do
+    selu and celu (the same expm1 rule; the fuzzer finds selu's at d = -17 in float32 when
+    it may draw it), and softsign's quotient rule beyond sqrt(max) (its dictionary has that
+    point; docs/findings/surface.md); elsewhere the fuzzer finds nothing."""
+    acts = [a for a in ACTIVATIONS if a not in ("elu", "selu", "celu", "softsign")]
     assert find_failure("jax", examples=60, seed=4, activations=acts) is None
 
 
@@ -128,10 +133,12 @@ def test_special_values_are_the_points_their_neighbours_and_around():
 
 
 def test_drawn_specs_are_valid_and_reach_every_pair_and_class():
-    """Every drawn document is a valid spec; over a thousand draws every output pair and
-    every accepted class of reduction and learning rate appears, and every class of slope
-    over draws of leaky_relu networks (among all activations, leaky_relu is too rare for
-    1,000 draws to reach each of its slope's classes every time)."""
+    """Every drawn document is a valid spec; over a thousand draws every output activation of
+    the format's pairs and every accepted class of reduction and learning rate appears (each
+    pair itself: about 190 with the wider surface, more than a thousand hypothesis draws
+    reach, binary cross-entropy's one pair among them; the suite's pair cases hold each), and
+    every class of slope over draws of leaky_relu networks (among all activations, leaky_relu
+    is too rare for 1,000 draws to reach each of its slope's classes every time)."""
     from hypothesis import HealthCheck, given, seed, settings
     from harness.fuzz_draw import spec_docs
     from harness.spec import spec_from_dict
@@ -159,7 +166,8 @@ def test_drawn_specs_are_valid_and_reach_every_pair_and_class():
 
     draw()
     draw_slopes()
-    assert seen["pairs"] == set(pairs())
+    assert seen["pairs"] <= set(pairs())
+    assert {a for a, _ in seen["pairs"]} == {a for a, _ in pairs()}
     for fld in fields():
         if fld.name in ("slope", "reduction", "learning_rate"):
             accepted = [c for c in fld.classes if (fld.name, c.name) not in REFUSED]

@@ -148,9 +148,10 @@ def test_the_tolerance_model_reads_the_records():
 
 def test_an_unknown_loss_names_every_known_one():
     with pytest.raises(ValueError) as err:
-        loss("hinge")
-    assert str(err.value) == ("unknown loss 'hinge' (known: squared_error, mse, "
-                              "softmax_cross_entropy, binary_cross_entropy)")
+        loss("focal")
+    assert str(err.value) == ("unknown loss 'focal' (known: squared_error, mse, "
+                              "softmax_cross_entropy, binary_cross_entropy, l1, huber, log_cosh, "
+                              "kl_divergence, poisson, hinge, bce_with_logits)")
 
 
 def test_softmax_cross_entropy_rounding_shifts_each_row_by_its_own_max():
@@ -170,6 +171,9 @@ def test_softmax_cross_entropy_rounding_shifts_each_row_by_its_own_max():
 
 
 LOG_TINY = math.log(np.finfo(np.float64).smallest_normal)
+_RESIDUALS = (  # l1's and huber's: r = u - y of 0, of each sign, of 1 and beyond
+    [[0.5, 0.25], [0, 2], [3, -1]], [[0.5, 1], [1, 1], [1, -2]],
+    {"u = y (a residual of 0)": [1, 0, 0], "u < y": [1, 1, 0], "u > y": [0, 1, 1]})
 _SQUARED_POINTS = (  # three samples: u, y; then each kind and the samples it holds for
     [[0.5, 0.5], [0.0, 0.5], [0.0, 3.0]], [[-1.0, 2.0], [0.0, 1.0], [1e-160, 0.5]],
     {"y < 0": [1, 0, 0], "y = 0": [0, 1, 0], "0 < y < 1": [0, 0, 1], "y = 1": [0, 1, 0],
@@ -195,6 +199,32 @@ _POINTS = {
         {"u < eps/2 with y = 0": [1, 0, 0], "u < eps/2 with y in (0, 1)": [0, 0, 1],
          "u < eps/2 with y = 1": [0, 0, 0], "1 - u <= eps with y = 0": [0, 0, 1],
          "1 - u <= eps with y in (0, 1)": [0, 0, 0], "1 - u <= eps with y = 1": [0, 1, 0]}),
+    "l1": _RESIDUALS,
+    "huber": (_RESIDUALS[0], _RESIDUALS[1], {**_RESIDUALS[2], "|u - y| = 1 (the quadratic's end)":
+                                             [0, 1, 1], "|u - y| > 1 (linear)": [0, 0, 1]}),
+    "log_cosh": (  # 1e-9 below sqrt(eps) = 1.5e-8; 799 beyond -log(tiny) / 2 = 354
+        [[0.5, 1e-9], [0, 2], [800, -1]], [[0.5, 0], [1, 1], [1, -2]],
+        {"u = y (a residual of 0)": [1, 0, 0], "u < y": [0, 1, 0], "u > y": [1, 1, 1],
+         "0 < |u - y| < sqrt(eps) (log cosh below eps)": [1, 0, 0],
+         "exp(-2|u - y|) underflows (cosh overflows)": [0, 0, 1]}),
+    "kl_divergence": (  # 1e-310 is subnormal in float64
+        [[0, 0], [0, 0], [0, 0]], [[0, 0.5], [1e-310, 2], [1, 0.25]],
+        {"y = 0 (0 log 0 = 0)": [1, 0, 0], "y subnormal": [0, 1, 0], "0 < y < 1": [1, 0, 1],
+         "y >= 1": [0, 1, 1]}),
+    "poisson": (
+        [[1e-8, 2], [0.5, 3], [1, 1]], [[0, 2], [0.5, 3], [1.5, 2]],
+        {"y = 0": [1, 0, 0], "y > 0 not an integer": [0, 1, 1], "y a positive integer": [1, 1, 1],
+         "u < 1e-7 (where log(u + eps) forms drift)": [1, 0, 0]}),
+    "hinge": (
+        [[0.5, -2], [2, 0.5], [-0.5, 3]], [[1, -1], [1, -1], [-1, 1]],
+        {"y = -1, inside the margin": [0, 1, 1], "y = 1, inside the margin": [1, 0, 0],
+         "y u > 1 (no loss)": [1, 1, 1]}),
+    "bce_with_logits": (  # -800 beyond -log(tiny) = 708.4
+        [[-1, 2], [0, -800], [3, 0.5]], [[0, 1], [0.5, 1], [0.5, 0]],
+        {"u < 0 with y = 0": [1, 0, 0], "u < 0 with y in (0, 1)": [0, 0, 0],
+         "u < 0 with y = 1": [0, 1, 0], "u > 0 with y = 0": [0, 0, 1],
+         "u > 0 with y in (0, 1)": [0, 0, 1], "u > 0 with y = 1": [1, 0, 0], "u = 0": [0, 1, 0],
+         "|u| beyond -log(tiny) (exp(-|u|) subnormal)": [0, 1, 0]}),
 }
 
 
@@ -254,7 +284,13 @@ def test_the_kink_conventions_and_the_zero_point_by_name():
     branch, no formula to switch) visits d = 0 first."""
     assert {n: activation(n).convention for n in ACTIVATIONS if activation(n).kinks} == {
         "relu": "relu'(0) = 0", "leaky_relu": "leaky_relu'(0) = the slope",
-        "elu": "elu'(0) = 1 (alpha = 1)"}
+        "elu": "elu'(0) = 1 (alpha = 1)", "relu6": "relu6'(0) = relu6'(6) = 0",
+        "selu": "selu'(0) = scale alpha (the left branch; torch, jax)",
+        "hard_sigmoid": "hard_sigmoid'(±3) = 0",
+        "hard_swish": "hard_swish'(-3) = 0, hard_swish'(3) = 1",
+        "hard_tanh": "hard_tanh'(±1) = 0 (torch; jax.nn.hard_tanh's is 1)",
+        "celu": "celu'(0) = 1 (both sides agree; t' jumps)",
+        "softsign": "softsign'(0) = 1 (both sides agree; t' jumps)"}
     assert activation("identity").points == ()
     for name in ACTIVATIONS:
         if name != "identity":
@@ -273,7 +309,14 @@ def test_the_formulas_the_readme_states():
     assert {name: loss(name).formula for name in LOSSES} == {
         "squared_error": "½ Σ_j (u_j − y_j)²", "mse": "(1/n) Σ_j (u_j − y_j)²",
         "softmax_cross_entropy": "Σ_j y_j (log Σ_k e^{u_k} − u_j)",
-        "binary_cross_entropy": "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]"}
+        "binary_cross_entropy": "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]",
+        "l1": "(1/n) Σ_j |u_j − y_j|",
+        "huber": "(1/n) Σ_j [½ r_j² if |r_j| ≤ 1, else |r_j| − ½], r = u − y (delta 1)",
+        "log_cosh": "(1/n) Σ_j log cosh(u_j − y_j)",
+        "kl_divergence": "Σ_j y_j (log y_j − u_j) on log-probabilities u, 0 log 0 = 0",
+        "poisson": "(1/n) Σ_j (u_j − y_j log u_j) on rates u > 0",
+        "hinge": "(1/n) Σ_j max(0, 1 − y_j u_j), y in {−1, 1}",
+        "bce_with_logits": "Σ_j [log(1 + e^{u_j}) − y_j u_j] on logits u"}
 
 
 def test_softmax_cross_entropy_of_rows_a_thousand_apart():
@@ -283,3 +326,41 @@ def test_softmax_cross_entropy_of_rows_a_thousand_apart():
     y = np.array([[1.0, 0.0], [1.0, 0.0]])
     np.testing.assert_allclose(loss("softmax_cross_entropy").fe(u, y), [math.log(2.0)] * 2,
                                rtol=1e-12)
+
+
+def _one_layer(act="identity", loss_name="squared_error", targets=((0.5,),), **param):
+    return {"name": "p", "loss": loss_name, "inputs": [[1.0]],
+            "targets": [list(t) for t in targets], "learning_rate": 0.1,
+            "layers": [{"weights": [[1.0]], "bias": [0.0], "activation": act, **param}]}
+
+
+@pytest.mark.parametrize("doc, message", [
+    (_one_layer("celu", alpha=0.0), r"layers\[0\]\.alpha: must be > 0, got 0"),
+    (_one_layer("celu", alpha=-1.0), r"layers\[0\]\.alpha: must be > 0, got -1"),
+    (_one_layer("tanh", alpha=2.0),
+     r"layers\[0\]\.alpha: only celu takes an alpha, activation is tanh"),
+    (_one_layer("celu", slope=0.1),
+     r"layers\[0\]\.slope: only leaky_relu takes a slope, activation is celu"),
+    (_one_layer("identity", "hinge"), r"targets: hinge needs targets in \{-1, 1\}"),
+    (_one_layer("identity", "kl_divergence", ((-0.5,),)),
+     r"targets: kl_divergence needs targets >= 0"),
+    (_one_layer("identity", "poisson", ((1.0,),)),
+     r"layers\[0\]\.activation: poisson needs outputs in \(0, inf\): the last activation must be "
+     r"softplus or sigmoid, got identity"),
+    (_one_layer("identity", "bce_with_logits", ((2.0,),)),
+     r"targets: bce_with_logits needs targets in \[0, 1\]")])
+def test_the_spec_takes_each_records_parameter_targets_and_outputs(doc, message):
+    """A parameter out of its range or on another activation, and targets or a last activation
+    a loss does not take: one line naming the field (the records' Param, Targets, outputs)."""
+    from harness.errors import SpecError
+    with pytest.raises(SpecError, match=message):
+        spec_from_dict(doc)
+
+
+def test_celu_alpha_round_trips_through_the_spec_and_defaults_to_1():
+    spec = spec_from_dict(_one_layer("celu", alpha=0.25))
+    assert spec.layers[0].slope == 0.25 and spec.to_dict()["layers"][0]["alpha"] == 0.25
+    assert spec_from_dict(_one_layer("celu")).layers[0].slope == 1.0
+    assert "alpha" not in spec_from_dict(_one_layer("tanh")).to_dict()["layers"][0]
+    ok = spec_from_dict(_one_layer("softplus", "poisson", ((2.0,),)))
+    assert ok.loss == "poisson"

@@ -21,7 +21,7 @@ EXPECTED = {
     "batch-mismatch.json": "targets: expected 1 rows (the batch size of inputs), got 2",
     "bce-needs-sigmoid.json": "layers[1].activation: binary_cross_entropy needs outputs in "
                               "(0, 1): the last activation must be sigmoid, got relu",
-    "bce-negative-target.json": "targets: binary_cross_entropy needs targets >= 0",
+    "bce-negative-target.json": "targets: binary_cross_entropy needs targets in [0, 1]",
     "bce-target-above-1.json": "targets: binary_cross_entropy needs targets in [0, 1]",
     "beyond-float32.json": "inputs: number at [0, 1] is beyond the float32 range",
     "bias-length.json": "layers[0].bias: expected 2 entries (one per row of weights), got 1",
@@ -45,8 +45,8 @@ EXPECTED = {
                               "input first",
     "generate-too-large.json": "generate: too large: 10,001,900,090 numbers (about 74.5 GiB in "
                                "float64) exceed the limit of 50,000,000",
-    "generate-unknown-field.json": "generate: unknown field 'seeed' (allowed: activation, batch, "
-                                   "bias_scale, init, input_scale, seed, sizes, slope, "
+    "generate-unknown-field.json": "generate: unknown field 'seeed' (allowed: activation, alpha, "
+                                   "batch, bias_scale, init, input_scale, seed, sizes, slope, "
                                    "weight_scale)",
     "huge-integer.json": "steps: expected an integer, got an integer of 402 digits, beyond the "
                          "float range",
@@ -98,13 +98,15 @@ EXPECTED = {
     "top-level-string.json": "expected an object, got a string",
     "unknown-activation.json": "layers[0].activation: unknown name 'sigmod' (known: identity, "
                                "sigmoid, tanh, relu, leaky_relu, softplus, elu, silu, gelu, "
-                               "gelu_tanh)",
+                               "gelu_tanh, relu6, selu, celu, log_sigmoid, softsign, mish, "
+                               "hard_sigmoid, hard_swish, hard_tanh)",
     "unknown-dtype.json": "dtype: unknown name 'float128' (known: float64, float32, bfloat16, float16)",
     "unknown-field.json": "unknown field 'lerning_rate' (allowed: description, dtype, generate, "
                           "inputs, layers, learning_rate, loss, name, reduction, steps, "
                           "targets, tolerance)",
     "unknown-loss.json": "loss: unknown name 'cross_entropy' (known: squared_error, mse, "
-                         "softmax_cross_entropy, binary_cross_entropy)",
+                         "softmax_cross_entropy, binary_cross_entropy, l1, huber, log_cosh, "
+                         "kl_divergence, poisson, hinge, bce_with_logits)",
     "unknown-reduction.json": "reduction: unknown name 'avg' (known: sum, mean)",
     "unsafe-name.json": "name: 'cases/one' is not a safe file name (reports write <name>.json): "
                         "use letters, digits, '.', '_', '+' and '-', at most 120 characters, "

@@ -103,3 +103,54 @@ def test_mindspores_defects_are_found_by_the_default_suite_and_named_by_its_ledg
                                             rel=1e-6)
     known = run_suite(specs, ["mindspore"])
     assert {r.status for r in known.results if r.impl == "mindspore"} == {"xfail"}
+
+
+@needs("thinc", "exact")
+def test_thincs_new_activations_at_their_special_points():
+    """relu_k, clipped_linear (slope 1/6), hard_swish_mobilenet, hard_tanh and mish through
+    the regions cases under squared error (the default suite's put most new activations
+    under a new loss, which thinc lacks): mish's tail is 0 below -37 (mpmath: d e^d) and
+    hard_swish' at ±3 is a convention; with the ledger every case passes or is known."""
+    from harness.suite import _regions
+    from harness.spec import spec_from_dict
+    acts = ("relu6", "mish", "hard_sigmoid", "hard_swish", "hard_tanh")
+    specs = [spec_from_dict(_regions(a, dt)) for a in acts for dt in ("float64", "float32")]
+    run = run_suite(specs, ["thinc"], runxfail=True)
+    bad = {r.case for r in run.results if r.impl == "thinc" and not r.ok}
+    assert bad == {f"regions-{a}-{dt}" for a in ("mish", "hard_swish")
+                   for dt in ("float64", "float32")}
+    mish = next(c for r in run.results if r.impl == "thinc" for c in r.root_causes
+                if c.function == "mish" and c.reproduced)
+    with mpmath.workdps(40):
+        d = mpmath.mpf(mish.at)
+        assert float(d * mpmath.tanh(mpmath.log1p(mpmath.exp(d)))) == pytest.approx(
+            float(mish.exact), rel=1e-12)
+    assert mish.at < -30 and mish.value == 0
+    known = run_suite(specs, ["thinc"])
+    assert {r.status for r in known.results if r.impl == "thinc"} <= {"pass", "xfail"}
+
+
+@needs("mindspore", "exact")
+def test_mindspores_new_functions_found_and_named_by_its_ledger():
+    """selu's derivative below 0 (checked against mpmath: scale alpha e^d), logsigmoid's
+    -inf far below 0, l1_loss computed in float32: found with --runxfail; with the ledger,
+    every case passes, is known or declared unsupported (relu6 and bce_with_logits in
+    float64)."""
+    names = "regions-selu-*,regions-log_sigmoid-*,loss-l1-*,regions-relu6-*,loss-bce_with_*"
+    specs = default_suite(pattern=names)
+    run = run_suite(specs, ["mindspore"], runxfail=True)
+    causes: dict = {}
+    for c in (c for r in run.results if r.impl == "mindspore" for c in r.root_causes):
+        if c.reproduced:
+            causes.setdefault((c.function, c.part, c.dtype), c)
+    selu = causes[("selu", "t", "float32")]
+    with mpmath.workdps(40):
+        scale_alpha = mpmath.mpf("1.7580993408473768599402175208123")
+        assert float(scale_alpha * mpmath.exp(mpmath.mpf(selu.at))) == pytest.approx(
+            float(selu.exact), rel=1e-6)
+    assert selu.at < 0 and selu.rel_error > 0.1
+    assert causes[("log_sigmoid", "f", "float64")].value == float("-inf")
+    known = run_suite(specs, ["mindspore"])
+    statuses = {r.case: r.status for r in known.results if r.impl == "mindspore"}
+    assert set(statuses.values()) <= {"pass", "xfail", "unsupported"}
+    assert statuses["regions-relu6-l1-float64"] == "unsupported"

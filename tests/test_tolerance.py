@@ -175,6 +175,27 @@ ROUNDING = {
     "gelu_tanh": ([5.996362608, 0.8457140098, 1.037142029, 8.989087824],
                   [6.281098813, 1.060437541, 1.795177348, 7.281098813],
                   [0.1165428839, 2.033563561, 2.033563561, 0.1165428839]),
+    # impls/reference/more_activations.py's terms, from the formulas its docstrings state
+    # (celu with alpha = the slope 0.1; a kink's jump J at k gives |t'| <= J / |d - k| off it)
+    "relu6": ([0, 0, 0.5, 3], [0, 0, 0, 0], [0.4444444444, 2.153846154, 2.181818182, 0.6666666667]),
+    "selu": ([5.011706186, 2.075274563, 1.576051481, 9.456308886],
+             [0.2625918362, 3.199023459, 3.152102962, 3.152102962],
+             [0.08753061208, 1.066341153, 0, 0]),
+    "celu": ([0.2, 0.2020213841, 1, 6], [2.99443935e-12, 0.04716562899, 2, 2],
+             [9.357622969e-13, 0.06737946999, 0, 0]),
+    "log_sigmoid": ([6.097174703, 1.948153968, 0.9481539684, 0.09717470315],
+                    [1.905148254, 1.244918662, 0.7550813376, 0.09485174636],
+                    [0.9525741268, 0.6224593312, 0.3775406688, 0.04742587318]),
+    "softsign": ([1.5, 0.6666666667, 0.6666666667, 1.5], [0.6875, 2.666666667, 2.666666667, 0.6875],
+                 [0.125, 0.8888888889, 0.8888888889, 0.125]),
+    "mish": ([0.5825898451, 0.8829750986, 1.500980845, 11.94614002],
+             [0.8094924589, 2.516228515, 5.083997157, 26.76703999],
+             [10.42819639, 5.20046228, 3.358839189, 0.5413317796]),
+    "hard_sigmoid": ([1, 1, 1.166666667, 2], [0, 0.1666666667, 0.1666666667, 0],
+                     [0.02777777778, 0.1142857143, 0.1142857143, 0.02777777778]),
+    "hard_swish": ([3, 0.7083333333, 0.875, 9], [0, 1, 1.333333333, 1],
+                   [0.08333333333, 0.6761904762, 0.6761904762, 0.08333333333]),
+    "hard_tanh": ([1, 0.5, 0.5, 1], [0, 0, 0, 0], [0.75, 2.666666667, 2.666666667, 0.75]),
 }
 
 
@@ -198,10 +219,11 @@ def test_rounding_terms_at_worked_points(name):
 
 @pytest.mark.parametrize("name", sorted(ROUNDING))
 def test_the_underflow_term_enters_where_an_intermediate_may_underflow(name):
-    """silu's sigmoid(d) may underflow and is then multiplied by d: |d| (in h) and 1 + |d|
-    (in t) underflows; no other activation scales one."""
+    """silu's (and mish's) sigmoid(d) may underflow and is then multiplied by d: |d| (in h)
+    and 1 + |d| (in t) underflows; no other activation scales one."""
     zero, one = _rounding(name, POINTS, 0.0), _rounding(name, POINTS, 1.0)
-    extra = [np.abs(POINTS), 1 + np.abs(POINTS), 0 * POINTS] if name == "silu" else [0 * POINTS] * 3
+    extra = [np.abs(POINTS), 1 + np.abs(POINTS), 0 * POINTS] if name in ("silu", "mish") \
+        else [0 * POINTS] * 3
     for a, b, want in zip(one, zero, extra):
         np.testing.assert_allclose(a - b, want, rtol=1e-12, atol=1e-12)
 
@@ -230,6 +252,15 @@ LOSS_ROUNDING = {
     "mse": (0.7583290377, [0.9333333333, 1.733333333, 0.4666666667]),
     "softmax_cross_entropy": (11.21218006, [3.031492051, 6.637104199, 3.965974378]),
     "binary_cross_entropy": (7.02551953, [18.125, 30.74829932, 4.479166667]),
+    # impls/reference/more_losses.py's, from the formulas its docstrings state (hinge's y
+    # off {-1, 1} and kl's u not log-probabilities: the terms are formulas of any numbers)
+    "l1": (1.713076828, [0.3333333333, 0.3333333333, 0.3333333333]),
+    "huber": (0.3791645188, [0.4666666667, 0.8666666667, 0.2333333333]),
+    "log_cosh": (4.600684366, [1.182667407, 1.562480079, 0.9311252546]),
+    "kl_divergence": (6.243147181, [0, 1, 0.5]),
+    "poisson": (4.524919901, [0.6666666667, 2.789115646, 1.770833333]),
+    "hinge": (3.262435565, [0, 0.3333333333, 0.1666666667]),
+    "bce_with_logits": (10.76280228, [1.347184567, 1.443425747, 0.8175056931]),
 }
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from impls.reference import activation as activation_record, loss as loss_record
+
 from ..spec import Spec, spec_from_dict
 
 
@@ -64,8 +66,9 @@ def make_stack(sizes: list[int], count: int, batch: int, activation: str, loss: 
     biases, which puts that sample's first pre-activations exactly on the kink at 0."""
     rng = np.random.default_rng([seed, chunk])
     acts = [activation] * (len(sizes) - 1)
-    if loss == "binary_cross_entropy":
-        acts[-1] = "sigmoid"
+    record = loss_record(loss)
+    if record.outputs:  # BCE's sigmoid, poisson's softplus
+        acts[-1] = record.outputs[0]
 
     def scale(lo: float, hi: float, ndim: int):
         return (10.0 ** rng.uniform(lo, hi, count)).reshape((count,) + (1,) * ndim)
@@ -78,16 +81,19 @@ def make_stack(sizes: list[int], count: int, batch: int, activation: str, loss: 
         b = rng.uniform(-1.0, 1.0, (count, n_out)) * scale(-3.0, 1.5, 1)
         if k == 0:
             b[kinked] = 0.0
-        layers.append(StackLayer(w.astype(dtype), b.astype(dtype), act))
+        param = activation_record(act).param  # celu's alpha: the spec's default, as spec(i)
+        layers.append(StackLayer(w.astype(dtype), b.astype(dtype), act,
+                                 param.default if param else 0.01))
     x = rng.uniform(-1.0, 1.0, (count, batch, sizes[0])) * scale(-4.0, 2.0, 2)
     x[kinked, 0] = 0.0
     x = x.astype(dtype)
     n_out = sizes[-1]
     if loss == "softmax_cross_entropy":
         y = np.eye(n_out, dtype=dtype)[rng.integers(0, n_out, (count, batch))]
-    elif loss == "binary_cross_entropy":
+    elif loss in ("binary_cross_entropy", "bce_with_logits"):
         y = rng.integers(0, 2, (count, batch, n_out)).astype(dtype)
-    else:
-        y = rng.uniform(-1.0, 1.0, (count, batch, n_out)).astype(dtype)
+    else:  # real targets, mapped onto the ones the loss takes (hinge's signs, kl's y >= 0)
+        y = rng.uniform(-1.0, 1.0, (count, batch, n_out))
+        y = (record.targets.fit(y) if record.targets else y).astype(dtype)
     name = "-".join(["fuzz", *acts, loss, dtype, "-".join(map(str, sizes))])
     return Stack(name, dtype, tuple(layers), loss, "sum", x, y, learning_rate, steps, first_index)

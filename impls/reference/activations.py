@@ -9,60 +9,16 @@ the one place that knows an activation; `activation(name)` raises for a name it 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Callable
+from dataclasses import replace
 
 import numpy as np
 
+from . import more_activations
 from .dtypes import finfo
+from .elementwise import Activation, Array, Param, _c, sech2, sigmoid, softplus
 from .points import Point, edge, exp_overflow, exp_subnormal, ZERO
 
-Array = np.ndarray
-
 _erf = np.frompyfunc(math.erf, 1, 1)  # libm's erf, correctly rounded to the dtype after
-
-
-@dataclass(frozen=True)
-class Activation:
-    """h = f(d); t(d, h) = f'(d).
-
-    rounding(xp, d, h, t, under) gives m_f, m_t and a bound on |t'(d)|: the rounding of f and
-    t written on absolute values (t is |t(d)|), in float64 on the array namespace xp (numpy or
-    jax.numpy), in units of the dtype's eps, for the tolerance model; `under` is an underflow
-    (tiny / eps), for an intermediate that may underflow and is then scaled.
-
-    accurate: (f, t) written so that no step cancels, where the seed's form (or the common
-    one) loses relative precision: sigmoid's t = h(1 - h) is 0 once h rounds to 1 (d > 37 in
-    float64) though the true t is representable; the accurate form is sigmoid(d) sigmoid(-d).
-    The engine computes the seed's form unless asked for this one (form="accurate").
-    kinks: the d where t is a convention, not a limit; convention: what t is there.
-    points: the d where implementations branch or switch formula (points.Point), which the
-    default suite must visit exactly and one ulp to either side (harness/coverage.py)."""
-
-    name: str
-    f: Callable[[Array], Array]
-    t: Callable[[Array, Array], Array]
-    rounding: Callable
-    kinks: tuple = ()
-    convention: str = ""
-    accurate: tuple | None = None
-    points: tuple = ()
-
-
-def _c(d: Array, value: float):
-    """A constant in d's dtype (keeps float32 float32)."""
-    return d.dtype.type(value)
-
-
-def sigmoid(d: Array) -> Array:
-    """1 / (1 + exp(-d)) without overflow: exp only ever sees -|d|."""
-    e = np.exp(-np.abs(d))
-    return np.where(d >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def softplus(d: Array) -> Array:
-    """log(1 + exp(d)), stable for large |d|."""
-    return np.maximum(d, 0) + np.log1p(np.exp(-np.abs(d)))
 
 
 def erf(d: Array) -> Array:
@@ -75,12 +31,6 @@ _erfc = np.frompyfunc(math.erfc, 1, 1)
 def _phi_cdf_accurate(d: Array) -> Array:
     """The normal CDF as erfc(-d / sqrt 2) / 2: relative precision in the left tail too."""
     return _c(d, 0.5) * _erfc(-d * _c(d, 1 / math.sqrt(2))).astype(d.dtype)
-
-
-def _sech2(z: Array) -> Array:
-    """1 - tanh(z)^2 as 4 e^{-2|z|} / (1 + e^{-2|z|})^2: no cancellation when |z| is large."""
-    e = np.exp(-2 * np.abs(z))
-    return 4 * e / ((1 + e) * (1 + e))
 
 
 def _phi_cdf(d: Array) -> Array:
@@ -169,7 +119,7 @@ def _silu_t(d: Array, h: Array) -> Array:
 def _gelu_tanh_t_accurate(d: Array, h: Array) -> Array:
     z = _gelu_tanh_inner(d)
     dinner = _c(d, GELU_K) * (1 + _c(d, 3 * GELU_C) * d * d)
-    return sigmoid(2 * z) + _c(d, 0.5) * d * _sech2(z) * dinner
+    return sigmoid(2 * z) + _c(d, 0.5) * d * sech2(z) * dinner
 
 
 def _gelu_t_accurate(d: Array, h: Array) -> Array:
@@ -249,19 +199,22 @@ _POINTS = {
 }
 
 
-def _records(slope: float) -> dict[str, Activation]:
+LEAKY_SLOPE = Param("slope", 0.01)  # the spec's default (torch's and jax's 0.01; any real)
+
+
+def _records(slope: float, alpha: float) -> dict[str, Activation]:
     return {a.name: a for a in (
         Activation("identity", lambda d: d, lambda d, h: np.ones_like(h), _round_identity),
         Activation("sigmoid", sigmoid, lambda d, h: h * (1 - h), _round_sigmoid,
                    accurate=(sigmoid, lambda d, h: sigmoid(d) * sigmoid(-d))),
         Activation("tanh", np.tanh, lambda d, h: 1 - h * h, _round_tanh,
-                   accurate=(np.tanh, lambda d, h: _sech2(d))),
+                   accurate=(np.tanh, lambda d, h: sech2(d))),
         Activation("relu", lambda d: np.maximum(d, 0), lambda d, h: (d > 0).astype(d.dtype),
                    _round_piecewise_linear, kinks=(0.0,), convention="relu'(0) = 0"),
         Activation("leaky_relu", lambda d: np.where(d > 0, d, _c(d, slope) * d),
                    lambda d, h: np.where(d > 0, _c(d, 1), _c(d, slope)),
                    _round_piecewise_linear, kinks=(0.0,),
-                   convention="leaky_relu'(0) = the slope"),
+                   convention="leaky_relu'(0) = the slope", param=LEAKY_SLOPE),
         Activation("softplus", softplus, lambda d, h: sigmoid(d), _round_softplus),
         Activation("elu", lambda d: np.where(d > 0, d, np.expm1(np.minimum(d, 0))),
                    lambda d, h: np.where(d > 0, _c(d, 1), np.exp(np.minimum(d, 0))),
@@ -277,24 +230,27 @@ def _records(slope: float) -> dict[str, Activation]:
                    _gelu_tanh_t, _round_gelu_tanh,
                    accurate=(lambda d: d * sigmoid(2 * _gelu_tanh_inner(d)),
                              _gelu_tanh_t_accurate)),
-    )}
+    ) + tuple(more_activations.records(alpha))}
 
 
 def _with_points(records: dict[str, Activation]) -> dict[str, Activation]:
-    return {name: replace(a, points=(ZERO,) * (name != "identity") + _POINTS[name])
+    return {name: replace(a, points=(ZERO,) * (name != "identity") + _POINTS.get(name, a.points))
             for name, a in records.items()}
 
 
-ACTIVATIONS = tuple(_records(0.01))  # every name, in the order reports list them
+ACTIVATIONS = tuple(_records(0.01, 1.0))  # every name, in the order reports list them
 
 
 FORMS = ("seed", "accurate")
 
 
-def activation(name: str, slope: float = 0.01, form: str = "seed") -> Activation:
-    """The record of the activation called `name` (slope: leaky_relu's negative-side slope).
-    form="accurate" gives the record with its accurate f and t where it has them."""
-    records = _with_points(_records(slope))
+def activation(name: str, slope: float | None = None, form: str = "seed") -> Activation:
+    """The record of the activation called `name`. slope: its parameter (leaky_relu's
+    negative-side slope, celu's alpha; None or for another activation: ignored, the
+    default). form="accurate" gives the record with its accurate f and t where it has them."""
+    records = _with_points(_records(
+        slope if name == "leaky_relu" and slope is not None else LEAKY_SLOPE.default,
+        slope if name == "celu" and slope is not None else more_activations.CELU_ALPHA.default))
     if name not in records:
         raise ValueError(f"unknown activation {name!r} (known: {', '.join(ACTIVATIONS)})")
     if form not in FORMS:

@@ -18,9 +18,9 @@ from typing import Callable
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, activation
 from .dtypes import dtype as np_dtype, finfo
-from .losses import LOSSES
+from .losses import LOSSES, loss
 from .network import REDUCTIONS
 
 HUGE = 2.0 ** 64  # "far out": the format takes any finite number, up to the dtype's largest
@@ -46,10 +46,11 @@ class Field:
     classes: tuple[ValueClass, ...]
     takes: tuple[str, ...] = ()
     layer: bool = False
+    attr: str = ""  # the Layer attribute that holds it (celu's alpha is in Layer.slope)
 
     def values(self, spec) -> list:
         if self.layer:
-            return [getattr(layer, self.name) for layer in spec.layers
+            return [getattr(layer, self.attr or self.name) for layer in spec.layers
                     if layer.activation in self.takes]
         return [getattr(spec, self.name)]
 
@@ -83,6 +84,9 @@ def fields() -> tuple[Field, ...]:
         Field("slope", 0.01, _interval_classes(
             (0.0, 1.0), {(-HUGE, 0.0): -0.5, (0.0, 1.0): 0.25, (1.0, HUGE): 2.0}),
             takes=("leaky_relu",), layer=True),
+        Field("alpha", 1.0, _interval_classes(
+            (0.0, 1.0), {(-HUGE, 0.0): -0.5, (0.0, 1.0): 0.25, (1.0, HUGE): 2.0}),
+            takes=("celu",), layer=True, attr="slope"),
         Field("reduction", "sum", tuple(ValueClass(r, lambda x, r=r: x == r, r)
                                         for r in REDUCTIONS)),
         Field("batch", 1, (ValueClass("1", lambda b: b == 1, 1),
@@ -99,10 +103,11 @@ def fields() -> tuple[Field, ...]:
     )
 
 
-REFUSED = {("learning_rate", "0 (refused: the format takes positive rates only)")}
+REFUSED = {("learning_rate", "0 (refused: the format takes positive rates only)"),
+           ("alpha", f"<= -{HUGE:.0e}"), ("alpha", f"in (-{HUGE:.0e}, 0)"), ("alpha", "= 0")}
 """Classes the format refuses: listed, and planted nowhere."""
 
-OUTPUT_ACTIVATIONS = {"binary_cross_entropy": ("sigmoid",)}
+OUTPUT_ACTIVATIONS = {name: loss(name).outputs for name in LOSSES if loss(name).outputs}
 """Losses that accept only some output activations (the format's rule; the rest accept all)."""
 
 
@@ -117,6 +122,33 @@ def usual_output(loss_name: str) -> str:
     """The output activation a loss is usually fused with: the one it requires, else identity
     (its gradient with respect to u is then the gradient with respect to d)."""
     return OUTPUT_ACTIVATIONS.get(loss_name, ("identity",))[0]
+
+
+@lru_cache(maxsize=None)
+def output_range(act: str) -> str:
+    """The range of outputs u an activation produces, as a loss sees it: each end unbounded
+    ("-inf", "inf") or its bound, except that a finite negative lower end of an unbounded
+    range is one class ("-c", c > 0: elu, gelu, silu, ...). Read off the record's f over a
+    grid from -1e300 to 1e300 (an end beyond 1e6 in magnitude is unbounded)."""
+    grid = np.logspace(-20, 300, 321)
+    with np.errstate(all="ignore"):
+        h = activation(act).f(np.concatenate([-grid[::-1], [0.0], grid]))
+    lo, hi = float(np.nanmin(h)), float(np.nanmax(h))
+    if hi > 1e6:
+        low = "-inf" if lo < -1e6 else "-c" if lo < 0 else "0"
+        return f"[{low}, inf)" if low != "-inf" else "(-inf, inf)"
+    return f"(-inf, {hi:g}]" if lo < -1e6 else f"[{lo:g}, {hi:g}]"
+
+
+def pair_classes(activations=None, losses=None) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The (output activation, loss) pairs (pairs()) grouped by what the loss sees of the
+    activation, the range of u it produces (output_range): {(range, loss): the output
+    activations of that range the format accepts with the loss}, in the records' order."""
+    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    for a, name in pairs(activations, losses):
+        key = (output_range(a), name)
+        out[key] = out.get(key, ()) + (a,)
+    return out
 
 
 ACCUMULATES_IN = {"bfloat16": "float32", "float16": "float32"}

@@ -9,31 +9,13 @@ applied by the network, not here. `loss(name)` raises for a name it does not kno
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
+from . import more_losses
 from .dtypes import finfo
+from .elementwise import Array, Loss
+from .more_losses import NONNEGATIVE, UNIT
 from .points import Rows
-
-Array = np.ndarray
-
-
-@dataclass(frozen=True)
-class Loss:
-    """e_s = fe(u, y) per sample s; te(u, y) = de_s/du. rounding(xp, u, y, mu, eps) gives the
-    per-sample M(fe) (..., batch) and M(te) (..., batch, n) given M(u) and the dtype's eps, in
-    float64 on the array namespace xp, for the tolerance model. formula: the definition, as the
-    README states it. points: the kinds of target and the extremes of u (points.Rows) that the
-    default suite must visit (harness/coverage.py)."""
-
-    name: str
-    fe: Callable[[Array, Array], Array]
-    te: Callable[[Array, Array], Array]
-    rounding: Callable
-    formula: str = ""
-    points: tuple = ()
 
 
 def logsumexp(u: Array) -> Array:
@@ -191,11 +173,12 @@ def _records() -> dict[str, Loss]:
         Loss("softmax_cross_entropy",
              lambda u, y: (y * (logsumexp(u)[..., None] - u)).sum(axis=-1),
              lambda u, y: softmax(u) * y.sum(axis=-1, keepdims=True) - y,
-             _round_softmax_cross_entropy, "Σ_j y_j (log Σ_k e^{u_k} − u_j)", _SOFTMAX),
+             _round_softmax_cross_entropy, "Σ_j y_j (log Σ_k e^{u_k} − u_j)", _SOFTMAX,
+             NONNEGATIVE),
         Loss("binary_cross_entropy", _bce, lambda u, y: (u - y) / (u * (1 - u)),
              _round_binary_cross_entropy, "−Σ_j [y_j log u_j + (1 − y_j) log(1 − u_j)]",
-             _binary()),
-    )}
+             _binary(), UNIT, ("sigmoid",)),
+    ) + tuple(more_losses.records())}
 
 
 LOSSES = tuple(_records())

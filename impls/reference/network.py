@@ -67,11 +67,11 @@ class Network:
         weights: one (..., n_l, n_{l-1}) array per layer (nested lists too), weights[l][j, i]
         joining input i to neuron j; biases: one (..., n_l) array per layer; activations: one
         name for every layer or a list, one per layer (`impls.reference.ACTIVATIONS`); loss
-        and reduction ("sum" or "mean" over the batch) name the loss; slopes: leaky_relu's
-        negative-side slope per layer (0.01 each by default); dtype: the arrays' dtype (the
-        weights' own by default; float64 for integers); form: "seed" (the default) computes
-        t with the textbook formulas (sigmoid's h(1 - h)), "accurate" without their
-        cancellations (sigmoid(d) sigmoid(-d)).
+        and reduction ("sum" or "mean" over the batch) name the loss; slopes: each layer's
+        activation parameter (leaky_relu's slope, celu's alpha; None: the record's default);
+        dtype: the arrays' dtype (the weights' own by default; float64 for integers);
+        form: "seed" (the default) computes t with the textbook formulas (sigmoid's
+        h(1 - h)), "accurate" without their cancellations (sigmoid(d) sigmoid(-d)).
         Raises ValueError on mismatched shapes or an unknown name.
         """
         if len(weights) != len(biases):
@@ -94,7 +94,7 @@ class Network:
             if k and w.shape[-1] != self.weights[k - 1].shape[-2]:
                 raise ValueError(f"layer {k}: weights have {w.shape[-1]} columns, "
                                  f"layer {k - 1} has {self.weights[k - 1].shape[-2]} neurons")
-        slopes = slopes if slopes is not None else [0.01] * len(acts)
+        slopes = slopes if slopes is not None else [None] * len(acts)
         self.activations = [activation(a, s, form) for a, s in zip(acts, slopes)]
         self.loss = get_loss(loss)
         self.reduction = reduction
