@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from impls.reference import ACTIVATIONS, LOSSES, REDUCTIONS, activation
+from impls.reference import ACTIVATIONS, LOSSES, activation
 from impls.reference.domain import pairs, usual_output
 from impls.reference.dtypes import dtype as np_dtype
 
