@@ -117,6 +117,18 @@ def test_a_case_of_another_dtype_is_no_visit():
     assert rows["torch's threshold (d above 20)", "float64"].cells["at"] == []
 
 
+def test_a_case_of_another_dtype_is_no_visit_of_a_loss_point():
+    """y = -1 is a sample of kind "y < 0" in any dtype: a float32 squared-error case fills
+    float32's cell of that kind (and of its reduction), and leaves float64's empty."""
+    spec = spec_from_dict({**_one_neuron("identity", 1.0, "float32"), "targets": [[-1.0]]})
+    rows = {(r.point, r.dtype): r.cells["cases"] for r in coverage([spec])
+            if r.function == "squared_error"}
+    assert rows["y < 0", "float32"] == ["one-identity"] and rows["y < 0", "float64"] == []
+    assert rows["y = 0", "float32"] == []
+    red = f"reduction {spec.reduction}"
+    assert rows[red, "float32"] == ["one-identity"] and rows[red, "float64"] == []
+
+
 def test_a_point_reached_only_after_the_first_step_is_visited():
     """relu at d = 0.5 (x = 1, w = 0.5, b = 0, y = 0, r = 1/2): the step moves w to 0.25 and
     b to -0.25, so d is exactly 0 in step 1 only."""
