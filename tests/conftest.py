@@ -18,6 +18,11 @@ from harness.suite import SEED_NETWORK
 
 PLUGINS = Path(__file__).parent / "plugins"
 
+if "mutmut" in __import__("sys").modules:  # under scripts/mutation.sh: every implementation here,
+    # where mutmut sees the calls (a worker process of the wall, started in another folder,
+    # cannot find mutmut's configuration, and its calls are not recorded)
+    registry.set_wall(False)
+
 # What a test may need beyond numpy and pandas. A name is an implementation (torch, jax, exact,
 # einsum: harness.registry.get(name).available, so torch and jax are checked as such) or one of
 # MODULES (found with importlib, nothing imported).

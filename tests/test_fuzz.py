@@ -39,6 +39,11 @@ def test_fuzzing_a_planted_bug_shrinks_to_a_minimal_network(plugins, tmp_path):
     # a bias gradient needs one layer with one neuron and one sample to go wrong
     assert len(spec.layers) == 1 and spec.sizes == [1, 1] and spec.batch == 1 and spec.steps == 1
     assert result.origin.quantity == "grad_bias"
+
+
+@pytest.mark.slow
+def test_the_fuzz_command_writes_the_minimal_spec_and_the_command_that_reruns_it(plugins,
+                                                                                   tmp_path):
     out = subprocess.run([sys.executable, "-m", "harness", "fuzz", "--impl", "bug-bias",
                           "--examples", "60", "--seed", "1", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=600)
