@@ -64,7 +64,9 @@ if [ $# -eq 0 ]; then
         harness/spec.py harness/xfails.py harness/report/tables.py:verdict_sentence
 fi
 mkdir -p mutants
-if [ "$sample" != 1 ] || [[ "$*" == *@* ]]; then  # the sample is drawn from the mutants: generate them first
+metas=1
+for target in "$@"; do t=${target%@*}; [ -f "mutants/${t%%:*}.meta" ] || metas=0; done
+if { [ "$sample" != 1 ] || [[ "$*" == *@* ]]; } && [ $metas = 0 ]; then  # the sample is drawn from the mutants: generate them first
     "$PYTHON" -c 'from mutmut import __main__ as m
 m.set_mutant_under_test("mutant_generation")
 m.copy_src_dir(); m.copy_also_copy_files(); m.setup_source_paths()
