@@ -183,6 +183,8 @@ def test_gaps_and_cells_in_words():
     assert _cell(["a", "b", "c"], most=1) == "a +2"
     text = markdown(rows)
     assert text.startswith("# Coverage of the input domain by the suite\n\n5 cells, 2 gaps (GAP:")
+    assert "(coverage.json lists them all).\n\n## Activations: pre-activations d, exactly and " \
+           "one ulp to either side\n\n| function" in text and text.endswith("| a, b |\n")
     assert "| function | point | dtype | -1 ulp | at | +1 ulp |\n|---|---|---|---|---|---|\n" \
            "| elu | 0 (a branch on the sign) | float64 | GAP | a, b +2 | a |\n" in text
     assert "## Losses: kinds of sample (u, y), and the reductions\n\n| function | point | dtype " \

@@ -117,3 +117,19 @@ def test_fuzz_refuses_what_it_cannot_do(args, message, capsys):
     from harness.cli import main
     assert main(["fuzz", "--impl", "reference", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_fuzz_help_is_the_documented_one(capsys, monkeypatch):
+    """docs/fuzzing.md shows `fuzz --help` (docs/samples/help-fuzz.txt): every option, its
+    argument's name, choices and default, as the command prints them today."""
+    from pathlib import Path
+    from harness.cli import main
+    monkeypatch.setenv("COLUMNS", "100")  # as scripts/docs_samples.py runs it
+    with pytest.raises(SystemExit) as done:
+        main(["fuzz", "--help"])
+    assert done.value.code == 0
+    # the checkout's docs (mutation testing runs the tests from a copy in mutants/)
+    docs = next(p / "docs" for p in Path(__file__).resolve().parents if (p / "docs").is_dir())
+    first, _, text = (docs / "samples" / "help-fuzz.txt").read_text().partition("\n")
+    assert first == "$ backprop-harness fuzz --help"
+    assert capsys.readouterr().out == text, "stale: python scripts/docs_samples.py --only help-fuzz"
