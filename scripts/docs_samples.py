@@ -51,6 +51,7 @@ COMMANDS = {
     "impls": ("backprop-harness impls", HARNESS + ["impls"]),
     "help": ("backprop-harness --help", HARNESS + ["--help"]),
     "help-run": ("backprop-harness run --help", HARNESS + ["run", "--help"]),
+    "help-fuzz": ("backprop-harness fuzz --help", HARNESS + ["fuzz", "--help"]),
     "coverage": ("backprop-harness coverage",
                  HARNESS + ["coverage", "--out", "reports/docs-coverage"]),
     "pytest-einsum": ("python -m pytest --bp-impl einsum -q -rxX",

@@ -6,6 +6,7 @@
 #   bash scripts/mutation.sh --survivors harness/judge.py   # retest only its last survivors
 #   bash scripts/mutation.sh harness/report/tables.py:verdict_sentence   # one function
 #   bash scripts/mutation.sh --sample 8 harness/spec.py   # every 8th mutant (by function, number)
+#   bash scripts/mutation.sh harness/probes.py@32 harness/signature.py@8   # a sample per target
 #   .venv/bin/mutmut results                      # then: the survivors; `mutmut show NAME`
 #
 # mutmut 3 (pip install -e ".[mutation]"), configured in pyproject.toml's [tool.mutmut]: it
@@ -19,7 +20,8 @@
 # changed) since the last run: a test added since cannot revive a killed mutant.
 #
 # --sample N tests and scores only every Nth of a module's mutants, sorted by function name and
-# then number, starting with the first: a deterministic sample (docs/mutation.md's scores).
+# then number, starting with the first: a deterministic sample (docs/mutation.md's scores);
+# TARGET@N samples that target alone (of a module:function, the module's sample in it).
 # Prints, per module, killed / mutants tested and the score; a timeout counts as killed.
 # Exits non-zero when a module scores below MIN_SCORE percent (default 90).
 # The survivors left on purpose, each an equivalent mutant, are listed with a reason in
@@ -45,12 +47,12 @@ export SAMPLE=$sample
 select_names() {
     "$PYTHON" - "$@" <<'EOF'
 import fnmatch, json, os, sys
-path, pattern, survivors = sys.argv[1:]
+path, pattern, survivors, sample = sys.argv[1:]
 codes = json.load(open(f"mutants/{path}.meta"))["exit_code_by_key"]
 def number(key):
     function, _, n = key.rpartition("__mutmut_")
     return function, int(n)
-names = sorted(codes, key=number)[::int(os.environ["SAMPLE"])]
+names = sorted(codes, key=number)[::int(sample)]
 names = [k for k in names if fnmatch.fnmatch(k, pattern)
          and (survivors == "0" or codes[k] in (None, 0, 5, 33))]
 print("\n".join(names), end="\n" if names else "")  # none: no line at all
@@ -62,25 +64,31 @@ if [ $# -eq 0 ]; then
         harness/spec.py harness/xfails.py harness/report/tables.py:verdict_sentence
 fi
 mkdir -p mutants
-if [ "$sample" != 1 ]; then  # the sample is drawn from the mutants: generate them first
+metas=1
+for target in "$@"; do t=${target%@*}; [ -f "mutants/${t%%:*}.meta" ] || metas=0; done
+if { [ "$sample" != 1 ] || [[ "$*" == *@* ]]; } && [ $metas = 0 ]; then  # the sample is drawn from the mutants: generate them first
     "$PYTHON" -c 'from mutmut import __main__ as m
 m.set_mutant_under_test("mutant_generation")
 m.copy_src_dir(); m.copy_also_copy_files(); m.setup_source_paths()
 m.store_lines_covered_by_tests(); m.create_mutants(1)' > /dev/null
 fi
-for target in "$@"; do  # a module, or module:function
+for target in "$@"; do  # a module, or module:function, either with @N
+    n=$sample
+    [[ $target != *@* ]] || { n=${target##*@}; target=${target%@*}; }
     path=${target%%:*}
     module=${path%.py}
     module=${module//\//.}
     names=("$module.*")
     [ "$target" = "$path" ] || names=("$module.x_${target#*:}__mutmut_*")
-    if { [ $survivors = 1 ] || [ "$sample" != 1 ]; } && [ -f "mutants/$path.meta" ]; then
-        mapfile -t names < <(select_names "$path" "${names[0]}" $survivors)
+    if { [ $survivors = 1 ] || [ "$n" != 1 ]; } && [ -f "mutants/$path.meta" ]; then
+        mapfile -t names < <(select_names "$path" "${names[0]}" $survivors "$n")
         [ ${#names[@]} -gt 0 ] || { echo "== $target: nothing to (re)test"; continue; }
     fi
     echo "== $target (${#names[@]} names)"
+    SECONDS=0
     "$MUTMUT" run --max-children 1 "${names[@]}" > "mutants/${module}.log" 2>&1 \
         || { tail -20 "mutants/${module}.log"; exit 1; }
+    echo "   $SECONDS s"
 done
 "$PYTHON" - "$MIN_SCORE" "$@" <<'EOF'
 import json, os, sys
@@ -89,10 +97,12 @@ from collections import Counter
 KILLED = {1, 3, 36, 24, -24, 152, 255}  # a failing test, pytest's internal error, a timeout
 low = []
 for target in sys.argv[2:]:
+    target, _, n = target.partition("@")
+    sample = int(n or os.environ["SAMPLE"])
     path, _, function = target.partition(":")
     codes = json.load(open(f"mutants/{path}.meta"))["exit_code_by_key"]
     number = lambda key: (key.rpartition("__mutmut_")[0], int(key.rpartition("__mutmut_")[2]))
-    codes = {k: codes[k] for k in sorted(codes, key=number)[::int(os.environ["SAMPLE"])]}
+    codes = {k: codes[k] for k in sorted(codes, key=number)[::sample]}
     tested = [c for k, c in codes.items() if c not in (None, 34)
               and (not function or f".x_{function}__mutmut_" in k)]
     killed = sum(c in KILLED for c in tested)

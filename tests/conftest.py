@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,11 @@ from harness.spec import spec_from_dict
 from harness.suite import SEED_NETWORK
 
 PLUGINS = Path(__file__).parent / "plugins"
+
+if "mutmut" in sys.modules:  # under scripts/mutation.sh: every implementation here,
+    # where mutmut sees the calls (a worker process of the wall, started in another folder,
+    # cannot find mutmut's configuration, and its calls are not recorded)
+    registry.set_wall(False)
 
 # What a test may need beyond numpy and pandas. A name is an implementation (torch, jax, exact,
 # einsum: harness.registry.get(name).available, so torch and jax are checked as such) or one of
@@ -42,6 +48,11 @@ SLOW_FIRST = ["test_wall.py", "test_pytest_plugin_faults.py", "test_pytest_plugi
 
 
 def pytest_collection_modifyitems(items):
+    if "mutmut" in sys.modules:  # a mutant: its fastest tests first (stops at the first failure)
+        from mutmut.state import state
+        took = state().duration_by_test
+        items.sort(key=lambda item: took.get(item.nodeid, float("inf")))
+        return
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: in-file order kept
 

@@ -117,6 +117,18 @@ def test_a_case_of_another_dtype_is_no_visit():
     assert rows["torch's threshold (d above 20)", "float64"].cells["at"] == []
 
 
+def test_a_case_of_another_dtype_is_no_visit_of_a_loss_point():
+    """y = -1 is a sample of kind "y < 0" in any dtype: a float32 squared-error case fills
+    float32's cell of that kind (and of its reduction), and leaves float64's empty."""
+    spec = spec_from_dict({**_one_neuron("identity", 1.0, "float32"), "targets": [[-1.0]]})
+    rows = {(r.point, r.dtype): r.cells["cases"] for r in coverage([spec])
+            if r.function == "squared_error"}
+    assert rows["y < 0", "float32"] == ["one-identity"] and rows["y < 0", "float64"] == []
+    assert rows["y = 0", "float32"] == []
+    red = f"reduction {spec.reduction}"
+    assert rows[red, "float32"] == ["one-identity"] and rows[red, "float64"] == []
+
+
 def test_a_point_reached_only_after_the_first_step_is_visited():
     """relu at d = 0.5 (x = 1, w = 0.5, b = 0, y = 0, r = 1/2): the step moves w to 0.25 and
     b to -0.25, so d is exactly 0 in step 1 only."""
@@ -141,3 +153,102 @@ def test_16_bit_edges_are_those_of_f_computed_in_float32_and_rounded_once(dtype,
     bound = math.log(2.0 ** (bits + 1) - 1)
     assert bound <= edge_of_one < bound + spacing
     assert edge_of_one == math.ceil(bound / spacing) * spacing
+
+
+def test_each_structure_holds_of_exactly_the_specs_that_have_it():
+    """The size relations, each checked on specs built to have it or just miss it."""
+    from conftest import random_spec
+    holds = lambda spec: {st.name for st in STRUCTURES if st.holds(spec)}  # noqa: E731
+    # sizes 3-5-4-2, batch 3 (a width): non-square, 3 layers, one step
+    assert holds(random_spec(batch=3)) == {"a non-square layer", "3 or more layers"}
+    assert holds(random_spec((2, 2), batch=1, steps=3, reduction="mean")) == {
+        "batch differs from every width", "batch 1", "a square layer", "3 or more steps",
+        "mean over a batch of 1", "mean over a batch that differs from every width"}
+    assert holds(random_spec((1, 2, 2), batch=2, steps=2, reduction="mean")) == {
+        "a width of 1", "a square layer", "a non-square layer"}
+    assert holds(random_spec((4, 1), batch=1, reduction="sum")) == {
+        "batch 1", "a width of 1", "a non-square layer"}
+
+
+def test_gaps_and_cells_in_words():
+    from harness.coverage import Row, _cell, markdown
+    rows = [Row("activation", "elu", "0 (a branch on the sign)", "float64",
+                {"-1 ulp": [], "at": ["a", "b", "c", "d"], "+1 ulp": ["a"]}),
+            Row("loss", "mse", "y < 0", "float32", {"cases": []}),
+            Row("network", "network", "a | b", "any", {"cases": ["a", "b"]})]
+    assert rows[0].gaps == ["-1 ulp"] and rows[2].gaps == []
+    assert gaps(rows) == ["elu 0 (a branch on the sign) (float64) -1 ulp",
+                          "mse y < 0 (float32) cases"]
+    assert _cell([]) == "GAP" and _cell(["a", "b"]) == "a, b" and _cell(["a", "b", "c"]) == "a, b +1"
+    assert _cell(["a", "b", "c"], most=1) == "a +2"
+    text = markdown(rows)
+    assert text.startswith("# Coverage of the input domain by the suite\n\n5 cells, 2 gaps (GAP:")
+    assert "(coverage.json lists them all).\n\n## Activations: pre-activations d, exactly and " \
+           "one ulp to either side\n\n| function" in text and text.endswith("| a, b |\n")
+    assert "| function | point | dtype | -1 ulp | at | +1 ulp |\n|---|---|---|---|---|---|\n" \
+           "| elu | 0 (a branch on the sign) | float64 | GAP | a, b +2 | a |\n" in text
+    assert "## Losses: kinds of sample (u, y), and the reductions\n\n| function | point | dtype " \
+           "| cases |\n|---|---|---|---|\n| mse | y < 0 | float32 | GAP |\n" in text
+    assert "| network | a &#124; b | any | a, b |\n" in text
+    assert text.index("## Activations") < text.index("## Losses") < text.index("## Network")
+
+
+def test_run_coverage_with_no_gap_exits_0(tmp_path, capsys, monkeypatch):
+    from harness import coverage as cov
+    rows = [cov.Row(kind, "f", "p", "float64", {"cases": ["c"]})
+            for kind in ("activation", "loss", "network")]
+    monkeypatch.setattr(cov, "coverage", lambda specs: rows)
+    assert cov.run_coverage([], tmp_path / "out") == 0
+    printed = capsys.readouterr().out
+    assert "\nGAP " not in printed and "0 gaps" in printed and f"report: {tmp_path / 'out' / 'coverage.md'}" in printed
+    doc = json.loads((tmp_path / "out" / "coverage.json").read_text())
+    assert doc == {"gaps": [], "rows": [{"kind": k, "function": "f", "point": "p",
+                                         "dtype": "float64", "cells": {"cases": ["c"]}}
+                                        for k in ("activation", "loss", "network")]}
+
+
+def test_a_16_bit_activation_row_exists_only_where_a_case_computes_it():
+    """float64 and float32 rows for every activation; a bfloat16 row only for the
+    activation a bfloat16 case uses, whose d = 0 is visited, and its neighbours, the smallest
+    normal bfloat16 numbers, are not."""
+    spec = spec_from_dict(_one_neuron("tanh", 0.0, "bfloat16"))
+    rows = coverage([spec])
+    low = {(r.function, r.point) for r in rows if r.dtype == "bfloat16"}
+    assert low and {f for f, _ in low} == {"tanh"}
+    zero = next(r for r in rows if r.function == "tanh" and r.dtype == "bfloat16"
+                and r.point.startswith("0 "))
+    assert zero.cells == {"-1 ulp": [], "at": ["one-tanh"], "+1 ulp": []}
+    assert {(r.function, r.dtype) for r in rows if r.kind == "activation"} >= \
+        {(a, d) for a in ACTIVATIONS if activation(a).points for d in ("float64", "float32")}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+def test_keys_order_a_dtypes_numbers_as_the_reals(dtype):
+    """Consecutive numbers have consecutive keys on both sides of 0 (+0 and -0 both key 0),
+    and a key gives its number back."""
+    from impls.reference.points import _key, _value
+    dt = np.dtype(dtype)
+    assert _key(0.0, dt) == _key(-0.0, dt) == 0
+    tiny = float(np.nextafter(dt.type(0), dt.type(1)))  # the smallest subnormal
+    assert _key(tiny, dt) == 1 and _key(-tiny, dt) == -1
+    for x in (1.0, -1.0, 2.5, -1e-3, -float(np.finfo(dt).max)):
+        x = float(dt.type(x))
+        up = float(np.nextafter(dt.type(x), dt.type(np.inf)))
+        assert _key(up, dt) == _key(x, dt) + 1
+        assert float(_value(_key(x, dt), dt)) == x and _value(_key(x, dt), dt).dtype == dt
+    assert _key(1.0, dt) == {"float64": 0x3FF0000000000000, "float32": 0x3F800000,
+                             "float16": 0x3C00}[dtype]
+
+
+def test_an_edge_below_zero_and_no_edge_at_all():
+    """The first d in [-4, 0] with d^2 <= 2 is -sqrt(2) rounded toward 0; a test that already
+    holds at lo, or does not hold at hi, has no edge there."""
+    dt = np.dtype("float64")
+    where = edge(lambda d: d * d, lambda h, d: h <= 2, -4, 0)(dt)
+    assert where * where <= 2 < float(np.nextafter(where, -np.inf)) ** 2
+    assert where == -math.sqrt(2) or where == float(np.nextafter(-math.sqrt(2), 0))
+    with pytest.raises(ValueError, match="no edge .* in \\[-4, 0\\] for float32"):
+        edge(lambda d: d * d, lambda h, d: h <= 20, -4, 0)(np.dtype("float32"))
+    with pytest.raises(ValueError, match="no edge"):
+        edge(lambda d: d * d, lambda h, d: h < 0, -4, 0)(dt)
+    assert edge(lambda d: d, lambda h, d: h >= 1, 0, 4)(dt) == 1.0  # the edge itself, exactly

@@ -44,6 +44,11 @@ def test_fuzzing_a_planted_bug_shrinks_to_a_minimal_network(plugins, tmp_path):
     # a bias gradient needs one layer with one neuron and one sample to go wrong
     assert len(spec.layers) == 1 and spec.sizes == [1, 1] and spec.batch == 1 and spec.steps == 1
     assert result.origin.quantity == "grad_bias"
+
+
+@pytest.mark.slow
+def test_the_fuzz_command_writes_the_minimal_spec_and_the_command_that_reruns_it(plugins,
+                                                                                   tmp_path):
     out = subprocess.run([sys.executable, "-m", "harness", "fuzz", "--impl", "bug-bias",
                           "--examples", "60", "--seed", "1", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=600)
@@ -193,15 +198,16 @@ def test_max_time_bounds_each_implementation_not_the_run(plugins, tmp_path):
     assert time.monotonic() - t0 >= 2 * 2
 
 
-def test_the_exit_status_is_1_if_any_implementation_has_a_finding(plugins, tmp_path):
-    """The first implementation has findings, the last none: the exit status is still 1."""
-    out = subprocess.run([sys.executable, "-m", "harness", "fuzz", "--impl", "bug-bias",
-                          "bug-relu-kink", "--activation", "identity", "--examples", "30",
-                          "--max-findings", "1", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 1, out.stdout + out.stderr
-    assert "FINDING bug-bias" in out.stdout and "FINDING bug-relu-kink" not in out.stdout
-    assert re.search(r"bug-relu-kink: \d+ random networks drawn, 30 compared", out.stdout)
+def test_the_exit_status_is_1_if_any_implementation_has_a_finding(plugins, tmp_path, capsys):
+    """The first implementation has findings, the last none: the exit status is still 1.
+    (In this process: mutation testing sees run_fuzz's calls.)"""
+    from harness.cli import main
+    code = main(["fuzz", "--impl", "bug-bias", "bug-relu-kink", "--activation", "identity",
+                 "--examples", "30", "--max-findings", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "FINDING bug-bias" in out and "FINDING bug-relu-kink" not in out
+    assert re.search(r"bug-relu-kink: \d+ random networks drawn, 30 compared", out)
 
 
 def test_an_implementation_that_fails_every_draw_is_a_finding_not_skipped(plugins, tmp_path):

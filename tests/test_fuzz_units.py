@@ -1,0 +1,135 @@
+"""The fuzzer's pieces by hand: the fuzzed domain, what makes two findings one, the smaller
+specs a finding is shrunk through, and the arguments it refuses (harness/fuzz*.py)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from conftest import random_spec
+from harness.fuzz_domain import BCE_MARGIN, domain_mask
+from harness.fuzz_verdict import describe_key, signature
+from harness.signature import RootCause
+
+
+def _trace(u, *, loss=1.0, v=0.0, networks=1):
+    """A baseline's trace of `networks` networks of one step: outputs u, one layer."""
+    u = np.asarray(u, dtype=np.float64).reshape(networks, -1)
+    layer = SimpleNamespace(d=u.copy(), h=u.copy(), v=np.full_like(u, v),
+                            grad_weights=np.zeros((networks, 1)))
+    return SimpleNamespace(steps=[SimpleNamespace(loss=np.full(networks, loss), outputs=u,
+                                                  layers=[layer])])
+
+
+def test_the_domain_is_finite_numbers_and_well_conditioned_bce():
+    assert domain_mask("squared_error", _trace([0.5, 2.0]), 1).tolist() == [True]
+    assert domain_mask("squared_error", _trace([0.5, np.inf]), 1).tolist() == [False]
+    assert domain_mask("squared_error", _trace([0.5], loss=np.nan), 1).tolist() == [False]
+    assert domain_mask("squared_error", _trace([0.5], v=-np.inf), 1).tolist() == [False]
+    # per network: the second's v is NaN
+    two = _trace([0.5, 0.25], networks=2)
+    two.steps[0].layers[0].v[1, 0] = np.nan
+    assert domain_mask("squared_error", two, 2).tolist() == [True, False]
+    # BCE: u (1 - u) at least the margin, on every output; u = 0 (or 1) is outside
+    u = 1e-10  # u (1 - u) just under 1e-10, above 1e-11
+    assert domain_mask("binary_cross_entropy", _trace([u, 0.5]), 1).tolist() == [True]
+    assert domain_mask("binary_cross_entropy", _trace([1e-12, 0.5]), 1).tolist() == [False]
+    assert domain_mask("binary_cross_entropy", _trace([0.5, 1.0]), 1).tolist() == [False]
+    assert domain_mask("squared_error", _trace([1e-12, 1.0]), 1).tolist() == [True]
+    edge = 2 * BCE_MARGIN / (1 + np.sqrt(1 - 4 * BCE_MARGIN))  # u (1 - u) = the margin
+    assert domain_mask("binary_cross_entropy", _trace([edge * (1 + 1e-6)]), 1).tolist() == [True]
+    assert domain_mask("binary_cross_entropy", _trace([edge * (1 - 1e-6)]), 1).tolist() == [False]
+    assert domain_mask("binary_cross_entropy", _trace([1 - BCE_MARGIN / 2]), 1).tolist() == [False]
+    later = _trace([0.5])
+    later.steps.append(_trace([np.nan]).steps[0])  # every step counts, not only the first
+    assert domain_mask("squared_error", later, 1).tolist() == [False]
+
+
+def _verdict(causes=(), origin=None, status="fail", impl="x"):
+    return SimpleNamespace(root_causes=causes, origin=origin, status=status, impl=impl)
+
+
+def _claim(reproduced=True, at=-30.0):
+    return RootCause("x", "elu", "t", "float64", {"d": at}, at, 0.0, "1e-13", reproduced,
+                     "step 0 v[layer 0]")
+
+
+def test_one_finding_per_root_cause_else_per_origin():
+    spec = random_spec((2, 3, 1), ["tanh", "elu"], dtype="float32")
+    assert signature(spec, _verdict([_claim()])) == ("x", "elu", "t", "negative")
+    assert signature(spec, _verdict([_claim(at=5.0)])) == ("x", "elu", "t", "positive")
+    origin = SimpleNamespace(layer=1, quantity="v")
+    unreduced = _verdict([_claim(reproduced=False)], origin)
+    assert signature(spec, unreduced) == ("x", "elu", "squared_error", "v", "float32",
+                                          "does not reduce")
+    assert signature(spec, _verdict((), SimpleNamespace(layer=0, quantity="h")))[1] == "tanh"
+    assert signature(spec, _verdict((), SimpleNamespace(layer=None, quantity="loss"))) == \
+        ("x", "-", "squared_error", "loss", "float32", "does not reduce")
+    assert signature(spec, _verdict(status="error")) == ("x", "-", "squared_error", "error",
+                                                         "float32")
+    claimed = _verdict([_claim()])
+    assert describe_key(("x", "elu", "t", "negative"), claimed) == \
+        "x: elu's t, float64, d in (-100, -10]: zero"
+    assert describe_key(("x", "-", "mse", "error", "float32")) == "x / - / mse / error / float32"
+    assert describe_key(("a", 1), _verdict([_claim(reproduced=False)])) == "a / 1"
+
+
+def test_smaller_specs_drop_a_square_layer_a_sample_or_a_step():
+    from harness.fuzz_search import _smaller
+    spec = random_spec((2, 3, 3, 1), ["tanh", "relu", "elu"], batch=2, steps=3)
+    got = list(_smaller(spec))
+    # the middle layer of equal widths (3 -> 3), then each sample alone, then one step fewer
+    assert [(s.sizes, s.batch, s.steps) for s in got] == [
+        ([2, 3, 1], 2, 3), ([2, 3, 3, 1], 1, 3), ([2, 3, 3, 1], 1, 3), ([2, 3, 3, 1], 2, 2)]
+    assert got[0].name == "fuzz-tanh-elu-squared_error-float64"
+    assert [lay.activation for lay in got[0].layers] == ["tanh", "elu"]
+    assert got[1].inputs.tolist() == spec.inputs[:1].tolist()
+    assert got[2].inputs.tolist() == spec.inputs[1:].tolist()
+    assert got[2].targets.tolist() == spec.targets[1:].tolist()
+    assert spec.batch == 2 and spec.steps == 3 and len(spec.layers) == 3  # untouched
+    one = random_spec((2, 2), "tanh", batch=1, steps=1)
+    assert list(_smaller(one)) == []  # one layer, one sample, one step: nothing smaller
+
+
+def test_a_candidate_the_format_refuses_is_skipped():
+    from harness.fuzz_search import _valid
+    doc = random_spec((2, 2), "tanh").to_dict()
+    assert [s.sizes for s in _valid(doc)] == [[2, 2]]
+    assert list(_valid(dict(doc, steps=0))) == []
+
+
+def test_the_search_needs_a_bound():
+    from harness.fuzz_search import find_failures
+    with pytest.raises(ValueError, match="examples or max_time"):
+        find_failures("reference", examples=None, max_time=None)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-time", "-1"], "--max-time must be a positive number of seconds, got -1"),
+    (["--max-time", "inf"], "--max-time must be a positive number of seconds, got inf"),
+    (["--examples", "0"], "--examples must be at least 1, got 0"),
+    (["--max-findings", "0"], "--max-findings must be at least 1, got 0"),
+    (["--shrink", "-1"], "--shrink must be at least 0, got -1"),
+    (["--workers", "2"], "--workers applies only with --arch (batched mode)"),
+    (["--arch", "2-2", "--shrink", "3"], "--shrink applies only without --arch"),
+])
+def test_fuzz_refuses_what_it_cannot_do(args, message, capsys):
+    from harness.cli import main
+    assert main(["fuzz", "--impl", "reference", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_fuzz_help_is_the_documented_one(capsys, monkeypatch):
+    """docs/fuzzing.md shows `fuzz --help` (docs/samples/help-fuzz.txt): every option, its
+    argument's name, choices and default, as the command prints them today."""
+    from pathlib import Path
+    from harness.cli import main
+    monkeypatch.setenv("COLUMNS", "100")  # as scripts/docs_samples.py runs it
+    with pytest.raises(SystemExit) as done:
+        main(["fuzz", "--help"])
+    assert done.value.code == 0
+    # the checkout's docs (mutation testing runs the tests from a copy in mutants/)
+    docs = next(p / "docs" for p in Path(__file__).resolve().parents if (p / "docs").is_dir())
+    first, _, text = (docs / "samples" / "help-fuzz.txt").read_text().partition("\n")
+    assert first == "$ backprop-harness fuzz --help"
+    assert capsys.readouterr().out == text, "stale: python scripts/docs_samples.py --only help-fuzz"
