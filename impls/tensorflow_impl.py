@@ -74,7 +74,7 @@ LOSSES = {  # per-sample losses
     "l1": lambda u, y: tf.reduce_mean(tf.abs(u - y), -1),
     "huber": lambda u, y: tf.reduce_mean(_huber(tf.abs(u - y)), -1),
     "log_cosh": lambda u, y: tf.reduce_mean(
-        (u - y) + tf.math.softplus(-2 * (u - y)) - tf.cast(math.log(2), u.dtype), -1),
+        (u - y) + tf.math.softplus(-2 * (u - y)) - tf.constant(math.log(2), u.dtype), -1),
     "kl_divergence": lambda u, y: tf.reduce_sum(tf.math.xlogy(y, y) - y * u, -1),
     "poisson": lambda u, y: tf.reduce_mean(u - tf.math.xlogy(y, u), -1),
     "hinge": lambda u, y: tf.reduce_mean(tf.nn.relu(1 - y * u), -1),
