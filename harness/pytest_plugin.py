@@ -282,8 +282,8 @@ def pytest_terminal_summary(terminalreporter, config):
     from harness.waivers import summary_lines
     verdicts = [r for session in config.__dict__.get("_bp_sessions", {}).values()
                 for r in session.results.values()]
-    lines = [line for line in (summary_lines(SimpleNamespace(results=verdicts))
-                               if verdicts else []) if not line.startswith("nothing checked")]
+    lines = summary_lines(SimpleNamespace(results=verdicts), unchecked_too=False) \
+        if verdicts else []
     if lines:
         terminalreporter.section("backprop-harness declarations")
         for line in lines:

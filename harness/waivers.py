@@ -62,9 +62,10 @@ def unchecked(run) -> list[str]:
                                         for r in run.results)]
 
 
-def summary_lines(run) -> list[str]:
+def summary_lines(run, unchecked_too: bool = True) -> list[str]:
     """The CLI's lines under the totals: what declarations waived, how many elements were
-    judged against exact, which implementation checked nothing."""
+    judged against exact, which implementation checked nothing (not with `unchecked_too`
+    False: the pytest plugin says that from every test report, xdist's too)."""
     lines = [f"waived by {name}'s declarations: {'; '.join(words)}"
              for name, words in waived(run).items()]
     pinned = sum(r.exact_judged for r in run.results)
@@ -72,7 +73,7 @@ def summary_lines(run) -> list[str]:
         lines.append(f"{pinned} element(s) judged against exact, where the first-order "
                      f"tolerance was vacuous (docs/tolerances.md#no-vacuous-pass)")
     lines += [f"nothing checked: {name} ran no case of this run (every one declined)"
-              for name in unchecked(run)]
+              for name in (unchecked(run) if unchecked_too else ())]
     return lines
 
 
