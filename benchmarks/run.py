@@ -4,11 +4,11 @@ Prints one table per measurement: numpy's matmul rate; one training step (forwar
 SGD update) of the reference engine (train_step, and the traced step that keeps every v and
 gradient), torch eager and jitted JAX per configuration (median time, ratios to the reference
 and to torch, GFLOP/s, fraction of the matmul rate, peak memory); the batched fuzzer's
-throughput, and a chunk's time part by part; the default suite's wall time with --jobs 1 and
-2; and the cost of a step over batch sizes and widths. `--before CHECKOUT` prints instead the
-before/after tables of the engine and the batched fuzzer against another checkout
-(before_after.py). Timings are medians;
-the machine is shared, so read ratios, not single numbers. Implementations compared with each
+throughput, and a chunk's time part by part; the default run (`backprop-harness run`) cold
+and warm against the bare `import torch, jax` (issue 35's goal, in turns; `--default-run`
+prints that table alone); and the cost of a step over batch sizes and widths. `--before
+CHECKOUT` prints instead the before/after tables of the engine and the batched fuzzer against
+another checkout (before_after.py). Timings are medians; the machine is shared, so read ratios, not single numbers. Implementations compared with each
 other are timed in turns, each turn after a settling time (see interleaved()): timed one
 after the other, torch right after numpy ran with one core taken by OpenBLAS's spinning
 threads, which made torch look up to 2.5x slower on small steps.
@@ -321,21 +321,52 @@ def bench_fuzz_and_suite(tmp: str):
           "judged by the tolerance model; JAX compilation cache empty",
           ["networks", "--workers", "wall s (process)", "networks/s (harness, imports and "
            "compile included)"], rows)
-    rows = []
-    impls = ["--impl", "reference", "torch", "jax", "numeric"]
-    for cache in ("cold", "warm"):
-        for jobs in ("1", "2"):
-            env_cache = os.path.join(tmp, f"jax-cache-{jobs}")
-            os.environ["BACKPROP_HARNESS_JAX_CACHE"] = env_cache
+    default_run_table(tmp)
+
+
+def default_run_table(tmp: str) -> None:
+    rows = default_run_rows(tmp)
+    table("the default run (`backprop-harness run`, every available implementation) against the "
+          "bare `import torch, jax`, in turns; JAX compilation cache cold (emptied before each "
+          "cold run) or warm (the previous run's); wall seconds, imports and report included",
+          ["command", "JAX cache", "wall s (runs)", "median / import", "verdict"], rows)
+
+
+def _timed(argv: list[str], env: dict) -> tuple[float, str]:
+    """(wall s, PASS/FAIL line) of one command. (Its CPU seconds are not taken: the run's
+    workers, in sessions of their own, are not its waited-for children.)"""
+    t0 = time.perf_counter()
+    out = subprocess.run(argv, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    line = next((x for x in out.stdout.splitlines() if x.startswith(("PASS", "FAIL"))),
+                (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1])
+    return wall, line.split(" in ")[0]
+
+
+def default_run_rows(tmp: str, rounds: int = 3) -> list[list[str]]:
+    """Issue 35's goal, measured: the bare import, the cold default run and the warm one, each
+    `rounds` times, taken in turns so that the machine's drift touches all three alike."""
+    env = {**os.environ, "BACKPROP_HARNESS_JAX_CACHE": os.path.join(tmp, "jax-cache")}
+    commands = {
+        "import torch, jax": ("", [sys.executable, "-c", "import torch, jax"]),
+        "run (cold)": ("cold", [sys.executable, "-m", "harness", "run", "--force", "--out",
+                                os.path.join(tmp, "default-run")]),
+        "run (warm)": ("warm", [sys.executable, "-m", "harness", "run", "--force", "--out",
+                                os.path.join(tmp, "default-run")]),
+    }
+    got = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, (cache, argv) in commands.items():
             if cache == "cold":
-                subprocess.run(["rm", "-rf", env_cache])
-            wall, line = run_cli(["run", *impls, "--jobs", jobs, "--force",
-                                  "--out", os.path.join(tmp, f"suite-{jobs}")])
-            rows.append([cache, jobs, f"{wall:.1f}", line])
-    os.environ.pop("BACKPROP_HARNESS_JAX_CACHE")
-    table("default suite, every implementation but exact, wall time with imports and reports; "
-          "JAX compilation cache cold (empty) or warm (a previous run's)",
-          ["jax cache", "--jobs", "wall s", "verdict"], rows)
+                subprocess.run(["rm", "-rf", env["BACKPROP_HARNESS_JAX_CACHE"]])
+            got[name].append(_timed(argv, env))
+    base = float(np.median([w for w, _ in got["import torch, jax"]]))
+    rows = []
+    for name, (cache, _) in commands.items():
+        walls = [w for w, _ in got[name]]
+        rows.append([name, cache or "-", " / ".join(f"{w:.1f}" for w in walls),
+                     f"{np.median(walls) / base:.1f}x", got[name][-1][1]])
+    return rows
 
 
 def before_and_after(args) -> None:
@@ -351,6 +382,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repetitions")
     p.add_argument("--skip-cli", action="store_true", help="only the in-process tables")
+    p.add_argument("--default-run", action="store_true",
+                   help="only the default run's table (cold, warm, import; in turns)")
     p.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--cpu-clock", action="store_true",
                    help="time steps by the process's CPU seconds, not wall seconds: steadier "
@@ -370,6 +403,11 @@ def main():
         CLOCK["now"] = time.process_time
     if args.before:
         return before_and_after(args)
+    if args.default_run:
+        import tempfile
+        print(f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
+        with tempfile.TemporaryDirectory() as tmp:
+            return default_run_table(tmp)
     import torch
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}, "
