@@ -6,10 +6,12 @@ as in the jax adapter. tinygrad is imported at the first call; without clang its
 cannot run, so the implementation is then unavailable. Every activation is tinygrad's own
 Tensor method (sigmoid ... gelu, relu6, selu, celu, logsigmoid, softsign, mish, hardsigmoid,
 hardswish, hardtanh), and so are the cross-entropies (cross_entropy, binary_crossentropy,
-binary_crossentropy_logits); the other losses are composed (COMPOSED). The one mapping:
-tinygrad's leaky_relu'(0) is 1, the spec's convention the slope, so (slope - 1) d (d == 0) is
-added (0 forward; settings() says so). Its conventions at the new kinks are not measured here
-(tinygrad is not installed in this environment).
+binary_crossentropy_logits); the other losses are composed (COMPOSED): tinygrad 0.14's Tensor
+has no l1, huber, log_cosh, kl_divergence, poisson or hinge loss. The one mapping: tinygrad's
+leaky_relu'(0) is 1, the spec's convention the slope, so (slope - 1) d (d == 0) is added (0
+forward; settings() says so). Its conventions at the new kinks (relu6'(6) = 1, hardsigmoid'(3)
+= 1/6, hardswish'(3) = 1.5, hardtanh'(±1) = 1, selu'(0) = gamma), measured on 0.14.0, are in
+its ledger, with the defects of the new built-ins (docs/findings/tinygrad.md 7 to 12).
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ LOSSES = {  # per-sample losses
 
 COMPOSED = {  # tinygrad's Tensor has no losses but the cross-entropies
     "l1": "composed mean |u - y|", "huber": "composed r^2 / 2 up to 1, r - 1/2 beyond",
-    "log_cosh": "composed r + softplus(-2r) - log 2", "kl_divergence": "composed xlogy(y, y) - y u",
+    "log_cosh": "composed r + softplus(-2r) - log 2 (log(cosh(r)) overflows beyond 710)",
+    "kl_divergence": "composed xlogy(y, y) - y u",
     "poisson": "composed mean(u - xlogy(y, u))", "hinge": "composed relu(1 - y u)",
 }
 

@@ -30,7 +30,8 @@ NORMWISE = {"float64": 1e-12, "float32": 1e-5}
 KNOWN = {("tensorflow", "gelu", "float64"), ("tensorflow", "gelu_tanh", "float64"),
          ("tensorflow", "leaky_relu", "float64"), ("tensorflow-xla", "gelu", "float64"),
          ("tensorflow-xla", "gelu_tanh", "float64"), ("tensorflow-xla", "leaky_relu", "float64"),
-         ("tinygrad", "gelu", "float64")}
+         ("tinygrad", "gelu", "float64"), ("tinygrad", "selu", "float64"),
+         ("tinygrad", "selu", "float32")}
 
 
 def _check(impl, spec):
