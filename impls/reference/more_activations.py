@@ -140,14 +140,18 @@ def _round_mish(xp, d, h, t, under):
 
 
 def _round_hard_sigmoid(xp, d, h, t, under):
-    """d / 6 + 1/2 (or relu6(d + 3) / 6): absolute eps (|d| / 6 + 1/2) where it cancels."""
-    return xp.abs(d) / 6 + 0.5 + xp.abs(h), t, _jumps(xp, d, {-3.0: 1 / 6, 3.0: 1 / 6})
+    """d / 6 + 1/2 (or relu6(d + 3) / 6): absolute eps (|d| / 6 + 1/2) where it cancels,
+    inside (-3, 3) only: outside, h is the clip's exact 0 or 1 in any sane form (a bound
+    growing with |d| there would pass anything: 2.7 at d = 16 / eps)."""
+    inside = xp.where(xp.abs(d) < 3, 1.0, 0.0)
+    return inside * (xp.abs(d) / 6 + 0.5) + xp.abs(h), t, _jumps(xp, d, {-3.0: 1 / 6,
+                                                                         3.0: 1 / 6})
 
 
 def _round_hard_swish(xp, d, h, t, under):
     ad = xp.abs(d)
     inside = xp.where(ad < 3, 1.0, 0.0)
-    return (ad * (ad / 6 + 0.5) + 2 * xp.abs(h), inside * (ad / 3 + 0.5) + t,
+    return (inside * ad * (ad / 6 + 0.5) + 2 * xp.abs(h), inside * (ad / 3 + 0.5) + t,
             inside / 3 + _jumps(xp, d, {-3.0: 0.5, 3.0: 0.5}))
 
 
@@ -170,6 +174,14 @@ def _sqrt_max(dt) -> float:
     return math.sqrt(float(finfo(dt).max))
 
 
+def _far(sign: float = 1.0) -> Point:
+    """16 / eps: a kink constant c <= 6 rounds away there (d - c == d, half an ulp is 8), so a
+    clip written as a difference of two, relu(d) - relu(d - 6) (tinygrad#18028, #18063), is
+    0 there."""
+    return Point("16 / eps: d minus a kink rounds to d" + (", d < 0" if sign < 0 else ""),
+                 lambda dt: sign * 16 / float(finfo(dt).eps))
+
+
 def _expm1_points(alpha: float) -> tuple:
     """selu's and celu's left branch alpha expm1(d / alpha), t = exp(d / alpha)."""
     return (Point("exp(d) overflows (a branch both sides compute)",
@@ -183,7 +195,7 @@ def _expm1_points(alpha: float) -> tuple:
 
 def _points(alpha: float) -> dict:
     return {
-        "relu6": (_at(6.0, "6 (the upper kink)"),),
+        "relu6": (_at(6.0, "6 (the upper kink)"), _far()),
         "selu": _expm1_points(1.0),
         "celu": _expm1_points(alpha),
         "log_sigmoid": (
@@ -199,9 +211,12 @@ def _points(alpha: float) -> dict:
             Point("exp(d) overflows", exp_overflow),
             Point("f rounds to d", edge(_mish, lambda h, d: h == d, 1, 2000)),
             Point("f underflows to 0", edge(_mish, lambda h, d: h < 0, -2000, -1))),
-        "hard_sigmoid": (_at(-3.0, "-3 (the lower kink)"), _at(3.0, "3 (the upper kink)")),
-        "hard_swish": (_at(-3.0, "-3 (the lower kink)"), _at(3.0, "3 (the upper kink)")),
-        "hard_tanh": (_at(-1.0, "-1 (the lower kink)"), _at(1.0, "1 (the upper kink)")),
+        "hard_sigmoid": (_at(-3.0, "-3 (the lower kink)"), _at(3.0, "3 (the upper kink)"),
+                         _far(), _far(-1.0)),
+        "hard_swish": (_at(-3.0, "-3 (the lower kink)"), _at(3.0, "3 (the upper kink)"),
+                       _far(), _far(-1.0)),
+        "hard_tanh": (_at(-1.0, "-1 (the lower kink)"), _at(1.0, "1 (the upper kink)"),
+                      _far(), _far(-1.0)),
     }
 
 

@@ -352,6 +352,42 @@ class LeakyMaskOnOutput(_Planted):
         return net
 
 
+def _relu(d):
+    return np.maximum(d, d.dtype.type(0))
+
+
+def _relu6_as_difference(d):
+    return _relu(d) - _relu(d - d.dtype.type(6))
+
+
+class Relu6AsDifference(_Function):
+    """relu6 as relu(d) - relu(d - 6), which cancels to 0 once d - 6 rounds to d (tinygrad
+    0.14's Tensor.relu6, tinygrad#18028)."""
+
+    name = "bug-relu6-difference"
+    act = "relu6"
+    f = staticmethod(_relu6_as_difference)
+
+
+class HardSwishThroughDifference(_Function):
+    """hard_swish as d relu6(d + 3) / 6 with that relu6 (tinygrad 0.14's Tensor.hardswish,
+    tinygrad#18028): 0 for large d."""
+
+    name = "bug-hardswish-difference"
+    act = "hard_swish"
+    f = staticmethod(lambda d: d * _relu6_as_difference(d + d.dtype.type(3)) / d.dtype.type(6))
+
+
+class HardSigmoidAsDifference(_Function):
+    """hard_sigmoid as relu(d / 6 + 1/2) - relu(d / 6 - 1/2) (tinygrad 0.14's
+    Tensor.hardsigmoid, tinygrad#18063): 0 for large d."""
+
+    name = "bug-hardsigmoid-difference"
+    act = "hard_sigmoid"
+    f = staticmethod(lambda d: _relu(d / d.dtype.type(6) + d.dtype.type(0.5))
+                     - _relu(d / d.dtype.type(6) - d.dtype.type(0.5)))
+
+
 class LeakySlopeIgnored(_Planted):
     """leaky_relu's derivative uses the default slope 0.01 whatever the layer's slope."""
 
@@ -671,4 +707,7 @@ ENTRY_POINTS = {
     "bug-elu-from-output": "planted:EluGradFromOutput", "bug-gelu-swapped": "planted:GeluTanhSwapped",
     "bug-softplus-grad-overflow": "planted:SoftplusGradOverflows",
     "bug-leaky-mask-output": "planted:LeakyMaskOnOutput",
+    "bug-relu6-difference": "planted:Relu6AsDifference",
+    "bug-hardswish-difference": "planted:HardSwishThroughDifference",
+    "bug-hardsigmoid-difference": "planted:HardSigmoidAsDifference",
 }
