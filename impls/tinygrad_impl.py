@@ -11,7 +11,7 @@ has no l1, huber, log_cosh, kl_divergence, poisson or hinge loss. The one mappin
 leaky_relu'(0) is 1, the spec's convention the slope, so (slope - 1) d (d == 0) is added (0
 forward; settings() says so). Its conventions at the new kinks (relu6'(6) = 1, hardsigmoid'(3)
 = 1/6, hardswish'(3) = 1.5, hardtanh'(±1) = 1, selu'(0) = gamma), measured on 0.14.0, are in
-its ledger, with the defects of the new built-ins (docs/findings/tinygrad.md 7 to 12).
+its ledger, with the defects of the new built-ins (docs/findings/tinygrad.md 7, 8, 10 to 12).
 """
 
 from __future__ import annotations
