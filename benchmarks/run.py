@@ -5,13 +5,15 @@ SGD update) of the reference engine (train_step, and the traced step that keeps 
 gradient), torch eager and jitted JAX per configuration (median time, ratios to the reference
 and to torch, GFLOP/s, fraction of the matmul rate, peak memory); the batched fuzzer's
 throughput, and a chunk's time part by part; the default run (`backprop-harness run`) cold
-and warm against the bare `import torch, jax` (issue 35's goal, in turns; `--default-run`
-prints that table alone); and the cost of a step over batch sizes and widths. `--before
-CHECKOUT` prints instead the before/after tables of the engine and the batched fuzzer against
-another checkout (before_after.py). Timings are medians; the machine is shared, so read ratios, not single numbers. Implementations compared with each
-other are timed in turns, each turn after a settling time (see interleaved()): timed one
-after the other, torch right after numpy ran with one core taken by OpenBLAS's spinning
-threads, which made torch look up to 2.5x slower on small steps.
+and warm against the bare `import torch, jax` (issue 35's goal, in turns); and the cost of a
+step over batch sizes and widths. `--default-run` prints the default run's table alone (with
+`--before CHECKOUT`, that checkout's runs too, in the same turns); `--before CHECKOUT` alone
+prints the before/after tables of the engine and the batched fuzzer against another checkout
+(before_after.py). Timings are medians; the machine is shared, so read ratios, not single
+numbers. Implementations compared with each other are timed in turns, each turn after a
+settling time (see interleaved()): timed one after the other, torch right after numpy ran
+with one core taken by OpenBLAS's spinning threads, which made torch look up to 2.5x slower
+on small steps.
 """
 
 from __future__ import annotations
@@ -324,8 +326,8 @@ def bench_fuzz_and_suite(tmp: str):
     default_run_table(tmp)
 
 
-def default_run_table(tmp: str) -> None:
-    rows = default_run_rows(tmp)
+def default_run_table(tmp: str, before: Path | None = None) -> None:
+    rows = default_run_rows(tmp, before)
     table("the default run (`backprop-harness run`, every available implementation) against the "
           "bare `import torch, jax`, in turns; JAX compilation cache cold (emptied before each "
           "cold run) or warm (the previous run's); wall seconds, imports and report included",
@@ -343,26 +345,30 @@ def _timed(argv: list[str], env: dict) -> tuple[float, str]:
     return wall, line.split(" in ")[0]
 
 
-def default_run_rows(tmp: str, rounds: int = 3) -> list[list[str]]:
+def default_run_rows(tmp: str, before: Path | None = None, rounds: int = 3) -> list[list[str]]:
     """Issue 35's goal, measured: the bare import, the cold default run and the warm one, each
-    `rounds` times, taken in turns so that the machine's drift touches all three alike."""
-    env = {**os.environ, "BACKPROP_HARNESS_JAX_CACHE": os.path.join(tmp, "jax-cache")}
-    commands = {
-        "import torch, jax": ("", [sys.executable, "-c", "import torch, jax"]),
-        "run (cold)": ("cold", [sys.executable, "-m", "harness", "run", "--force", "--out",
-                                os.path.join(tmp, "default-run")]),
-        "run (warm)": ("warm", [sys.executable, "-m", "harness", "run", "--force", "--out",
-                                os.path.join(tmp, "default-run")]),
-    }
+    `rounds` times, taken in turns so that the machine's drift touches all of them alike;
+    with `before`, that checkout's runs too (its code first on the path), in the same turns."""
+    trees = {"": Path(__file__).resolve().parents[1]}
+    if before:
+        trees = {" (this tree)": trees[""], f" ({before})": before.resolve()}
+    commands = {"import torch, jax": ("", {}, [sys.executable, "-c", "import torch, jax"])}
+    for k, (label, root) in enumerate(trees.items()):
+        env = {**os.environ, "BACKPROP_HARNESS_JAX_CACHE": os.path.join(tmp, f"jax-cache-{k}"),
+               "PYTHONPATH": str(root)}
+        argv = [sys.executable, "-m", "harness", "run", "--force", "--out",
+                os.path.join(tmp, f"default-run-{k}")]
+        commands[f"run{label} (cold)"] = ("cold", env, argv)
+        commands[f"run{label} (warm)"] = ("warm", env, argv)
     got = {name: [] for name in commands}
     for _ in range(rounds):
-        for name, (cache, argv) in commands.items():
+        for name, (cache, env, argv) in commands.items():
             if cache == "cold":
                 subprocess.run(["rm", "-rf", env["BACKPROP_HARNESS_JAX_CACHE"]])
-            got[name].append(_timed(argv, env))
+            got[name].append(_timed(argv, env or dict(os.environ)))
     base = float(np.median([w for w, _ in got["import torch, jax"]]))
     rows = []
-    for name, (cache, _) in commands.items():
+    for name, (cache, _, _) in commands.items():
         walls = [w for w, _ in got[name]]
         rows.append([name, cache or "-", " / ".join(f"{w:.1f}" for w in walls),
                      f"{np.median(walls) / base:.1f}x", got[name][-1][1]])
@@ -383,7 +389,8 @@ def main():
     p.add_argument("--quick", action="store_true", help="fewer repetitions")
     p.add_argument("--skip-cli", action="store_true", help="only the in-process tables")
     p.add_argument("--default-run", action="store_true",
-                   help="only the default run's table (cold, warm, import; in turns)")
+                   help="only the default run's table (cold, warm, import; in turns); with "
+                        "--before, that checkout's default run too")
     p.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--cpu-clock", action="store_true",
                    help="time steps by the process's CPU seconds, not wall seconds: steadier "
@@ -401,13 +408,15 @@ def main():
         return measure_memory()
     if args.cpu_clock:
         CLOCK["now"] = time.process_time
-    if args.before:
-        return before_and_after(args)
     if args.default_run:
         import tempfile
         print(f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
         with tempfile.TemporaryDirectory() as tmp:
-            return default_run_table(tmp)
+            default_run_table(tmp, args.before)
+        print(f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
+        return None
+    if args.before:
+        return before_and_after(args)
     import torch
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}, "
