@@ -334,11 +334,13 @@ def default_run_table(tmp: str, before: Path | None = None) -> None:
           ["command", "JAX cache", "wall s (runs)", "median / import", "verdict"], rows)
 
 
-def _timed(argv: list[str], env: dict) -> tuple[float, str]:
-    """(wall s, PASS/FAIL line) of one command. (Its CPU seconds are not taken: the run's
-    workers, in sessions of their own, are not its waited-for children.)"""
+def _timed(argv: list[str], env: dict, cwd: str) -> tuple[float, str]:
+    """(wall s, PASS/FAIL line) of one command, run in `cwd` (a neutral folder: `python -m`
+    puts the working folder first on the path, before PYTHONPATH's checkout). Its CPU seconds
+    are not taken: the run's workers, in sessions of their own, are not its waited-for
+    children."""
     t0 = time.perf_counter()
-    out = subprocess.run(argv, capture_output=True, text=True, env=env)
+    out = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd)
     wall = time.perf_counter() - t0
     line = next((x for x in out.stdout.splitlines() if x.startswith(("PASS", "FAIL"))),
                 (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1])
@@ -365,7 +367,7 @@ def default_run_rows(tmp: str, before: Path | None = None, rounds: int = 3) -> l
         for name, (cache, env, argv) in commands.items():
             if cache == "cold":
                 subprocess.run(["rm", "-rf", env["BACKPROP_HARNESS_JAX_CACHE"]])
-            got[name].append(_timed(argv, env or dict(os.environ)))
+            got[name].append(_timed(argv, env or dict(os.environ), tmp))
     base = float(np.median([w for w, _ in got["import torch, jax"]]))
     rows = []
     for name, (cache, _, _) in commands.items():
