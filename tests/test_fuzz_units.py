@@ -133,3 +133,43 @@ def test_the_fuzz_help_is_the_documented_one(capsys, monkeypatch):
     first, _, text = (docs / "samples" / "help-fuzz.txt").read_text().partition("\n")
     assert first == "$ backprop-harness fuzz --help"
     assert capsys.readouterr().out == text, "stale: python scripts/docs_samples.py --only help-fuzz"
+
+
+# ---------------------------------------------------------------- a case entry and fuzzed networks
+
+def _ledger(tmp_path, line):
+    from harness.xfails import read_xfails
+    path = tmp_path / "ledger.txt"
+    path.write_text(line + "\n")
+    return read_xfails(path)
+
+
+def test_check_applies_a_case_entry_that_names_the_fuzzed_network(plugins, tmp_path):
+    """check() judges like `run`: bug-bias (no bias gradient) fails on a fuzzed network, and a
+    case entry matching its generated name makes the same network a known deviation; one
+    that names a suite case does not."""
+    from dataclasses import replace
+    from harness.fuzz_verdict import check
+    spec = replace(random_spec((2, 1), "identity"), name="fuzz-identity-squared_error-float64")
+    assert check(spec, "bug-bias", "reference").status == "fail"
+    assert check(spec, "bug-bias", "reference", _ledger(tmp_path, "regions-* no")).status == "fail"
+    covered = check(spec, "bug-bias", "reference", _ledger(tmp_path, "fuzz-identity-* no bias"))
+    assert covered.status == "xfail" and covered.known.startswith("no bias")
+
+
+def test_a_campaign_counts_the_networks_a_case_entry_covers_as_known(plugins, tmp_path):
+    """docs/ledger.md: a case entry such as `fuzz-*` covers fuzzed networks, whose names are
+    generated; the fuzz line's "known deviation(s)" counts them, as for a signature entry (the
+    batched fuzzer counts them so too). The same draws (seed 0): without a ledger every
+    failing network is a finding or a repeat; with `fuzz-*` each of them is a known
+    deviation instead and nothing is found; an entry naming a suite case changes nothing."""
+    from harness.fuzz_search import find_failures
+    kw = dict(examples=12, seed=0, limit=100, shrink=0, activations=["identity"],
+              dtypes=("float64",))
+    bare = find_failures("bug-bias", **kw)
+    failing = len(bare.findings) + sum(bare.repeats.values())
+    assert bare.known == 0 and failing >= 1 and bare.compared == 12
+    covered = find_failures("bug-bias", known=_ledger(tmp_path, "fuzz-* no bias gradient"), **kw)
+    assert (covered.compared, covered.known, covered.findings) == (12, failing, [])
+    suite = find_failures("bug-bias", known=_ledger(tmp_path, "bias-* no bias gradient"), **kw)
+    assert (suite.known, len(suite.findings)) == (0, len(bare.findings))
