@@ -173,3 +173,61 @@ def test_a_campaign_counts_the_networks_a_case_entry_covers_as_known(plugins, tm
     assert (covered.compared, covered.known, covered.findings) == (12, failing, [])
     suite = find_failures("bug-bias", known=_ledger(tmp_path, "bias-* no bias gradient"), **kw)
     assert (suite.known, len(suite.findings)) == (0, len(bare.findings))
+
+
+def test_a_draw_the_implementation_declines_is_not_compared(monkeypatch):
+    """check() and explained() give None where the implementation does not support the
+    spec (nothing to judge: the search draws again), and judge an implementation that
+    failed on it (an error is a finding)."""
+    from harness import fuzz_verdict
+    from harness.outcome import Outcome
+    spec = random_spec((2, 1), "tanh")
+    real = fuzz_verdict.run_one
+    said = {"status": "unsupported"}
+    monkeypatch.setattr(fuzz_verdict, "run_one", lambda impl, s: Outcome(
+        impl, s.name, said["status"], message="declined") if impl == "x" else real(impl, s))
+    assert fuzz_verdict.check(spec, "x", "reference") is None
+    assert fuzz_verdict.explained(spec, "x", "reference") is None
+    said["status"] = "error"
+    assert fuzz_verdict.check(spec, "x", "reference").status == "error"
+
+
+def test_a_finding_is_written_with_the_command_against_its_own_baseline(tmp_path):
+    """write_failure(): minimal-<impl>-vs-<baseline>[-k].json (k from the second on) holding
+    the spec renamed "-minimal", and the command that reruns it against the same baseline."""
+    import json
+    import shlex
+    from harness.fuzz import write_failure
+    from harness.judge import Verdict
+    spec = random_spec((2, 1), "tanh")
+    verdict = Verdict(spec.name, spec.dtype, "my impl", "exact", "fail", message="wrong v")
+    path, cmd = write_failure(spec, verdict, tmp_path / "out", 1)
+    assert path == tmp_path / "out" / "minimal-my-impl-vs-exact-2.json"
+    doc = json.loads(path.read_text())
+    assert doc["name"] == f"{spec.name}-minimal-2"
+    assert doc["description"] == "found by the fuzzer: wrong v"
+    assert doc["layers"] == spec.to_dict()["layers"]
+    words = shlex.split(cmd)
+    assert words[words.index("run") + 1] == str(path.resolve())
+    assert words[words.index("--impl") + 1] == "my impl"
+    assert words[words.index("--baseline") + 1] == "exact"
+    first, _ = write_failure(spec, verdict, tmp_path / "out")
+    assert first.name == "minimal-my-impl-vs-exact.json"
+    assert json.loads(first.read_text())["name"] == f"{spec.name}-minimal"
+
+
+def test_the_batched_mode_gets_its_documented_defaults(monkeypatch):
+    """fuzz --arch hands run_batched() the defaults `fuzz --help` states, and keeps what was
+    given."""
+    import harness.batched
+    from harness.cli import main
+    seen = []
+    monkeypatch.setattr(harness.batched, "run_batched", lambda args: seen.append(args) or 7)
+    assert main(["fuzz", "--arch", "2-2", "--impl", "reference"]) == 7
+    got = seen[0]
+    assert (got.networks, got.batch, got.chunk, got.executor, got.workers, got.activation,
+            got.loss) == (100_000, 8, 2_000, "local", 2, "tanh", "mse")
+    assert main(["fuzz", "--arch", "2-2", "--networks", "5", "--workers", "1", "--loss",
+                 "l1", "--activation", "relu"]) == 7
+    assert (seen[1].networks, seen[1].workers, seen[1].loss, seen[1].activation, seen[1].batch) \
+        == (5, 1, "l1", "relu", 8)
