@@ -1,6 +1,7 @@
 """The fuzzer's pieces by hand: the fuzzed domain, what makes two findings one, the smaller
 specs a finding is shrunk through, and the arguments it refuses (harness/fuzz*.py)."""
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -231,3 +232,36 @@ def test_the_batched_mode_gets_its_documented_defaults(monkeypatch):
                  "l1", "--activation", "relu"]) == 7
     assert (seen[1].networks, seen[1].workers, seen[1].loss, seen[1].activation, seen[1].batch) \
         == (5, 1, "l1", "relu", 8)
+
+
+def test_fuzz_hands_the_search_its_documented_defaults(monkeypatch, tmp_path):
+    """`fuzz --help`'s defaults reach find_failures(): 100 examples, 5 findings, 100 shrinking
+    tries; with --max-time alone no example count (time bounds it) and every trace bounded to
+    end by then plus the grace; what is given is kept; torch and jax without --impl; a
+    --max-time of 0 refused, of half a second taken."""
+    import harness.fuzz as fuzz
+    from harness.cli import main
+    from harness.fuzz_search import Campaign
+    calls, bounds, chosen = [], [], []
+
+    def search(impl, baseline, examples, seed, dtypes, limit, **kw):
+        calls.append(dict(examples=examples, limit=limit, shrink=kw["shrink"],
+                          max_time=kw["max_time"]))
+        return Campaign(compared=1)
+
+    monkeypatch.setattr(fuzz, "find_failures", search)
+    monkeypatch.setattr(fuzz, "bound_all", bounds.append)  # not this process's traces
+    out = ["--out", str(tmp_path)]
+    assert main(["fuzz", "--impl", "exact", *out]) == 0
+    assert calls[-1] == dict(examples=100, limit=5, shrink=100, max_time=None) and not bounds
+    t0 = time.monotonic()
+    assert main(["fuzz", "--impl", "exact", "--max-time", "0.5", *out]) == 0
+    assert calls[-1] == dict(examples=None, limit=5, shrink=100, max_time=0.5)
+    assert t0 + 0.5 + fuzz.MAX_TIME_GRACE <= bounds[-1] <= time.monotonic() + 0.5 + \
+        fuzz.MAX_TIME_GRACE
+    assert main(["fuzz", "--impl", "exact", "--examples", "7", "--max-findings", "2",
+                 "--shrink", "0", *out]) == 0
+    assert calls[-1] == dict(examples=7, limit=2, shrink=0, max_time=None)
+    assert main(["fuzz", "--impl", "exact", "--max-time", "0", *out]) == 2
+    monkeypatch.setattr(fuzz, "choose_impls", lambda names, baseline: chosen.append(names) or [])
+    assert main(["fuzz", *out]) == 0 and chosen == [["torch", "jax"]]
