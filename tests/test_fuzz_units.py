@@ -156,6 +156,21 @@ def test_check_applies_a_case_entry_that_names_the_fuzzed_network(plugins, tmp_p
     assert check(spec, "bug-bias", "reference", _ledger(tmp_path, "regions-* no")).status == "fail"
     covered = check(spec, "bug-bias", "reference", _ledger(tmp_path, "fuzz-identity-* no bias"))
     assert covered.status == "xfail" and covered.known.startswith("no bias")
+    from harness.fuzz_verdict import explained
+    assert explained(spec, "bug-bias", "reference",
+                     _ledger(tmp_path, "fuzz-identity-* no bias")).status == "xfail"
+
+
+def test_a_draw_outside_the_domain_is_not_compared(monkeypatch):
+    """in_domain() is domain_mask() of the spec's own loss (BCE's margin only for BCE), and
+    a draw whose baseline is outside it is not judged (None), whatever the implementation."""
+    from harness import fuzz_verdict
+    bce, mse = SimpleNamespace(loss="binary_cross_entropy"), SimpleNamespace(loss="squared_error")
+    assert not fuzz_verdict.in_domain(bce, _trace([1e-12, 0.5]))
+    assert fuzz_verdict.in_domain(mse, _trace([1e-12, 0.5]))
+    spec = random_spec((2, 1), "tanh")
+    monkeypatch.setattr(fuzz_verdict, "in_domain", lambda s, trace: False)
+    assert fuzz_verdict.check(spec, "reference", "reference") is None
 
 
 def test_a_campaign_counts_the_networks_a_case_entry_covers_as_known(plugins, tmp_path):
@@ -201,9 +216,9 @@ def test_a_finding_is_written_with_the_command_against_its_own_baseline(tmp_path
     from harness.fuzz import write_failure
     from harness.judge import Verdict
     spec = random_spec((2, 1), "tanh")
-    verdict = Verdict(spec.name, spec.dtype, "my impl", "exact", "fail", message="wrong v")
-    path, cmd = write_failure(spec, verdict, tmp_path / "out", 1)
-    assert path == tmp_path / "out" / "minimal-my-impl-vs-exact-2.json"
+    verdict = Verdict(spec.name, spec.dtype, "my impl", "my/base", "fail", message="wrong v")
+    path, cmd = write_failure(spec, verdict, tmp_path / "out" / "fuzz", 1)  # folders made
+    assert path == tmp_path / "out" / "fuzz" / "minimal-my-impl-vs-my-base-2.json"
     doc = json.loads(path.read_text())
     assert doc["name"] == f"{spec.name}-minimal-2"
     assert doc["description"] == "found by the fuzzer: wrong v"
@@ -211,9 +226,9 @@ def test_a_finding_is_written_with_the_command_against_its_own_baseline(tmp_path
     words = shlex.split(cmd)
     assert words[words.index("run") + 1] == str(path.resolve())
     assert words[words.index("--impl") + 1] == "my impl"
-    assert words[words.index("--baseline") + 1] == "exact"
-    first, _ = write_failure(spec, verdict, tmp_path / "out")
-    assert first.name == "minimal-my-impl-vs-exact.json"
+    assert words[words.index("--baseline") + 1] == "my/base"
+    first, _ = write_failure(spec, verdict, tmp_path / "out" / "fuzz")
+    assert first.name == "minimal-my-impl-vs-my-base.json"
     assert json.loads(first.read_text())["name"] == f"{spec.name}-minimal"
 
 
@@ -265,3 +280,39 @@ def test_fuzz_hands_the_search_its_documented_defaults(monkeypatch, tmp_path):
     assert main(["fuzz", "--impl", "exact", "--max-time", "0", *out]) == 2
     monkeypatch.setattr(fuzz, "choose_impls", lambda names, baseline: chosen.append(names) or [])
     assert main(["fuzz", *out]) == 0 and chosen == [["torch", "jax"]]
+
+
+def test_a_real_finding_is_written_with_its_issue_draft_and_the_runs_tolerance(plugins, tmp_path):
+    """bug-bias (no bias gradient) on a fuzzed network: beside the spec, a folder of the same
+    name holds ISSUE.md; the run's tolerance override is in the rerun command and in the
+    draft's; writing the same finding again replaces it."""
+    import shlex
+    from harness.fuzz import write_failure
+    from harness.fuzz_verdict import explained
+    spec = random_spec((2, 1), "identity")
+    verdict = explained(spec, "bug-bias", "reference")
+    assert verdict.status == "fail" and verdict.origin.quantity == "grad_bias"
+    tolerance = {"forward": {"rtol": 0.001}}
+    path, cmd = write_failure(spec, verdict, tmp_path, 0, tolerance)
+    words = shlex.split(cmd)
+    assert words[words.index("--rtol-forward") + 1] == "0.001"
+    issue = (path.with_suffix("") / "ISSUE.md").read_text()
+    assert "--rtol-forward 0.001" in issue
+    again, _ = write_failure(spec, verdict, tmp_path, 0, tolerance)
+    assert again == path and (path.with_suffix("") / "ISSUE.md").read_text() == issue
+
+
+def test_bce_margin_per_network_on_every_sample_and_finite_too():
+    """BCE's margin holds per network over every sample and output (a spec's outputs are
+    batch x n), u (1 - u) exactly at the margin is inside, and a non-finite number elsewhere
+    is outside whatever u is."""
+    u = 1.00000000001e-11  # u (1 - u) rounds to BCE_MARGIN exactly
+    assert u * (1 - u) == BCE_MARGIN
+    assert domain_mask("binary_cross_entropy", _trace([u, 0.5]), 1).tolist() == [True]
+    spec = _trace([0.5, 0.25])  # one network of two samples: the second's u is 1e-12
+    spec.steps[0].outputs = np.array([[0.5], [1e-12]])
+    assert domain_mask("binary_cross_entropy", spec, 1).tolist() == [False]
+    two = _trace([0.5, 1e-12], networks=2)
+    assert domain_mask("binary_cross_entropy", two, 2).tolist() == [True, False]
+    nan_v = _trace([0.5, 0.5], v=np.nan)
+    assert domain_mask("binary_cross_entropy", nan_v, 1).tolist() == [False]
