@@ -3,8 +3,6 @@ gives the very number the exact oracle gives for the function it isolates, at th
 implementation met; and the inputs are the implementation's own (its d, u, x, v, and its
 parameters at that step), checked against the trace by the chain rule."""
 
-import math
-
 import numpy as np
 import pytest
 
