@@ -62,12 +62,13 @@ def grown(p: Probe, spec: Spec) -> Probe | None:
     doc = dict(p.doc, name=p.doc["name"] + f"-batch{n}", reduction=spec.reduction,
                inputs=p.doc["inputs"] * n, targets=p.doc["targets"] * n)
     mean = spec.reduction == "mean"
-    scale = {("v", "t"): n if mean else 1, ("v", "te"): 1, ("loss", "fe"): 1,
-             ("grad_weights", "gradient"): 1, ("grad_bias", "gradient"): 1}.get(
-        (p.target[1], p.part), 1)
+    what = (p.target[1], p.part)
+    # a mean's 1/n scales te, so v: t (v / te) is read n times smaller, te's v is 1/n of te;
+    # a sum adds the n equal terms of the loss and of the gradients
+    scale = n if mean and what == ("v", "t") else 1
     exact_scale = {("v", "te"): 1 / n if mean else 1, ("loss", "fe"): 1 if mean else n,
                    ("grad_weights", "gradient"): 1 if mean else n,
-                   ("grad_bias", "gradient"): 1 if mean else n}.get((p.target[1], p.part), 1)
+                   ("grad_bias", "gradient"): 1 if mean else n}.get(what, 1)
     value, exact = p.value, p.exact
     return Probe(p.tensor, p.function, p.part, doc, p.target, p.inputs, p.at,
                  lambda: exact() * exact_scale, lambda tr: value(tr) * scale, p.operands,

@@ -252,3 +252,19 @@ def test_an_edge_below_zero_and_no_edge_at_all():
     with pytest.raises(ValueError, match="no edge"):
         edge(lambda d: d * d, lambda h, d: h < 0, -4, 0)(dt)
     assert edge(lambda d: d, lambda h, d: h >= 1, 0, 4)(dt) == 1.0  # the edge itself, exactly
+
+
+def test_a_16_bit_edge_computes_f_in_float32_and_the_key_0_is_plus_zero():
+    """f(d) = (d + 1) - 1 > 0 in float16: computed in float32 (the engine's way), 1 + 2^-24
+    is a tie that rounds to 1, and 1 + 2^-23 is exact, so the edge is float16's second
+    subnormal 2^-23 (in float16 itself it would be past 2^-11; in float64, 2^-24); f's value is
+    then rounded to float16 once. Key 0 is
+    +0.0: -0.0 has no key of its own."""
+    from impls.reference.points import _value
+    where = edge(lambda d: (d + 1) - 1, lambda h, d: h > 0, 0, 1)(np.dtype("float16"))
+    assert where == 2.0 ** -23
+    # and rounded to float16 once: 1 + d > 1 there only past 1 + 2^-11, a tie that rounds to 1
+    rounded = edge(lambda d: d + 1, lambda h, d: h > 1, 0, 1)(np.dtype("float16"))
+    assert rounded == 2.0 ** -11 + 2.0 ** -21  # the float16 number after 2^-11
+    for dtype in ("float64", "float32", "float16"):
+        assert math.copysign(1.0, float(_value(0, np.dtype(dtype)))) == 1.0

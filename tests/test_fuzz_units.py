@@ -1,6 +1,7 @@
 """The fuzzer's pieces by hand: the fuzzed domain, what makes two findings one, the smaller
 specs a finding is shrunk through, and the arguments it refuses (harness/fuzz*.py)."""
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -133,3 +134,185 @@ def test_the_fuzz_help_is_the_documented_one(capsys, monkeypatch):
     first, _, text = (docs / "samples" / "help-fuzz.txt").read_text().partition("\n")
     assert first == "$ backprop-harness fuzz --help"
     assert capsys.readouterr().out == text, "stale: python scripts/docs_samples.py --only help-fuzz"
+
+
+# ---------------------------------------------------------------- a case entry and fuzzed networks
+
+def _ledger(tmp_path, line):
+    from harness.xfails import read_xfails
+    path = tmp_path / "ledger.txt"
+    path.write_text(line + "\n")
+    return read_xfails(path)
+
+
+def test_check_applies_a_case_entry_that_names_the_fuzzed_network(plugins, tmp_path):
+    """check() judges like `run`: bug-bias (no bias gradient) fails on a fuzzed network, and a
+    case entry matching its generated name makes the same network a known deviation; one
+    that names a suite case does not."""
+    from dataclasses import replace
+    from harness.fuzz_verdict import check
+    spec = replace(random_spec((2, 1), "identity"), name="fuzz-identity-squared_error-float64")
+    assert check(spec, "bug-bias", "reference").status == "fail"
+    assert check(spec, "bug-bias", "reference", _ledger(tmp_path, "regions-* no")).status == "fail"
+    covered = check(spec, "bug-bias", "reference", _ledger(tmp_path, "fuzz-identity-* no bias"))
+    assert covered.status == "xfail" and covered.known.startswith("no bias")
+    from harness.fuzz_verdict import explained
+    assert explained(spec, "bug-bias", "reference",
+                     _ledger(tmp_path, "fuzz-identity-* no bias")).status == "xfail"
+
+
+def test_a_draw_outside_the_domain_is_not_compared(monkeypatch):
+    """in_domain() is domain_mask() of the spec's own loss (BCE's margin only for BCE), and
+    a draw whose baseline is outside it is not judged (None), whatever the implementation."""
+    from harness import fuzz_verdict
+    bce, mse = SimpleNamespace(loss="binary_cross_entropy"), SimpleNamespace(loss="squared_error")
+    assert not fuzz_verdict.in_domain(bce, _trace([1e-12, 0.5]))
+    assert fuzz_verdict.in_domain(mse, _trace([1e-12, 0.5]))
+    spec = random_spec((2, 1), "tanh")
+    monkeypatch.setattr(fuzz_verdict, "in_domain", lambda s, trace: False)
+    assert fuzz_verdict.check(spec, "reference", "reference") is None
+
+
+def test_a_campaign_counts_the_networks_a_case_entry_covers_as_known(plugins, tmp_path):
+    """docs/ledger.md: a case entry such as `fuzz-*` covers fuzzed networks, whose names are
+    generated; the fuzz line's "known deviation(s)" counts them, as for a signature entry (the
+    batched fuzzer counts them so too). The same draws (seed 0): without a ledger every
+    failing network is a finding or a repeat; with `fuzz-*` each of them is a known
+    deviation instead and nothing is found; an entry naming a suite case changes nothing."""
+    from harness.fuzz_search import find_failures
+    kw = dict(examples=12, seed=0, limit=100, shrink=0, activations=["identity"],
+              dtypes=("float64",))
+    bare = find_failures("bug-bias", **kw)
+    failing = len(bare.findings) + sum(bare.repeats.values())
+    assert bare.known == 0 and failing >= 1 and bare.compared == 12
+    covered = find_failures("bug-bias", known=_ledger(tmp_path, "fuzz-* no bias gradient"), **kw)
+    assert (covered.compared, covered.known, covered.findings) == (12, failing, [])
+    suite = find_failures("bug-bias", known=_ledger(tmp_path, "bias-* no bias gradient"), **kw)
+    assert (suite.known, len(suite.findings)) == (0, len(bare.findings))
+
+
+def test_a_draw_the_implementation_declines_is_not_compared(monkeypatch):
+    """check() and explained() give None where the implementation does not support the
+    spec (nothing to judge: the search draws again), and judge an implementation that
+    failed on it (an error is a finding)."""
+    from harness import fuzz_verdict
+    from harness.outcome import Outcome
+    spec = random_spec((2, 1), "tanh")
+    real = fuzz_verdict.run_one
+    said = {"status": "unsupported"}
+    monkeypatch.setattr(fuzz_verdict, "run_one", lambda impl, s: Outcome(
+        impl, s.name, said["status"], message="declined") if impl == "x" else real(impl, s))
+    assert fuzz_verdict.check(spec, "x", "reference") is None
+    assert fuzz_verdict.explained(spec, "x", "reference") is None
+    said["status"] = "error"
+    assert fuzz_verdict.check(spec, "x", "reference").status == "error"
+
+
+def test_a_finding_is_written_with_the_command_against_its_own_baseline(tmp_path):
+    """write_failure(): minimal-<impl>-vs-<baseline>[-k].json (k from the second on) holding
+    the spec renamed "-minimal", and the command that reruns it against the same baseline."""
+    import json
+    import shlex
+    from harness.fuzz import write_failure
+    from harness.judge import Verdict
+    spec = random_spec((2, 1), "tanh")
+    verdict = Verdict(spec.name, spec.dtype, "my impl", "my/base", "fail", message="wrong v")
+    path, cmd = write_failure(spec, verdict, tmp_path / "out" / "fuzz", 1)  # folders made
+    assert path == tmp_path / "out" / "fuzz" / "minimal-my-impl-vs-my-base-2.json"
+    doc = json.loads(path.read_text())
+    assert doc["name"] == f"{spec.name}-minimal-2"
+    assert doc["description"] == "found by the fuzzer: wrong v"
+    assert doc["layers"] == spec.to_dict()["layers"]
+    words = shlex.split(cmd)
+    assert words[words.index("run") + 1] == str(path.resolve())
+    assert words[words.index("--impl") + 1] == "my impl"
+    assert words[words.index("--baseline") + 1] == "my/base"
+    first, _ = write_failure(spec, verdict, tmp_path / "out" / "fuzz")
+    assert first.name == "minimal-my-impl-vs-my-base.json"
+    assert json.loads(first.read_text())["name"] == f"{spec.name}-minimal"
+
+
+def test_the_batched_mode_gets_its_documented_defaults(monkeypatch):
+    """fuzz --arch hands run_batched() the defaults `fuzz --help` states, and keeps what was
+    given."""
+    import harness.batched
+    from harness.cli import main
+    seen = []
+    monkeypatch.setattr(harness.batched, "run_batched", lambda args: seen.append(args) or 7)
+    assert main(["fuzz", "--arch", "2-2", "--impl", "reference"]) == 7
+    got = seen[0]
+    assert (got.networks, got.batch, got.chunk, got.executor, got.workers, got.activation,
+            got.loss) == (100_000, 8, 2_000, "local", 2, "tanh", "mse")
+    assert main(["fuzz", "--arch", "2-2", "--networks", "5", "--workers", "1", "--loss",
+                 "l1", "--activation", "relu"]) == 7
+    assert (seen[1].networks, seen[1].workers, seen[1].loss, seen[1].activation, seen[1].batch) \
+        == (5, 1, "l1", "relu", 8)
+
+
+def test_fuzz_hands_the_search_its_documented_defaults(monkeypatch, tmp_path):
+    """`fuzz --help`'s defaults reach find_failures(): 100 examples, 5 findings, 100 shrinking
+    tries; with --max-time alone no example count (time bounds it) and every trace bounded to
+    end by then plus the grace; what is given is kept; torch and jax without --impl; a
+    --max-time of 0 refused, of half a second taken."""
+    import harness.fuzz as fuzz
+    from harness.cli import main
+    from harness.fuzz_search import Campaign
+    calls, bounds, chosen = [], [], []
+
+    def search(impl, baseline, examples, seed, dtypes, limit, **kw):
+        calls.append(dict(examples=examples, limit=limit, shrink=kw["shrink"],
+                          max_time=kw["max_time"]))
+        return Campaign(compared=1)
+
+    monkeypatch.setattr(fuzz, "find_failures", search)
+    monkeypatch.setattr(fuzz, "bound_all", bounds.append)  # not this process's traces
+    out = ["--out", str(tmp_path)]
+    assert main(["fuzz", "--impl", "exact", *out]) == 0
+    assert calls[-1] == dict(examples=100, limit=5, shrink=100, max_time=None) and not bounds
+    t0 = time.monotonic()
+    assert main(["fuzz", "--impl", "exact", "--max-time", "0.5", *out]) == 0
+    assert calls[-1] == dict(examples=None, limit=5, shrink=100, max_time=0.5)
+    assert t0 + 0.5 + fuzz.MAX_TIME_GRACE <= bounds[-1] <= time.monotonic() + 0.5 + \
+        fuzz.MAX_TIME_GRACE
+    assert main(["fuzz", "--impl", "exact", "--examples", "7", "--max-findings", "2",
+                 "--shrink", "0", *out]) == 0
+    assert calls[-1] == dict(examples=7, limit=2, shrink=0, max_time=None)
+    assert main(["fuzz", "--impl", "exact", "--max-time", "0", *out]) == 2
+    monkeypatch.setattr(fuzz, "choose_impls", lambda names, baseline: chosen.append(names) or [])
+    assert main(["fuzz", *out]) == 0 and chosen == [["torch", "jax"]]
+
+
+def test_a_real_finding_is_written_with_its_issue_draft_and_the_runs_tolerance(plugins, tmp_path):
+    """bug-bias (no bias gradient) on a fuzzed network: beside the spec, a folder of the same
+    name holds ISSUE.md; the run's tolerance override is in the rerun command and in the
+    draft's; writing the same finding again replaces it."""
+    import shlex
+    from harness.fuzz import write_failure
+    from harness.fuzz_verdict import explained
+    spec = random_spec((2, 1), "identity")
+    verdict = explained(spec, "bug-bias", "reference")
+    assert verdict.status == "fail" and verdict.origin.quantity == "grad_bias"
+    tolerance = {"forward": {"rtol": 0.001}}
+    path, cmd = write_failure(spec, verdict, tmp_path, 0, tolerance)
+    words = shlex.split(cmd)
+    assert words[words.index("--rtol-forward") + 1] == "0.001"
+    issue = (path.with_suffix("") / "ISSUE.md").read_text()
+    assert "--rtol-forward 0.001" in issue
+    again, _ = write_failure(spec, verdict, tmp_path, 0, tolerance)
+    assert again == path and (path.with_suffix("") / "ISSUE.md").read_text() == issue
+
+
+def test_bce_margin_per_network_on_every_sample_and_finite_too():
+    """BCE's margin holds per network over every sample and output (a spec's outputs are
+    batch x n), u (1 - u) exactly at the margin is inside, and a non-finite number elsewhere
+    is outside whatever u is."""
+    u = 1.00000000001e-11  # u (1 - u) rounds to BCE_MARGIN exactly
+    assert u * (1 - u) == BCE_MARGIN
+    assert domain_mask("binary_cross_entropy", _trace([u, 0.5]), 1).tolist() == [True]
+    spec = _trace([0.5, 0.25])  # one network of two samples: the second's u is 1e-12
+    spec.steps[0].outputs = np.array([[0.5], [1e-12]])
+    assert domain_mask("binary_cross_entropy", spec, 1).tolist() == [False]
+    two = _trace([0.5, 1e-12], networks=2)
+    assert domain_mask("binary_cross_entropy", two, 2).tolist() == [True, False]
+    nan_v = _trace([0.5, 0.5], v=np.nan)
+    assert domain_mask("binary_cross_entropy", nan_v, 1).tolist() == [False]

@@ -3,8 +3,6 @@ gives the very number the exact oracle gives for the function it isolates, at th
 implementation met; and the inputs are the implementation's own (its d, u, x, v, and its
 parameters at that step), checked against the trace by the chain rule."""
 
-import math
-
 import numpy as np
 import pytest
 
@@ -131,18 +129,24 @@ def test_a_loss_probe_sits_at_the_outputs_own_u_and_nearest_the_trouble():
     assert te.label == "squared_error's te = dE/du (the derivative in the output u)"
 
 
-def test_a_grown_probe_repeats_its_sample_and_stays_the_functions_value():
-    """The probes again with the case's batch of 2 under its mean: each (the update's
-    excepted) still gives the exact value of its function through the reference."""
-    spec = random_spec(**SPEC)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_grown_probe_repeats_its_sample_and_stays_the_functions_value(reduction):
+    """The probes again with the case's batch of 2 under its reduction: each (the update's
+    excepted) still gives the exact value of its function through the reference, and is
+    the same claim (function, part, inputs, operands, one neuron)."""
+    spec = random_spec(**dict(SPEC, reduction=reduction))
     trace = run_one("reference", spec).trace
     probes = [p for q, step, layer, index in WHERE
               for p in probes_for(0, spec, trace, _tensor(spec, q, step, layer, index))
               if p.width == 1]
     big = [g for g in (grown(p, spec) for p in probes) if g is not None]
     assert len(big) == len([p for p in probes if p.part != "update"])
-    assert all(g.batch == 2 and len(g.doc["inputs"]) == 2 and g.doc["reduction"] == "mean"
+    assert all(g.batch == 2 and len(g.doc["inputs"]) == 2 and g.doc["reduction"] == reduction
                and g.doc["name"].endswith("-batch2") for g in big)
+    kept = [p for p in probes if p.part != "update"]
+    assert [(g.function, g.part, g.target, g.inputs, g.at, g.operands, g.width, g.label)
+            for g in big] == [(p.function, p.part, p.target, p.inputs, p.at, p.operands,
+                               1, p.label) for p in kept]
     for g in big:
         truth, own = run_probes("reference", [g])[id(g)]
         assert g.value(own.trace) == pytest.approx(_exact(g, own), rel=1e-12, abs=1e-300), \
@@ -167,3 +171,22 @@ def test_groups_are_one_element_per_region_of_the_failing_elements():
         == set(keys) or len(got) == 4
     w = _tensor(spec, "grad_weights", 0, 0, (1, 1), mismatches=[(0, 0)])
     assert groups(spec, trace, w) == [(1, 1)]
+
+
+def test_an_update_probe_meets_the_implementations_own_gradient_and_rate():
+    """The update probe (x = 1, the parameter p, the other parameter 0, y = p - g) has
+    u = p, te = u - y = g, so its own gradient is the g the implementation met; it steps with
+    the case's learning rate (0.25 here, not the format's 0.1), and its final parameter is
+    p - r g."""
+    spec = random_spec(**dict(SPEC, lr=0.25))
+    trace = run_one("reference", spec).trace
+    for q, layer, index in (("weights", 0, (3, 2)), ("bias", 1, (0,))):
+        up, = probes_for(2, spec, trace, _tensor(spec, q, None, layer, index))
+        p, g = up.inputs["p"], up.inputs["g"]
+        assert up.tensor == 2  # the failing tensor's number, which root_causes() groups by
+        assert up.doc["name"] == "rootcause-layer-update" and up.doc["learning_rate"] == 0.25
+        own = run_probes("reference", [up])[id(up)][1].trace
+        got = own.steps[0].layers[0]
+        assert float(got.grad_weights[0, 0] if q == "weights" else got.grad_bias[0]) == \
+            pytest.approx(g, rel=1e-14)
+        assert up.value(own) == pytest.approx(p - 0.25 * g, rel=1e-14)

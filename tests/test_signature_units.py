@@ -188,3 +188,19 @@ def test_a_claim_as_a_dict():
                                  "symptom": "wrong value"},  # 0.5: not below a half
                    "width": 1, "text": c.text, "spec": {"name": "probe"}}
     assert c.text.startswith("a layer's g = v x at v = 0.5, x = 2: 0.5 (jax), exact 1:")
+
+
+def test_a_layers_parts_and_a_functions_parts_in_words():
+    """what(): the layer's arithmetic by its formula (PARTS), a function's part by name."""
+    from harness.signature import what
+    assert what("layer", "update") == "a layer's p - r g"
+    assert what("layer", "gradient") == "a layer's g = v x"
+    assert what("layer", "product") == "a layer's x W^T + b"
+    assert what("elu", "t") == "elu's t" and what("mse", "te") == "mse's te"
+
+
+def test_a_nan_claim_against_a_number_is_infinitely_far():
+    """A NaN value is no lost precision of a finite exact value: relative error inf (only
+    two NaNs are 0 apart)."""
+    assert _cause(math.nan, 1.0).rel_error == math.inf
+    assert _cause(math.nan, -2.5).rel_error == math.inf
