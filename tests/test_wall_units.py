@@ -29,6 +29,9 @@ from harness.wall.messages import CUT, outcome_doc, outcome_from, trace_from
 from harness.wall.protocol import MAX_STRING, Closed, ProtocolError, Reader, clean, pack
 from impls.reference_impl import ReferenceImpl
 
+# a test here takes seconds at most: a mutant that makes one hang (a worker never waited
+# for, a read that never ends) fails it after a minute rather than mutmut's minutes
+pytestmark = pytest.mark.timeout(60)
 SPEC = spec_from_dict({**SEED_NETWORK, "dtype": "float32", "steps": 2})
 
 
@@ -73,6 +76,7 @@ class _Exits(str):
     ("", None),
     (" \n\t\n", None),
     ("\n\na\tb\n\nc \n\n", (None, ["a       b", "", "c "])),
+    ("Xa\nbX", (None, ["Xa", "bX"])),  # only newlines are stripped
     (("api", "x"), ("api", ["x"])),
     (("  two\n words `q` ", "x"), ("two words 'q'", ["x"])),
     (("", "x"), (None, ["x"])),
@@ -149,15 +153,17 @@ def test_an_outcome_crosses_the_wall_with_its_trace_whole():
 def test_a_retyped_array_goes_back_in_the_dtype_the_adapter_returned():
     trace = ReferenceImpl().trace(SPEC)
     trace.retyped = (((1, "v", 0), "float16"), ((None, "weights", 1), "float64"),
-                     ((0, "loss", None), "float64"))
+                     ((0, "loss", None), "float64"), ((1, "outputs", None), "float16"))
     arrays: list = []
     back = trace_from(_across(outcome_doc(Outcome("r", "c", "ok", trace), arrays),
                               arrays)["trace"])
     assert back.steps[1].layers[0].v.dtype == np.float16
     assert back.params[1]["weights"].dtype == np.float64
     assert np.asarray(back.steps[0].loss).dtype == np.float64
+    assert back.steps[1].outputs.dtype == np.float16
     others = [back.steps[0].layers[0].v, back.steps[1].layers[1].v, back.steps[1].layers[0].d,
-              back.params[0]["weights"], back.params[1]["bias"], back.steps[1].loss]
+              back.params[0]["weights"], back.params[1]["bias"], back.steps[1].loss,
+              back.steps[0].outputs]
     assert {np.asarray(a).dtype for a in others} == {np.dtype(np.float32)}
     np.testing.assert_array_equal(back.steps[1].layers[0].v,
                                   trace.steps[1].layers[0].v.astype(np.float16))
@@ -175,6 +181,18 @@ def test_an_outcome_without_a_trace_is_its_plain_words():
     assert long["message"].endswith(f" [... {MAX_STRING - CUT} more characters cut]")
     assert long["note"] == "n" * CUT + " [... 1 more characters cut]"
     assert outcome_doc(Outcome("x", "c", "ok", note="n" * CUT), [])["note"] == "n" * CUT
+
+
+def test_a_trace_that_names_no_retyped_arrays_crosses_as_it_is():
+    """trace_stacked()'s trace is the adapter's object, unchecked in the worker: one without
+    `retyped` (a duck-typed trace) is sent in its own dtypes."""
+    trace = ReferenceImpl().trace(SPEC)
+    duck = SimpleNamespace(**{k: getattr(trace, k) for k in (
+        "impl", "impl_version", "spec", "dtype", "settings", "steps", "params")})
+    arrays: list = []
+    back = trace_from(_across(outcome_doc(Outcome("r", "c", "ok", duck), arrays),
+                              arrays)["trace"])
+    _same_trace(back, trace)
 
 
 def test_a_traces_names_are_its_own_characters():
@@ -379,10 +397,27 @@ def test_an_implementation_the_worker_cannot_load_is_unavailable(served, tmp_pat
 
 
 def test_a_task_that_fails_is_answered_with_why(served):
-    replies, _ = served([_load(), {"op": "run"}, {"op": "unknown"},
-                         {"op": "unsupported", "spec": {"name": "x"}}, {"op": "stop"}])
-    assert replies[1:3] == [{"failed": "KeyError: 'specs'"}, {"failed": "KeyError: 'stack'"}]
-    assert replies[3]["failed"].startswith("SpecError: ")
+    replies, _ = served([{"op": "run", "specs": [SPEC.to_dict()]}, _load(), {"op": "run"},
+                         {"op": "unknown"}, {"op": "unsupported", "spec": {"name": "x"}},
+                         {"op": "stop"}])
+    assert replies[0] == {"failed": "AttributeError: 'NoneType' object has no attribute "
+                                    "'name'"}  # nothing loaded yet
+    assert replies[2:4] == [{"failed": "KeyError: 'specs'"}, {"failed": "KeyError: 'stack'"}]
+    assert replies[4]["failed"].startswith("SpecError: ")
+
+
+def test_the_worker_calls_the_adapters_hook(served, tmp_path, monkeypatch):
+    for _ in register(tmp_path, monkeypatch, {"hook-elu": "hooked:Hooked"}):
+        monkeypatch.setitem(registry._wall, "on", True)
+        inputs = {"d": -0.5}
+        replies, _ = served([_load("hook-elu"), {"op": "reproducer", "function": "elu",
+                                                 "part": "f", "inputs": inputs,
+                                                 "dtype": "float32"}])
+        from hooked import Hooked
+        api, lines = answer(Hooked().reproducer("elu", "f", inputs, "float32"))
+        assert replies[1] == {"api": api, "lines": lines} and api == "planted.elu"
+        assert lines[1] == "d = np.float32(-0.5)"
+        break
 
 
 @pytest.fixture
