@@ -375,3 +375,169 @@ def test_a_renderer_that_fails_costs_its_own_file_and_says_so_in_one_line(run, t
     assert err.startswith("backprop-harness: error: could not render summary.md (ValueError: ")
     assert "; report.html (ValueError: " in err
     assert listing(tmp_path / "cli") == ["junit.xml", "mismatches.csv", "run.json", "summary.csv"]
+
+
+# --------------------------------------------- writing.py's parts, each by hand
+
+def test_the_default_out_dir_is_the_local_time_with_a_number_when_taken(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    class Clock:
+        @staticmethod
+        def now():
+            return datetime(2024, 1, 2, 3, 4, 5)
+    monkeypatch.setattr(writing, "datetime", Clock)
+    name = "run-20240102-030405"
+    assert writing.default_out_dir(tmp_path) == tmp_path / name
+    (tmp_path / name).mkdir()
+    assert writing.default_out_dir(tmp_path) == tmp_path / f"{name}-2"
+    (tmp_path / f"{name}-2").write_text("a file takes the name too")
+    assert writing.default_out_dir(tmp_path) == tmp_path / f"{name}-3"
+    assert writing.default_out_dir(tmp_path, "audit") == tmp_path / "audit-20240102-030405"
+    monkeypatch.chdir(tmp_path)
+    assert writing.default_out_dir() == writing.Path("reports") / name
+
+
+def test_checking_out_leaves_nothing_behind_and_force_takes_a_folder(tmp_path, monkeypatch):
+    made = []
+    real = writing.tempfile.mkdtemp
+
+    def mkdtemp(**kw):
+        made.append(real(**kw))
+        return made[-1]
+    monkeypatch.setattr(writing.tempfile, "mkdtemp", mkdtemp)
+    check_out_dir(tmp_path / "a" / "b" / "r")
+    assert listing(tmp_path) == [] and len(made) == 1
+    assert os.path.dirname(made[0]) == str(tmp_path)
+    assert os.path.basename(made[0]).startswith(".backprop-harness-probe-")
+    (tmp_path / "r").mkdir()
+    check_out_dir(tmp_path / "r", force=True)
+    check_out_dir(str(tmp_path / "r"), True)
+    with pytest.raises(HarnessError) as info:
+        check_out_dir(tmp_path / "r")
+    assert str(info.value) == f"report directory {tmp_path / 'r'} exists; pass --force to " \
+                              f"replace it"
+    assert listing(tmp_path) == ["r"]
+
+
+def test_a_dangling_symlink_is_named_with_what_it_points_to(tmp_path):
+    (tmp_path / "link").symlink_to("nowhere")
+    for force in (False, True):
+        with pytest.raises(HarnessError) as info:
+            check_out_dir(tmp_path / "link", force)
+        assert str(info.value) == f"{tmp_path / 'link'} is a symbolic link to nowhere, which " \
+                                  f"does not exist"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(HarnessError) as info:
+        check_out_dir(str(tmp_path / "file"))
+    assert str(info.value) == f"{tmp_path / 'file'} exists and is not a directory"
+
+
+def test_a_report_is_every_renderers_output_and_run_json_says_how_to_reproduce(run, tmp_path):
+    from harness.report.junit_xml import junit
+    from harness.report.report_html import html_report
+    from harness.report.summary_md import markdown
+    from harness.report.tables import case_table, mismatch_table, summary_table
+    out = write_report(run, str(tmp_path / "r"))
+    assert out == tmp_path / "r" and isinstance(out, writing.Path)
+    assert listing(out) == ["failing", "junit.xml", "mismatches.csv", "report.html", "run.json",
+                            "summary.csv", "summary.md"]
+    repros = writing._repros(run, out)
+    assert (out / "summary.csv").read_text() == summary_table(run).to_csv(index=False)
+    assert (out / "mismatches.csv").read_text() == mismatch_table(run).to_csv(index=False)
+    assert (out / "junit.xml").read_bytes() == junit(run)
+    assert (out / "summary.md").read_text() == markdown(run, case_table(run), repros)
+    assert (out / "report.html").read_text() == html_report(run, repros)
+    doc = json.loads((out / "run.json").read_text())
+    (case,) = doc["cases"]
+    assert case["reproduce"] == repros[(case["case"], HOSTILE, "reference")] != ""
+    assert doc["detail"] == "compact" and "tensors" not in case
+    full = json.loads((write_report(run, tmp_path / "f", full=True) / "run.json").read_text())
+    assert full["detail"] == "full" and len(full["cases"][0]["tensors"]) == \
+        len(run.results[0].tensors)
+
+
+def test_the_command_that_reproduces_a_divergence_writes_its_report_inside_this_one(run,
+                                                                                     tmp_path):
+    import shlex
+    out = write_report(run, tmp_path / "r")
+    case = run.results[0].case
+    words = shlex.split(writing._repros(run, out)[(case, HOSTILE, "reference")])
+    rerun = out.resolve() / "failing" / f"rerun-{case}-h--script-alert-1---script--x-y"
+    assert words[words.index("--out") + 1] == str(rerun) and words[-1] == "--force"
+    assert words[words.index("run") + 1] == str(out.resolve() / "failing" / f"{case}.json")
+    assert words[words.index("--impl") + 1] == HOSTILE
+    assert words[words.index("--baseline") + 1] == "reference"
+    failing = out / "failing"
+    assert json.loads((failing / f"{case}.json").read_text()) == \
+        json.loads(json.dumps(run.specs[case].to_dict()))
+    assert (failing / "reproduce.sh").read_text() == \
+        "#!/bin/sh\n# one command per failing case and implementation\n" + \
+        shlex.join(words) + "\n"
+    from harness.reproduce import reproducers
+    upstream = failing / f"{case}-h--script-alert-1---script--x-y-vs-reference"
+    files = reproducers(run.specs[case], run.results[0], run.tolerance_override)
+    assert sorted(files) == listing(upstream) == ["ISSUE.md"]
+    assert (upstream / "ISSUE.md").read_text() == files["ISSUE.md"]
+    assert listing(failing) == sorted([f"{case}.json", "reproduce.sh", upstream.name])
+
+
+def test_a_known_deviation_is_reproduced_without_an_upstream_draft(run, tmp_path):
+    known = dataclasses.replace(run, results=[dataclasses.replace(run.results[0],
+                                                                  status="xfail")])
+    out = write_report(known, tmp_path / "r")
+    case = run.results[0].case
+    assert listing(out / "failing") == ["reproduce.sh", f"{case}.json"]
+
+
+def test_repro_command_carries_the_runs_choices(run):
+    import shlex
+    r = run.results[0]
+    plain = shlex.split(writing.repro_command(r, writing.Path("/x/c.json")))
+    assert "--runxfail" not in plain and "--no-oracle" not in plain and plain[-2:] == \
+        ["--baseline", "reference"]
+    chosen = dataclasses.replace(run, runxfail=True, oracle=False,
+                                 tolerance_override={"gradient": {"rtol": 0.5}})
+    words = shlex.split(writing.repro_command(r, writing.Path("/x/c.json"), chosen, ["--x"]))
+    assert words[words.index("/x/c.json") - 1] == "run"
+    assert words[-5:] == ["--rtol-gradient", "0.5", "--no-oracle", "--runxfail", "--x"]
+    kept = shlex.split(writing.repro_command(r, writing.Path("/x/c.json"),
+                                             dataclasses.replace(run, oracle=True)))
+    assert kept[-2:] == ["--baseline", "reference"]
+
+
+def test_no_reproduction_for_cases_that_agree(tmp_path):
+    from harness.conformance import run_suite
+    spec = default_suite(pattern="seed-2-2-2-float64")[0]
+    agreed = run_suite([spec], ["numeric"])
+    out = write_report(agreed, tmp_path / "r")
+    assert "failing" not in listing(out) and writing._repros(agreed, out) == {}
+    assert [c["reproduce"] for c in json.loads((out / "run.json").read_text())["cases"]] == [""]
+
+
+@pytest.mark.parametrize("written, says", [
+    ([], "nothing was written"),
+    (["INCOMPLETE"], "nothing was written"),
+    (["INCOMPLETE", "summary.csv", "run.json"], "what was written (run.json, summary.csv) is in "
+                                                "{kept}"),
+    (["run.json", "report.html"], "this run's report is in {kept}"),
+])
+def test_keep_says_where_what_was_written_is(tmp_path, written, says):
+    tmp, final = tmp_path / ".r.incomplete-1", tmp_path / "r"
+    tmp.mkdir()
+    for name in written:
+        (tmp / name).write_text("")
+    kept = tmp_path / f"r.kept-{os.getpid()}"
+    assert writing._keep(tmp, final) == says.format(kept=kept)
+    assert not tmp.exists() and kept.exists() == (says != "nothing was written")
+    if kept.exists():
+        assert listing(kept) == sorted(written)
+
+
+def test_keep_leaves_the_folder_where_it_is_when_it_cannot_move_it(tmp_path, monkeypatch):
+    tmp = tmp_path / ".r.incomplete-1"
+    tmp.mkdir()
+    (tmp / "run.json").write_text("")
+    failing_rename(monkeypatch, lambda src, dst: True, OSError(errno.EXDEV, "cross-device"))
+    assert writing._keep(tmp, tmp_path / "r") == f"this run's report is in {tmp}"
+    assert writing._keep(tmp_path / "missing", tmp_path / "r") == "nothing was written"

@@ -107,17 +107,18 @@ def array_ref(a, arrays: list) -> dict:
     return {"@array": len(arrays) - 1, "dtype": name, "shape": list(a.shape)}
 
 
-def rebuild(value, arrays: list[np.ndarray], depth: int = 0):
-    """A decoded JSON value with its array references replaced by the arrays."""
+def rebuild(value, arrays: list[np.ndarray]):
+    """A decoded JSON value with its array references replaced by the arrays (its depth
+    bounded by cleaned() before)."""
     if isinstance(value, dict):
         if "@array" in value:
             k = value["@array"]
             if not isinstance(k, int) or not 0 <= k < len(arrays):
                 raise ProtocolError("an array reference to no array")
             return arrays[k]
-        return {k: rebuild(v, arrays, depth + 1) for k, v in value.items()}
+        return {k: rebuild(v, arrays) for k, v in value.items()}
     if isinstance(value, list):
-        return [rebuild(v, arrays, depth + 1) for v in value]
+        return [rebuild(v, arrays) for v in value]
     return value
 
 

@@ -214,6 +214,32 @@ class _Tricked(ReferenceImpl):
         return trace
 
 
+class _ArrayOnce:
+    """Read as an array once (the trace's check), then raises (when the worker sends it)."""
+
+    def __init__(self, value):
+        self.value, self.read = value, 0
+
+    def __array__(self, dtype=None, copy=None):
+        self.read += 1
+        if self.read > 1:
+            raise ValueError("not numbers")
+        return np.asarray(self.value, dtype=dtype)
+
+
+class ArrayOnce(ReferenceImpl):
+    """Its float64 traces pass the check and cannot be sent back (tests/test_wall_units.py
+    registers it itself)."""
+
+    name = "array-once"
+
+    def trace(self, spec):
+        trace = super().trace(spec)
+        if spec.dtype == "float64":
+            trace.steps[0].layers[0].v = _ArrayOnce(trace.steps[0].layers[0].v)
+        return trace
+
+
 class UnsupportedExits(ReferenceImpl):
     name = "unsupported-exits"
 
