@@ -301,13 +301,7 @@ def bench_fuzz_chunk(count: int = 2000, repeats: int = 7):
 
 
 def run_cli(args) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                         text=True)
-    lines = out.stdout.splitlines()
-    verdict = next((line for line in lines if "networks/s" in line or
-                    line.startswith(("PASS", "FAIL"))), out.stderr.strip())
-    return time.perf_counter() - t0, verdict
+    return _timed([sys.executable, "-m", "harness", *args])
 
 
 def bench_fuzz_and_suite(tmp: str):
@@ -334,17 +328,19 @@ def default_run_table(tmp: str, before: Path | None = None) -> None:
           ["command", "JAX cache", "wall s (runs)", "median / import", "verdict"], rows)
 
 
-def _timed(argv: list[str], env: dict, cwd: str) -> tuple[float, str]:
-    """(wall s, PASS/FAIL line) of one command, run in `cwd` (a neutral folder: `python -m`
+def _timed(argv: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, str]:
+    """(wall s, the verdict line: PASS/FAIL or the fuzzer's networks/s, else the last line of
+    stderr) of one command, run in `cwd` (the default runs use a neutral folder: `python -m`
     puts the working folder first on the path, before PYTHONPATH's checkout). Its CPU seconds
     are not taken: the run's workers, in sessions of their own, are not its waited-for
     children."""
     t0 = time.perf_counter()
     out = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd)
     wall = time.perf_counter() - t0
-    line = next((x for x in out.stdout.splitlines() if x.startswith(("PASS", "FAIL"))),
+    line = next((x for x in out.stdout.splitlines()
+                 if "networks/s" in x or x.startswith(("PASS", "FAIL"))),
                 (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1])
-    return wall, line.split(" in ")[0]
+    return wall, line
 
 
 def default_run_rows(tmp: str, before: Path | None = None, rounds: int = 3) -> list[list[str]]:
@@ -373,7 +369,7 @@ def default_run_rows(tmp: str, before: Path | None = None, rounds: int = 3) -> l
     for name, (cache, _, _) in commands.items():
         walls = [w for w, _ in got[name]]
         rows.append([name, cache or "-", " / ".join(f"{w:.1f}" for w in walls),
-                     f"{np.median(walls) / base:.1f}x", got[name][-1][1]])
+                     f"{np.median(walls) / base:.1f}x", got[name][-1][1].split(" in ")[0]])
     return rows
 
 
