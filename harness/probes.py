@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from impls.reference import loss as loss_record
+from impls.reference import activation, loss as loss_record
 
 from .compare import TensorDiff
 from .signature import region
@@ -27,6 +27,7 @@ from .trace import Trace
 MAX_SAMPLES = 4  # samples tried for a loss's value
 MAX_GROUPS = 4  # groups of failing elements probed per tensor
 WIDE = 16  # neurons of an activation's second probe: wide enough for vectorized code
+CANCELS = 64  # a t probe's te = u - y losing more bits than this (6) gets a te = 1 probe too
 
 
 @dataclass
@@ -79,8 +80,9 @@ def _doc(name: str, dtype: str, act: str, slope: float, loss: str, w, b, x, y,
          lr: float = 0.1) -> dict:
     layer = {"weights": np.asarray(w, dtype=np.float64).tolist(),
              "bias": np.asarray(b, dtype=np.float64).tolist(), "activation": act}
-    if act == "leaky_relu":
-        layer["slope"] = slope
+    param = activation(act).param  # leaky_relu's slope, celu's alpha
+    if param:
+        layer[param.field] = slope
     return {"name": name, "dtype": dtype, "loss": loss, "reduction": "sum", "layers": [layer],
             "inputs": [np.asarray(x, dtype=np.float64).tolist()],
             "targets": [np.asarray(y, dtype=np.float64).tolist()], "learning_rate": lr,
@@ -118,16 +120,27 @@ def _activation_probes(k: int, spec: Spec, trace: Trace, step: int, layer: int, 
                 continue
             with mp.workdps(60):
                 fu = float(f_mp(mp.mpf(d)))
-            p = upstream if math.isfinite(upstream) and upstream != 0 else 1.0
-            with np.errstate(all="ignore"):
-                y = float(np.asarray(fu - p, dtype=spec.dtype))
-            if not math.isfinite(y):
-                y = float(np.asarray(fu - 1.0, dtype=spec.dtype))
-            doc = _doc(f"rootcause-{la.activation}-t", spec.dtype, la.activation, la.slope,
-                       "squared_error", ones, zeros, [d], [y] * width)
-            out.append(Probe(k, la.activation, "t", doc, (0, "v", 0), {"d": d}, d,
-                             _exact(lambda: t_mp(mp.mpf(d))), _implied_t(y), width=width))
+            for y in _t_targets(fu, upstream, spec.dtype):
+                doc = _doc(f"rootcause-{la.activation}-t", spec.dtype, la.activation,
+                           la.slope, "squared_error", ones, zeros, [d], [y] * width)
+                out.append(Probe(k, la.activation, "t", doc, (0, "v", 0), {"d": d}, d,
+                                 _exact(lambda: t_mp(mp.mpf(d))), _implied_t(y), width=width))
     return out
+
+
+def _t_targets(fu: float, upstream: float, dtype: str) -> list[float]:
+    """The targets y of a t probe, whose te = u - y is then the implementation's own upstream
+    dE/dh (a fused or special-cased backward sees the same number); where that upstream is
+    below u / CANCELS, te = u - y cancels and the probe could not see an error of t below
+    |u| / |upstream| ulps (torch's float 1/6 in hardsigmoid' under an upstream of 1e-12), so a
+    second probe with te = 1 follows."""
+    p = upstream if math.isfinite(upstream) and upstream != 0 else 1.0
+    with np.errstate(all="ignore"):
+        y = float(np.asarray(fu - p, dtype=dtype))
+        one = float(np.asarray(fu - 1.0, dtype=dtype))
+    if not math.isfinite(y):
+        return [one]
+    return [y, one] if abs(p) * CANCELS < abs(fu) and y != one else [y]
 
 
 def _exact(fn):
@@ -346,7 +359,6 @@ def probes_for(k: int, spec: Spec, trace: Trace, t: TensorDiff,
 def _upstream(spec: Spec, trace: Trace, step: int, layer: int, s: int, j: int) -> float:
     """dE/dh[s, j] as the implementation formed it: te (output layer; from the reference's
     loss record at its own u) or sum_i v_(layer+1)[s, i] w[i, j]."""
-    from impls.reference import loss as loss_record
     st = trace.steps[step]
     with np.errstate(all="ignore"):
         if layer == len(spec.layers) - 1:

@@ -194,7 +194,8 @@ def magnitudes(spec, trace, other=None, tol: Tolerance | None = None,
     bound: te and t there are each ill-conditioned, but their product v is the derivative of
     the loss through the output's activation (for the sigmoid that binary cross-entropy takes,
     v = (u - y) / batch), whose error is of the order of u's own: M(v) = |v| + M(u) / batch
-    (/ 1 for a sum), and the layers below carry that (linear in v: first order is honest).
+    (/ 1 for a sum; pinned_v(), with poisson's ratio t/u), and the layers below carry that
+    (linear in v: first order is honest).
     """
     terms = local_terms(spec, trace)
     with np.errstate(all="ignore"):
@@ -215,8 +216,8 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
     drift_w = [xp.zeros_like(a) for a in w]
     drift_b = [xp.zeros_like(a) for a in b]
     batch = x0.shape[-2]
-    eps = float(finfo(spec.dtype).eps)
-    under = float(finfo(spec.dtype).tiny) / eps  # an underflow, in units of eps (see above)
+    eps, tiny = float(finfo(spec.dtype).eps), float(finfo(spec.dtype).tiny)
+    under = tiny / eps  # an underflow, in units of eps (see above)
     scale = 1.0 / batch if spec.reduction == "mean" else 1.0
     r = spec.learning_rate
     out = []
@@ -258,7 +259,8 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
                     mup = mup + vn @ mw[k + 1]
             mv = mup * t + up * mt + eps * mup * mt + av + under
             if k == L - 1 and pinned is not None:  # see magnitudes()
-                mv = xp.where(pinned[n_step], av + scale * mxs[-1] + under, mv)
+                mv = xp.where(pinned[n_step], pinned_v(spec.loss, xp, av, mxs[-1], xs[-1], y,
+                                                       t, scale, eps, tiny), mv)
             ax = xp.abs(xs[k])
             m[("v", k)] = mv
             m[("grad_weights", k)] = (_t(mv + math.sqrt(batch) * av) @ ax
@@ -286,46 +288,73 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
 PIN_FRACTION = 0.25  # an operand's tolerance beyond this part of its distance to a singularity
 
 
-def singular_distance(loss_name: str, u):
-    """How far each output is from a singularity of the loss's fe and te (log u, log(1 - u)
-    and 1 / (u (1 - u)) for binary cross-entropy); None for a loss without one (the squared
-    losses are polynomials, log-sum-exp is Lipschitz: their first-order bound holds)."""
+def singular_distance(loss_name: str, u, y):
+    """How far each output is from a singularity of the loss's fe and te: log u, log(1 - u)
+    and 1 / (u (1 - u)) for binary cross-entropy; log u and y / u for poisson where y > 0 (a
+    zero target's term is u alone); None for a loss without one (the squared losses are
+    polynomials, log-sum-exp is Lipschitz: their first-order bound holds)."""
     if loss_name == "binary_cross_entropy":
         return np.minimum(np.abs(u), np.abs(1 - u))
+    if loss_name == "poisson":
+        return np.where(y > 0, np.abs(u), np.inf)
     return None
+
+
+def pinned_v(loss_name: str, xp, av, mu, u, y, t, scale: float, eps: float, tiny: float):
+    """M(v) at a pinned output (see magnitudes()): v is one function of the output's d whose
+    error is of the order of u's own, |v| + M(u)/batch (/ 1 for a sum). For poisson, v = t -
+    y r with r = t/u near 1 (softplus and sigmoid at very negative d): r moves by about M(u)
+    with d, and its own rounding is relative to u and t, each of which may be subnormal
+    (an absolute tiny eps / 2 each): |y| (M(u) + (t + tiny/2 + t tiny/(2u)) / u) more."""
+    mv = av + scale * mu + tiny / eps
+    if loss_name != "poisson":
+        return mv
+    with np.errstate(all="ignore"):
+        ratio = (t + tiny / 2 + t * tiny / (2 * u)) / u
+    return mv + scale * xp.abs(y) * (mu + ratio)
 
 
 def pinned_outputs(spec, trace, mags: list[dict], tol: Tolerance) -> list | None:
     """Per step, the outputs (batch, n) whose own forward tolerance reaches PIN_FRACTION of
-    their distance to the loss's singularity: there the first-order model extrapolates log
-    and 1/x linearly over a perturbation as large as the operand, and its bound is as large
-    as the values it judges (a vacuous pass). None when no output of any step is so."""
+    their distance to the loss's singularity, or whose first-order M(v) is no number (te
+    and t each beyond float64's range, as poisson's y / u is at u near tiny): there the
+    first-order model extrapolates log and 1/x linearly over a perturbation as large as the
+    operand, and its bound is as large as the values it judges (a vacuous pass) or none at
+    all. None when no output of any step is so."""
     out, any_pinned = [], False
+    last = len(spec.layers) - 1
     with np.errstate(all="ignore"):
         for step, m in zip(trace.steps, mags):
             u = _f64(np, step.outputs)
-            dist = singular_distance(spec.loss, u)
+            dist = singular_distance(spec.loss, u, _f64(np, spec.targets))
             if dist is None:
                 return None
-            mask = bound(np, m[("outputs", None)], tol) >= PIN_FRACTION * dist
+            mask = (bound(np, m[("outputs", None)], tol) >= PIN_FRACTION * dist) \
+                | ~np.isfinite(m[("v", last)])
             any_pinned = any_pinned or bool(mask.any())
             out.append(mask)
     return out if any_pinned else None
 
 
+SINGULAR_DOMAIN = {"binary_cross_entropy": (0.0, 1.0), "poisson": (0.0, math.inf)}
+
+
 def loss_interval(spec, u, m_u, tol: Tolerance) -> tuple[float, float, float]:
     """The loss of one step over the box of outputs within their tolerance of `u` (the
     baseline's): (lowest, highest, its summation's magnitude M). Evaluated, not linearized:
-    binary cross-entropy's terms are each convex in u with the minimum at u = y, so each
-    term's range is its values at the box's ends and at y clipped into it; beyond (0, 1)
-    the term is Inf. The honest bound where the first-order one is vacuous."""
+    the terms of binary cross-entropy and of poisson are each convex in u with the minimum
+    at u = y, so each term's range is its values at the box's ends and at y clipped into it;
+    beyond the loss's domain (SINGULAR_DOMAIN) the term is Inf. The honest bound where the
+    first-order one is vacuous."""
     y = _f64(np, spec.targets)
     u = _f64(np, u)
     delta = bound(np, m_u, tol)
     fe = loss(spec.loss).fe
-    scale = 1.0 / y.shape[-2] if spec.reduction == "mean" else 1.0
+    low, high = SINGULAR_DOMAIN[spec.loss]
+    per_output = 1.0 / y.shape[-1] if spec.loss == "poisson" else 1.0  # its mean over outputs
+    scale = per_output / y.shape[-2] if spec.reduction == "mean" else per_output
     with np.errstate(all="ignore"):
-        ends = [np.clip(u - delta, 0.0, 1.0), np.clip(u + delta, 0.0, 1.0)]
+        ends = [np.clip(u - delta, low, high), np.clip(u + delta, low, high)]
         at = ends + [np.clip(y, ends[0], ends[1])]
         terms = np.stack([fe(a[..., None], y[..., None]) for a in at])  # per element
         terms = np.where(np.isnan(terms), np.inf, terms)

@@ -50,6 +50,12 @@ def test_every_probe_of_a_correct_implementation_gives_the_exact_value(loss):
         assert p.value(own.trace) == pytest.approx(_exact(p, own), rel=1e-12, abs=1e-300), \
             (p.function, p.part, p.target)
         assert not _reproduces(p, truth, own, None), (p.function, p.part)
+    # tanh's t under its upstream (te = u - y) and, where that is below u / CANCELS (0.0154
+    # against u = 0.998 under squared_error; 0.140 under BCE), under te = 1 too
+    u, up = float(trace.steps[0].layers[0].h[0, 3]), _upstream(spec, trace, 0, 0, 0, 3)
+    ups = [up, 1.0] if loss == "squared_error" else [up]
+    assert [u - p.doc["targets"][0][0] for p in probes if p.function == "tanh"] == \
+        pytest.approx(ups * 2, rel=1e-12)
     parts = [(p.function, p.part, p.target, p.width) for p in probes]
     last = spec.layers[-1].activation
     assert parts == [
@@ -58,7 +64,7 @@ def test_every_probe_of_a_correct_implementation_gives_the_exact_value(loss):
         ("sigmoid", "f", (0, "h", 0), 1), ("sigmoid", "f", (0, "h", 0), WIDE),
         (loss, "te", (0, "v", 0), 1),
         (last, "t", (0, "v", 0), 1), (last, "t", (0, "v", 0), WIDE),
-        ("tanh", "t", (0, "v", 0), 1), ("tanh", "t", (0, "v", 0), WIDE),
+        *[("tanh", "t", (0, "v", 0), 1)] * len(ups), *[("tanh", "t", (0, "v", 0), WIDE)] * len(ups),
         (loss, "fe", (0, "loss", None), 1), (loss, "fe", (0, "loss", None), 1),
         ("layer", "gradient", (0, "grad_weights", 0), 1),
         ("layer", "gradient", (0, "grad_bias", 0), 1),

@@ -234,6 +234,45 @@ def test_a_vectorized_defect_reproduces_only_on_16_neurons(plugins):
     assert "reproduced at one input on 16 neurons, not on one" in r.why
 
 
+def test_a_t_probe_under_a_small_upstream_is_probed_again_with_te_1(plugins):
+    """torch's float 1/6 in hardsigmoid' (3e-8 relative) under an upstream dE/dh of 1e-12:
+    the probe with that upstream has te = u - y = 1e-12 out of u = 0.75, which hides any error
+    of t below 3e-5, so it conforms; the second probe, te = 1, reproduces (was "does not
+    reduce to one neuron", and the torch ledger's signature entry could not name it)."""
+    from harness.spec import spec_from_dict
+    spec = spec_from_dict({
+        "name": "small-upstream", "dtype": "float64", "loss": "l1", "reduction": "sum",
+        "learning_rate": 0.1, "steps": 1, "inputs": [[0.0]], "targets": [[1.0]],
+        "layers": [{"weights": [[1.0]], "bias": [1.5], "activation": "hard_sigmoid"},
+                   {"weights": [[1e-12]], "bias": [0.0], "activation": "identity"}]})
+    r, = run_suite([spec], ["bug-hardsigmoid-float-sixth"]).results
+    assert r.status == "fail" and r.origin.quantity == "v" and r.origin.layer == 0
+    cause, = r.root_causes
+    assert (cause.function, cause.part, cause.inputs, cause.reproduced) == \
+        ("hard_sigmoid", "t", {"d": 1.5}, True)
+    assert cause.value == pytest.approx(float(np.float32(1 / 6)), rel=1e-12)
+    assert float(cause.exact) == pytest.approx(1 / 6, rel=1e-15)
+
+
+def test_a_probe_keeps_the_layers_activation_parameter(plugins):
+    """celu with alpha = 2 at d = -104 in float32: t = exp(-52) = 2.6e-23, which JAX's
+    expm1 rule (expm1(d / alpha) + 1) makes 0. A probe that dropped alpha (celu with the
+    default 1: exp(-104) underflows float32, 0 on both sides) conformed, and the cause went
+    unnamed; the probe's layer carries the layer's alpha."""
+    from harness.spec import spec_from_dict
+    spec = spec_from_dict({
+        "name": "celu-alpha", "dtype": "float32", "loss": "squared_error", "reduction": "sum",
+        "learning_rate": 0.1, "steps": 1, "inputs": [[0.0]], "targets": [[0.0]],
+        "layers": [{"weights": [[1.0]], "bias": [-104.0], "activation": "celu", "alpha": 2.0}]})
+    r, = run_suite([spec], ["bug-celu-expm1-rule"]).results
+    assert r.status == "fail" and r.origin.quantity == "v", r.message
+    cause, = r.root_causes
+    assert (cause.function, cause.part, cause.inputs, cause.reproduced) == \
+        ("celu", "t", {"d": -104.0}, True)
+    assert cause.spec["layers"][0]["alpha"] == 2.0 and cause.value == 0.0
+    assert float(cause.exact) == pytest.approx(math.exp(-52), rel=1e-15)
+
+
 def test_the_t_claim_is_the_implementations_own_derivative(plugins):
     """bug-derivative uses 1 - h^2 for sigmoid's t: at d = 0.3925 the claim is 1 - sigmoid(d)^2
     = 0.6437 (read from its v = te t with te = u - y), exact sigmoid(d) sigmoid(-d) = 0.2406."""

@@ -94,3 +94,59 @@ def test_the_correct_implementations_still_pass_the_binary_cross_entropy_cases()
     assert top["jax"].status == "pass" and top["jax"].exact_judged > 0
     assert top["torch"].status == "xfail"
     assert top["numeric"].status == "unsupported"
+
+
+def _near_tiny_poisson():
+    """A poisson rate of softplus(-702.5) = 2.6e-305 (normal, 2^9 times the smallest
+    normal) with y = 2: te = 1 - y/u is -7.7e304 and its first-order M overflows, while v = t
+    te stays near -y (t/u is 1): the fuzzer's false alarm (a bound of 7.1e-307 on a v of 1)."""
+    from harness.spec import spec_from_dict
+    return spec_from_dict({
+        "name": "poisson-near-tiny", "dtype": "float64", "loss": "poisson",
+        "reduction": "mean", "learning_rate": 0.1, "steps": 1,
+        "layers": [{"weights": [[0.0], [0.5]], "bias": [-702.5, 0.25],
+                    "activation": "softplus"}],
+        "inputs": [[1.0], [0.5]], "targets": [[2.0, 0.25], [0.0, 1.0]]})
+
+
+def test_a_poisson_rate_whose_first_order_bound_overflows_is_pinned():
+    """Pinned where y > 0 and M(v) is no number; the y = 0 rate and the rate of 0.8 are not.
+    Over the box u +- delta each term u - y log u is evaluated at the box's ends (hand: the
+    y = 2 term's lowest at u + delta, as y is far above; the y = 0 term is u)."""
+    spec = _near_tiny_poisson()
+    ref = run_one("reference", spec).trace
+    tol = resolve(spec.dtype)
+    mags = magnitudes(spec, ref)
+    pins = pinned_outputs(spec, ref, mags, tol["forward"])
+    assert pins is not None and pins[0].tolist() == [[True, False], [False, False]]
+    u = ref.steps[0].outputs.astype(np.float64)
+    assert u[0, 0] == pytest.approx(math.exp(-702.5), rel=1e-15)
+    m = mags[0][("outputs", None)]
+    lo, hi, _ = loss_interval(spec, u, m, tol["forward"])
+    delta = tol["forward"].atol + tol["forward"].rtol * m
+    down, up = u - delta, u + delta
+    assert u[0, 1] > 0.25 and up[1, 1] < 1  # each term's lowest at y clipped into its box
+    c = up[1, 1]
+    low = [up[0, 0] - 2 * math.log(up[0, 0]), down[0, 1] - 0.25 * math.log(down[0, 1]),
+           max(down[1, 0], 0.0), c - math.log(c)]
+    assert lo == pytest.approx(sum(low) / 4, rel=1e-12)
+    assert math.isfinite(hi) and hi > lo
+
+
+@needs("exact", "torch", "jax")
+def test_a_poisson_rate_near_tiny_passes_correct_implementations_and_fails_keras_epsilon(
+        plugins):
+    """Before, every v and gradient here failed torch and jax alike (a bound of 7.1e-307 on
+    values of 1: M was inf x 0 = NaN, counted as 0). Judged against exact at the pinned rate,
+    the correct implementations pass; Keras's u - y log(u + 1e-7) (keras.losses.poisson), whose
+    v there is t (1 - y / 1e-7) = -5e-298 against about -0.5, fails at that v."""
+    spec = _near_tiny_poisson()
+    run = run_suite([spec], ["torch", "jax", "exact", "bug-poisson-keras-epsilon"])
+    status = {r.impl: r for r in run.results}
+    for impl in ("torch", "jax", "exact"):
+        assert status[impl].status == "pass", status[impl].message
+    assert status["torch"].exact_judged > 0
+    bad = status["bug-poisson-keras-epsilon"]
+    assert bad.status == "fail" and bad.origin.quantity in ("loss", "v"), bad.message
+    v = run_one("exact", spec).trace.steps[0].layers[0].v
+    assert float(v[0, 0]) == pytest.approx(-0.5, rel=1e-6)  # t/u = 1: (1 - 2/u) u / 2 / 2

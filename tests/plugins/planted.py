@@ -388,6 +388,32 @@ class HardSigmoidAsDifference(_Function):
                      - _relu(d / d.dtype.type(6) - d.dtype.type(0.5)))
 
 
+class HardSigmoidFloatSixth(_Function):
+    """hard_sigmoid's derivative as the float constant 1.0f / 6.0f in every dtype (torch's
+    hardsigmoid_backward_kernel, impls/torch_xfails.txt): 0.1666666716337204 in float64."""
+
+    name = "bug-hardsigmoid-float-sixth"
+    act = "hard_sigmoid"
+    t = staticmethod(lambda d, h: np.where((d > -3) & (d < 3), d.dtype.type(np.float32(1 / 6)),
+                                           d.dtype.type(0)))
+
+
+class CeluExpm1Rule(_Planted):
+    """celu's derivative as JAX's rule for expm1 makes it, expm1(d / alpha) + 1 for d <= 0
+    (jax#39794, impls/jax_xfails.txt): 0 below d ~ -17 alpha in float32, where it is
+    exp(d / alpha)."""
+
+    name = "bug-celu-expm1-rule"
+
+    def network(self, spec):
+        net = super().network(spec)
+        for k, (a, layer) in enumerate(zip(net.activations, spec.layers)):
+            if a.name == "celu":
+                net.activations[k] = replace(a, t=lambda d, h, al=layer.slope: np.where(
+                    d > 0, d.dtype.type(1), np.expm1(d / d.dtype.type(al)) + d.dtype.type(1)))
+        return net
+
+
 class LeakySlopeIgnored(_Planted):
     """leaky_relu's derivative uses the default slope 0.01 whatever the layer's slope."""
 
@@ -431,6 +457,21 @@ class KerasClippedBCE(_Function):
     fe = staticmethod(lambda u, y: -(y * np.log(_keras_clip(u)) + (1 - y)
                                      * np.log1p(-_keras_clip(u))).sum(axis=-1))
     te = staticmethod(_keras_bce_te)
+
+
+KERAS_EPSILON = 1e-7  # keras.backend.epsilon()
+
+
+class KerasPoissonEpsilon(_Function):
+    """poisson as Keras 3 writes it, u - y log(u + epsilon) with epsilon 1e-7
+    (keras.losses.poisson): a rate far below 1e-7 is read as 1e-7 in the log and in te."""
+
+    name = "bug-poisson-keras-epsilon"
+    loss = "poisson"
+    fe = staticmethod(lambda u, y: (u - y * np.log(u + u.dtype.type(KERAS_EPSILON))).mean(
+        axis=-1))
+    te = staticmethod(lambda u, y: (1 - y / (u + u.dtype.type(KERAS_EPSILON)))
+                      * u.dtype.type(1 / u.shape[-1]))
 
 
 class SoftmaxNoShift(_Function):
@@ -710,4 +751,7 @@ ENTRY_POINTS = {
     "bug-relu6-difference": "planted:Relu6AsDifference",
     "bug-hardswish-difference": "planted:HardSwishThroughDifference",
     "bug-hardsigmoid-difference": "planted:HardSigmoidAsDifference",
+    "bug-poisson-keras-epsilon": "planted:KerasPoissonEpsilon",
+    "bug-hardsigmoid-float-sixth": "planted:HardSigmoidFloatSixth",
+    "bug-celu-expm1-rule": "planted:CeluExpm1Rule",
 }
