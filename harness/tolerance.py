@@ -5,11 +5,12 @@ recurrences as the network, run on absolute values, giving a magnitude M(q) such
 errors in a correct implementation stay below about eps * M(q) (first order):
 
     d = x W^T + b        M(d) = M(x)|W|^T + |x|M(W)^T + M(b) + sqrt(n_in + 1) (|x||W|^T + |b|)
+                                + eps M(x)M(W)^T
     h = f(d)             M(h) = |t(d)| M(d) + m_f(d)
     t(d)                 M(t) = |t'(d)| M(d) + m_t(d)
     v_L = te t(d_L)      M(v) = M(te)|t| + |te|M(t) + eps M(te)M(t) + |v|, M(te) from the loss
     v = (v' W') t(d)     M(v) = M(p)|t| + |p|M(t) + eps M(p)M(t) + |v|, p = v' W',
-                         M(p) = M(v')|W'| + |v'|M(W') + sqrt(n') |v'||W'|
+                         M(p) = M(v')|W'| + |v'|M(W') + sqrt(n') |v'||W'| + eps M(v')M(W')
     g = v^T x            M(g) = M(v)^T|x| + |v|^T M(x) + sqrt(batch) |v|^T|x| + eps M(v)^T M(x)
     W - r g              M(W) += |W| + r|g|, plus the observed drift (see magnitudes())
 
@@ -17,7 +18,9 @@ m_f and m_t are each activation's own rounding written on absolute values, its r
 `rounding` (impls/reference/activations.py; each loss's record has its M(fe) and M(te)). For
 sigmoid's t = h(1 - h), m_t = h(1 + h): the cancellation in 1 - h is counted, so a saturated
 neuron whose t is pure rounding noise is not flagged; the second-order term eps M(te)M(t)
-covers a v that is the product of two such noises (and eps M(v)^T M(x) a gradient that is).
+covers a v that is the product of two such noises (and eps M(v)^T M(x) a gradient that is,
+eps M(v')M(W') a p whose v' and updated W' are both 0 in the baseline: an l1 sign that a
+cancelling d flips, times weights whose two updates cancel exactly).
 
 Underflow: a result below the dtype's smallest normal number may be flushed to zero (XLA on
 the CPU does, and so may any framework), an absolute error of up to tiny. Each elementwise
@@ -230,8 +233,8 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
             d, h = _f64(xp, lt.d), _f64(xp, lt.h)
             ax, c = xp.abs(xs[-1]), math.sqrt(xs[-1].shape[-1] + 1)
             md = (mxs[-1] + c * ax) @ _t(xp.abs(w[k])) + c * xp.abs(b[k])[..., None, :]
-            if n_step:
-                md = md + ax @ _t(mw[k]) + mb[k][..., None, :]
+            if n_step:  # the updated W's rounding, alone and times x's (second order)
+                md = md + (ax + eps * mxs[-1]) @ _t(mw[k]) + mb[k][..., None, :]
             mf, mt, dtb = activation(layer.activation, layer.slope).rounding(xp, d, h, t, under)
             md = md + under
             mh = t * md + mf + under
@@ -255,8 +258,8 @@ def recurrences(xp, spec, trace, terms: list[tuple], other=None,
                 vn, aw = xp.abs(_f64(xp, step.layers[k + 1].v)), xp.abs(w[k + 1])
                 up = vn @ aw
                 mup = mv @ aw + math.sqrt(aw.shape[-2]) * up
-                if n_step:
-                    mup = mup + vn @ mw[k + 1]
+                if n_step:  # W's rounding, alone and times v's: v' and W both 0 at once
+                    mup = mup + (vn + eps * mv) @ mw[k + 1]
             mv = mup * t + up * mt + eps * mup * mt + av + under
             if k == L - 1 and pinned is not None:  # see magnitudes()
                 mv = xp.where(pinned[n_step], pinned_v(spec.loss, xp, av, mxs[-1], xs[-1], y,

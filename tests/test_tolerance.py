@@ -396,3 +396,42 @@ def test_silus_rounding_in_the_far_left_tail_takes_sigmoid_at_minus_700():
     s = 1 / (1 + math.exp(700))
     assert mt[0] == pytest.approx(s * (1 + 800 * (1 + s)) + t[0], rel=1e-12, abs=0)
     assert dt[0] == pytest.approx(s * (1 - s) * 802, rel=1e-12, abs=0)
+
+
+# A network the fuzzer drew (jax, 2026-12-07): at step 2, d of the hard_tanh neuron cancels to
+# 0 in the engine (jax: 2.56e-18, exact: 1.50e-18), so l1's sign(u - y) is 0 there and v' = 0,
+# while its weights W' came back to exactly 0 (the two updates cancel): v = (v' W') t has no
+# first-order bound at all, and jax's -3.2e-19 (exact: -3.55e-19) failed against 1.4e-306.
+CANCELLED = {
+    "name": "cancelled", "dtype": "float64", "loss": "l1", "reduction": "sum",
+    "learning_rate": 0.01, "steps": 3, "inputs": [[0.0, 0.0]], "targets": [[0.0]],
+    "layers": [{"weights": [[0.0, 0.0], [0.0, 0.0], [-1.4018131494522095, 0.5]],
+                "bias": [0.0001, -745.133219101196, 1.4124664068222046], "activation": "selu"},
+               {"weights": [[0.0, 0.0, 0.0]], "bias": [-2.2250738585072014e-308],
+                "activation": "hard_tanh"}]}
+
+
+def test_a_product_of_two_baseline_zeros_has_its_second_order_bound():
+    """M(p) = ... + eps M(v')M(W'): with v' = 0 and W' = 0 in the baseline, that term alone
+    bounds v below (hand: eps M(v') M(W') t, t = selu'(1.41) = 1.0507), and exact's v, off the
+    engine's 0 by 3.55e-19, is within it."""
+    spec = spec_from_dict(CANCELLED)
+    ref = get("reference").impl.trace(spec)
+    truth = get("exact").impl.trace(spec)
+    st = ref.steps[2]
+    assert st.layers[1].v[0, 0] == 0.0 and st.layers[1].d[0, 0] == 0.0
+    assert truth.steps[2].layers[1].d[0, 0] == pytest.approx(1.5039524285798814e-18, rel=1e-9)
+    eps = np.finfo(np.float64).eps
+    m = magnitudes(spec, ref)
+    w1 = spec.layers[1].weights - 0.01 * (ref.steps[0].layers[1].grad_weights
+                                          + ref.steps[1].layers[1].grad_weights)
+    assert not w1.any()  # W' back at exactly 0
+    m_w1 = sum(np.abs(w) for w in (spec.layers[1].weights, spec.layers[1].weights - 0.01
+                                   * ref.steps[0].layers[1].grad_weights)) + 0.01 * sum(
+        np.abs(ref.steps[k].layers[1].grad_weights) for k in (0, 1))  # |W| + r|g| per update
+    second = eps * m[2][("v", 1)][0, 0] * m_w1[0, 2] * 1.0507009873554805
+    assert m[2][("v", 0)][0, 2] >= second > 0
+    tol = default_tolerances("float64")["backward"]
+    v_exact = truth.steps[2].layers[0].v[0, 2]
+    assert v_exact == pytest.approx(-3.5506962529027365e-19, rel=1e-9)
+    assert abs(v_exact) <= tol.atol + tol.rtol * m[2][("v", 0)][0, 2]
