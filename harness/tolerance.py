@@ -348,8 +348,8 @@ def pinned_v(loss_name: str, xp, av, mu, u, y, t, scale: float, eps: float, tiny
 
 def pinned_outputs(spec, trace, mags: list[dict], tol: Tolerance) -> list | None:
     """Per step, the outputs (batch, n) whose own forward tolerance reaches PIN_FRACTION of
-    their distance to the loss's singularity, or whose first-order M(v) is no number (te
-    and t each beyond float64's range, as poisson's y / u is at u near tiny): there the
+    their distance to the loss's singularity, or whose first-order M(v) is no number while v
+    is (te and t each beyond float64's range, as poisson's y / u is at u near tiny): there the
     first-order model extrapolates log and 1/x linearly over a perturbation as large as the
     operand, and its bound is as large as the values it judges (a vacuous pass) or none at
     all. None when no output of any step is so."""
@@ -361,8 +361,8 @@ def pinned_outputs(spec, trace, mags: list[dict], tol: Tolerance) -> list | None
             dist = singular_distance(spec.loss, u, _f64(np, spec.targets))
             if dist is None:
                 return None
-            mask = (bound(np, m[("outputs", None)], tol) >= PIN_FRACTION * dist) \
-                | ~np.isfinite(m[("v", last)])
+            overflowed = ~np.isfinite(m[("v", last)]) & np.isfinite(step.layers[last].v)
+            mask = (bound(np, m[("outputs", None)], tol) >= PIN_FRACTION * dist) | overflowed
             any_pinned = any_pinned or bool(mask.any())
             out.append(mask)
     return out if any_pinned else None
