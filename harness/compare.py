@@ -15,7 +15,8 @@ import numpy as np
 from impls.reference.dtypes import dtype as np_dtype
 
 from . import metadata
-from .tolerance import Tolerance, bound, loss_interval, magnitudes, passes, pinned_outputs
+from .pinning import loss_interval, pinned_outputs
+from .tolerance import Tolerance, bound, magnitudes, passes
 from .trace import Trace
 
 __all__ = ["TensorDiff", "TraceError", "check_trace", "compare_traces", "quantities",
@@ -292,9 +293,9 @@ def compare_traces(spec, base: Trace, other: Trace, tol: dict[str, Tolerance],
     """Every traced tensor of `other` against `base`, in computation order.
 
     No vacuous pass: where an output's tolerance is not small against its distance to the
-    loss's singularity (tolerance.pinned_outputs), the first-order bound there is as large as
+    loss's singularity (pinning.pinned_outputs), the first-order bound there is as large as
     the values it judges. Those outputs' loss is then judged against the interval of the loss
-    over their tolerance box (tolerance.loss_interval), and every element that depends on
+    over their tolerance box (pinning.loss_interval), and every element that depends on
     their v (that v, the rows of v below it, the gradients and parameters they sum into)
     against the exact oracle's value (`exact`: a callable giving its Trace, or None), with
     the tolerance of a correctly rounded v carried through the linear layers below; without

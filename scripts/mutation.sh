@@ -60,7 +60,8 @@ EOF
 }
 if [ $# -eq 0 ]; then
     set -- impls/reference/activations.py impls/reference/losses.py \
-        impls/reference/network.py harness/tolerance.py harness/judge.py harness/compare.py \
+        impls/reference/network.py harness/tolerance.py harness/pinning.py harness/judge.py \
+        harness/compare.py \
         harness/spec.py harness/xfails.py harness/report/tables.py:verdict_sentence
 fi
 mkdir -p mutants

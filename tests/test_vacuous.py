@@ -11,8 +11,8 @@ from harness.compare import quantities, value_of
 from harness.conformance import run_suite
 from harness.runner import run_one
 from harness.suite import default_suite
-from harness.tolerance import (PIN_FRACTION, loss_interval, magnitudes, pinned_outputs,
-                               resolve)
+from harness.pinning import PIN_FRACTION, loss_interval, pinned_outputs
+from harness.tolerance import magnitudes, resolve
 
 TOP = "top-binary_cross_entropy-mean-float64"
 CORRECT = ("torch", "jax", "numeric", "exact", "einsum", "autograd", "mygrad")
