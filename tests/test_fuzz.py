@@ -170,7 +170,7 @@ def test_each_drawn_field_is_of_its_documented_kind():
     rates = set(_classes("learning_rate") + [0.01])
     picked = (0.0, 0.5, -0.5, 1.0, -1.0, 2.0, 20.0, -30.0, 1e-6, -1e-12, 1e-20)  # spec_docs' own
     seen = {k: set() for k in ("slope", "alpha", "rate", "depth", "width", "batch", "steps",
-                               "x", "w", "plain")}
+                               "x", "w", "plain", "picked")}
     count = {"neurons": 0, "dictionary": 0, "bfloat16": 0, "wide": 0}
 
     @settings(max_examples=300, deadline=None, database=None,
@@ -189,6 +189,7 @@ def test_each_drawn_field_is_of_its_documented_kind():
                    for row in rows for v in row]
         assert all(v in picked or (-2 <= v <= 2 and float(np.float32(v)) == v) for v in numbers)
         seen["plain"].update(v for v in numbers if v not in picked)
+        seen["picked"].update(v for v in numbers if v in picked[6:])  # not float32 in [-2, 2]
         if wide:
             seen["x"].update(row[-1] for row in doc["inputs"])
             seen["w"].update(row[-1] for row in layers[0]["weights"])
@@ -223,7 +224,7 @@ def test_each_drawn_field_is_of_its_documented_kind():
     assert seen["rate"] == rates and seen["steps"] == {1, 2, 3} and seen["batch"] == {1, 2, 3, 4}
     assert seen["depth"] == {1, 2, 3} and seen["width"] == {1, 2, 3, 4, 5}
     assert seen["x"] <= {1.0, 0.5} and seen["w"] <= {1.0625, -0.75, 0.0} and seen["w"]
-    assert min(seen["plain"]) < -1 and max(seen["plain"]) > 1
+    assert min(seen["plain"]) < -1 and max(seen["plain"]) > 1 and seen["picked"]
     assert 0.5 < count["dictionary"] / count["neurons"] < 0.8  # hypothesis favours 0 in [0, 1]
     assert 0 < count["wide"] < count["bfloat16"]
 
