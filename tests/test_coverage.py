@@ -268,3 +268,62 @@ def test_a_16_bit_edge_computes_f_in_float32_and_the_key_0_is_plus_zero():
     assert rounded == 2.0 ** -11 + 2.0 ** -21  # the float16 number after 2^-11
     for dtype in ("float64", "float32", "float16"):
         assert math.copysign(1.0, float(_value(0, np.dtype(dtype)))) == 1.0
+
+
+def test_the_report_is_written_into_new_folders_and_over_the_last_one(tmp_path):
+    """write_coverage() makes every missing folder of out, and a second report replaces the
+    first (coverage --out is a fixed folder, written again on every run)."""
+    from harness.coverage import Row, write_coverage
+    out = tmp_path / "reports" / "coverage"
+    for case in ("a", "b"):
+        write_coverage([Row(kind, "f", "p", "float64", {"cases": [case]})
+                        for kind in ("activation", "loss", "network")], out)
+    doc = json.loads((out / "coverage.json").read_text())
+    assert [r["cells"] for r in doc["rows"]] == [{"cases": ["b"]}] * 3
+    assert "| f | p | float64 | b |" in (out / "coverage.md").read_text()
+
+
+def test_a_case_whose_loss_overflows_is_traced_without_a_warning():
+    """u = 1e200: u^2 overflows to inf in the squared error (the suite holds extremes on
+    purpose); tracing it warns nothing, and the case visits what it has: y = 0."""
+    import warnings
+    spec = spec_from_dict(_one_neuron("identity", 1e200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = coverage([spec])
+    assert next(r for r in rows if r.function == "squared_error" and r.point == "y = 0"
+                and r.dtype == "float64").cells == {"cases": ["one-identity"]}
+
+
+def test_a_case_fills_the_structure_and_loss_rows_it_has():
+    """One neuron (sizes 1-1), one sample, y = 0, a mean: of the structures, batch 1, a width
+    of 1, a square layer and a mean over a batch of 1 (batch 1 is a width); of squared error's
+    rows in float64, y = 0 and the mean. Each a whole row: kind, function, point, dtype."""
+    from harness.coverage import Row
+    rows = coverage([spec_from_dict({**_one_neuron("identity", 1.0), "reduction": "mean"})])
+    visited = {"cases": ["one-identity"]}
+    assert [r for r in rows if r.kind == "network"] == [
+        Row("network", "network", st.name, "any",
+            visited if st.name in ("batch 1", "a width of 1", "a square layer",
+                                   "mean over a batch of 1") else {"cases": []})
+        for st in STRUCTURES]
+    mse = [r for r in rows if r.kind == "loss" and r.function == "squared_error"
+           and r.dtype == "float64"]
+    assert [r.point for r in mse if r.cells == visited] == ["y = 0", "reduction mean"]
+    assert mse[-2:] == [Row("loss", "squared_error", "reduction sum", "float64", {"cases": []}),
+                        Row("loss", "squared_error", "reduction mean", "float64", visited)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_an_edge_past_an_overflow_is_found_without_a_warning(dtype):
+    """exp(d) is inf from the first number of the dtype above ln(max) (mpmath's); the
+    bisection computes exp past it, inf, and warns nothing."""
+    import warnings
+    import mpmath
+    dt = np.dtype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        where = edge(np.exp, lambda h, d: np.isinf(h), 0, 1000)(dt)
+    below = float(np.nextafter(dt.type(where), dt.type(0)))
+    with mpmath.workdps(40):
+        assert below < mpmath.log(mpmath.mpf(float(np.finfo(dt).max))) < where

@@ -136,6 +136,98 @@ def test_special_values_are_the_points_their_neighbours_and_around():
     assert all(float(np.float16(v)) == v for v in low)  # numbers of the dtype
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_dictionary_of_relu_is_0_its_neighbours_and_10_to_the_minus_k_around(dtype):
+    """relu's one point is 0: the dictionary is 0, the smallest normal numbers to either side
+    (coverage's neighbours of 0), then -10^-k and 10^-k for k = 1 to 16 (0's scale is 1),
+    each rounded to the dtype; identity has no point, so no dictionary."""
+    from harness.fuzz_draw import special_values
+    dt = np.dtype(dtype)
+    tiny = float(np.finfo(dt).tiny)
+    around = [float(dt.type(s * 10.0 ** -k)) for k in range(1, 17) for s in (-1, 1)]
+    assert special_values("relu", dtype) == [-tiny, 0.0, tiny] + around
+    assert special_values("identity", dtype) == []
+
+
+def test_each_drawn_field_is_of_its_documented_kind():
+    """Over 300 draws (seed 2) of float64 and bfloat16 networks: the name is fuzz-<activations>-
+    <loss>-<dtype>; a leaky_relu layer has a slope of its accepted classes or 0.01 or 0.1 and a
+    celu layer an alpha of 0.5, 1 or 2, no other layer either; about half the neurons whose
+    activation has points (DICTIONARY) are at one of its dictionary's values (weights 0, bias
+    from special_values(); hypothesis favours small draws, so more than half); inputs and
+    weights are float32 numbers in [-2, 2] (of both signs) or spec_docs' own picks; some
+    bfloat16 networks, none in float64, have a first layer 256 inputs wider, x = 1 or 0.5 and
+    w = 1.0625 or -0.75 there (0 for a dictionary neuron); targets of binary cross-entropy
+    are in [0, 1], of hinge -1 or 1, of poisson and kl >= 0, of squared error a float32
+    number in [-2, 2] or of TARGETS;
+    depth 1 to 3, widths 1 to 5, batch 1 to 4, steps 1 to 3, a learning rate of its classes or
+    0.01, each seen. (Which values hypothesis draws varies with what ran before in the
+    process: the rarer sets are only bounded.)"""
+    from hypothesis import HealthCheck, given, seed, settings
+    from harness.fuzz_draw import TARGETS, _classes, fuzz_name, spec_docs, special_values
+    slopes, alphas = set(_classes("slope") + [0.01, 0.1]), {0.5, 1.0, 2.0}
+    rates = set(_classes("learning_rate") + [0.01])
+    picked = (0.0, 0.5, -0.5, 1.0, -1.0, 2.0, 20.0, -30.0, 1e-6, -1e-12, 1e-20)  # spec_docs' own
+    seen = {k: set() for k in ("slope", "alpha", "rate", "depth", "width", "batch", "steps",
+                               "x", "w", "plain", "picked")}
+    count = {"neurons": 0, "dictionary": 0, "bfloat16": 0, "wide": 0}
+
+    @settings(max_examples=300, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @seed(2)
+    @given(spec_docs(("float64", "bfloat16")))
+    def draw(doc):
+        dtype, layers, y = doc["dtype"], doc["layers"], np.array(doc["targets"])
+        assert doc["name"] == fuzz_name([lay["activation"] for lay in layers], doc["loss"], dtype)
+        width = len(layers[0]["weights"][0])
+        wide = dtype == "bfloat16" and width > 5
+        count["bfloat16"] += dtype == "bfloat16"
+        count["wide"] += wide
+        assert all(len(row) == width for row in doc["inputs"])
+        numbers = [v for rows in [doc["inputs"]] + [lay["weights"] for lay in layers]
+                   for row in rows for v in row]
+        assert all(v in picked or (-2 <= v <= 2 and float(np.float32(v)) == v) for v in numbers)
+        seen["plain"].update(v for v in numbers if v not in picked)
+        seen["picked"].update(v for v in numbers if v in picked[6:])  # not float32 in [-2, 2]
+        if wide:
+            seen["x"].update(row[-1] for row in doc["inputs"])
+            seen["w"].update(row[-1] for row in layers[0]["weights"])
+        seen["depth"].add(len(layers))
+        seen["width"].update(len(lay["bias"]) for lay in layers)
+        seen["width"].add(width - 256 if wide else width)
+        seen["batch"].add(len(doc["inputs"]))
+        seen["steps"].add(doc["steps"])
+        seen["rate"].add(doc["learning_rate"])
+        for lay in layers:
+            act = lay["activation"]
+            assert ("slope" in lay) == (act == "leaky_relu") and ("alpha" in lay) == (act == "celu")
+            seen["slope"].add(lay.get("slope", 0.0))
+            seen["alpha"].add(lay.get("alpha", 1.0))
+            specials = special_values(act, dtype)
+            for row, b in zip(lay["weights"], lay["bias"]):
+                count["neurons"] += bool(specials)
+                count["dictionary"] += bool(specials) and not any(row) and b in specials
+        if doc["loss"] == "binary_cross_entropy":
+            assert ((0 <= y) & (y <= 1)).all()
+        elif doc["loss"] == "hinge":
+            assert set(y.ravel().tolist()) <= {-1.0, 1.0}
+        elif doc["loss"] in ("poisson", "kl_divergence"):
+            assert (y >= 0).all()
+        elif doc["loss"] == "squared_error":
+            values = y.ravel().tolist()
+            assert all(v in TARGETS or (-2 <= v <= 2 and float(np.float32(v)) == v)
+                       for v in values)
+
+    draw()
+    assert seen["slope"] <= slopes | {0.0} and seen["alpha"] <= alphas
+    assert seen["rate"] == rates and seen["steps"] == {1, 2, 3} and seen["batch"] == {1, 2, 3, 4}
+    assert seen["depth"] == {1, 2, 3} and seen["width"] == {1, 2, 3, 4, 5}
+    assert seen["x"] <= {1.0, 0.5} and seen["w"] <= {1.0625, -0.75, 0.0} and seen["w"]
+    assert min(seen["plain"]) < -1 and max(seen["plain"]) > 1 and seen["picked"]
+    assert 0.5 < count["dictionary"] / count["neurons"] < 0.8  # hypothesis favours 0 in [0, 1]
+    assert 0 < count["wide"] < count["bfloat16"]
+
+
 def test_drawn_specs_are_valid_and_reach_every_pair_and_class():
     """Every drawn document is a valid spec; over a thousand draws every output activation of
     the format's pairs and every accepted class of reduction and learning rate appears (each

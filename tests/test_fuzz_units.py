@@ -2,12 +2,13 @@
 specs a finding is shrunk through, and the arguments it refuses (harness/fuzz*.py)."""
 
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from conftest import random_spec
+from conftest import needs, random_spec
 from harness.fuzz_domain import BCE_MARGIN, domain_mask
 from harness.fuzz_verdict import describe_key, signature
 from harness.signature import RootCause
@@ -90,6 +91,77 @@ def test_smaller_specs_drop_a_square_layer_a_sample_or_a_step():
     assert spec.batch == 2 and spec.steps == 3 and len(spec.layers) == 3  # untouched
     one = random_spec((2, 2), "tanh", batch=1, steps=1)
     assert list(_smaller(one)) == []  # one layer, one sample, one step: nothing smaller
+    two = random_spec((2, 2, 1), ["tanh", "relu"], batch=1, steps=2)  # two layers, two steps
+    assert [(s.sizes, s.steps, s.name) for s in _smaller(two)] == [
+        ([2, 1], 2, "fuzz-relu-squared_error-float64"), ([2, 2, 1], 1, two.name)]
+
+
+def _failing(spec, impl="x", **fields):
+    from harness.judge import Verdict
+    return Verdict(spec.name, spec.dtype, impl, "base", "fail", **fields)
+
+
+def test_a_finding_that_reduces_is_its_root_causes_one_neuron_spec(monkeypatch):
+    """A reproduced root cause: its one-neuron spec, named fuzz-<activation>-<loss>-<dtype>
+    -root-cause, is judged again (check(), one shrinking try); failing there it is the finding,
+    with the network's root causes and blame; passing there (or not judged), the network is."""
+    from harness import fuzz_search
+    network = random_spec((2, 3, 1), ["tanh", "elu"], dtype="float32")
+    cause = SimpleNamespace(reproduced=True, spec=random_spec((1, 1), "elu", dtype="float32")
+                            .to_dict())
+    verdict = _failing(network, root_causes=(cause,), blame="b-wrong", blame_reason="its f")
+    checked, answer = [], {}
+    monkeypatch.setattr(fuzz_search, "check", lambda spec, *args: checked.append(
+        (spec, *args)) or answer["of"](spec))
+    answer["of"] = lambda spec: _failing(spec, message="again")
+    campaign = fuzz_search.Campaign()
+    found = fuzz_search._shrink(network, verdict, "key", "x", "base", ("k",), 100, campaign, None)
+    assert found.spec.name == "fuzz-elu-squared_error-float32-root-cause"
+    assert found.spec.sizes == [1, 1] and found.spec.layers[0].activation == "elu"
+    assert checked == [(found.spec, "x", "base", ("k",))] and campaign.shrunk == 1
+    assert (found.verdict.message, found.verdict.root_causes, found.verdict.blame,
+            found.verdict.blame_reason) == ("again", (cause,), "b-wrong", "its f")
+    assert found.network is network and found.key == "key"
+    for answer["of"] in (lambda spec: replace(_failing(spec), status="pass"), lambda spec: None):
+        again = fuzz_search._shrink(network, verdict, "key", "x", "base", (), 100, campaign, None)
+        assert (again.spec, again.verdict, again.network, again.key) == (network, verdict, network,
+                                                                         "key")
+    assert campaign.shrunk == 3
+
+
+def test_shrinking_stops_at_its_budget_and_its_deadline(monkeypatch):
+    """Each candidate judged costs one of the budget (campaign.shrunk), and none is judged once
+    the clock is past the deadline, in the recursion too. Here the candidates of batch 2 are
+    one sample (another signature) or one step fewer (the same): steps 3 -> 2 -> 1, 8 tries."""
+    from harness import fuzz_search
+    spec = random_spec((2, 2), "tanh", batch=2, steps=3)
+    tried, now = [], [0.0]
+
+    def explained(candidate, *args):
+        tried.append((candidate.batch, candidate.steps, *args))
+        now[0] += 1.0
+        return _failing(candidate)
+
+    monkeypatch.setattr(fuzz_search, "explained", explained)
+    monkeypatch.setattr(fuzz_search, "signature",  # of the candidate and its own verdict
+                        lambda s, v: (v.case, "key" if s.batch == 2 else "b1"))
+    monkeypatch.setattr(fuzz_search, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    shrink = lambda budget, deadline: fuzz_search._shrink(  # noqa: E731
+        spec, _failing(spec), (spec.name, "key"), "x", "base", ("k",), budget, campaign, deadline)
+    campaign = fuzz_search.Campaign()
+    found = shrink(100, None)
+    assert found.spec.steps == 1 and campaign.shrunk == 8
+    assert (found.verdict.case, found.verdict.status) == (spec.name, "fail")
+    assert [t[:2] for t in tried] == [(1, 3), (1, 3), (2, 2), (1, 2), (1, 2), (2, 1), (1, 1), (1, 1)]
+    assert {t[2:] for t in tried} == {("x", "base", ("k",))}  # in the recursion too
+    campaign = fuzz_search.Campaign()  # 3 tries, then 1 of the second level's
+    assert shrink(4, None).spec.steps == 2 and campaign.shrunk == 4
+    campaign, now[0] = fuzz_search.Campaign(), 0.0  # tries at 0, 1 and 2; at 3 it is past 2
+    assert shrink(100, 2.0).spec.steps == 2 and campaign.shrunk == 3
+    campaign = fuzz_search.Campaign()  # no budget: the network as found
+    found = shrink(0, None)
+    assert (found.spec, found.network, found.key) == (spec, spec, (spec.name, "key"))
+    assert found.verdict.status == "fail" and campaign.shrunk == 0
 
 
 def test_a_candidate_the_format_refuses_is_skipped():
@@ -101,8 +173,56 @@ def test_a_candidate_the_format_refuses_is_skipped():
 
 def test_the_search_needs_a_bound():
     from harness.fuzz_search import find_failures
-    with pytest.raises(ValueError, match="examples or max_time"):
+    with pytest.raises(ValueError, match="^examples or max_time must bound the search$"):
         find_failures("reference", examples=None, max_time=None)
+
+
+@needs("hypothesis")
+def test_the_search_gets_its_documented_defaults_and_a_home_of_its_own(monkeypatch):
+    """find_failures(impl) hands the search 100 examples from seed 0, every dtype, activation
+    and loss, up to 5 findings of 100 shrinking tries, no known deviation, no deadline, and
+    hypothesis a temporary home (bh-hypothesis-*, gone after: no .hypothesis/ left); with
+    max_time alone, UNBOUNDED examples until monotonic() + max_time."""
+    from hypothesis.configuration import storage_directory
+    from harness import fuzz_search
+    from harness.spec import DTYPES
+    from impls.reference import ACTIVATIONS, LOSSES
+    calls = []
+
+    def search(impl, baseline, examples, seed, dtypes, known, campaign, activations, losses,
+               limits, deadline, limit, shrink, on_finding):
+        home = storage_directory(intent_to_write=False).home_directory
+        calls.append(((impl, baseline, examples, seed, dtypes, known, activations, losses,
+                       limits, deadline, limit, shrink, on_finding), campaign, home))
+
+    monkeypatch.setattr(fuzz_search, "_search", search)
+    campaign = fuzz_search.find_failures("x")
+    args, given, home = calls[-1]
+    assert args == ("x", "reference", 100, 0, DTYPES, (), ACTIVATIONS, LOSSES, {}, None, 5, 100,
+                    None)
+    assert given is campaign and campaign == fuzz_search.Campaign()
+    assert home.name.startswith("bh-hypothesis-") and not home.exists()
+    t0 = time.monotonic()
+    fuzz_search.find_failures("x", examples=None, max_time=2.0, limit=1, shrink=0,
+                              on_finding=print, max_depth=1)
+    args = calls[-1][0]
+    assert args[2] == fuzz_search.UNBOUNDED and args[8:] == ({"max_depth": 1}, args[9], 1, 0, print)
+    assert t0 + 2.0 <= args[9] <= time.monotonic() + 2.0
+
+
+def test_find_failure_is_the_first_finding_of_a_search_for_one(monkeypatch):
+    """find_failure(): find_failures() with limit 1 and the same defaults (the reference, 100
+    examples, seed 0, every dtype), its first finding, or None."""
+    from harness import fuzz_search
+    from harness.spec import DTYPES
+    calls, found = [], ["first", "second"]
+    monkeypatch.setattr(fuzz_search, "find_failures", lambda *a, **k: calls.append((a, k))
+                        or fuzz_search.Campaign(findings=list(found)))
+    assert fuzz_search.find_failure("x", max_depth=2) == "first"
+    assert calls[-1] == (("x", "reference", 100, 0, DTYPES), {"limit": 1, "max_depth": 2})
+    found.clear()
+    assert fuzz_search.find_failure("x", "exact", 7, 3, ("float32",)) is None
+    assert calls[-1] == (("x", "exact", 7, 3, ("float32",)), {"limit": 1})
 
 
 @pytest.mark.parametrize("args, message", [
@@ -316,3 +436,71 @@ def test_bce_margin_per_network_on_every_sample_and_finite_too():
     assert domain_mask("binary_cross_entropy", two, 2).tolist() == [True, False]
     nan_v = _trace([0.5, 0.5], v=np.nan)
     assert domain_mask("binary_cross_entropy", nan_v, 1).tolist() == [False]
+
+
+def test_fuzz_prints_each_finding_and_the_campaigns_line_and_appends_the_findings(
+        monkeypatch, tmp_path, capsys):
+    """What `fuzz` prints of a search (here a stand-in's: two findings, a repeat, a known
+    deviation, stopped by --max-time): each finding as it comes, with its blame, why, spec and
+    rerun command, numbered files from the second; then the campaign's line, the repeats,
+    and where the findings file is; every finding appended to it as one JSON line. The
+    baseline is not searched; a search that compared nothing says so; both exit 1."""
+    import json
+    import harness.fuzz as fuzz
+    from harness.cli import main
+    from harness.fuzz_search import Campaign, Finding
+    from harness.judge import Verdict
+    spec = random_spec((2, 1), "elu", batch=2, steps=3)
+    cause = RootCause("exact", "elu", "t", "float64", {"d": -30.0}, -30.0, 0.0, "1e-13", True,
+                      "step 0 v[layer 0]", spec=random_spec((1, 1), "elu").to_dict())
+    blamed = Verdict(spec.name, spec.dtype, "exact", "reference", "fail", message="wrong v",
+                     blame="b-wrong", root_causes=(cause,))
+    plain = Verdict(spec.name, spec.dtype, "exact", "reference", "fail", message="wrong loss")
+    key, other = ("exact", "elu", "t", "negative"), ("exact", "-", "mse", "loss")
+    searched, campaigns = [], []
+
+    def search(impl, baseline, examples, seed, dtypes, limit, **kw):
+        searched.append(impl)
+        for finding in campaigns[-1].findings:
+            kw["on_finding"](finding)
+        return campaigns[-1]
+
+    monkeypatch.setattr(fuzz, "find_failures", search)
+    monkeypatch.setattr(fuzz, "bound_all", lambda t: None)
+    campaigns.append(Campaign(findings=[Finding(spec, blamed, spec, key),
+                                        Finding(spec, plain, spec, other)],
+                              drawn=7, compared=5, shrunk=3, repeats={key: 2}, known=1,
+                              timed_out=True))
+    findings = tmp_path / "new" / "folder" / "found.jsonl"
+    args = ["fuzz", "--impl", "exact", "reference", "--max-time", "5", "--out", str(tmp_path),
+            "--findings", str(findings)]
+    assert main(args) == 1 and searched == ["exact"]
+    first, second = tmp_path / "minimal-exact-vs-reference.json", \
+        tmp_path / "minimal-exact-vs-reference-2.json"
+    records = [json.loads(line) for line in findings.read_text().splitlines()]
+    assert [r["spec"] for r in records] == [str(first), str(second)]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "exact: searching random networks for up to 5 s (float64, float32, bfloat16, float16)",
+        f"  FINDING {describe_key(key, blamed)} [blame: exact wrong] on 2-1 (float64, "
+        "squared_error, batch 2, 3 step(s)): wrong v",
+        f"    why: {blamed.why}", f"    spec: {first}", f"    reproduce: {records[0]['reproduce']}",
+        "  FINDING exact / - / mse / loss on 2-1 (float64, squared_error, batch 2, 3 step(s)): "
+        "wrong loss", f"    spec: {second}", f"    reproduce: {records[1]['reproduce']}",
+        "exact: 7 random networks drawn, 5 compared with reference (the rest outside the domain: "
+        "not supported, non-finite or ill-conditioned), 3 shrinking tries: 2 distinct finding(s) "
+        "by signature, 2 repeat(s), 1 known deviation(s); stopped at --max-time 5 s",
+        "  seen again 2 time(s): exact / elu / t / negative", f"findings: {findings}"]
+    assert records[0]["reproduce"].endswith(f"run {first} --impl exact --baseline reference")
+    campaigns.append(Campaign(findings=[Finding(spec, plain, spec, other)], drawn=2, compared=0))
+    assert main(["fuzz", "--impl", "exact", "--examples", "2", "--dtype", "float32", "--out",
+                 str(tmp_path), "--findings", str(findings)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "exact: searching 2 random networks (float32)"
+    assert lines[4:] == [
+        "exact: 2 random networks drawn, 0 compared with reference (the rest outside the domain: "
+        "not supported, non-finite or ill-conditioned), 0 shrinking tries: 1 distinct finding(s) "
+        "by signature, 0 repeat(s), 0 known deviation(s)",
+        "exact: NOTHING COMPARED: no drawn network was both in the domain and supported",
+        f"findings: {findings}"]
+    assert len(findings.read_text().splitlines()) == 3  # appended
