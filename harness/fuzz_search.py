@@ -160,17 +160,16 @@ def _shrink(spec: Spec, verdict: Verdict, key: tuple, impl: str, baseline: str, 
                                           blame=verdict.blame,
                                           blame_reason=verdict.blame_reason), spec, key)
         return Finding(spec, verdict, spec, key)
-    best, best_verdict = spec, verdict
     for candidate in _smaller(spec):
         if campaign.shrunk >= budget or (deadline is not None and time.monotonic() > deadline):
             break
         campaign.shrunk += 1
         result = explained(candidate, impl, baseline, known)
         if result is not None and not result.ok and signature(candidate, result) == key:
-            best, best_verdict = candidate, result
-            return _shrink(best, best_verdict, key, impl, baseline, known, budget, campaign,
-                           deadline)
-    return Finding(best, best_verdict, spec, key)
+            smaller = _shrink(candidate, result, key, impl, baseline, known, budget, campaign,
+                              deadline)
+            return replace(smaller, network=spec)  # the network it was found on, not a step
+    return Finding(spec, verdict, spec, key)
 
 
 def _smaller(spec: Spec):
