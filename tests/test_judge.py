@@ -500,7 +500,7 @@ def test_elements_of_vacuous_tolerance_are_judged_against_exact_traced_once(plug
     elements there (the loss; v, the gradients and the final parameters of layer 0) are
     judged against exact's trace: a side's own when one side is exact (exact against a
     planted baseline then passes), the run's when it holds one, else traced here once and
-    kept in `oracles`; an exact that failed leaves them to the tolerance box (1 element)."""
+    kept in `oracles`; with an exact that failed only the loss is (over u's tolerance box)."""
     from harness import runner
     from harness.suite import default_suite
     spec = default_suite(pattern="top-binary_cross_entropy-mean-float64")[0]
