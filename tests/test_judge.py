@@ -492,3 +492,36 @@ def test_no_oracle_is_named_that_is_one_of_the_two_sides(plugins):
     v = judge(spec, base, ex, oracles={"exact": ex})
     assert v.status == "fail" and v.blame == "a-wrong" and v.blame_reason == "exact is the oracle"
     assert v.closer == ""
+
+
+def test_elements_of_vacuous_tolerance_are_judged_against_exact_traced_once(plugins,
+                                                                            monkeypatch):
+    """top-BCE's outputs sit an ulp below 1, where the first-order tolerance is vacuous: its 8
+    elements there (the loss; v, the gradients and the final parameters of layer 0) are
+    judged against exact's trace: a side's own when one side is exact (exact against a
+    planted baseline then passes), the run's when it holds one, else traced here once and
+    kept in `oracles`; with an exact that failed only the loss is (over u's tolerance box)."""
+    from harness import runner
+    from harness.suite import default_suite
+    spec = default_suite(pattern="top-binary_cross_entropy-mean-float64")[0]
+    ref, ex, clip = (run_one(n, spec) for n in ("reference", "exact", "bug-bce-keras-clip"))
+    calls = []
+    real = runner.run_one
+    monkeypatch.setattr(runner, "run_one",
+                        lambda name, s, *a: calls.append(name) or real(name, s, *a))
+    oracles = {}
+    v = judge(spec, ref, clip, oracles=oracles)
+    assert (calls, list(oracles), oracles["exact"].status) == (["exact"], ["exact"], "ok")
+    assert v.status == "fail" and v.exact_judged == 8
+    # Keras's clip at 1 - 1e-7 makes the loss 10.13 (exact's is 22.02)
+    assert v.origin.label == "step 0 loss" and v.origin.worst_value == pytest.approx(10.1263,
+                                                                                     rel=1e-4)
+    calls.clear()
+    assert judge(spec, ref, clip, oracles=oracles).exact_judged == 8 and calls == []
+    v = judge(spec, ex, clip)
+    assert (v.status, v.exact_judged, calls) == ("fail", 8, [])
+    v = judge(spec, clip, ex)
+    assert (v.status, v.exact_judged, calls) == ("pass", 8, [])
+    failed = Outcome("exact", spec.name, "error", message="boom")
+    v = judge(spec, ref, clip, oracles={"exact": failed})
+    assert (v.status, v.exact_judged, calls) == ("fail", 1, [])

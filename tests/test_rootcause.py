@@ -106,6 +106,7 @@ def test_a_gradient_bug_reduces_to_the_gradient_at_one_neuron(plugins):
     cause = r.root_causes[0]
     assert (cause.function, cause.part, cause.value) == ("layer", "gradient", 0.0)
     assert cause.reproduced and float(cause.exact) == cause.inputs["v"]
+    assert cause.operands == (cause.inputs["v"], 1.0)  # g = v x, x = 1 for a bias
 
 
 def test_regions_and_ulps():
@@ -313,3 +314,205 @@ def test_a_probe_reproduces_only_at_the_quantity_it_isolates(plugins):
     from harness.judge import judge
     assert judge(probe.spec, truth, own).origin.quantity == "h"  # it fails, but at h
     assert not _reproduces(probe, truth, own, None)
+
+
+def test_a_transposed_weight_does_not_reduce_to_one_neuron(plugins):
+    """bug-transpose multiplies layer 0 by W, not W^T: d = 0.05 * 0.15 + 0.10 * 0.25 + 0.35 =
+    0.3825 for 0.3775 at the seed's first neuron (its worst element, 0.005 off; the second
+    is 0.0025 off). A 1-1 layer has no transpose: the product probe conforms, and the claim
+    is the origin's own numbers, said to need the network."""
+    r, = run_suite(default_suite(pattern="seed-2-2-2-float64"), ["bug-transpose"]).results
+    assert (r.status, r.blame, r.origin.label) == ("fail", "b-wrong", "step 0 d[layer 0]")
+    cause, = r.root_causes
+    assert (cause.impl, cause.function, cause.part, cause.dtype, cause.inputs) == \
+        ("bug-transpose", "network", "d", "float64", {})
+    assert cause.at == 0.3775 and cause.value == pytest.approx(0.3825, rel=1e-15)
+    assert (cause.exact, cause.reproduced, cause.explains) == ("0.3775", False,
+                                                               "step 0 d[layer 0]")
+    assert cause.note == ("does not reduce to one neuron: the one-neuron probes (a layer's x "
+                          "W^T + b) conform, so it needs the network (accumulation order, "
+                          "cancellation across neurons or samples)")
+    assert cause.signature.symptom == "does not reduce"
+
+
+def test_explain_judges_by_the_oracle_once_per_case_with_the_runs_tolerance(plugins):
+    """explain() of a verdict judged without an oracle: exact traced for the case and kept in
+    the cache (numeric not traced: exact ran), the blame and the root cause given; re-judged
+    with the run's tolerance (an atol of 1 passes elu's f off by expm1(d) near 0); with
+    oracle=False nothing is traced and the verdict is as it was."""
+    from harness.judge import judge
+    from harness.rootcause import explain
+    from harness.runner import run_one
+    spec = default_suite(pattern="regions-elu-float64")[0]
+    ref, bug = run_one("reference", spec), run_one("bug-elu-exp", spec)
+    verdict = judge(spec, ref, bug)
+    assert (verdict.status, verdict.blame, verdict.root_causes) == ("fail", "undecided", ())
+    cache = {}
+    r = explain(spec, ref, bug, verdict, cache=cache)
+    assert list(cache) == [spec.name] and list(cache[spec.name]) == ["exact"]
+    assert cache[spec.name]["exact"].status == "ok"
+    assert r.blame == "b-wrong" and (r.root_causes[0].function, r.root_causes[0].part) == \
+        ("elu", "f")
+    loose = {"forward": {"atol": 1.0}, "backward": {"atol": 1.0}}
+    assert explain(spec, ref, bug, verdict, tolerance=loose).status == "pass"
+    assert explain(spec, ref, bug, verdict, oracle=False) is verdict
+
+
+def test_a_learning_rate_slip_reduces_to_the_update_at_one_parameter(plugins):
+    """bug-lr steps with 1.1 r: the seed's worst final element is w[0][1] (Mazur's w2, 0.2,
+    its gradient 0.00087714), updated to 0.2 - 0.55 g for 0.2 - 0.5 g = 0.19956143; the
+    claim's exact value is p - r g with the probe's own g."""
+    r, = run_suite(default_suite(pattern="seed-2-2-2-float64"), ["bug-lr"]).results
+    assert (r.origin.label, r.origin.worst_index) == ("final weights[layer 0]", (0, 1))
+    cause, = r.root_causes
+    assert (cause.function, cause.part, cause.reproduced) == ("layer", "update", True)
+    assert cause.explains == "final weights[layer 0]"
+    p, rate, g = (cause.inputs[k] for k in ("p", "r", "g"))
+    assert (p, rate, cause.at) == (0.2, 0.5, 0.2) and g == pytest.approx(0.00087714, rel=1e-4)
+    assert cause.value == pytest.approx(0.2 - 0.55 * g, rel=1e-15)
+    assert float(cause.exact) == pytest.approx(0.2 - 0.5 * g, rel=1e-15)
+    assert float(cause.exact) == pytest.approx(0.19956143, abs=5e-9)
+
+
+def test_root_causes_of_one_divergence_run_their_own_probes(plugins):
+    """root_causes() without plan()'s probes plans and runs them itself: bug-bias's zero
+    bias gradient, claimed at one neuron where exact's is v; no failing tensor, or a side
+    that left no trace (it crashed), has none and plans no probe."""
+    from harness.judge import judge
+    from harness.rootcause import plan, root_causes
+    from harness.runner import Outcome, run_one
+    spec = default_suite(pattern="seed-2-2-2-float64")[0]
+    ref, bug = run_one("reference", spec), run_one("bug-bias", spec)
+    failing = [t for t in judge(spec, ref, bug).tensors if not t.passed]
+    cause, = root_causes(spec, failing, bug)
+    assert (cause.function, cause.part, cause.explains, cause.value, cause.reproduced) == \
+        ("layer", "gradient", "step 0 grad_bias[layer 1]", 0.0, True)
+    # v of the first output: (u - y) u (1 - u) at u = 0.75136507, y = 0.01 (Mazur's 0.1384985)
+    u = 1 / (1 + math.exp(-(0.4 * 0.59326999 + 0.45 * 0.59688438 + 0.6)))
+    assert cause.inputs["v"] == pytest.approx((u - 0.01) * u * (1 - u), rel=1e-7)
+    assert float(cause.exact) == cause.inputs["v"]
+    loose = {"backward": {"atol": 1.0}}  # the probes judged with the run's tolerance conform
+    assert [c.function for c in root_causes(spec, failing, bug, loose)] == ["network"]
+    crashed = Outcome("bug-bias", spec.name, "error", message="boom")
+    assert root_causes(spec, [], bug) == () and root_causes(spec, failing, crashed) == ()
+    assert plan(spec, failing, crashed) == [] and plan(spec, [], bug) == []
+
+
+def test_a_demoted_dtype_is_claimed_by_the_function_that_returned_it(plugins):
+    """bug-tanh-float32's h comes back float32 in a float64 case: the first retyped array's
+    probes run, and tanh's f at the implementation's own d returns float32 on one neuron (its
+    value tanh(d) rounded to float32). A trace retyped by hand (the reference's d cast to
+    float32 after it ran) reproduces on no probe: the claim says it needs the network."""
+    import copy
+
+    from harness.compare import check_trace
+    from harness.rootcause import demotion_causes
+    from harness.runner import Outcome, run_one
+    spec = default_suite(pattern="act-tanh-float64")[0]
+    side = run_one("bug-tanh-float32", spec)
+    assert side.trace.retyped[0] == ((0, "h", 0), "float32")
+    cause, = demotion_causes(spec, side)
+    d = cause.inputs["d"]
+    assert (cause.impl, cause.function, cause.part, cause.dtype, cause.returned) == \
+        ("bug-tanh-float32", "tanh", "f", "float64", "float32")
+    assert (cause.at, cause.reproduced, cause.explains) == (d, True, "step 0 h[layer 0]")
+    assert cause.width == 1  # the one-neuron probe returns it: no wider one is needed
+    assert cause.value == float(np.float32(math.tanh(d))) and cause.value != math.tanh(d)
+    with mpmath.workdps(40):
+        assert cause.exact == mpmath.nstr(mpmath.tanh(d), 20)
+    assert cause.text.startswith(f"tanh's f returns float32 for float64 input (at d = {d}")
+    seed = default_suite(pattern="seed-2-2-2-float64")[0]
+    ref = run_one("reference", seed)
+    assert demotion_causes(seed, ref) == ()
+    trace = copy.deepcopy(ref.trace)
+    trace.steps[0].layers[0].d = trace.steps[0].layers[0].d.astype(np.float32)
+    check_trace(seed, trace)
+    cause, = demotion_causes(seed, Outcome("reference", seed.name, "ok", trace=trace))
+    assert (cause.impl, cause.function, cause.part, cause.reproduced, cause.explains) == \
+        ("reference", "network", "d", False, "step 0 d[layer 0]")
+    assert cause.note == ("step 0 d[layer 0] came back float32 for the spec's float64: no "
+                          "one-neuron probe returns it, so it needs the network")
+    # no element is out: its figures are 0, as run.json writes them, and it has a signature
+    assert (cause.at, cause.value, cause.exact, cause.rel_error) == (0.0, 0.0, "0.0", 0.0)
+    assert str(cause.signature) == "reference: network's d, float64, d = 0: does not reduce"
+
+
+def test_an_unreduced_claim_names_each_function_it_probed_once():
+    """not_reduced() lists what the conforming probes isolated, each once in order: at the
+    output layer's v the loss's te, then the activation's t (on 1 and on 16 neurons); none
+    where nothing was probed."""
+    import copy
+
+    from harness.judge import judge
+    from harness.probes import probes_for
+    from harness.rootcause import not_reduced
+    from harness.runner import Outcome, run_one
+    spec = default_suite(pattern="seed-2-2-2-float64")[0]
+    ref = run_one("reference", spec)
+    trace = copy.deepcopy(ref.trace)
+    trace.steps[0].layers[1].v = trace.steps[0].layers[1].v * 2
+    v = judge(spec, ref, Outcome("doubled", spec.name, "ok", trace=trace))
+    assert v.origin.label == "step 0 v[layer 1]"
+    tried = probes_for(0, spec, trace, v.origin)
+    assert [(p.function, p.part, p.width) for p in tried] == [
+        ("squared_error", "te", 1), ("sigmoid", "t", 1), ("sigmoid", "t", 16)]
+    assert not_reduced("doubled", spec, v.origin, tried).note.startswith(
+        "does not reduce to one neuron: the one-neuron probes (squared_error's te, sigmoid's "
+        "t) conform, so it needs the network")
+    assert "the one-neuron probes (none) conform" in not_reduced("doubled", spec, v.origin,
+                                                                  []).note
+
+
+def test_an_origins_group_that_no_probe_reproduces_is_named_unreduced_beside_the_cause(
+        plugins):
+    """bug-elu-exp's h, wrong near 0, with its element at d = -30 (another region, where its
+    elu is right) made 1.5 times too large by hand: the group near 0 reproduces (elu's f), the
+    group at -30 conforms on one neuron, and is named as not reducing there."""
+    import copy
+
+    from harness.judge import judge
+    from harness.rootcause import root_causes
+    from harness.runner import Outcome, run_one
+    spec = default_suite(pattern="regions-elu-float64")[0]
+    ref, bug = run_one("reference", spec), run_one("bug-elu-exp", spec)
+    trace = copy.deepcopy(bug.trace)
+    j = trace.steps[0].layers[0].d[0].tolist().index(-30.0)
+    trace.steps[0].layers[0].h[0, j] *= 1.5
+    side = Outcome("bug-elu-exp", spec.name, "ok", trace=trace)
+    failing = [t for t in judge(spec, ref, side).tensors if not t.passed]
+    assert failing[0].label == "step 0 h[layer 0]"
+    unreduced, cause = root_causes(spec, failing, side)
+    assert (cause.function, cause.part, cause.reproduced, cause.at) == ("elu", "f", True, -1e-20)
+    assert (unreduced.impl, unreduced.function, unreduced.part, unreduced.reproduced) == \
+        ("bug-elu-exp", "network", "h", False)
+    assert unreduced.note == ("the failing elements at d = -30.0 do not reduce to one neuron: "
+                              "the probes (elu's f) conform there")
+
+
+def test_an_unreduced_group_at_the_output_names_the_losss_inputs_and_every_part(plugins):
+    """One elu layer as the output, d = -40 and 0.5: bug-elu-two's t (h + 1) is 0 at -40 for
+    e^-40, and v at 0.5 (te t = 0.5) is made 0.75 by hand. The group at -40 reproduces elu's
+    t; the other's probes (the loss's te at the sample's u and y, elu's t at 0.5) conform,
+    and the claim names both and the loss probe's inputs."""
+    import copy
+
+    from harness.judge import judge
+    from harness.rootcause import root_causes
+    from harness.runner import Outcome, run_one
+    spec = spec_from_dict({"name": "elu-output", "dtype": "float64", "loss": "squared_error",
+                           "layers": [{"weights": [[-40.0], [0.5]], "bias": [0.0, 0.0],
+                                       "activation": "elu"}],
+                           "inputs": [[1.0]], "targets": [[0.0, 0.0]], "learning_rate": 0.1,
+                           "steps": 1})
+    ref, bug = run_one("reference", spec), run_one("bug-elu-two", spec)
+    trace = copy.deepcopy(bug.trace)
+    assert trace.steps[0].layers[0].v[0, 1] == 0.5
+    trace.steps[0].layers[0].v[0, 1] = 0.75
+    side = Outcome("bug-elu-two", spec.name, "ok", trace=trace)
+    failing = [t for t in judge(spec, ref, side).tensors if not t.passed]
+    assert failing[0].label == "step 0 v[layer 0]"
+    unreduced, cause = root_causes(spec, failing, side)
+    assert (cause.function, cause.part, cause.at, cause.value) == ("elu", "t", -40.0, 0.0)
+    assert unreduced.note == (
+        "the failing elements at u = [-1.0, 0.5], y = [0.0, 0.0] do not reduce to one neuron: "
+        "the probes (squared_error's te, elu's t) conform there")
