@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from impls.reference import activation, loss as loss_record
+from impls.reference import loss as loss_record
 
 from .compare import TensorDiff
 from .signature import region
-from .spec import Spec
+from .spec import Layer, Spec
 from .trace import Trace
 
 MAX_SAMPLES = 4  # samples tried for a loss's value
@@ -78,11 +78,8 @@ def grown(p: Probe, spec: Spec) -> Probe | None:
 
 def _doc(name: str, dtype: str, act: str, slope: float, loss: str, w, b, x, y,
          lr: float = 0.1) -> dict:
-    layer = {"weights": np.asarray(w, dtype=np.float64).tolist(),
-             "bias": np.asarray(b, dtype=np.float64).tolist(), "activation": act}
-    param = activation(act).param  # leaky_relu's slope, celu's alpha
-    if param:
-        layer[param.field] = slope
+    layer = Layer(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64), act,
+                  slope).to_dict()  # with its parameter: leaky_relu's slope, celu's alpha
     return {"name": name, "dtype": dtype, "loss": loss, "reduction": "sum", "layers": [layer],
             "inputs": [np.asarray(x, dtype=np.float64).tolist()],
             "targets": [np.asarray(y, dtype=np.float64).tolist()], "learning_rate": lr,
