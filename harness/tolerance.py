@@ -324,8 +324,8 @@ def pinned_v(loss_name: str, xp, av, mu, u, y, t, scale: float, eps: float, tiny
     mv = av + scale * mu + tiny / eps
     if loss_name != "poisson":
         return mv
-    with np.errstate(all="ignore"):
-        ratio = (t + tiny / 2 + t * tiny / (2 * u)) / u
+    with np.errstate(all="ignore"):  # t/u first: t tiny underflows to 0 where t is small
+        ratio = (t + tiny / 2 + tiny / 2 * (t / u)) / u
     return mv + scale * xp.abs(y) * (mu + ratio)
 
 

@@ -492,3 +492,25 @@ def test_a_branch_taken_after_in_tolerance_differences_is_no_failure(impl):
     from harness.fuzz_verdict import check
     verdict = check(spec_from_dict(ACROSS), impl, "reference")
     assert verdict is not None and verdict.status == "pass", verdict.message
+
+
+def test_the_v_bound_of_a_pinned_output_by_hand():
+    """|v| + M(u) x the batch's scale + tiny / eps; for poisson also |y| x scale x (M(u) +
+    (t + tiny/2 + (tiny/2) t/u) / u), the rounding of r = t/u when u and t are near tiny. At
+    u = 2^-1000 and t = 2^-1001 every term is exact in float64: r = 1/2 + 1.5 x 2^-23 (t tiny,
+    multiplied first, would underflow to 0 and lose its 2^-24). A rate whose t/u overflows
+    gives inf, quietly, whatever the caller's errstate."""
+    from harness.tolerance import pinned_v
+    eps, tiny = 2.0 ** -52, 2.0 ** -1022
+    one = np.array([1.0])
+    assert pinned_v("binary_cross_entropy", np, 0 * one, 0 * one, one, one, one, 0.5, eps,
+                    tiny)[0] == 2.0 ** -970
+    assert pinned_v("binary_cross_entropy", np, 0.25 * one, 0.5 * one, one, one, one, 0.5,
+                    eps, tiny)[0] == 0.5 + 2.0 ** -970
+    u, t, mu = 2.0 ** -1000 * one, 2.0 ** -1001 * one, 2.0 ** -20 * one
+    got = pinned_v("poisson", np, one, mu, u, -2 * one, t, 0.5, eps, tiny)[0]
+    ratio = 0.5 + 1.5 * 2.0 ** -23
+    assert got == pytest.approx(1 + 2.0 ** -21 + 2.0 ** -20 + ratio, rel=1e-15)
+    with np.errstate(all="raise"):
+        big = pinned_v("poisson", np, one, mu, 2.0 ** -1074 * one, one, one, 0.5, eps, tiny)
+    assert big[0] == np.inf

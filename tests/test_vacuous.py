@@ -12,7 +12,7 @@ from harness.conformance import run_suite
 from harness.runner import run_one
 from harness.suite import default_suite
 from harness.pinning import PIN_FRACTION, loss_interval, pinned_outputs
-from harness.tolerance import magnitudes, resolve
+from harness.tolerance import Tolerance, magnitudes, resolve
 
 TOP = "top-binary_cross_entropy-mean-float64"
 CORRECT = ("torch", "jax", "numeric", "exact", "einsum", "autograd", "mygrad")
@@ -52,6 +52,61 @@ def test_the_loss_interval_is_hand_derivable():
     assert lo == pytest.approx((first + rest) / 3, rel=1e-6)
     assert hi == math.inf
 
+
+
+def _interval(loss, reduction, u, delta, y):
+    """loss_interval of a stand-in spec, with delta as the tolerance (rtol 1 on M = delta)."""
+    from types import SimpleNamespace
+    spec = SimpleNamespace(loss=loss, reduction=reduction, targets=np.array(y, dtype=float))
+    return loss_interval(spec, np.array(u, dtype=float), np.array(delta, dtype=float),
+                         Tolerance(rtol=1.0))
+
+
+def test_each_binary_cross_entropy_term_over_its_box_by_hand():
+    """Each term's lowest and highest over [u - delta, u + delta] clipped into [0, 1]: at y
+    where y is inside (0.5 of a soft target: log 2), else at an end; a u outside [0, 1] (a
+    wrong baseline) is judged at the domain's edge (1.5 with y = 1 and -0.5 with y = 0 give
+    0, not the negative loss -log 1.4). M is the mean's 1/2 x sqrt(6 outputs) x the sum of each
+    term's largest finite value."""
+    lo, hi, m = _interval("binary_cross_entropy", "mean",
+                          [[0.5, 0.05, 0.95], [1.5, -0.5, 0.3]],
+                          [[0.2, 0.1, 0.1], [0.1, 0.1, 0.05]],
+                          [[0.5, 0.0, 1.0], [1.0, 0.0, 1.0]])
+    soft = -0.5 * (math.log(0.3) + math.log(0.7))  # at 0.3 and 0.7 alike
+    highs = [soft, -math.log(0.85), -math.log(0.85), 0.0, 0.0, -math.log(0.25)]
+    assert lo == pytest.approx((math.log(2) - math.log(0.35)) / 2, rel=1e-12)
+    assert hi == pytest.approx(sum(highs) / 2, rel=1e-12)
+    assert m == pytest.approx(math.sqrt(6) * sum(highs) / 2, rel=1e-12)
+
+
+def test_each_poisson_term_over_its_box_averages_over_outputs_by_hand():
+    """poisson averages over its 3 outputs and the mean over 2 samples: 1/6 of the terms u -
+    y log u, each lowest at y clipped into the box (a zero target's term is u alone)."""
+    lo, hi, m = _interval("poisson", "mean", [[1.0, 2.0, 0.5], [2.0, 0.5, 3.0]],
+                          [[0.5, 0.5, 0.25], [1.0, 0.25, 1.0]],
+                          [[1.0, 0.0, 3.0], [2.0, 1.0, 0.0]])
+    def term(u, y):
+        return u - y * math.log(u)
+    lows = [1.0, 1.5, term(0.75, 3), term(2, 2), term(0.75, 1), 2.0]
+    highs = [term(0.5, 1), 2.5, term(0.25, 3), term(1, 2), term(0.25, 1), 4.0]
+    assert lo == pytest.approx(sum(lows) / 6, rel=1e-12)
+    assert hi == pytest.approx(sum(highs) / 6, rel=1e-12)
+    assert m == pytest.approx(math.sqrt(6) * sum(highs) / 6, rel=1e-12)
+
+
+def test_a_term_without_a_finite_value_is_infinite_and_adds_nothing_to_m():
+    """u = -1 with y = 2 is clipped to 0 at both ends: 2 log 0, infinite; u = inf gives inf -
+    log inf, NaN, counted as infinite; neither adds to M, which is the y = 0 term's 3 alone
+    (1/3 of the outputs x sqrt(3)). A box past float64's largest number overflows quietly,
+    whatever the caller's errstate: its upper end is inf."""
+    with np.errstate(all="raise"):
+        lo, hi, m = _interval("poisson", "sum", [[-1.0, math.inf, 2.0]],
+                              [[0.5, 0.5, 1.0]], [[2.0, 1.0, 0.0]])
+        assert (lo, hi) == (math.inf, math.inf)
+        assert m == pytest.approx(math.sqrt(3), rel=1e-12)
+        lo, hi, m = _interval("poisson", "sum", [[1.7e308]], [[1e308]], [[1.0]])
+    assert lo == pytest.approx(7e307, rel=1e-12) and hi == math.inf
+    assert m == pytest.approx(7e307, rel=1e-12)
 
 @needs("exact")
 def test_a_keras_clip_fails_the_top_case_and_no_passing_element_is_off(plugins):
