@@ -437,23 +437,38 @@ def test_a_demoted_dtype_is_claimed_by_the_function_that_returned_it(plugins):
     assert str(cause.signature) == "reference: network's d, float64, d = 0: does not reduce"
 
 
+def test_a_demotion_probe_the_format_cannot_hold_is_skipped(plugins, monkeypatch):
+    """A probe whose spec the format refuses (here a dtype it does not know) is no probe:
+    run_probes leaves it out and the next probe still claims tanh's demotion; with every
+    probe refused the demotion is claimed for the network, unreduced."""
+    import copy
 
-def test_a_demotion_whose_probes_the_format_cannot_hold_needs_the_network(plugins, monkeypatch):
-    """A probe whose input the spec format refuses (beyond the dtype) is no probe: run_probes
-    leaves it out, and with none left tanh's demotion is claimed for the network, unreduced."""
     from harness import rootcause
     from harness.errors import SpecError
     from harness.runner import run_one
 
-    def refuse(doc):
-        raise SpecError("inputs", "beyond float64")
+    planned = rootcause.probes_for
+
+    def refused_first(*args):
+        probes = planned(*args)
+        first = copy.copy(probes[0])
+        first.doc = dict(first.doc, dtype="float128")
+        return [first] + probes
     spec = default_suite(pattern="act-tanh-float64")[0]
     side = run_one("bug-tanh-float32", spec)
+    monkeypatch.setattr(rootcause, "probes_for", refused_first)
+    cause, = rootcause.demotion_causes(spec, side)
+    assert (cause.function, cause.part, cause.returned, cause.reproduced) == \
+        ("tanh", "f", "float32", True)
+
+    def refuse(doc):
+        raise SpecError("inputs", "beyond float64")
     monkeypatch.setattr(rootcause, "spec_from_dict", refuse)
     cause, = rootcause.demotion_causes(spec, side)
     assert (cause.function, cause.part, cause.reproduced) == ("network", "h", False)
     assert cause.note == ("step 0 h[layer 0] came back float32 for the spec's float64 (and 7 "
                           "more arrays): no one-neuron probe returns it, so it needs the network")
+
 
 def test_an_unreduced_claim_names_each_function_it_probed_once():
     """not_reduced() lists what the conforming probes isolated, each once in order: at the
