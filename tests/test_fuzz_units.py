@@ -234,6 +234,8 @@ def test_find_failure_is_the_first_finding_of_a_search_for_one(monkeypatch):
     (["--shrink", "-1"], "--shrink must be at least 0, got -1"),
     (["--workers", "2"], "--workers applies only with --arch (batched mode)"),
     (["--arch", "2-2", "--shrink", "3"], "--shrink applies only without --arch"),
+    (["--arch", "2-2", "--max-findings", "2"],
+     "--max-findings applies only without --arch (property-based mode)"),
 ])
 def test_fuzz_refuses_what_it_cannot_do(args, message, capsys):
     from harness.cli import main
@@ -733,3 +735,107 @@ def test_the_dictionary_scales_by_the_points_magnitude_and_keeps_each_number_onc
     assert float(f32(-big * 1.1)) in got and float(f32(-1.1)) in got
     tanh = special_values("tanh", "float32")
     assert float(f32(0.0004 + 0.1)) in tanh and float(f32(0.0004 * 1.1)) not in tanh
+
+
+def test_a_finding_record_holds_every_field_of_its_verdict(tmp_path, monkeypatch):
+    """One line of the findings file: the time in UTC to the second, who ran against what,
+    the finding's signature in words, the blame (its code, in words, and why), the root
+    causes in words and in full, status and message, the spec's absolute path, the rerun
+    command, and the network it was found on (not the minimal spec)."""
+    import re
+    from datetime import datetime, timezone
+    from pathlib import Path
+    from harness.fuzz import finding_record
+    from harness.fuzz_search import Finding
+    from harness.judge import Verdict
+    network = random_spec((2, 1), "elu", batch=2)
+    spec = random_spec((1, 1), "elu")
+    cause = RootCause("exact", "elu", "t", "float64", {"d": -30.0}, -30.0, 0.0, "1e-13", True,
+                      "step 0 v[layer 0]")
+    verdict = Verdict(spec.name, spec.dtype, "exact", "reference", "fail", message="wrong v",
+                      blame="a-wrong", blame_reason="the oracle agrees with exact",
+                      root_causes=(cause,))
+    key = ("exact", "elu", "t", "negative")
+    monkeypatch.chdir(tmp_path)
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    record = finding_record(Finding(spec, verdict, network, key), Path("m.json"), "rerun it")
+    after = datetime.now(timezone.utc)
+    stamp = record.pop("time")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", stamp), stamp
+    assert before <= datetime.fromisoformat(stamp) <= after
+    assert record == {"impl": "exact", "baseline": "reference",
+                      "signature": "exact: elu's t, float64, d in (-100, -10]: zero",
+                      "blame": "a-wrong", "who": "reference wrong",
+                      "blame_reason": "the oracle agrees with exact", "why": verdict.why,
+                      "root_causes": [cause.to_dict()], "status": "fail", "message": "wrong v",
+                      "spec": str(tmp_path.resolve() / "m.json"), "reproduce": "rerun it",
+                      "network": network.to_dict()}
+    assert verdict.why.startswith("elu's t") and network.to_dict() != spec.to_dict()
+
+
+def test_the_dtypes_fuzzed_are_those_both_sides_declare(monkeypatch):
+    """supported_dtypes: the dtypes of ALL_DTYPES, in its order, that the implementation and
+    the baseline both declare; a side that declares none (or an empty list) limits nothing."""
+    import harness.registry
+    from harness.fuzz import supported_dtypes
+    from harness.spec import ALL_DTYPES
+    supports = {"a": {"dtypes": ["float16", "float32", "float64"]},
+                "b": {"dtypes": ["float64", "float16", "bfloat16"]}, "any": {},
+                "empty": {"dtypes": []}}
+    monkeypatch.setattr(harness.registry, "get",
+                        lambda name: SimpleNamespace(supports=supports[name]))
+    assert ALL_DTYPES == ("float64", "float32", "bfloat16", "float16")
+    assert supported_dtypes("a", "b") == ("float64", "float16")
+    assert supported_dtypes("any", "a") == ("float64", "float32", "float16")
+    assert supported_dtypes("b", "empty") == ("float64", "bfloat16", "float16")
+    assert supported_dtypes("any", "empty") == ALL_DTYPES
+
+
+def test_a_killed_fuzz_run_keeps_each_finding_it_printed(monkeypatch, tmp_path):
+    """Each finding is printed, flushed, and appended to OUT/findings.jsonl (the default
+    file) before the search goes on, so a run killed later keeps it; the third finding's
+    spec is numbered -3; the --xfails files' entries reach the search (exact ships none)."""
+    import io
+    import json
+    import sys
+    import harness.fuzz as fuzz
+    from harness.cli import main
+    from harness.fuzz_search import Campaign, Finding
+    from harness.judge import Verdict
+    from harness.xfails import read_xfails
+
+    class Stdout(io.StringIO):
+        flushed = ""
+
+        def flush(self):
+            self.flushed = self.getvalue()
+
+    spec = random_spec((2, 1), "elu")
+    findings = [Finding(spec, Verdict(spec.name, spec.dtype, "exact", "reference", "fail",
+                                      message=f"wrong {q}"), spec, ("exact", "-", "mse", q))
+                for q in ("v", "h", "loss")]
+    kept, known = [], []
+    records = tmp_path / "findings.jsonl"
+
+    def search(impl, baseline, examples, seed, dtypes, limit, **kw):
+        known.extend(kw["known"])
+        for finding in findings:
+            kw["on_finding"](finding)
+            kept.append((sys.stdout.flushed.splitlines()[-1],
+                         len(records.read_text().splitlines())))
+        return Campaign(findings=findings, drawn=3, compared=3)
+
+    ledger = tmp_path / "ledger.txt"
+    ledger.write_text("fuzz-elu-* the first entry\nfuzz-* the second\n")
+    monkeypatch.setattr(fuzz, "find_failures", search)
+    monkeypatch.setattr(sys, "stdout", Stdout())
+    assert main(["fuzz", "--impl", "exact", "--out", str(tmp_path), "--xfails", str(ledger)]) == 1
+    numbered = [tmp_path / f"minimal-exact-vs-reference{s}.json" for s in ("", "-2", "-3")]
+    lines = [json.loads(line) for line in records.read_text().splitlines()]
+    assert [r["spec"] for r in lines] == [str(p) for p in numbered]
+    assert all(p.exists() for p in numbered)
+    assert kept == [(f"    reproduce: {r['reproduce']}", n) for n, r in enumerate(lines, 1)]
+    assert [(x.pattern, x.reason) for x in known] == \
+        [(x.pattern, x.reason) for x in read_xfails(ledger)] == \
+        [("fuzz-elu-*", "the first entry"), ("fuzz-*", "the second")]
+    assert sys.stdout.getvalue().endswith(f"findings: {records}\n")
