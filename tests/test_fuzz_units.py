@@ -794,7 +794,9 @@ def test_the_dtypes_fuzzed_are_those_both_sides_declare(monkeypatch):
 def test_a_killed_fuzz_run_keeps_each_finding_it_printed(monkeypatch, tmp_path):
     """Each finding is printed, flushed, and appended to OUT/findings.jsonl (the default
     file) before the search goes on, so a run killed later keeps it; the third finding's
-    spec is numbered -3; the --xfails files' entries reach the search (exact ships none)."""
+    spec is numbered -3. The search is told the seed (0 by default), the activations and
+    losses (all, or the one given) and the --xfails files' entries, then those the implementation
+    ships, after its first line is flushed."""
     import io
     import json
     import sys
@@ -803,6 +805,7 @@ def test_a_killed_fuzz_run_keeps_each_finding_it_printed(monkeypatch, tmp_path):
     from harness.fuzz_search import Campaign, Finding
     from harness.judge import Verdict
     from harness.xfails import read_xfails
+    from impls.reference import ACTIVATIONS, LOSSES
 
     class Stdout(io.StringIO):
         flushed = ""
@@ -814,11 +817,12 @@ def test_a_killed_fuzz_run_keeps_each_finding_it_printed(monkeypatch, tmp_path):
     findings = [Finding(spec, Verdict(spec.name, spec.dtype, "exact", "reference", "fail",
                                       message=f"wrong {q}"), spec, ("exact", "-", "mse", q))
                 for q in ("v", "h", "loss")]
-    kept, known = [], []
+    kept, known, asked = [], [], []
     records = tmp_path / "findings.jsonl"
 
     def search(impl, baseline, examples, seed, dtypes, limit, **kw):
         known.extend(kw["known"])
+        asked.append((seed, kw["activations"], kw["losses"], sys.stdout.flushed))
         for finding in findings:
             kw["on_finding"](finding)
             kept.append((sys.stdout.flushed.splitlines()[-1],
@@ -827,6 +831,10 @@ def test_a_killed_fuzz_run_keeps_each_finding_it_printed(monkeypatch, tmp_path):
 
     ledger = tmp_path / "ledger.txt"
     ledger.write_text("fuzz-elu-* the first entry\nfuzz-* the second\n")
+    own = tmp_path / "own.txt"  # the list an implementation ships
+    own.write_text("fuzz-tanh-* its own\n")
+    exact = SimpleNamespace(name="exact", impl=SimpleNamespace(xfails=str(own)))
+    monkeypatch.setattr(fuzz, "choose_impls", lambda names, baseline: [exact])
     monkeypatch.setattr(fuzz, "find_failures", search)
     monkeypatch.setattr(sys, "stdout", Stdout())
     assert main(["fuzz", "--impl", "exact", "--out", str(tmp_path), "--xfails", str(ledger)]) == 1
@@ -836,6 +844,12 @@ def test_a_killed_fuzz_run_keeps_each_finding_it_printed(monkeypatch, tmp_path):
     assert all(p.exists() for p in numbered)
     assert kept == [(f"    reproduce: {r['reproduce']}", n) for n, r in enumerate(lines, 1)]
     assert [(x.pattern, x.reason) for x in known] == \
-        [(x.pattern, x.reason) for x in read_xfails(ledger)] == \
-        [("fuzz-elu-*", "the first entry"), ("fuzz-*", "the second")]
+        [(x.pattern, x.reason) for x in read_xfails(ledger) + read_xfails(own)] == \
+        [("fuzz-elu-*", "the first entry"), ("fuzz-*", "the second"), ("fuzz-tanh-*", "its own")]
     assert sys.stdout.getvalue().endswith(f"findings: {records}\n")
+    searching = "exact: searching 100 random networks (float64, float32, bfloat16, float16)\n"
+    assert asked == [(0, ACTIVATIONS, LOSSES, searching)]  # the seed's default, all of each
+    assert main(["fuzz", "--impl", "exact", "--out", str(tmp_path), "--seed", "7", "--loss",
+                 "l1", "--activation", "relu", "--dtype", "float16"]) == 1
+    assert asked[1][:3] == (7, ["relu"], ["l1"])
+    assert asked[1][3].endswith("exact: searching 100 random networks (float16)\n")
