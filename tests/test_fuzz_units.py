@@ -234,6 +234,8 @@ def test_find_failure_is_the_first_finding_of_a_search_for_one(monkeypatch):
     (["--shrink", "-1"], "--shrink must be at least 0, got -1"),
     (["--workers", "2"], "--workers applies only with --arch (batched mode)"),
     (["--arch", "2-2", "--shrink", "3"], "--shrink applies only without --arch"),
+    (["--arch", "2-2", "--max-findings", "2"],
+     "--max-findings applies only without --arch (property-based mode)"),
 ])
 def test_fuzz_refuses_what_it_cannot_do(args, message, capsys):
     from harness.cli import main
@@ -505,3 +507,349 @@ def test_fuzz_prints_each_finding_and_the_campaigns_line_and_appends_the_finding
         "exact: NOTHING COMPARED: no drawn network was both in the domain and supported",
         f"findings: {findings}"]
     assert len(findings.read_text().splitlines()) == 3  # appended
+
+
+class _Ask:
+    """A strategy as fuzz_draw asks for it: hypothesis's function and its arguments (what the
+    stand-in `st` below hands out, so a test sees exactly what is drawn from)."""
+
+    def __init__(self, kind, *args, **kw):
+        self.kind, self.args, self.kw = kind, args, kw
+
+    def map(self, f):
+        return _Ask("map", self, f)
+
+    def _key(self):
+        return self.kind, repr(self.args), sorted(self.kw.items())
+
+    def __eq__(self, other):
+        return isinstance(other, _Ask) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(repr(self._key()))
+
+    def __repr__(self):
+        return f"{self.kind}{self.args}{self.kw or ''}"
+
+
+class _St:
+    """hypothesis.strategies as a recorder: st.X(...) is _Ask("X", ...); composite too."""
+
+    def __getattr__(self, kind):
+        if kind == "composite":
+            return lambda f: (lambda: _Ask("composite", f))
+        return lambda *args, **kw: _Ask(kind, *args, **kw)
+
+
+class _Draw:
+    """draw() over _Asks: each ask's lowest (the first option and branch, the least number,
+    False, min_size items) with end=0, its highest with end=-1; a scripted ask gives its next
+    value from `script` instead. Every ask is kept in `asked`."""
+
+    def __init__(self, end=0, script=None):
+        self.end, self.asked = end, []
+        self.script = {ask: list(values) for ask, values in (script or {}).items()}
+
+    def __call__(self, ask):
+        self.asked.append(ask)
+        if self.script.get(ask):
+            return self.script[ask].pop(0)
+        kind, args, kw = ask.kind, ask.args, ask.kw
+        if kind == "sampled_from":
+            return args[0][self.end]
+        if kind in ("integers", "floats"):
+            return args[self.end]
+        if kind == "booleans":
+            return bool(self.end)
+        if kind == "one_of":
+            return self(args[self.end])
+        if kind == "lists":
+            return [self(args[0]) for _ in range(kw["max_size" if self.end else "min_size"])]
+        if kind == "map":
+            return args[1](self(args[0]))
+        assert kind == "composite", ask
+        return args[0](self)
+
+
+def _matrix(st, value):
+    def matrix(rows, cols, of=value):
+        return st.lists(st.lists(of, min_size=cols, max_size=cols), min_size=rows,
+                        max_size=rows)
+    return matrix
+
+
+def test_a_layers_neurons_are_at_a_dictionary_value_below_the_even_chance():
+    """_layer: per neuron a draw in [0, 1); under DICTIONARY = 0.5 the neuron's weights are 0
+    and its bias a value of special_values() (its first, when the first is drawn), else the
+    drawn weights and bias stay; leaky_relu's slope from its accepted classes, 0.01 or 0.1,
+    celu's alpha 0.5, 1 or 2, no other layer either; identity has no dictionary, no dice."""
+    from harness.fuzz_draw import DICTIONARY, _classes, _layer, special_values
+    st = _St()
+    value = st.sampled_from([0.25, 0.75])
+    dice = st.floats(0, 1)
+    draw = _Draw(0, {dice: [0.0, DICTIONARY, 0.4999, 0.9]})
+    layer = _layer(draw, st, _matrix(st, value), 2, 4, "relu", "float32", value)
+    assert layer == {"weights": [[0.0, 0.0], [0.25, 0.25], [0.0, 0.0], [0.25, 0.25]],
+                     "bias": [-2.0 ** -126, 0.25, -2.0 ** -126, 0.25], "activation": "relu"}
+    assert draw.asked.count(dice) == 4
+    assert draw.asked.count(st.sampled_from(special_values("relu", "float32"))) == 2
+    slopes = st.sampled_from(_classes("slope") + [0.01, 0.1])
+    low, high = _Draw(0), _Draw(-1)
+    assert _layer(low, st, _matrix(st, value), 1, 1, "leaky_relu", "float64", value) == \
+        {"weights": [[0.0]], "bias": [-2.0 ** -1022], "activation": "leaky_relu",
+         "slope": -2.0 ** 66}
+    assert _layer(high, st, _matrix(st, value), 1, 2, "leaky_relu", "float64", value) == \
+        {"weights": [[0.75], [0.75]], "bias": [0.75, 0.75], "activation": "leaky_relu",
+         "slope": 0.1}
+    assert slopes in low.asked and slopes in high.asked
+    assert _layer(_Draw(-1), st, _matrix(st, value), 1, 1, "celu", "float64", value)["alpha"] \
+        == 2.0
+    alphas = _Draw(0)
+    assert _layer(alphas, st, _matrix(st, value), 1, 1, "celu", "float64", value)["alpha"] == 0.5
+    assert st.sampled_from([0.5, 1.0, 2.0]) in alphas.asked
+    plain = _Draw(0)
+    assert _layer(plain, st, _matrix(st, value), 3, 2, "identity", "float64", value) == \
+        {"weights": [[0.25] * 3] * 2, "bias": [0.25, 0.25], "activation": "identity"}
+    assert dice not in plain.asked
+
+
+def test_targets_are_drawn_from_the_dictionary_or_float32_and_fitted_to_the_loss():
+    """_targets: y is TARGETS' values or a float32 number in [-2, 2]; softmax cross-entropy
+    takes one-hot rows of drawn classes or |y|, binary cross-entropy min(1, |y|), hinge the
+    signs (0 is +1), poisson |y|, squared error y itself."""
+    from harness.fuzz_draw import TARGETS, _targets
+    st = _St()
+    y = st.one_of(st.sampled_from(TARGETS), st.floats(-2.0, 2.0, allow_nan=False, width=32))
+    minus = {st.sampled_from(TARGETS): [-1.0] * 6}  # TARGETS' -1
+
+    def targets(loss, draw, batch=2, n_out=3):
+        return _targets(draw, st, _matrix(st, None), loss, batch, n_out)
+
+    hot = _Draw(-1)
+    assert targets("softmax_cross_entropy", hot) == [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+    assert hot.asked.count(st.integers(0, 2)) == 2
+    classes = _Draw(-1, {st.integers(0, 2): [0, 1]})
+    assert targets("softmax_cross_entropy", classes) == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    assert st.lists(st.integers(0, 2), min_size=2, max_size=2) in classes.asked
+    drawn = _Draw(0, minus)
+    assert targets("softmax_cross_entropy", drawn) == [[1.0] * 3] * 2
+    assert y.map(abs) in drawn.asked and y in drawn.asked
+    assert targets("binary_cross_entropy", _Draw(0, minus)) == [[1.0] * 3] * 2
+    assert targets("binary_cross_entropy", _Draw(-1), 1, 2) == [[1.0, 1.0]]  # y = 2
+    half = {st.sampled_from(TARGETS): [0.5, -0.25]}
+    assert targets("binary_cross_entropy", _Draw(0, half), 1, 2) == [[0.5, 0.25]]
+    assert targets("hinge", _Draw(0, minus), 1, 2) == [[-1.0, -1.0]]
+    assert targets("hinge", _Draw(0), 1, 2) == [[1.0, 1.0]]  # y = 0
+    assert targets("poisson", _Draw(0, minus), 2, 1) == [[1.0], [1.0]]
+    assert targets("squared_error", _Draw(0, minus), 1, 2) == [[-1.0, -1.0]]
+    assert targets("squared_error", _Draw(-1), 1, 1) == [[2.0]]
+    assert targets("squared_error", _Draw(0), 1, 1) == [[0.0]]
+
+
+def _docs(monkeypatch, draw, **kw):
+    """spec_docs' document, drawn by `draw` from the recording stand-in of hypothesis."""
+    import harness.fuzz_draw as fuzz_draw
+    monkeypatch.setattr(fuzz_draw, "_strategies", _St)
+    return draw(fuzz_draw.spec_docs(**kw))
+
+
+def test_the_lowest_document_is_one_neuron_and_one_wide_bfloat16_layer(monkeypatch):
+    """spec_docs at each draw's lowest: bfloat16, depth 1, widths 1, the first pair (identity,
+    squared error), batch 1, steps 1, the sum, the smallest learning rate; a draw of 1 in
+    WIDE makes the first layer 256 inputs wider (bfloat16's accumulation length), x = 1 and
+    w = 1.0625 there; the weights, bias and inputs are drawn from float32 numbers in [-2, 2]
+    (here -2) or spec_docs' picks, the targets from TARGETS."""
+    st = _St()
+    draw = _Draw(0)
+    doc = _docs(monkeypatch, draw, dtypes=("bfloat16", "float64"))
+    assert doc == {"name": "fuzz-identity-squared_error-bfloat16", "dtype": "bfloat16",
+                   "loss": "squared_error", "reduction": "sum",
+                   "layers": [{"weights": [[-2.0] + [1.0625] * 256], "bias": [-2.0],
+                               "activation": "identity"}],
+                   "inputs": [[-2.0] + [1.0] * 256], "targets": [[0.0]],
+                   "learning_rate": 2.0 ** -70, "steps": 1}
+    picks = [0.0, 0.5, -0.5, 1.0, -1.0, 2.0, 20.0, -30.0, 1e-6, -1e-12, 1e-20]
+    value = st.one_of(st.floats(-2.0, 2.0, allow_nan=False, width=32), st.sampled_from(picks))
+    for ask in (value, st.integers(1, 3), st.lists(st.integers(1, 5), min_size=2, max_size=2),
+                st.integers(1, 8), st.sampled_from([1.0, 0.5]), st.sampled_from([1.0625, -0.75]),
+                st.integers(1, 4), st.sampled_from(["sum", "mean"]),
+                st.sampled_from([2.0 ** -70, 0.1, 2.0, 0.01])):
+        assert ask in draw.asked, ask
+    dictionary = {st.floats(0, 1): [0.0]}  # a relu neuron at its dictionary's first value
+    narrow = _docs(monkeypatch, _Draw(0, dictionary), dtypes=("bfloat16",),
+                   activations=("relu",), losses=("hinge",))
+    assert narrow["layers"][0] == {"weights": [[0.0] * 257], "bias": [-2.0 ** -126],
+                                   "activation": "relu"}
+    assert narrow["inputs"] == [[-2.0] + [1.0] * 256] and narrow["targets"] == [[1.0]]
+    assert narrow["name"] == "fuzz-relu-hinge-bfloat16"
+    assert len(_docs(monkeypatch, _Draw(0), dtypes=("float64",))["inputs"][0]) == 1
+    once = _Draw(0, {st.integers(1, 8): [2]})  # not 1 in WIDE: as drawn
+    assert _docs(monkeypatch, once, dtypes=("bfloat16",))["inputs"] == [[-2.0]]
+
+
+def test_the_highest_document_is_the_deepest_widest_and_longest(monkeypatch):
+    """spec_docs at each draw's highest: the last dtype, max_depth layers of max_width, the last
+    pair, a batch of the batch class's 4, max_steps, the mean, the learning rate 0.01, and
+    spec_docs' last pick (1e-20) everywhere; no wide layer (WIDE drawn, not 1)."""
+    draw = _Draw(-1)
+    doc = _docs(monkeypatch, draw, dtypes=("float64", "float32"), max_depth=2, max_width=3,
+                max_batch=5, max_steps=6, activations=("relu", "celu"), losses=("mse", "l1"))
+    row = [1e-20] * 3
+    assert doc == {"name": "fuzz-celu-celu-l1-float32", "dtype": "float32", "loss": "l1",
+                   "reduction": "mean",
+                   "layers": [{"weights": [row] * 3, "bias": row, "activation": "celu",
+                               "alpha": 2.0}] * 2,
+                   "inputs": [row] * 4, "targets": [[2.0] * 3] * 4, "learning_rate": 0.01,
+                   "steps": 6}
+    st = _St()
+    for ask in (st.integers(1, 2), st.lists(st.integers(1, 3), min_size=3, max_size=3),
+                st.lists(st.sampled_from(["relu", "celu"]), min_size=1, max_size=1),
+                st.sampled_from([("relu", "mse"), ("celu", "mse"), ("relu", "l1"), ("celu", "l1")]),
+                st.sampled_from([1, 4]), st.sampled_from([1, 6])):
+        assert ask in draw.asked, ask
+    drawn = _Draw(-1, {st.booleans(): [False, False, False]})  # batch and steps from integers
+    doc = _docs(monkeypatch, drawn, max_batch=5, max_steps=6)
+    assert (len(doc["inputs"]), doc["steps"]) == (5, 6)
+    assert st.integers(1, 5) in drawn.asked and st.integers(1, 6) in drawn.asked
+
+
+def test_the_dictionary_scales_by_the_points_magnitude_and_keeps_each_number_once():
+    """special_values of hard_tanh in float32 (points 0, -1, 1, 2^27, -2^27): each point,
+    its neighbours (8 below 2^27, 16 above), then w ± |w| 10^-k (10^-k alone where |w| < 1:
+    tanh's 0.0004), rounded to float32, each number once (around 1, 10^-8 and beyond round to
+    1 itself or its neighbour)."""
+    from harness.fuzz_draw import special_values
+    f32 = np.float32
+
+    def around(w, scale):
+        return [float(f32(w + s * scale * 10.0 ** -k)) for k in range(1, 17) for s in (-1, 1)]
+
+    tiny, big = 2.0 ** -126, 2.0 ** 27
+    expected = [-tiny, 0.0, tiny, *around(0.0, 1.0),
+                -1 - 2.0 ** -23, -1.0, -1 + 2.0 ** -24, *around(-1.0, 1.0),
+                1 - 2.0 ** -24, 1.0, 1 + 2.0 ** -23, *around(1.0, 1.0),
+                big - 8, big, big + 16, *around(big, big),
+                -big - 16, -big, -big + 8, *around(-big, big)]
+    got = special_values("hard_tanh", "float32")
+    assert got == list(dict.fromkeys(expected)) and len(got) == len(set(got)) == 99
+    assert float(f32(-big * 1.1)) in got and float(f32(-1.1)) in got
+    tanh = special_values("tanh", "float32")
+    assert float(f32(0.0004 + 0.1)) in tanh and float(f32(0.0004 * 1.1)) not in tanh
+
+
+def test_a_finding_record_holds_every_field_of_its_verdict(tmp_path, monkeypatch):
+    """One line of the findings file: the time in UTC to the second, who ran against what,
+    the finding's signature in words, the blame (its code, in words, and why), the root
+    causes in words and in full, status and message, the spec's absolute path, the rerun
+    command, and the network it was found on (not the minimal spec)."""
+    import re
+    from datetime import datetime, timezone
+    from pathlib import Path
+    from harness.fuzz import finding_record
+    from harness.fuzz_search import Finding
+    from harness.judge import Verdict
+    network = random_spec((2, 1), "elu", batch=2)
+    spec = random_spec((1, 1), "elu")
+    cause = RootCause("exact", "elu", "t", "float64", {"d": -30.0}, -30.0, 0.0, "1e-13", True,
+                      "step 0 v[layer 0]")
+    verdict = Verdict(spec.name, spec.dtype, "exact", "reference", "fail", message="wrong v",
+                      blame="a-wrong", blame_reason="the oracle agrees with exact",
+                      root_causes=(cause,))
+    key = ("exact", "elu", "t", "negative")
+    monkeypatch.chdir(tmp_path)
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    record = finding_record(Finding(spec, verdict, network, key), Path("m.json"), "rerun it")
+    after = datetime.now(timezone.utc)
+    stamp = record.pop("time")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", stamp), stamp
+    assert before <= datetime.fromisoformat(stamp) <= after
+    assert record == {"impl": "exact", "baseline": "reference",
+                      "signature": "exact: elu's t, float64, d in (-100, -10]: zero",
+                      "blame": "a-wrong", "who": "reference wrong",
+                      "blame_reason": "the oracle agrees with exact", "why": verdict.why,
+                      "root_causes": [cause.to_dict()], "status": "fail", "message": "wrong v",
+                      "spec": str(tmp_path.resolve() / "m.json"), "reproduce": "rerun it",
+                      "network": network.to_dict()}
+    assert verdict.why.startswith("elu's t") and network.to_dict() != spec.to_dict()
+
+
+def test_the_dtypes_fuzzed_are_those_both_sides_declare(monkeypatch):
+    """supported_dtypes: the dtypes of ALL_DTYPES, in its order, that the implementation and
+    the baseline both declare; a side that declares none (or an empty list) limits nothing."""
+    import harness.registry
+    from harness.fuzz import supported_dtypes
+    from harness.spec import ALL_DTYPES
+    supports = {"a": {"dtypes": ["float16", "float32", "float64"]},
+                "b": {"dtypes": ["float64", "float16", "bfloat16"]}, "any": {},
+                "empty": {"dtypes": []}}
+    monkeypatch.setattr(harness.registry, "get",
+                        lambda name: SimpleNamespace(supports=supports[name]))
+    assert ALL_DTYPES == ("float64", "float32", "bfloat16", "float16")
+    assert supported_dtypes("a", "b") == ("float64", "float16")
+    assert supported_dtypes("any", "a") == ("float64", "float32", "float16")
+    assert supported_dtypes("b", "empty") == ("float64", "bfloat16", "float16")
+    assert supported_dtypes("any", "empty") == ALL_DTYPES
+
+
+def test_a_killed_fuzz_run_keeps_each_finding_it_printed(monkeypatch, tmp_path):
+    """Each finding is printed, flushed, and appended to OUT/findings.jsonl (the default
+    file) before the search goes on, so a run killed later keeps it; the third finding's
+    spec is numbered -3. The search is told the seed (0 by default), the activations and
+    losses (all, or the one given) and the --xfails files' entries, then those the implementation
+    ships, after its first line is flushed."""
+    import io
+    import json
+    import sys
+    import harness.fuzz as fuzz
+    from harness.cli import main
+    from harness.fuzz_search import Campaign, Finding
+    from harness.judge import Verdict
+    from harness.xfails import read_xfails
+    from impls.reference import ACTIVATIONS, LOSSES
+
+    class Stdout(io.StringIO):
+        flushed = ""
+
+        def flush(self):
+            self.flushed = self.getvalue()
+
+    spec = random_spec((2, 1), "elu")
+    findings = [Finding(spec, Verdict(spec.name, spec.dtype, "exact", "reference", "fail",
+                                      message=f"wrong {q}"), spec, ("exact", "-", "mse", q))
+                for q in ("v", "h", "loss")]
+    kept, known, asked = [], [], []
+    records = tmp_path / "findings.jsonl"
+
+    def search(impl, baseline, examples, seed, dtypes, limit, **kw):
+        known.extend(kw["known"])
+        asked.append((seed, kw["activations"], kw["losses"], sys.stdout.flushed))
+        for finding in findings:
+            kw["on_finding"](finding)
+            kept.append((sys.stdout.flushed.splitlines()[-1],
+                         len(records.read_text().splitlines())))
+        return Campaign(findings=findings, drawn=3, compared=3)
+
+    ledger = tmp_path / "ledger.txt"
+    ledger.write_text("fuzz-elu-* the first entry\nfuzz-* the second\n")
+    own = tmp_path / "own.txt"  # the list an implementation ships
+    own.write_text("fuzz-tanh-* its own\n")
+    exact = SimpleNamespace(name="exact", impl=SimpleNamespace(xfails=str(own)))
+    monkeypatch.setattr(fuzz, "choose_impls", lambda names, baseline: [exact])
+    monkeypatch.setattr(fuzz, "find_failures", search)
+    monkeypatch.setattr(sys, "stdout", Stdout())
+    assert main(["fuzz", "--impl", "exact", "--out", str(tmp_path), "--xfails", str(ledger)]) == 1
+    numbered = [tmp_path / f"minimal-exact-vs-reference{s}.json" for s in ("", "-2", "-3")]
+    lines = [json.loads(line) for line in records.read_text().splitlines()]
+    assert [r["spec"] for r in lines] == [str(p) for p in numbered]
+    assert all(p.exists() for p in numbered)
+    assert kept == [(f"    reproduce: {r['reproduce']}", n) for n, r in enumerate(lines, 1)]
+    assert [(x.pattern, x.reason) for x in known] == \
+        [(x.pattern, x.reason) for x in read_xfails(ledger) + read_xfails(own)] == \
+        [("fuzz-elu-*", "the first entry"), ("fuzz-*", "the second"), ("fuzz-tanh-*", "its own")]
+    assert sys.stdout.getvalue().endswith(f"findings: {records}\n")
+    searching = "exact: searching 100 random networks (float64, float32, bfloat16, float16)\n"
+    assert asked == [(0, ACTIVATIONS, LOSSES, searching)]  # the seed's default, all of each
+    assert main(["fuzz", "--impl", "exact", "--out", str(tmp_path), "--seed", "7", "--loss",
+                 "l1", "--activation", "relu", "--dtype", "float16"]) == 1
+    assert asked[1][:3] == (7, ["relu"], ["l1"])
+    assert asked[1][3].endswith("exact: searching 100 random networks (float16)\n")
