@@ -196,3 +196,20 @@ def test_an_update_probe_meets_the_implementations_own_gradient_and_rate():
         assert float(got.grad_weights[0, 0] if q == "weights" else got.grad_bias[0]) == \
             pytest.approx(g, rel=1e-14)
         assert up.value(own) == pytest.approx(p - 0.25 * g, rel=1e-14)
+
+
+def test_probes_are_traced_in_one_call_each_under_its_own_number(plugins):
+    """An implementation with trace_many() gets every probe in one call, each spec named
+    after its probe and numbered from 1 in the order planned (one call may not hold two
+    cases of one name); exact traces each probe too."""
+    spec = random_spec(**SPEC, loss="squared_error")
+    trace = run_one("reference", spec).trace
+    probes = probes_for(0, spec, trace, _tensor(spec, "v", 1, 1, (1, 1)))
+    assert len(probes) > 1
+    results = run_probes("many", probes)
+    names = [f"{p.doc['name']}-{i}" for i, p in enumerate(probes, 1)]
+    assert [p.spec.name for p in probes] == names
+    assert [results[id(p)][1].case for p in probes] == names
+    assert [results[id(p)][0].case for p in probes] == names
+    assert {results[id(p)][1].trace.settings["many_calls"][-1][1] for p in probes} == \
+        {len(probes)}
