@@ -150,6 +150,7 @@ def test_a_loss_probe_sits_at_the_outputs_own_u_and_nearest_the_trouble():
     big = np.abs(np.asarray(tr.steps[0].outputs))
     fe = probes_for(0, se, tr, _tensor(se, "loss", 0, None, ()))
     assert [abs(p.at) for p in fe] == [float(big[s].max()) for s in range(2)]
+    assert {p.label for p in fe} == {""}  # the loss itself: its part's name says what it is
     assert fe[0].doc["layers"][0]["activation"] == "identity"
     # the probe's own input: u itself through identity (the last layer's d through sigmoid)
     assert [p.doc["inputs"][0] for p in fe] == np.asarray(tr.steps[0].outputs).tolist()
@@ -240,16 +241,21 @@ def test_the_parameters_at_a_step_are_the_implementations_own_updates_in_its_dty
     assert not np.array_equal(w64.astype(np.float32), trace.params[0]["weights"])
 
 
-def test_the_upstream_gradient_of_the_output_layer_under_a_sum():
-    """Under a sum te is not scaled: dE/dh times t is the trace's own v (the chain rule)."""
+def test_the_upstream_gradient_of_three_layers_under_a_sum():
+    """Under a sum te is not scaled, and a hidden layer's upstream is the next layer's v
+    times that layer's weights (at step 1, once updated): dE/dh times t is the trace's own v
+    in every layer (the chain rule)."""
     from impls.exact import activations as exact_activations
-    spec = random_spec(**dict(SPEC, reduction="sum"))
+    spec = random_spec(**dict(SPEC, sizes=(3, 4, 3, 2), activation=["tanh", "sigmoid", "tanh"],
+                              reduction="sum"))
     trace = run_one("reference", spec).trace
     st = trace.steps[1]
-    for s, j in ((0, 1), (1, 0)):
-        t = float(exact_activations(0.01)["sigmoid"][1](float(st.layers[1].d[s, j])))
-        assert _upstream(spec, trace, 1, 1, s, j) * t == \
-            pytest.approx(float(st.layers[1].v[s, j]), rel=1e-12)
+    for layer in (0, 1, 2):
+        act = exact_activations(0.01)[spec.layers[layer].activation][1]
+        for s, j in ((0, 1), (1, 0)):
+            t = float(act(float(st.layers[layer].d[s, j])))
+            assert _upstream(spec, trace, 1, layer, s, j) * t == \
+                pytest.approx(float(st.layers[layer].v[s, j]), rel=1e-12)
 
 
 def test_a_t_probes_targets_by_hand():
@@ -321,3 +327,41 @@ def test_no_probe_of_an_elementwise_quantity_without_an_element():
         t = _tensor(spec, q, 0, layer, (1, 1))
         assert probes_for(0, spec, trace, t, index=()) == []
         assert probes_for(0, spec, trace, t, index=(1,)) == []
+
+
+def test_a_loss_probes_point_at_chosen_outputs():
+    """Outputs u = (0.3, 0.95): binary cross-entropy's fe sits at 0.95 (0.05 from 1, nearer
+    its trouble than 0.3 is to 0); squared error's at u = -2 of (0.5, -2) (the largest |u|);
+    te at output 0 sits at that output's own u either way."""
+    from harness.probes import _loss_probe
+    for loss, u, fe_at in (("binary_cross_entropy", [0.3, 0.95], 0.95),
+                           ("squared_error", [0.5, -2.0], -2.0)):
+        spec = random_spec(sizes=(3, 2), activation="identity", loss=loss, batch=1)
+        d = np.log(np.divide(u, np.subtract(1, u))) if loss == "binary_cross_entropy" else u
+        layer = SimpleNamespace(d=np.array([d]))
+        trace = SimpleNamespace(steps=[SimpleNamespace(layers=[layer], outputs=np.array([u]))])
+        assert _loss_probe(0, spec, trace, 0, 0, "fe").at == fe_at
+        assert _loss_probe(0, spec, trace, 0, 0, "te", 0).at == u[0]
+
+
+def test_the_upstream_gradient_at_an_output_by_hand():
+    """te of the output layer in float64 from the implementation's float32 u: squared error's
+    u - y = 3 - float32(0.1), binary cross-entropy's (u - y) / (u (1 - u)) at u = float32(0.3),
+    y = 1 (neither exact in float32); at a saturated output u = 1, y = 0 it is infinite,
+    without a warning."""
+    spec = random_spec(sizes=(3, 2), activation="identity", dtype="float32", batch=1)
+    spec = spec.replace(targets=[[0.1, 0.2]])
+    u = np.array([[3.0, 0.5]], dtype=np.float32)
+    trace = SimpleNamespace(steps=[SimpleNamespace(outputs=u)])
+    y = float(np.float32(0.1))
+    assert _upstream(spec, trace, 0, 0, 0, 0) == 3.0 - y != float(np.float32(3.0) - np.float32(y))
+    bce = random_spec(sizes=(3, 2), loss="binary_cross_entropy", dtype="float32", batch=1)
+    bce = bce.replace(targets=[[0.0, 1.0]])
+    u = np.array([[1.0, 0.3]], dtype=np.float32)
+    trace = SimpleNamespace(steps=[SimpleNamespace(outputs=u)])
+    u1 = float(u[0, 1])
+    assert _upstream(bce, trace, 0, 0, 0, 1) == (u1 - 1.0) / (u1 * (1.0 - u1)) != \
+        float((u[0, 1] - 1) / (u[0, 1] * (1 - u[0, 1])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _upstream(bce, trace, 0, 0, 0, 0) == float("inf")
