@@ -116,9 +116,10 @@ def test_the_probes_inputs_are_the_implementations_own():
         s = int(np.argmax(np.abs(vi * x)))
         assert gw.inputs == {"v": float(vi[s]), "x": float(x[s])}
         assert gw.operands == (vi[s], x[s])
+        assert gw.at == float(vi[s]) * float(x[s])  # v x, rounded once to float64
     v = np.asarray(st.layers[0].v)[:, 2]
     gb, = probes_for(0, spec, trace, _tensor(spec, "grad_bias", 1, 0, (2,)))
-    assert gb.inputs == {"v": float(v[np.argmax(np.abs(v))])}
+    assert gb.inputs == {"v": float(v[np.argmax(np.abs(v))])} and gb.at == gb.inputs["v"]
     for q, layer, index in (("weights", 0, (3, 2)), ("bias", 1, (0,))):
         up, = probes_for(0, spec, trace, _tensor(spec, q, None, layer, index))
         p, r, g = up.inputs["p"], up.inputs["r"], up.inputs["g"]
@@ -365,3 +366,21 @@ def test_the_upstream_gradient_at_an_output_by_hand():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert _upstream(bce, trace, 0, 0, 0, 0) == float("inf")
+
+
+def test_an_activations_probes_keep_its_parameter_and_the_dtypes_targets():
+    """celu with alpha = 2 in float32: every f and t probe's layer carries alpha = 2, and a t
+    probe's target y = f(d) - upstream is rounded to float32, the number its te = u - y is
+    then formed from (f(-0.5) is not a float32 number, so neither is y unrounded)."""
+    from harness.spec import spec_from_dict
+    spec = spec_from_dict({
+        "name": "celu-alpha", "dtype": "float32", "loss": "squared_error", "reduction": "sum",
+        "learning_rate": 0.1, "steps": 1, "inputs": [[0.0]], "targets": [[0.1]],
+        "layers": [{"weights": [[1.0]], "bias": [-0.5], "activation": "celu", "alpha": 2.0}]})
+    trace = run_one("reference", spec).trace
+    probes = [p for q in ("h", "v") for p in probes_for(0, spec, trace, _tensor(spec, q, 0, 0, (0, 0)))
+              if p.function == "celu"]
+    assert [(p.part, p.width) for p in probes] == [("f", 1), ("f", WIDE), ("t", 1), ("t", WIDE)]
+    assert all(p.doc["layers"][0]["alpha"] == 2.0 for p in probes)
+    ys = [p.doc["targets"][0][0] for p in probes if p.part == "t"]
+    assert ys[0] == float(np.float32(ys[0])) and abs(ys[0] - 0.1) < 1e-7
