@@ -153,7 +153,8 @@ def test_shrinking_stops_at_its_budget_and_its_deadline(monkeypatch):
     assert found.spec.steps == 1 and campaign.shrunk == 8
     assert found.network is spec  # the network it was drawn on, not the last shrunk one
     assert (found.verdict.case, found.verdict.status) == (spec.name, "fail")
-    assert [t[:2] for t in tried] == [(1, 3), (1, 3), (2, 2), (1, 2), (1, 2), (2, 1), (1, 1), (1, 1)]
+    assert [t[:2] for t in tried] == [(1, 3), (1, 3), (2, 2), (1, 2), (1, 2), (2, 1), (1, 1),
+                                      (1, 1)]
     assert {t[2:] for t in tried} == {("x", "base", ("k",))}  # in the recursion too
     campaign = fuzz_search.Campaign()  # 3 tries, then 1 of the second level's
     assert shrink(4, None).spec.steps == 2 and campaign.shrunk == 4

@@ -238,7 +238,8 @@ def test_the_parameters_at_a_step_are_the_implementations_own_updates_in_its_dty
         assert np.array_equal(b0, spec.layers[layer].bias)
     w64 = spec.layers[0].weights.astype(np.float64)
     for k in range(3):
-        w64 = w64 - spec.learning_rate * np.asarray(trace.steps[k].layers[0].grad_weights, np.float64)
+        g = np.asarray(trace.steps[k].layers[0].grad_weights, np.float64)
+        w64 = w64 - spec.learning_rate * g
     assert not np.array_equal(w64.astype(np.float32), trace.params[0]["weights"])
 
 
@@ -378,7 +379,8 @@ def test_an_activations_probes_keep_its_parameter_and_the_dtypes_targets():
         "learning_rate": 0.1, "steps": 1, "inputs": [[0.0]], "targets": [[0.1]],
         "layers": [{"weights": [[1.0]], "bias": [-0.5], "activation": "celu", "alpha": 2.0}]})
     trace = run_one("reference", spec).trace
-    probes = [p for q in ("h", "v") for p in probes_for(0, spec, trace, _tensor(spec, q, 0, 0, (0, 0)))
+    probes = [p for q in ("h", "v")
+              for p in probes_for(0, spec, trace, _tensor(spec, q, 0, 0, (0, 0)))
               if p.function == "celu"]
     assert [(p.part, p.width) for p in probes] == [("f", 1), ("f", WIDE), ("t", 1), ("t", WIDE)]
     assert all(p.doc["layers"][0]["alpha"] == 2.0 for p in probes)

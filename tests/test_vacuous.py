@@ -2,6 +2,7 @@
 output near binary cross-entropy's singularity), elements are judged against exact."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,9 +10,9 @@ import pytest
 from conftest import needs
 from harness.compare import quantities, value_of
 from harness.conformance import run_suite
+from harness.pinning import PIN_FRACTION, loss_interval, pinned_outputs
 from harness.runner import run_one
 from harness.suite import default_suite
-from harness.pinning import PIN_FRACTION, loss_interval, pinned_outputs
 from harness.tolerance import Tolerance, magnitudes, resolve
 
 TOP = "top-binary_cross_entropy-mean-float64"
@@ -53,10 +54,8 @@ def test_the_loss_interval_is_hand_derivable():
     assert hi == math.inf
 
 
-
 def _interval(loss, reduction, u, delta, y):
     """loss_interval of a stand-in spec, with delta as the tolerance (rtol 1 on M = delta)."""
-    from types import SimpleNamespace
     spec = SimpleNamespace(loss=loss, reduction=reduction, targets=np.array(y, dtype=float))
     return loss_interval(spec, np.array(u, dtype=float), np.array(delta, dtype=float),
                          Tolerance(rtol=1.0))
@@ -85,6 +84,7 @@ def test_each_poisson_term_over_its_box_averages_over_outputs_by_hand():
     lo, hi, m = _interval("poisson", "mean", [[1.0, 2.0, 0.5], [2.0, 0.5, 3.0]],
                           [[0.5, 0.5, 0.25], [1.0, 0.25, 1.0]],
                           [[1.0, 0.0, 3.0], [2.0, 1.0, 0.0]])
+
     def term(u, y):
         return u - y * math.log(u)
     lows = [1.0, 1.5, term(0.75, 3), term(2, 2), term(0.75, 1), 2.0]
@@ -107,6 +107,7 @@ def test_a_term_without_a_finite_value_is_infinite_and_adds_nothing_to_m():
         lo, hi, m = _interval("poisson", "sum", [[1.7e308]], [[1e308]], [[1.0]])
     assert lo == pytest.approx(7e307, rel=1e-12) and hi == math.inf
     assert m == pytest.approx(7e307, rel=1e-12)
+
 
 @needs("exact")
 def test_a_keras_clip_fails_the_top_case_and_no_passing_element_is_off(plugins):
